@@ -1,0 +1,63 @@
+# Vigil: `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install lint typecheck test unit integration schemas lock stack-up stack-down stack-status demo bench clean
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP) ## Create .venv and install the locked dependencies (with dev extras)
+
+lock: ## Re-resolve requirements.lock from pyproject.toml (needs uv)
+	$(BIN)/python -m pip install -q uv
+	$(BIN)/uv pip compile --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+
+lint: install ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install ## mypy --strict
+	$(BIN)/mypy shared services tests
+
+unit: install ## Unit tests only (pure logic, no broker or database)
+	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
+
+test: install ## Lint, typecheck, then every test (starts Kafka and PostgreSQL when not given)
+	@bash deploy/local/ensure-tools.sh
+	$(MAKE) --no-print-directory lint typecheck
+	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+
+schemas: install ## Regenerate deploy/schemas from the contracts
+	$(BIN)/vigil schemas --out deploy/schemas
+
+stack-up: install ## Start the local Kafka + PostgreSQL stack
+	$(BIN)/vigil stack up
+
+stack-down: install ## Stop the local stack
+	$(BIN)/vigil stack down
+
+stack-status: install ## Show the local stack
+	$(BIN)/vigil stack status
+
+demo: install ## Run the whole system end to end on a demo workload
+	$(BIN)/python -m bench.demo $(DEMO_ARGS)
+
+bench: install ## Benchmark: throughput ratios, latency, memory (bench/results/latest.json)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+clean: ## Remove the virtualenv and local stack data
+	-$(BIN)/vigil stack down
+	rm -rf $(VENV) .vigil .mypy_cache .ruff_cache .pytest_cache

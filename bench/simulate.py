@@ -1,0 +1,84 @@
+"""``vigil simulate``: produce a workload's raw events to Kafka, with progress."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from bench.workload import Workload, events, make_workload
+from shared.kafka import dumps, ensure_topics, key_bytes, make_producer, stop_bounded
+from shared.settings import TopicNames
+
+
+async def produce_workload(
+    workload: Workload,
+    bootstrap: str,
+    topics: TopicNames,
+    *,
+    seed: int,
+    rate: float | None = None,
+    show_progress: bool = True,
+) -> int:
+    """Send every event of ``workload``; at ``rate`` events/s when given. Returns the count."""
+    by_source = {"usage": topics.usage, "ticket": topics.ticket, "payment": topics.payment,
+                 "survey": topics.survey}  # fmt: skip
+    await ensure_topics(bootstrap, by_source.values())
+    items = list(events(workload, seed=seed))
+    producer = make_producer(bootstrap, client_id="vigil-simulate", linger_ms=20)
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        with _progress(show_progress) as progress:
+            task = progress.add_task("producing events", total=len(items))
+            pending = []
+            for n, (source, body) in enumerate(items, 1):
+                pending.append(
+                    await producer.send(
+                        by_source[source], dumps(body), key=key_bytes(body["account_id"])
+                    )
+                )
+                if len(pending) >= 5000:
+                    await asyncio.gather(*pending)
+                    pending.clear()
+                    progress.update(task, completed=n)
+                if rate:
+                    ahead = n / rate - (time.perf_counter() - started)
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)  # pacing to the target rate
+            await asyncio.gather(*pending)
+            progress.update(task, completed=len(items))
+    finally:
+        await stop_bounded(producer, 10)
+    return len(items)
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=not enabled,
+    )
+
+
+def simulate(
+    bootstrap: str,
+    topics: TopicNames,
+    *,
+    accounts: int,
+    days: int,
+    seed: int,
+    rate: float | None,
+    truth_path: Path,
+) -> tuple[Workload, int]:
+    """Make the workload, write its ground truth, produce it."""
+    workload = make_workload(accounts, days, seed=seed)
+    truth_path.parent.mkdir(parents=True, exist_ok=True)
+    truth_path.write_text(json.dumps(workload.ground_truth(), indent=1, sort_keys=True))
+    count = asyncio.run(produce_workload(workload, bootstrap, topics, seed=seed, rate=rate))
+    return workload, count

@@ -1,0 +1,205 @@
+"""A realistic, deterministic account population and its raw events. Pure.
+
+Cohorts follow customer-success practice: healthy accounts use the product
+broadly and pay; declining ones fade; churning ones stop using it, open urgent
+tickets, fail payments and answer NPS as detractors; expanding ones press
+against their seat limit with growing usage; onboarding ones just started.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+COHORTS = ("healthy", "declining", "churning", "expanding", "onboarding")
+COHORT_WEIGHTS = (0.40, 0.15, 0.15, 0.15, 0.15)
+SEGMENTS = {  # segment: (weight, ARR range, seats range)
+    "enterprise": (0.15, (120_000, 600_000), (60, 120)),
+    "mid_market": (0.25, (30_000, 95_000), (20, 50)),
+    "smb": (0.30, (6_000, 24_000), (6, 20)),
+    "self_serve": (0.30, (600, 4_800), (2, 6)),
+}
+FEATURES = (
+    "dashboard", "report_export", "alerts", "integrations", "api", "sso", "automation",
+    "sharing", "comments", "search", "billing_portal", "forecasting",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    cohort: str
+    segment: str
+    arr: int
+    seats: int
+    started_at: datetime
+    renewal_at: date
+
+
+@dataclass(frozen=True)
+class Workload:
+    accounts: list[Account]
+    start: datetime
+    end: datetime
+
+    def ground_truth(self) -> dict[str, dict[str, Any]]:
+        return {
+            a.account_id: {"cohort": a.cohort, "segment": a.segment, "arr": a.arr, "seats": a.seats}
+            for a in self.accounts
+        }
+
+
+def make_workload(accounts: int, days: int, *, seed: int, end: datetime | None = None) -> Workload:
+    rng = random.Random(seed)
+    end = (end or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=days)
+    population = [_make_account(rng, i, start, end, days) for i in range(accounts)]
+    return Workload(population, start, end)
+
+
+def _make_account(rng: random.Random, i: int, start: datetime, end: datetime, days: int) -> Account:
+    cohort = rng.choices(COHORTS, COHORT_WEIGHTS)[0]
+    segment = rng.choices(list(SEGMENTS), [s[0] for s in SEGMENTS.values()])[0]
+    _, arr_range, seat_range = SEGMENTS[segment]
+    if cohort == "onboarding":
+        started = end - timedelta(days=rng.uniform(3, 20))
+    else:
+        started = start - timedelta(days=rng.uniform(60, 600))
+    renewal = (end + timedelta(days=rng.uniform(200, 330))).date()
+    return Account(
+        account_id=f"acct-{i:05d}",
+        cohort=cohort,
+        segment=segment,
+        arr=rng.randint(*arr_range),
+        seats=rng.randint(*seat_range),
+        started_at=started,
+        renewal_at=renewal,
+    )
+
+
+def events(workload: Workload, *, seed: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(source, raw event) pairs for every account, day by day in event time."""
+    rng = random.Random(seed + 1)
+    for account in workload.accounts:
+        yield from _account_events(rng, account, workload)
+
+
+def _account_events(
+    rng: random.Random, a: Account, w: Workload
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    seq = iter(range(10**9))
+
+    def ev(source: str, at: datetime, type_: str, **fields: Any) -> tuple[str, dict[str, Any]]:
+        body = {
+            "event_id": f"{a.account_id}-{source[0]}{next(seq)}",
+            "account_id": a.account_id,
+            "occurred_at": at.isoformat(),
+            "type": type_,
+            **fields,
+        }
+        return source, body
+
+    sub_at = max(a.started_at, w.start)
+    kind = "subscription_started" if a.started_at >= w.start else "subscription_updated"
+    yield ev(
+        "payment", sub_at, kind,
+        arr=str(a.arr), currency="USD", seats=a.seats, plan=a.segment,
+        renewal_at=a.renewal_at.isoformat(),
+    )  # fmt: skip
+    yield from _usage(rng, a, w, ev)
+    yield from _tickets(rng, a, w, ev)
+    yield from _billing(rng, a, w, ev)
+    yield from _surveys(rng, a, w, ev)
+
+
+def _activity_level(a: Account, day: int, days: int) -> float:
+    """Fraction of seats active on a day, by cohort (day 0 = start of the window)."""
+    progress = day / max(days - 1, 1)
+    if a.cohort == "healthy":
+        return 0.55
+    if a.cohort == "declining":
+        return max(0.05, 0.55 - 0.45 * progress)
+    if a.cohort == "churning":
+        return 0.5 if day < days - 21 else 0.0
+    if a.cohort == "expanding":
+        return min(0.97, 0.6 + 0.37 * progress)
+    return 0.3 + 0.3 * progress  # onboarding
+
+
+def _usage(
+    rng: random.Random, a: Account, w: Workload, ev: Any
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    days = (w.end - w.start).days
+    breadth = {"healthy": 10, "declining": 4, "churning": 5, "expanding": 11, "onboarding": 4}
+    features = FEATURES[: breadth[a.cohort]]
+    first_day = max(0, (a.started_at - w.start).days)
+    users = [f"{a.account_id}-u{n}" for n in range(a.seats)]
+    for day in range(first_day, days):
+        # a user active in a week shows up on about a third of its days
+        p_day = 1 - (1 - _activity_level(a, day, days)) ** (1 / 7)
+        for user in users:
+            if rng.random() < p_day:
+                at = w.start + timedelta(days=day, seconds=rng.uniform(0, 86_000))
+                yield ev("usage", at, "feature_used", user_id=user, feature=rng.choice(features),
+                         quantity=rng.randint(1, 5))  # fmt: skip
+
+
+def _tickets(
+    rng: random.Random, a: Account, w: Workload, ev: Any
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    days = (w.end - w.start).days
+    if a.cohort == "churning":
+        for n in range(2):
+            at = w.end - timedelta(days=rng.uniform(2, 15))
+            yield ev("ticket", at, "opened", ticket_id=f"{a.account_id}-t{n}", severity="urgent")
+        return
+    for n in range(rng.randint(0, 2)):
+        at = w.start + timedelta(days=rng.uniform(0, days - 10))
+        ticket = f"{a.account_id}-t{n}"
+        yield ev("ticket", at, "opened", ticket_id=ticket, severity=rng.choice(["low", "normal"]))
+        yield ev("ticket", at + timedelta(hours=rng.uniform(2, 48)), "resolved", ticket_id=ticket)
+        yield ev("ticket", at + timedelta(hours=50), "satisfaction_rated", ticket_id=ticket,
+                 csat=rng.randint(4, 5))  # fmt: skip
+
+
+def _billing(
+    rng: random.Random, a: Account, w: Workload, ev: Any
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    month = timedelta(days=30)
+    at = max(a.started_at, w.start) + timedelta(days=1)
+    n = 0
+    while at < w.end:
+        invoice = f"{a.account_id}-i{n}"
+        late = a.cohort == "churning" and at > w.end - timedelta(days=35)
+        if late:
+            yield ev("payment", at, "payment_failed", invoice_id=invoice, amount=str(a.arr // 12))
+            yield ev("payment", at + timedelta(days=5), "payment_failed", invoice_id=invoice,
+                     amount=str(a.arr // 12))  # fmt: skip
+            yield ev(
+                "payment",
+                at + timedelta(days=10),
+                "invoice_overdue",
+                invoice_id=invoice,
+                amount=str(a.arr // 12),
+                due_at=(at + timedelta(days=7)).date().isoformat(),
+            )
+        else:
+            yield ev("payment", at, "invoice_paid", invoice_id=invoice, amount=str(a.arr // 12))
+        at += month
+        n += 1
+
+
+def _surveys(
+    rng: random.Random, a: Account, w: Workload, ev: Any
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    scores = {"healthy": (8, 10), "declining": (5, 8), "churning": (0, 3), "expanding": (9, 10),
+              "onboarding": (7, 9)}  # fmt: skip
+    low, high = scores[a.cohort]
+    for n in range(2):
+        at = w.end - timedelta(days=rng.uniform(1, 80))
+        if at < a.started_at:
+            continue
+        yield ev("survey", at, "nps", score=rng.randint(low, high), user_id=f"{a.account_id}-u{n}")

@@ -1,0 +1,104 @@
+"""HTTP routes of ingest: parse, call, map. No logic here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel
+from shared.contracts import signal_to_json
+
+from services.ingest.deps import ProducerDep, SettingsDep, StateDep
+from services.ingest.http_batch import ItemOutcome, validate_batch
+from services.ingest.routing import Limits
+from shared.kafka import key_bytes, send_all
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+
+class Reason(BaseModel):
+    code: str
+    message: str
+
+
+class EventResult(BaseModel):
+    index: int
+    event_id: str | None
+    status: str
+    reason: Reason | None = None
+
+
+class BatchResponse(BaseModel):
+    accepted: int
+    rejected: int
+    results: list[EventResult]
+
+
+@router.post(
+    "/events",
+    response_model=BatchResponse,
+    responses={413: {"description": "batch too large"}, 422: {"description": "malformed batch"}},
+)
+async def post_events(
+    request: Request, settings: SettingsDep, producer: ProducerDep, state: StateDep
+) -> BatchResponse:
+    """Validate a batch of up to 1,000 events; accepted ones are on Kafka before we answer.
+
+    Body: ``{"events": [{"source": "usage", "event_id": ..., ...}, ...]}``.
+    """
+    items = await _read_items(request, settings.http_max_body_bytes, settings.http_max_batch_events)
+    outcomes = validate_batch(
+        items,
+        now=state.clock(),
+        limits=Limits(settings.max_event_bytes, settings.max_json_depth),
+    )
+    accepted = [o for o in outcomes if o.signal is not None]
+    messages = [
+        (settings.topics.signals, key_bytes(s.account_id), signal_to_json(s))
+        for s in (o.signal for o in accepted)
+        if s is not None
+    ]
+    try:
+        await send_all(producer, messages)
+    except Exception as error:  # noqa: BLE001 - the client must retry the whole batch
+        raise HTTPException(503, f"Kafka did not acknowledge the events: {error!r}") from error
+    state.metrics.http_events.labels("accepted").inc(len(accepted))
+    state.metrics.http_events.labels("rejected").inc(len(outcomes) - len(accepted))
+    return BatchResponse(
+        accepted=len(accepted),
+        rejected=len(outcomes) - len(accepted),
+        results=[_result(o) for o in outcomes],
+    )
+
+
+async def _read_items(request: Request, max_bytes: int, max_events: int) -> list[Any]:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise HTTPException(413, f"body over {max_bytes} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise HTTPException(413, f"body over {max_bytes} bytes")
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise HTTPException(422, f"body is not valid JSON: {error}") from error
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("events"), list):
+        raise HTTPException(422, 'body must be an object {"events": [...]}')
+    items: list[Any] = parsed["events"]
+    if len(items) > max_events:
+        raise HTTPException(413, f"batch of {len(items)} events is over the limit of {max_events}")
+    return items
+
+
+def _result(outcome: ItemOutcome) -> EventResult:
+    if outcome.accepted:
+        return EventResult(index=outcome.index, event_id=outcome.event_id, status="accepted")
+    return EventResult(
+        index=outcome.index,
+        event_id=outcome.event_id,
+        status="rejected",
+        reason=Reason(code=outcome.reason_code or "", message=outcome.reason_message or ""),
+    )

@@ -1,0 +1,27 @@
+"""Settings of the ingest service."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import CommonSettings
+
+
+class IngestSettings(CommonSettings):
+    """Ingest: raw topics in, ``signals`` and ``ingest.dlq`` out."""
+
+    group_id: str = "vigil-ingest"
+    http_port: int = Field(default=8081, ge=0, le=65535)
+    batch_max_records: int = Field(default=2000, ge=1)
+    fetch_timeout_ms: int = Field(default=200, ge=1)
+    max_event_bytes: int = Field(default=1_048_576, ge=1024)
+    max_json_depth: int = Field(default=8, ge=2)
+    http_max_batch_events: int = Field(default=1000, ge=1)
+    http_max_body_bytes: int = Field(default=8 * 1_048_576, ge=1024)
+    # Kafka transactions make a restart re-produce nothing; each instance
+    # needs its own id so that a restarted instance fences its zombie.
+    transactional_id_prefix: str = "vigil-ingest"
+
+    @property
+    def transactional_id(self) -> str:
+        return f"{self.transactional_id_prefix}-{self.instance_id}"

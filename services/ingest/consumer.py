@@ -1,0 +1,129 @@
+"""The ingest loop: raw topics -> validate -> ``signals`` / ``ingest.dlq``.
+
+Consume-transform-produce in one Kafka transaction per batch: the outputs
+and the consumed offsets commit together, so a crash or restart re-produces
+nothing and loses nothing. Any broker error drops the clients and starts a
+fresh session from the committed offsets after a bounded backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from services.ingest.config import IngestSettings
+from services.ingest.metrics import IngestMetrics
+from services.ingest.routing import Limits, RawMessage, Routed, route_message
+from shared.consumer_health import ConsumerHealth
+from shared.kafka import make_consumer, make_producer, stop_bounded
+from shared.logging import get_logger
+from shared.retry import Backoff, wait_or_stop
+
+log = get_logger(__name__)
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class IngestConsumer:
+    """Runs until ``stop`` is set; survives poison messages and broker restarts."""
+
+    def __init__(
+        self, settings: IngestSettings, metrics: IngestMetrics, *, clock: Clock = utc_now
+    ) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._clock = clock
+        self._sources = settings.topics.raw_topics()
+        self._limits = Limits(settings.max_event_bytes, settings.max_json_depth)
+        self.health = ConsumerHealth()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = Backoff()
+        while not stop.is_set():
+            try:
+                await self._session(stop, backoff)
+            except Exception as error:  # noqa: BLE001 - every failure is retried
+                self.health.mark_down(repr(error))
+                delay = backoff.next_delay()
+                log.warning("ingest session failed; retrying", error=repr(error), delay_s=delay)
+                self._metrics.retries.inc()
+                await wait_or_stop(stop, delay)
+
+    async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
+        s = self._settings
+        consumer = make_consumer(s.kafka_bootstrap, group_id=s.group_id, client_id="vigil-ingest")
+        producer = make_producer(
+            s.kafka_bootstrap, client_id="vigil-ingest", transactional_id=s.transactional_id
+        )
+        try:
+            await producer.start()
+            await consumer.start()
+            consumer.subscribe(list(self._sources), listener=self.health.listener())
+            self.health.mark_up()
+            while not stop.is_set():
+                batch = await consumer.getmany(
+                    timeout_ms=s.fetch_timeout_ms, max_records=s.batch_max_records
+                )
+                if batch:
+                    await self._process(producer, batch)
+                    backoff.reset()
+                self._record_lag(await self.health.polled(consumer))
+                if self.health.stuck(s.stuck_after_s):
+                    raise RuntimeError("consumer made no progress while lagging; restarting it")
+        finally:
+            self.health.mark_down("session closed")
+            await stop_bounded(consumer, 5)
+            await stop_bounded(producer, 5)
+
+    async def _process(
+        self, producer: AIOKafkaProducer, batch: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> None:
+        started = time.perf_counter()
+        now = self._clock()
+        routed = [self._route(record, now) for records in batch.values() for record in records]
+        offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+        async with producer.transaction():
+            sends = [await producer.send(r.topic, r.value, key=r.key) for r in routed]
+            await producer.send_offsets_to_transaction(offsets, self._settings.group_id)
+        await asyncio.gather(*sends)
+        self.health.progressed(offsets)
+        self._count(batch, routed, time.perf_counter() - started)
+
+    def _route(self, record: ConsumerRecord, now: datetime) -> Routed:
+        message = RawMessage(
+            record.topic, record.partition, record.offset, record.key, record.value
+        )
+        return route_message(
+            message,
+            self._sources,
+            signals_topic=self._settings.topics.signals,
+            dlq_topic=self._settings.topics.dlq,
+            now=now,
+            limits=self._limits,
+        )
+
+    def _count(
+        self, batch: dict[TopicPartition, list[ConsumerRecord]], routed: list[Routed], took: float
+    ) -> None:
+        m = self._metrics
+        for tp, records in batch.items():
+            m.consumed.labels(tp.topic).inc(len(records))
+        for r in routed:
+            if r.reason_code is None:
+                m.produced.labels(r.topic, "signal").inc()
+            else:
+                m.produced.labels(r.topic, "dead_letter").inc()
+                m.dead_lettered.labels(r.reason_code).inc()
+        m.batch_size.observe(len(routed))
+        m.batch_seconds.observe(took)
+
+    def _record_lag(self, lags: dict[TopicPartition, int]) -> None:
+        for tp, lag in lags.items():
+            self._metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)

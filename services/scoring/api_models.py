@@ -1,0 +1,99 @@
+"""Response bodies of the scoring API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.scoring.model_config import HealthModelConfig
+
+
+class AccountHealth(BaseModel):
+    account_id: str
+    score: float
+    band: str
+    segment: str | None
+    components: dict[str, float | None]
+    reasons: list[str]
+    coverage: float | None
+    model_version: str | None
+    as_of: datetime | None
+    updated_at: datetime
+    arr: str | None
+    seats: int | None
+    renewal_at: date | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> AccountHealth:
+        return cls(
+            account_id=row.account_id,
+            score=row.score,
+            band=row.band,
+            segment=row.segment,
+            components=row.components or {},
+            reasons=row.reasons or [],
+            coverage=row.coverage,
+            model_version=row.model_version,
+            as_of=row.scored_as_of,
+            updated_at=row.updated_at,
+            arr=None if row.arr is None else str(row.arr),
+            seats=row.seats,
+            renewal_at=row.renewal_at,
+        )
+
+
+class HistoryPoint(BaseModel):
+    as_of: datetime
+    score: float
+    band: str
+    components: dict[str, float | None]
+    reasons: list[str]
+    coverage: float
+    model_version: str
+    event_id: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> HistoryPoint:
+        return cls(**dict(row._mapping))
+
+
+class AccountSummary(BaseModel):
+    account_id: str
+    score: float
+    band: str
+    segment: str | None
+    coverage: float | None
+    as_of: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> AccountSummary:
+        return cls(
+            account_id=row.account_id,
+            score=row.score,
+            band=row.band,
+            segment=row.segment,
+            coverage=row.coverage,
+            as_of=row.scored_as_of,
+        )
+
+
+class AccountPage(BaseModel):
+    items: list[AccountSummary]
+    next_cursor: str | None
+
+
+class ModelConfigView(BaseModel):
+    version: int
+    model_version: str
+    config: HealthModelConfig
+
+    @classmethod
+    def of(cls, version: int, config: HealthModelConfig) -> ModelConfigView:
+        return cls(version=version, model_version=config.model_version, config=config)
+
+
+class RescoreResult(BaseModel):
+    accounts: int
+    as_of: datetime

@@ -1,0 +1,74 @@
+"""Loading the state of a set of accounts, one set-based query per table."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+Rows = dict[str, list[Row[Any]]]
+
+QUERIES = {
+    "activity": "SELECT account_id, day, events, quantity FROM daily_activity"
+    " WHERE account_id = ANY(CAST(:ids AS text[])) AND day >= CAST(:since AS timestamptz)::date",
+    "users": "SELECT account_id, user_id, first_seen_at, last_seen_at FROM account_users"
+    " WHERE account_id = ANY(CAST(:ids AS text[])) AND last_seen_at >= :since",
+    "features": "SELECT account_id, feature, first_used_at, last_used_at, uses"
+    " FROM account_features WHERE account_id = ANY(CAST(:ids AS text[]))",
+    "tickets": "SELECT account_id, ticket_id, status, severity, opened_at, updated_at, resolved_at,"
+    " reopen_count FROM tickets WHERE account_id = ANY(CAST(:ids AS text[]))"
+    " AND (status = 'open' OR updated_at >= :since)",
+    "invoices": "SELECT account_id, invoice_id, status, amount, due_at, overdue_at, paid_at,"
+    " updated_at FROM invoices WHERE account_id = ANY(CAST(:ids AS text[]))"
+    " AND (status IN ('overdue', 'failed') OR updated_at >= :since)",
+    "failures": "SELECT account_id, event_id, failed_at, invoice_id FROM payment_failures"
+    " WHERE account_id = ANY(CAST(:ids AS text[])) AND failed_at >= :since",
+    "responses": "SELECT account_id, kind, score, at FROM responses"
+    " WHERE account_id = ANY(CAST(:ids AS text[])) AND at >= :since",
+    "history": "SELECT account_id, as_of, score FROM score_history"
+    " WHERE account_id = ANY(CAST(:ids AS text[])) AND as_of >= :history_since"
+    " ORDER BY account_id, seq",
+}
+
+
+async def lock_accounts(session: AsyncSession, account_ids: Sequence[str]) -> list[Row[Any]]:
+    """The accounts' rows, locked in id order (the clock and the consumer both write them)."""
+    result = await session.execute(
+        text(
+            "SELECT * FROM accounts WHERE account_id = ANY(CAST(:ids AS text[]))"
+            " ORDER BY account_id FOR UPDATE"
+        ),
+        {"ids": list(account_ids)},
+    )
+    return list(result.all())
+
+
+async def load_related(
+    session: AsyncSession, account_ids: Sequence[str], *, since: datetime, history_since: datetime
+) -> dict[str, Rows]:
+    """Per table, per account, the rows scoring needs (windows start at ``since``)."""
+    params = {"ids": list(account_ids), "since": since, "history_since": history_since}
+    related: dict[str, Rows] = {}
+    for name, sql in QUERIES.items():
+        grouped: Rows = defaultdict(list)
+        for row in await session.execute(text(sql), params):
+            grouped[row.account_id].append(row)
+        related[name] = grouped
+    return related
+
+
+async def account_ids_page(session: AsyncSession, after: str | None, limit: int) -> list[str]:
+    """The next ``limit`` account ids in id order, for the clock's chunks."""
+    result = await session.execute(
+        text(
+            "SELECT account_id FROM accounts WHERE account_id > :after"
+            " ORDER BY account_id LIMIT :limit"
+        ),
+        {"after": after or "", "limit": limit},
+    )
+    return [row[0] for row in result]

@@ -1,0 +1,175 @@
+"""Storing scores and their history; the queries behind the scoring API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    account_id: str
+    as_of: datetime
+    score: float
+    band: str
+    segment: str
+    components: dict[str, float | None]
+    reasons: list[str]
+    coverage: float
+    model_version: str
+    event_id: str
+    changed: bool  # published as a health change (and kept in the history)
+
+
+async def store_scores(session: AsyncSession, rows: Sequence[ScoreRow]) -> None:
+    """Current score of every row's account; history rows for the published changes."""
+    if not rows:
+        return
+    await session.execute(
+        text(
+            "UPDATE accounts a SET score = u.score, band = u.band, segment = u.segment,"
+            " components = u.components, reasons = u.reasons, coverage = u.coverage,"
+            " model_version = u.model_version, scored_as_of = u.as_of, updated_at = now()"
+            " FROM unnest(CAST(:a AS text[]), CAST(:s AS float8[]), CAST(:b AS text[]),"
+            " CAST(:seg AS text[]), CAST(:c AS jsonb[]), CAST(:r AS jsonb[]),"
+            " CAST(:cov AS float8[]), CAST(:m AS text[]), CAST(:t AS timestamptz[]))"
+            " AS u(account_id, score, band, segment, components, reasons, coverage,"
+            " model_version, as_of) WHERE a.account_id = u.account_id"
+        ),
+        _params(rows),
+    )
+    changed = [row for row in rows if row.changed]
+    if changed:
+        await session.execute(
+            text(
+                "INSERT INTO score_history (account_id, score, band, components, reasons,"
+                " coverage, model_version, as_of, event_id)"
+                " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:s AS float8[]),"
+                " CAST(:b AS text[]), CAST(:c AS jsonb[]), CAST(:r AS jsonb[]),"
+                " CAST(:cov AS float8[]), CAST(:m AS text[]), CAST(:t AS timestamptz[]),"
+                " CAST(:e AS text[]))"
+            ),
+            _params(changed),
+        )
+
+
+def _params(rows: Sequence[ScoreRow]) -> dict[str, list[Any]]:
+    return {
+        "a": [r.account_id for r in rows],
+        "s": [r.score for r in rows],
+        "b": [r.band for r in rows],
+        "seg": [r.segment for r in rows],
+        "c": [orjson.dumps(r.components).decode() for r in rows],
+        "r": [orjson.dumps(r.reasons).decode() for r in rows],
+        "cov": [r.coverage for r in rows],
+        "m": [r.model_version for r in rows],
+        "t": [r.as_of for r in rows],
+        "e": [r.event_id for r in rows],
+    }
+
+
+async def account_health(session: AsyncSession, account_id: str) -> Row[Any] | None:
+    result = await session.execute(
+        text(
+            "SELECT account_id, score, band, segment, components, reasons, coverage,"
+            " model_version, scored_as_of, updated_at, arr, seats, renewal_at"
+            " FROM accounts WHERE account_id = :id"
+        ),
+        {"id": account_id},
+    )
+    return result.first()
+
+
+async def health_history(
+    session: AsyncSession, account_id: str, since: datetime | None, limit: int
+) -> list[Row[Any]]:
+    result = await session.execute(
+        text(
+            "SELECT as_of, score, band, components, reasons, coverage, model_version, event_id"
+            " FROM score_history WHERE account_id = :id"
+            " AND (CAST(:since AS timestamptz) IS NULL OR as_of >= :since)"
+            " ORDER BY seq LIMIT :limit"
+        ),
+        {"id": account_id, "since": since, "limit": limit},
+    )
+    return list(result.all())
+
+
+SORTS = {
+    "account_id": ("account_id", "account_id"),
+    "score": ("score", "score"),
+    "-score": ("score", "score DESC"),
+}
+
+
+async def list_accounts(
+    session: AsyncSession,
+    *,
+    band: str | None,
+    segment: str | None,
+    sort: str,
+    limit: int,
+    cursor: tuple[Any, str] | None,
+) -> list[Row[Any]]:
+    """A page of scored accounts; keyset pagination on (sort key, account_id)."""
+    column, order = SORTS[sort]
+    descending = order.endswith("DESC")
+    after = ""
+    if cursor is not None:
+        op = "<" if descending else ">"
+        after = (
+            f" AND ({column}, account_id) {op} (:cursor_key, :cursor_id)"
+            if column != "account_id"
+            else " AND account_id > :cursor_id"
+        )
+    id_order = "account_id DESC" if descending else "account_id"
+    order_by = f"{order}, {id_order}" if column != "account_id" else "account_id"
+    sql = (
+        "SELECT account_id, score, band, segment, coverage, scored_as_of FROM accounts"
+        " WHERE score IS NOT NULL"
+        " AND (CAST(:band AS text) IS NULL OR band = :band)"
+        " AND (CAST(:segment AS text) IS NULL OR segment = :segment)"
+        f"{after} ORDER BY {order_by} LIMIT :limit"
+    )
+    params: dict[str, Any] = {"band": band, "segment": segment, "limit": limit}
+    if cursor is not None:
+        params["cursor_key"], params["cursor_id"] = cursor
+    return list((await session.execute(text(sql), params)).all())
+
+
+async def latest_config(session: AsyncSession) -> tuple[int, dict[str, Any]] | None:
+    row = (
+        await session.execute(
+            text("SELECT version, config FROM scoring_config ORDER BY version DESC LIMIT 1")
+        )
+    ).first()
+    return (int(row[0]), dict(row[1])) if row else None
+
+
+async def insert_config(session: AsyncSession, version: int, config: dict[str, Any]) -> bool:
+    """Store ``version``; False when another writer took that version number first."""
+    result = await session.execute(
+        text(
+            "INSERT INTO scoring_config (version, config) VALUES (:v, CAST(:c AS jsonb))"
+            " ON CONFLICT DO NOTHING RETURNING version"
+        ),
+        {"v": version, "c": orjson.dumps(config).decode()},
+    )
+    return result.first() is not None
+
+
+async def band_counts(session: AsyncSession) -> list[Row[Any]]:
+    result = await session.execute(
+        text(
+            "SELECT band, segment, count(*) AS n FROM accounts"
+            " WHERE band IS NOT NULL GROUP BY band, segment"
+        )
+    )
+    return list(result.all())

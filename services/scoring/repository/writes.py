@@ -1,0 +1,286 @@
+"""Every SQL statement of the scoring service's write path, and nothing else.
+
+Statements are set-based (``unnest`` of parallel arrays), one per table per
+batch. Functions take the caller's session and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.scoring.state import BatchChanges
+
+
+async def claim_new_events(
+    session: AsyncSession, keys: Sequence[tuple[str, str, Any]]
+) -> set[tuple[str, str]]:
+    """Record (account_id, event_id, occurred_at); return the pairs never seen before."""
+    if not keys:
+        return set()
+    result = await session.execute(
+        text(
+            "INSERT INTO applied_events (account_id, event_id, occurred_at)"
+            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:e AS text[]),"
+            " CAST(:t AS timestamptz[]))"
+            " ON CONFLICT DO NOTHING RETURNING account_id, event_id"
+        ),
+        {"a": [k[0] for k in keys], "e": [k[1] for k in keys], "t": [k[2] for k in keys]},
+    )
+    return {(row[0], row[1]) for row in result}
+
+
+async def apply_changes(session: AsyncSession, changes: BatchChanges) -> None:
+    """Upsert every table a batch touched (accounts first: the rest refer to it)."""
+    await _upsert_accounts(session, changes)
+    await _upsert_activity(session, changes)
+    await _upsert_users(session, changes)
+    await _upsert_features(session, changes)
+    await _upsert_tickets(session, changes)
+    await _upsert_invoices(session, changes)
+    await _insert_failures_and_responses(session, changes)
+    await _mark_first_value(session, list(changes.accounts))
+
+
+def _columns(rows: Sequence[Any], *names: str) -> dict[str, list[Any]]:
+    return {name: [getattr(row, name) for row in rows] for name in names}
+
+
+ACCOUNT_COLUMNS = (
+    "account_id first_seen_at last_event_at subscription_at subscription_event arr seats plan"
+    " currency renewal_at started_at canceled_at downgraded_at"
+).split()
+
+UPSERT_ACCOUNTS = text(
+    """
+    INSERT INTO accounts AS a (account_id, first_seen_at, last_event_at, subscription_at, arr,
+        seats, plan, currency, renewal_at, started_at, canceled_at, last_downgrade_at)
+    SELECT u.account_id, u.first_seen_at, u.last_event_at, u.subscription_at, u.arr, u.seats,
+        u.plan, u.currency, u.renewal_at, u.started_at, u.canceled_at, u.downgraded_at
+    FROM unnest(CAST(:account_id AS text[]), CAST(:first_seen_at AS timestamptz[]),
+        CAST(:last_event_at AS timestamptz[]), CAST(:subscription_at AS timestamptz[]),
+        CAST(:subscription_event AS text[]), CAST(:arr AS numeric[]), CAST(:seats AS int[]),
+        CAST(:plan AS text[]), CAST(:currency AS text[]), CAST(:renewal_at AS date[]),
+        CAST(:started_at AS timestamptz[]), CAST(:canceled_at AS timestamptz[]),
+        CAST(:downgraded_at AS timestamptz[]))
+      AS u(account_id, first_seen_at, last_event_at, subscription_at, subscription_event, arr,
+        seats, plan, currency, renewal_at, started_at, canceled_at, downgraded_at)
+    ON CONFLICT (account_id) DO UPDATE SET
+        first_seen_at = LEAST(a.first_seen_at, EXCLUDED.first_seen_at),
+        last_event_at = GREATEST(a.last_event_at, EXCLUDED.last_event_at),
+        last_downgrade_at = CASE
+            WHEN EXCLUDED.subscription_at IS NOT NULL AND a.subscription_at IS NOT NULL
+                 AND EXCLUDED.subscription_at >= a.subscription_at AND EXCLUDED.arr < a.arr
+            THEN EXCLUDED.subscription_at
+            ELSE COALESCE(GREATEST(a.last_downgrade_at, EXCLUDED.last_downgrade_at),
+                          a.last_downgrade_at, EXCLUDED.last_downgrade_at) END,
+        subscription_at = GREATEST(a.subscription_at, EXCLUDED.subscription_at),
+        arr = CASE WHEN a.subscription_at IS NULL OR EXCLUDED.subscription_at >= a.subscription_at
+              THEN COALESCE(EXCLUDED.arr, a.arr) ELSE COALESCE(a.arr, EXCLUDED.arr) END,
+        seats = CASE WHEN a.subscription_at IS NULL OR EXCLUDED.subscription_at >= a.subscription_at
+              THEN COALESCE(EXCLUDED.seats, a.seats) ELSE COALESCE(a.seats, EXCLUDED.seats) END,
+        plan = CASE WHEN a.subscription_at IS NULL OR EXCLUDED.subscription_at >= a.subscription_at
+              THEN COALESCE(EXCLUDED.plan, a.plan) ELSE COALESCE(a.plan, EXCLUDED.plan) END,
+        currency = COALESCE(EXCLUDED.currency, a.currency),
+        renewal_at = CASE WHEN a.subscription_at IS NULL
+              OR EXCLUDED.subscription_at >= a.subscription_at
+              THEN COALESCE(EXCLUDED.renewal_at, a.renewal_at)
+              ELSE COALESCE(a.renewal_at, EXCLUDED.renewal_at) END,
+        started_at = GREATEST(a.started_at, EXCLUDED.started_at),
+        canceled_at = CASE
+            WHEN GREATEST(a.canceled_at, EXCLUDED.canceled_at)
+                 >= COALESCE(GREATEST(a.started_at, EXCLUDED.started_at), '-infinity')
+            THEN GREATEST(a.canceled_at, EXCLUDED.canceled_at) END,
+        updated_at = now()
+    """
+)
+
+
+async def _upsert_accounts(session: AsyncSession, changes: BatchChanges) -> None:
+    rows = list(changes.accounts.values())
+    await session.execute(UPSERT_ACCOUNTS, _columns(rows, *ACCOUNT_COLUMNS))
+
+
+async def _upsert_activity(session: AsyncSession, changes: BatchChanges) -> None:
+    if not changes.activity:
+        return
+    keys = list(changes.activity)
+    await session.execute(
+        text(
+            "INSERT INTO daily_activity AS d (account_id, day, events, quantity)"
+            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:d AS date[]),"
+            " CAST(:e AS bigint[]), CAST(:q AS float8[]))"
+            " ON CONFLICT (account_id, day) DO UPDATE SET"
+            " events = d.events + EXCLUDED.events, quantity = d.quantity + EXCLUDED.quantity"
+        ),
+        {
+            "a": [k[0] for k in keys],
+            "d": [k[1] for k in keys],
+            "e": [int(changes.activity[k][0]) for k in keys],
+            "q": [changes.activity[k][1] for k in keys],
+        },
+    )
+
+
+async def _upsert_users(session: AsyncSession, changes: BatchChanges) -> None:
+    if not changes.users:
+        return
+    keys = list(changes.users)
+    await session.execute(
+        text(
+            "INSERT INTO account_users AS u (account_id, user_id, first_seen_at, last_seen_at)"
+            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:u AS text[]),"
+            " CAST(:f AS timestamptz[]), CAST(:l AS timestamptz[]))"
+            " ON CONFLICT (account_id, user_id) DO UPDATE SET"
+            " first_seen_at = LEAST(u.first_seen_at, EXCLUDED.first_seen_at),"
+            " last_seen_at = GREATEST(u.last_seen_at, EXCLUDED.last_seen_at)"
+        ),
+        {
+            "a": [k[0] for k in keys],
+            "u": [k[1] for k in keys],
+            "f": [changes.users[k][0] for k in keys],
+            "l": [changes.users[k][1] for k in keys],
+        },
+    )
+
+
+async def _upsert_features(session: AsyncSession, changes: BatchChanges) -> None:
+    if not changes.features:
+        return
+    keys = list(changes.features)
+    await session.execute(
+        text(
+            "INSERT INTO account_features AS f"
+            " (account_id, feature, first_used_at, last_used_at, uses)"
+            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:f AS text[]),"
+            " CAST(:first AS timestamptz[]), CAST(:last AS timestamptz[]), CAST(:n AS bigint[]))"
+            " ON CONFLICT (account_id, feature) DO UPDATE SET"
+            " first_used_at = LEAST(f.first_used_at, EXCLUDED.first_used_at),"
+            " last_used_at = GREATEST(f.last_used_at, EXCLUDED.last_used_at),"
+            " uses = f.uses + EXCLUDED.uses"
+        ),
+        {
+            "a": [k[0] for k in keys],
+            "f": [k[1] for k in keys],
+            "first": [changes.features[k][0] for k in keys],
+            "last": [changes.features[k][1] for k in keys],
+            "n": [changes.features[k][2] for k in keys],
+        },
+    )
+
+
+async def _upsert_tickets(session: AsyncSession, changes: BatchChanges) -> None:
+    rows = list(changes.tickets.values())
+    if not rows:
+        return
+    params = _columns(
+        rows, "account_id", "ticket_id", "status", "opened_at", "updated_at", "resolved_at"
+    )
+    params["severity"] = [row.severity or "normal" for row in rows]
+    params["reopens"] = [row.reopens for row in rows]
+    newer = "EXCLUDED.updated_at >= t.updated_at"
+    await session.execute(
+        text(
+            "INSERT INTO tickets AS t (account_id, ticket_id, status, severity, opened_at,"
+            " updated_at, resolved_at, reopen_count)"
+            " SELECT * FROM unnest(CAST(:account_id AS text[]), CAST(:ticket_id AS text[]),"
+            " CAST(:status AS text[]), CAST(:severity AS text[]),"
+            " CAST(:opened_at AS timestamptz[]), CAST(:updated_at AS timestamptz[]),"
+            " CAST(:resolved_at AS timestamptz[]), CAST(:reopens AS int[]))"
+            " ON CONFLICT (account_id, ticket_id) DO UPDATE SET"
+            f" status = CASE WHEN {newer} THEN EXCLUDED.status ELSE t.status END,"
+            f" severity = CASE WHEN {newer} THEN EXCLUDED.severity ELSE t.severity END,"
+            f" resolved_at = CASE WHEN {newer} THEN EXCLUDED.resolved_at ELSE t.resolved_at END,"
+            " opened_at = LEAST(t.opened_at, EXCLUDED.opened_at),"
+            " updated_at = GREATEST(t.updated_at, EXCLUDED.updated_at),"
+            " reopen_count = t.reopen_count + EXCLUDED.reopen_count"
+        ),
+        params,
+    )
+
+
+async def _upsert_invoices(session: AsyncSession, changes: BatchChanges) -> None:
+    rows = list(changes.invoices.values())
+    if not rows:
+        return
+    newer = "EXCLUDED.updated_at >= i.updated_at"
+    await session.execute(
+        text(
+            "INSERT INTO invoices AS i (account_id, invoice_id, status, amount, due_at,"
+            " overdue_at, paid_at, updated_at)"
+            " SELECT u.account_id, u.invoice_id, u.status, u.amount, u.due_at,"
+            " CASE WHEN u.status = 'overdue' THEN u.updated_at END,"
+            " CASE WHEN u.status = 'paid' THEN u.updated_at END, u.updated_at"
+            " FROM unnest(CAST(:account_id AS text[]), CAST(:invoice_id AS text[]),"
+            " CAST(:status AS text[]), CAST(:amount AS numeric[]),"
+            " CAST(:due_at AS timestamptz[]), CAST(:updated_at AS timestamptz[]))"
+            " AS u(account_id, invoice_id, status, amount, due_at, updated_at)"
+            " ON CONFLICT (account_id, invoice_id) DO UPDATE SET"
+            f" status = CASE WHEN {newer} THEN EXCLUDED.status ELSE i.status END,"
+            " amount = COALESCE(EXCLUDED.amount, i.amount),"
+            " due_at = COALESCE(EXCLUDED.due_at, i.due_at),"
+            " overdue_at = COALESCE(LEAST(i.overdue_at, EXCLUDED.overdue_at),"
+            " i.overdue_at, EXCLUDED.overdue_at),"
+            " paid_at = COALESCE(GREATEST(i.paid_at, EXCLUDED.paid_at),"
+            " i.paid_at, EXCLUDED.paid_at),"
+            " updated_at = GREATEST(i.updated_at, EXCLUDED.updated_at)"
+        ),
+        _columns(rows, "account_id", "invoice_id", "status", "amount", "due_at", "updated_at"),
+    )
+
+
+async def _insert_failures_and_responses(session: AsyncSession, changes: BatchChanges) -> None:
+    if changes.failures:
+        columns = list(zip(*changes.failures, strict=True))
+        await session.execute(
+            text(
+                "INSERT INTO payment_failures (account_id, event_id, failed_at, invoice_id)"
+                " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:e AS text[]),"
+                " CAST(:t AS timestamptz[]), CAST(:i AS text[])) ON CONFLICT DO NOTHING"
+            ),
+            {
+                "a": list(columns[0]),
+                "e": list(columns[1]),
+                "t": list(columns[2]),
+                "i": list(columns[3]),
+            },
+        )
+    if changes.responses:
+        columns = list(zip(*changes.responses, strict=True))
+        await session.execute(
+            text(
+                "INSERT INTO responses (account_id, event_id, kind, score, at)"
+                " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:e AS text[]), CAST(:k AS text[]),"
+                " CAST(:s AS int[]), CAST(:t AS timestamptz[])) ON CONFLICT DO NOTHING"
+            ),
+            {
+                "a": list(columns[0]),
+                "e": list(columns[1]),
+                "k": list(columns[2]),
+                "s": list(columns[3]),
+                "t": list(columns[4]),
+            },
+        )
+
+
+FIRST_VALUE_FEATURES = 3
+
+
+async def _mark_first_value(session: AsyncSession, account_ids: list[str]) -> None:
+    """First value: the moment an account had used its third distinct feature."""
+    await session.execute(
+        text(
+            "UPDATE accounts a SET first_value_at = fv.at FROM ("
+            "  SELECT account_id, first_used_at AS at FROM ("
+            "    SELECT account_id, first_used_at, row_number() OVER"
+            "      (PARTITION BY account_id ORDER BY first_used_at, feature) AS n"
+            "    FROM account_features WHERE account_id = ANY(CAST(:ids AS text[]))"
+            "  ) ranked WHERE n = :n"
+            ") fv WHERE a.account_id = fv.account_id"
+            " AND (a.first_value_at IS NULL OR a.first_value_at <> fv.at)"
+        ),
+        {"ids": account_ids, "n": FIRST_VALUE_FEATURES},
+    )

@@ -1,0 +1,181 @@
+"""The ``vigil`` command: the local stack, the services, schemas, migrations."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from shared.stack import StackConfig
+
+app = typer.Typer(
+    pretty_exceptions_enable=False,
+    help="Vigil: real-time account health on Kafka and PostgreSQL.", no_args_is_help=True
+)
+stack_app = typer.Typer(
+    pretty_exceptions_enable=False,
+    help="The local Kafka + PostgreSQL stack (no docker).", no_args_is_help=True
+)
+app.add_typer(stack_app, name="stack")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _stack_config() -> StackConfig:
+    from shared.stack import StackConfig
+
+    root = Path.cwd() if (Path.cwd() / "pyproject.toml").exists() else REPO_ROOT
+    return StackConfig.from_env(root)
+
+
+def stack_env_file() -> Path:
+    """Where ``vigil stack up`` writes the addresses the services default to."""
+    return _stack_config().stack_dir / "stack.env"
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start Kafka and PostgreSQL (or reuse the running ones), migrate, create topics."""
+    import asyncio
+
+    from shared import stack
+    from shared.db import migrate
+    from shared.kafka import ensure_topics
+    from shared.settings import TopicNames
+
+    config = _stack_config()
+    info = stack.up(config, echo=typer.echo)
+    migrate(info.database_url)
+    typer.echo("postgresql: migrations applied")
+    topics = TopicNames()
+    asyncio.run(ensure_topics(info.kafka_bootstrap, topics.model_dump().values()))
+    typer.echo("kafka: topics ready")
+    env_file = stack_env_file()
+    env_file.write_text(
+        f"VIGIL_KAFKA_BOOTSTRAP={info.kafka_bootstrap}\nVIGIL_DATABASE_URL={info.database_url}\n"
+    )
+    typer.echo(f"export VIGIL_KAFKA_BOOTSTRAP={info.kafka_bootstrap}")
+    typer.echo(f"export VIGIL_DATABASE_URL={info.database_url}")
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop Kafka and PostgreSQL and remove their throwaway data."""
+    from shared import stack
+
+    stack.down(_stack_config(), echo=typer.echo)
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show whether Kafka and PostgreSQL are running, with their addresses."""
+    from shared import stack
+
+    for name, component in stack.status(_stack_config()).items():
+        state = "running" if component.running else "stopped"
+        where = f" at {component.address}" if component.address else ""
+        pid = f" (pid {component.pid})" if component.pid else ""
+        typer.echo(f"{name}: {state}{where}{pid}")
+
+
+@app.command()
+def migrate(
+    database_url: Annotated[str | None, typer.Option(envvar="VIGIL_DATABASE_URL")] = None,
+) -> None:
+    """Apply the database migrations."""
+    from shared.db import migrate as run_migrations
+
+    url = database_url or _env_from_stack_file().get("VIGIL_DATABASE_URL")
+    if not url:
+        raise typer.BadParameter("set VIGIL_DATABASE_URL or run `vigil stack up` first")
+    run_migrations(url)
+    typer.echo("migrations applied")
+
+
+@app.command()
+def schemas(
+    out: Annotated[Path, typer.Option(help="Directory for the JSON Schema files")] = Path(
+        "deploy/schemas"
+    ),
+) -> None:
+    """Write the event contracts as JSON Schema files for producers."""
+    from shared.contracts.schemas import write_schemas
+
+    for path in write_schemas(out):
+        typer.echo(str(path))
+
+
+@app.command()
+def simulate(
+    accounts: Annotated[int, typer.Option(help="Accounts in the population")] = 500,
+    days: Annotated[int, typer.Option(help="Days of event time")] = 90,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same events)")] = 7,
+    rate: Annotated[
+        float | None, typer.Option(help="Events/s (default: as fast as possible)")
+    ] = None,
+    truth: Annotated[Path, typer.Option(help="Where to write the cohort ground truth")] = Path(
+        ".vigil/ground-truth.json"
+    ),
+) -> None:
+    """Produce a realistic workload (healthy, declining, churning, expanding, onboarding)."""
+    load_stack_env()
+    from bench.simulate import simulate as run_simulation
+    from shared.settings import TopicNames
+
+    bootstrap = os.environ.get("VIGIL_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    workload, count = run_simulation(
+        bootstrap,
+        TopicNames(),
+        accounts=accounts,
+        days=days,
+        seed=seed,
+        rate=rate,
+        truth_path=truth,
+    )
+    typer.echo(f"produced {count} events for {len(workload.accounts)} accounts; truth in {truth}")
+
+
+def _env_from_stack_file() -> dict[str, str]:
+    path = stack_env_file()
+    if not path.exists():
+        return {}
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {key: value for key, value in pairs}  # noqa: C416 (pairs are lists)
+
+
+def load_stack_env() -> None:
+    """Default unset VIGIL_ addresses to the local stack's, when it is up."""
+    for key, value in _env_from_stack_file().items():
+        os.environ.setdefault(key, value)
+
+
+def _run_service(name: str) -> None:
+    load_stack_env()
+    module = importlib.import_module(f"services.{name}.app")
+    module.run()
+
+
+@app.command()
+def ingest() -> None:
+    """Run the ingest service (validate, normalize, re-key raw events)."""
+    _run_service("ingest")
+
+
+@app.command()
+def scoring() -> None:
+    """Run the scoring service (account state and health scores)."""
+    _run_service("scoring")
+
+
+@app.command()
+def triggers() -> None:
+    """Run the triggers service (playbook events and webhooks)."""
+    _run_service("triggers")
+
+
+def main() -> None:
+    app()

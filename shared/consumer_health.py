@@ -1,0 +1,86 @@
+"""What a consumer loop reports about itself: readiness, lag, stuck detection.
+
+aiokafka consumers are known to stay alive but stop fetching after a broker
+restart; a loop that sees lag above zero and no progress for a while asks to
+be restarted (:meth:`ConsumerHealth.stuck`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, on_assigned: Callable[[set[TopicPartition]], None]) -> None:
+        self._on_assigned = on_assigned
+        self._assigned: set[TopicPartition] = set()
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._assigned -= set(revoked)
+        self._on_assigned(set(self._assigned))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._assigned |= set(assigned)
+        self._on_assigned(set(self._assigned))
+
+
+class ConsumerHealth:
+    """Readiness and progress of one consumer loop; read by ``/readyz``."""
+
+    def __init__(self, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self.connected = False
+        self.last_error: str | None = None
+        self.assigned: set[TopicPartition] = set()
+        self._last_progress = monotonic()
+        self._lag: dict[TopicPartition, int] = {}
+
+    def listener(self) -> ConsumerRebalanceListener:
+        return _Listener(self._set_assigned)
+
+    def _set_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.assigned = assigned
+        self._last_progress = self._monotonic()
+
+    def mark_up(self) -> None:
+        self.connected = True
+        self.last_error = None
+        self._last_progress = self._monotonic()
+
+    def mark_down(self, reason: str) -> None:
+        self.connected = False
+        self.last_error = reason
+        self.assigned = set()
+
+    def progressed(self, _offsets: Mapping[TopicPartition, int] | None = None) -> None:
+        self._last_progress = self._monotonic()
+
+    async def polled(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+        """Refresh lag after a poll; no lag counts as progress (nothing to do)."""
+        self._lag = await self.lag(consumer)
+        if not any(self._lag.values()):
+            self._last_progress = self._monotonic()
+        return dict(self._lag)
+
+    async def lag(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+        lags: dict[TopicPartition, int] = {}
+        for tp in consumer.assignment():
+            end = consumer.last_stable_offset(tp) or consumer.highwater(tp)
+            position = await consumer.position(tp)
+            if end is not None:
+                lags[tp] = max(0, end - position)
+        return lags
+
+    @property
+    def total_lag(self) -> int:
+        return sum(self._lag.values())
+
+    def stuck(self, after_s: float) -> bool:
+        return self.total_lag > 0 and self._monotonic() - self._last_progress > after_s
+
+    @property
+    def ready(self) -> bool:
+        return self.connected and bool(self.assigned)

@@ -1,0 +1,141 @@
+"""A Kafka consumer loop whose offsets live in PostgreSQL (exactly-once effect).
+
+For each ``getmany`` batch, in one database transaction: lock the stored
+offsets of the batch's partitions, drop records already applied (a rebalance
+or restart can deliver them again), hand the rest to the handler, store the
+new offsets, commit. Only then are side effects signalled (outbox relay) and
+the offsets mirrored to Kafka for lag tooling. Broker or database failures
+drop the clients and start a fresh session after a bounded backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.consumer_health import ConsumerHealth
+from shared.db import transaction
+from shared.kafka import make_consumer, stop_bounded
+from shared.logging import get_logger
+from shared.offsets import lock_offsets, store_offsets
+from shared.retry import Backoff, wait_or_stop
+
+log = get_logger(__name__)
+
+Records = Sequence[ConsumerRecord]
+BatchHandler = Callable[[AsyncSession, Records], Awaitable[None]]
+
+
+class OffsetGap(Exception):
+    """The consumer is ahead of the stored offsets: seek back and fetch again."""
+
+    def __init__(self, positions: dict[TopicPartition, int]) -> None:
+        super().__init__(f"seek back to stored offsets {positions}")
+        self.positions = positions
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    bootstrap: str
+    group_id: str
+    topics: Sequence[str]
+    client_id: str
+    batch_max_records: int = 5000
+    fetch_timeout_ms: int = 200
+    stuck_after_s: float = 60.0
+
+
+class DbOffsetsConsumer:
+    """Runs ``handle`` on batches until ``stop`` is set; offsets stored with the state."""
+
+    def __init__(
+        self,
+        options: LoopOptions,
+        sessions: async_sessionmaker[AsyncSession],
+        handle: BatchHandler,
+        *,
+        on_committed: Callable[[int], None] = lambda _n: None,
+        on_lag: Callable[[dict[TopicPartition, int]], None] = lambda _lags: None,
+    ) -> None:
+        self._options = options
+        self._sessions = sessions
+        self._handle = handle
+        self._on_committed = on_committed
+        self._on_lag = on_lag
+        self.health = ConsumerHealth()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = Backoff()
+        while not stop.is_set():
+            try:
+                await self._session(stop, backoff)
+            except Exception as error:  # noqa: BLE001 - broker and database outages are retried
+                self.health.mark_down(repr(error))
+                delay = backoff.next_delay()
+                log.warning(
+                    "consumer session failed; retrying",
+                    group_id=self._options.group_id,
+                    error=repr(error),
+                    delay_s=round(delay, 2),
+                )
+                await wait_or_stop(stop, delay)
+
+    async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
+        o = self._options
+        consumer = make_consumer(o.bootstrap, group_id=o.group_id, client_id=o.client_id)
+        try:
+            await consumer.start()
+            consumer.subscribe(list(o.topics), listener=self.health.listener())
+            self.health.mark_up()
+            while not stop.is_set():
+                batch = await consumer.getmany(
+                    timeout_ms=o.fetch_timeout_ms, max_records=o.batch_max_records
+                )
+                if batch:
+                    await self._apply(consumer, batch)
+                    backoff.reset()
+                self._on_lag(await self.health.polled(consumer))
+                if self.health.stuck(o.stuck_after_s):
+                    raise RuntimeError("consumer made no progress while lagging; restarting it")
+        finally:
+            self.health.mark_down("session closed")
+            await stop_bounded(consumer, 5)
+
+    async def _apply(
+        self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> None:
+        starts = {tp: records[0].offset for tp, records in batch.items()}
+        ends = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+        try:
+            async with transaction(self._sessions) as session:
+                stored = await lock_offsets(session, self._options.group_id, starts)
+                fresh = _unapplied(batch, stored)
+                if fresh:
+                    await self._handle(session, fresh)
+                await store_offsets(
+                    session, self._options.group_id, {tp: max(ends[tp], stored[tp]) for tp in ends}
+                )
+        except OffsetGap as gap:
+            for tp, offset in gap.positions.items():
+                consumer.seek(tp, offset)
+            return
+        self.health.progressed()
+        self._on_committed(len(fresh))
+        try:
+            await consumer.commit(ends)  # a mirror for lag tooling; PostgreSQL is the truth
+        except KafkaError as error:
+            log.info("kafka offset mirror failed", error=repr(error))
+
+
+def _unapplied(
+    batch: dict[TopicPartition, list[ConsumerRecord]], stored: dict[TopicPartition, int]
+) -> list[ConsumerRecord]:
+    gaps = {tp: stored[tp] for tp, records in batch.items() if records[0].offset > stored[tp]}
+    if gaps:
+        raise OffsetGap(gaps)
+    return [r for tp, records in batch.items() for r in records if r.offset >= stored[tp]]

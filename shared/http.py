@@ -1,0 +1,70 @@
+"""HTTP pieces every service shares: bearer auth, probes, metrics, error mapping."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+
+from shared.errors import VigilError, http_status_for
+from shared.metrics import render
+
+ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+
+
+def bearer_auth(expected: SecretStr) -> Callable[[str | None], None]:
+    """A dependency that answers 401 unless ``Authorization: Bearer <token>`` matches."""
+    wanted = expected.get_secret_value().encode()
+
+    def check(authorization: Annotated[str | None, Header()] = None) -> None:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), wanted):
+            raise HTTPException(
+                status_code=401,
+                detail="missing or invalid bearer token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    return check
+
+
+def probe_router(registry: CollectorRegistry, readiness: ReadinessCheck) -> APIRouter:
+    """``/healthz`` (alive), ``/readyz`` (dependencies and partitions), ``/metrics``."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        checks = await readiness()
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        body, content_type = render(registry)
+        return Response(body, media_type=content_type)
+
+    return router
+
+
+def protected(expected: SecretStr) -> list[object]:
+    """Router dependencies for everything under ``/v1``."""
+    return [Depends(bearer_auth(expected))]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map the one exception tree to HTTP in one place."""
+
+    async def handle(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, VigilError)
+        return JSONResponse({"detail": str(error)}, status_code=http_status_for(error))
+
+    app.add_exception_handler(VigilError, handle)

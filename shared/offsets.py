@@ -1,0 +1,72 @@
+"""Consumer offsets kept in PostgreSQL, in the transaction of the state they produced.
+
+The row of each partition is locked for the transaction, so two instances
+that both hold a partition during a rebalance are serialized, and the later
+one sees which offsets are already applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiokafka import TopicPartition
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def lock_offsets(
+    session: AsyncSession, group_id: str, starts: Mapping[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """Lock the partitions' rows; a partition seen for the first time starts where asked."""
+    tps = list(starts)
+    params = {
+        "g": group_id,
+        "t": [tp.topic for tp in tps],
+        "p": [tp.partition for tp in tps],
+        "o": [starts[tp] for tp in tps],
+    }
+    await session.execute(
+        text(
+            "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset)"
+            " SELECT :g, * FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]),"
+            " CAST(:o AS bigint[])) ON CONFLICT DO NOTHING"
+        ),
+        params,
+    )
+    result = await session.execute(
+        text(
+            "SELECT topic, partition, next_offset FROM consumer_offsets"
+            " WHERE group_id = :g AND (topic, partition) IN"
+            " (SELECT * FROM unnest(CAST(:t AS text[]), CAST(:p AS int[])))"
+            " ORDER BY topic, partition FOR UPDATE"
+        ),
+        params,
+    )
+    return {TopicPartition(row[0], row[1]): row[2] for row in result}
+
+
+async def store_offsets(
+    session: AsyncSession, group_id: str, offsets: Mapping[TopicPartition, int]
+) -> None:
+    tps = list(offsets)
+    await session.execute(
+        text(
+            "UPDATE consumer_offsets c SET next_offset = u.o, updated_at = now()"
+            " FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]), CAST(:o AS bigint[]))"
+            " AS u(t, p, o) WHERE c.group_id = :g AND c.topic = u.t AND c.partition = u.p"
+        ),
+        {
+            "g": group_id,
+            "t": [tp.topic for tp in tps],
+            "p": [tp.partition for tp in tps],
+            "o": [offsets[tp] for tp in tps],
+        },
+    )
+
+
+async def load_offsets(session: AsyncSession, group_id: str) -> dict[TopicPartition, int]:
+    result = await session.execute(
+        text("SELECT topic, partition, next_offset FROM consumer_offsets WHERE group_id = :g"),
+        {"g": group_id},
+    )
+    return {TopicPartition(row[0], row[1]): row[2] for row in result}

@@ -1,0 +1,139 @@
+"""The transactional outbox: rows written with the state, relayed to Kafka after commit.
+
+One relay at a time per outbox (a PostgreSQL advisory lock), reading in ``id``
+order, so an account's messages reach Kafka in the order they were written.
+A crash between the Kafka acknowledgement and the delete re-sends a batch:
+delivery is at-least-once and consumers dedupe on ``event_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db import transaction
+from shared.kafka import make_producer, send_all, stop_bounded
+from shared.logging import get_logger
+from shared.retry import Backoff, wait_or_stop
+
+log = get_logger(__name__)
+
+OutboxRow = tuple[str, str, bytes]  # account_id, topic, payload
+
+
+async def add_to_outbox(session: AsyncSession, rows: Sequence[OutboxRow]) -> None:
+    """Queue messages in the caller's transaction."""
+    if not rows:
+        return
+    await session.execute(
+        text(
+            "INSERT INTO outbox (account_id, topic, payload)"
+            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:t AS text[]), CAST(:p AS bytea[]))"
+        ),
+        {"a": [r[0] for r in rows], "t": [r[1] for r in rows], "p": [r[2] for r in rows]},
+    )
+
+
+async def outbox_backlog(session: AsyncSession, topics: Sequence[str]) -> int:
+    count = await session.scalar(
+        text("SELECT count(*) FROM outbox WHERE topic = ANY(CAST(:t AS text[]))"),
+        {"t": list(topics)},
+    )
+    return int(count or 0)
+
+
+class OutboxRelay:
+    """Moves outbox rows of ``topics`` to Kafka; wake it with :meth:`wake`."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        bootstrap: str,
+        topics: Sequence[str],
+        *,
+        lock_key: int,
+        batch_size: int = 1000,
+        poll_interval_s: float = 0.5,
+        on_relayed: Callable[[int], None] = lambda _n: None,
+    ) -> None:
+        self._sessions = sessions
+        self._bootstrap = bootstrap
+        self._topics = list(topics)
+        self._lock_key = lock_key
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._on_relayed = on_relayed
+        self._wake = asyncio.Event()
+
+    def wake(self, _count: int = 0) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = Backoff()
+        while not stop.is_set():
+            producer = make_producer(self._bootstrap, client_id="vigil-outbox")
+            try:
+                await producer.start()
+                await self._relay_until_stopped(producer, stop, backoff)
+            except Exception as error:  # noqa: BLE001 - outages are retried
+                delay = backoff.next_delay()
+                log.warning("outbox relay failed; retrying", error=repr(error), delay_s=delay)
+                await wait_or_stop(stop, delay)
+            finally:
+                await stop_bounded(producer, 5)
+
+    async def _relay_until_stopped(
+        self, producer: AIOKafkaProducer, stop: asyncio.Event, backoff: Backoff
+    ) -> None:
+        while True:
+            moved = await self.relay_once(producer)
+            backoff.reset()
+            if moved >= self._batch_size:
+                continue
+            if stop.is_set():
+                return  # drained what was committed before the stop
+            self._wake.clear()
+            await _wait_any(self._wake, stop, self._poll_interval_s)
+
+    async def relay_once(self, producer: AIOKafkaProducer) -> int:
+        """Send one batch in id order and delete it; 0 when empty or another relay leads."""
+        async with transaction(self._sessions) as session:
+            leader = await session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self._lock_key}
+            )
+            if not leader:
+                return 0
+            rows = (
+                await session.execute(
+                    text(
+                        "SELECT id, account_id, topic, payload FROM outbox"
+                        " WHERE topic = ANY(CAST(:t AS text[])) ORDER BY id LIMIT :n"
+                    ),
+                    {"t": self._topics, "n": self._batch_size},
+                )
+            ).all()
+            if not rows:
+                return 0
+            await send_all(
+                producer,
+                ((r.topic, r.account_id.encode(), bytes(r.payload)) for r in rows),
+            )
+            await session.execute(
+                text("DELETE FROM outbox WHERE id = ANY(CAST(:ids AS bigint[]))"),
+                {"ids": [r.id for r in rows]},
+            )
+        self._on_relayed(len(rows))
+        return len(rows)
+
+
+async def _wait_any(wake: asyncio.Event, stop: asyncio.Event, timeout_s: float) -> None:
+    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,165 @@
+"""The local development and test stack: a real Kafka broker and PostgreSQL server.
+
+``up`` starts both (or reuses a running pair), ``down`` stops both and removes
+their throwaway data, ``status`` reports them. State lives in
+``<stack_dir>/stack.json``; leftovers of a crashed run are found and cleaned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from shared.stack import kafka, postgres
+from shared.stack.process import processes_mentioning, stop_process
+
+Echo = Callable[[str], None]
+
+
+def _quiet(_line: str) -> None:
+    """The default progress sink: say nothing."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack_dir: Path
+    kafka_version: str = "4.1.1"
+    kafka_home: Path | None = None
+    kafka_cache: Path = field(default_factory=lambda: Path.home() / ".cache" / "vigil")
+
+    @classmethod
+    def from_env(cls, repo_root: Path) -> StackConfig:
+        """The one place the stack reads the environment."""
+        home = os.environ.get("KAFKA_HOME")
+        return cls(
+            stack_dir=Path(os.environ.get("VIGIL_STACK_DIR", repo_root / ".vigil" / "stack")),
+            kafka_home=Path(home) if home else None,
+            kafka_cache=Path(
+                os.environ.get("VIGIL_KAFKA_CACHE", Path.home() / ".cache" / "vigil")
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    kafka_bootstrap: str
+    database_url: str
+    kafka_pid: int
+    postgres_pid: int
+    kafka_log: Path
+    postgres_log: Path
+    kafka_port: int = 0
+    postgres_port: int = 0
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    running: bool
+    address: str | None
+    pid: int | None
+
+
+def _state_file(config: StackConfig) -> Path:
+    return config.stack_dir / "stack.json"
+
+
+def _read_state(config: StackConfig) -> StackInfo | None:
+    try:
+        raw = json.loads(_state_file(config).read_text())
+        raw["kafka_log"], raw["postgres_log"] = Path(raw["kafka_log"]), Path(raw["postgres_log"])
+        return StackInfo(**raw)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _write_state(config: StackConfig, info: StackInfo) -> None:
+    data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(info).items()}
+    _state_file(config).write_text(json.dumps(data, indent=2))
+
+
+def up(config: StackConfig, *, echo: Echo = _quiet) -> StackInfo:
+    """Start Kafka and PostgreSQL, or return the running pair recorded in stack.json."""
+    current = _read_state(config)
+    if current is not None and _healthy(current):
+        echo(f"kafka already running at {current.kafka_bootstrap} (pid {current.kafka_pid})")
+        echo(f"postgresql already running at {current.database_url} (pid {current.postgres_pid})")
+        return current
+    _clean(config, current, echo)
+    config.stack_dir.mkdir(parents=True, exist_ok=True)
+    libs = kafka.resolve_libs(config.kafka_version, config.kafka_cache, config.kafka_home, echo)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pg_future = pool.submit(postgres.start, config.stack_dir / "pg")
+        kafka_future = pool.submit(kafka.start, libs, config.stack_dir / "kafka")
+        pg = pg_future.result()
+        broker = kafka_future.result()
+    info = StackInfo(
+        kafka_bootstrap=f"127.0.0.1:{broker.port}",
+        database_url=pg.url,
+        kafka_pid=broker.pid,
+        postgres_pid=pg.pid,
+        kafka_log=broker.log,
+        postgres_log=pg.log,
+        kafka_port=broker.port,
+        postgres_port=pg.port,
+    )
+    _write_state(config, info)
+    echo(f"kafka {config.kafka_version} (KRaft) ready at {info.kafka_bootstrap} (pid {broker.pid})")
+    echo(f"postgresql {pg.version} ready at {pg.url} (pid {pg.pid})")
+    return info
+
+
+def _healthy(info: StackInfo) -> bool:
+    return kafka.alive(info.kafka_pid, info.kafka_port) and postgres.alive(info.postgres_pid)
+
+
+def _clean(config: StackConfig, stale: StackInfo | None, echo: Echo) -> None:
+    """Stop whatever a previous run left behind and drop its throwaway data."""
+    leftovers = processes_mentioning(str(config.stack_dir))
+    if stale is None and not leftovers and not config.stack_dir.exists():
+        return
+    if stale is not None or leftovers:
+        echo(f"cleaning leftovers of a previous run in {config.stack_dir}")
+    postgres.stop(config.stack_dir / "pg", stale.postgres_pid if stale else None)
+    if stale is not None:
+        stop_process(stale.kafka_pid)
+    for pid in processes_mentioning(str(config.stack_dir)):
+        stop_process(pid, timeout_s=5)
+    for sub in ("kafka", "pg", "stack.json"):
+        target = config.stack_dir / sub
+        if target.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+        elif target.exists():
+            target.unlink()
+
+
+def down(config: StackConfig, *, echo: Echo = _quiet) -> None:
+    """Stop both and remove their data; no process of ours is left."""
+    state = _read_state(config)
+    _clean(config, state, _quiet)
+    echo(f"stack in {config.stack_dir} stopped")
+
+
+def status(config: StackConfig) -> dict[str, ComponentStatus]:
+    info = _read_state(config)
+    if info is None:
+        return {
+            "kafka": ComponentStatus("kafka", False, None, None),
+            "postgresql": ComponentStatus("postgresql", False, None, None),
+        }
+    return {
+        "kafka": ComponentStatus(
+            "kafka",
+            kafka.alive(info.kafka_pid, info.kafka_port),
+            info.kafka_bootstrap,
+            info.kafka_pid,
+        ),
+        "postgresql": ComponentStatus(
+            "postgresql", postgres.alive(info.postgres_pid), info.database_url, info.postgres_pid
+        ),
+    }

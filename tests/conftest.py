@@ -1,0 +1,78 @@
+"""Test fixtures: the real Kafka broker and PostgreSQL server for integration tests.
+
+When ``VIGIL_KAFKA_BOOTSTRAP`` and ``VIGIL_DATABASE_URL`` are both set, the
+suite uses them; otherwise it starts the local stack under ``.vigil/test-stack``
+once per session and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from shared.settings import TopicNames
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Infra:
+    kafka_bootstrap: str
+    database_url: str
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+def _say(config: pytest.Config, line: str) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def infra(pytestconfig: pytest.Config) -> Iterator[Infra]:
+    """The broker and database: given by the environment, or started here."""
+    bootstrap = os.environ.get("VIGIL_KAFKA_BOOTSTRAP")
+    database_url = os.environ.get("VIGIL_DATABASE_URL")
+    if bootstrap and database_url:
+        _say(pytestconfig, f"using given Kafka {bootstrap} and PostgreSQL {database_url}")
+        from shared.db import migrate
+
+        migrate(database_url)
+        yield Infra(bootstrap, database_url)
+        return
+    from shared import stack
+    from shared.db import migrate
+
+    config = stack.StackConfig.from_env(REPO_ROOT)
+    config = stack.StackConfig(
+        stack_dir=REPO_ROOT / ".vigil" / "test-stack",
+        kafka_version=config.kafka_version,
+        kafka_home=config.kafka_home,
+        kafka_cache=config.kafka_cache,
+    )
+    info = stack.up(config, echo=lambda line: _say(pytestconfig, f"[stack] {line}"))
+    try:
+        migrate(info.database_url)
+        _say(pytestconfig, "[stack] postgresql: migrations applied")
+        yield Infra(info.kafka_bootstrap, info.database_url)
+    finally:
+        stack.down(config, echo=lambda line: _say(pytestconfig, f"[stack] {line}"))
+
+
+@pytest.fixture
+def topic_names() -> TopicNames:
+    """Topic names unique to one test, so tests never read each other's messages."""
+    suffix = uuid.uuid4().hex[:8]
+    return TopicNames(
+        **{name: f"{default}.{suffix}" for name, default in TopicNames().model_dump().items()}
+    )
