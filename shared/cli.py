@@ -14,11 +14,13 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     pretty_exceptions_enable=False,
-    help="Vigil: real-time account health on Kafka and PostgreSQL.", no_args_is_help=True
+    help="Vigil: real-time account health on Kafka and PostgreSQL.",
+    no_args_is_help=True,
 )
 stack_app = typer.Typer(
     pretty_exceptions_enable=False,
-    help="The local Kafka + PostgreSQL stack (no docker).", no_args_is_help=True
+    help="The local Kafka + PostgreSQL stack (no docker).",
+    no_args_is_help=True,
 )
 app.add_typer(stack_app, name="stack")
 

@@ -39,9 +39,7 @@ class StackConfig:
         return cls(
             stack_dir=Path(os.environ.get("VIGIL_STACK_DIR", repo_root / ".vigil" / "stack")),
             kafka_home=Path(home) if home else None,
-            kafka_cache=Path(
-                os.environ.get("VIGIL_KAFKA_CACHE", Path.home() / ".cache" / "vigil")
-            ),
+            kafka_cache=Path(os.environ.get("VIGIL_KAFKA_CACHE", Path.home() / ".cache" / "vigil")),
         )
 
 

@@ -24,9 +24,7 @@ class KafkaProcess:
     log: Path
 
 
-def resolve_libs(
-    version: str, cache: Path, kafka_home: Path | None, echo: Echo
-) -> Path:
+def resolve_libs(version: str, cache: Path, kafka_home: Path | None, echo: Echo) -> Path:
     """The broker's class path folder: ``$KAFKA_HOME/libs``, or jars cached from Maven."""
     if kafka_home is not None:
         libs = kafka_home / "libs"

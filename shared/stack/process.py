@@ -84,7 +84,9 @@ def processes_mentioning(needle: str) -> list[int]:
     return found
 
 
-def wait_until(check: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.2) -> None:
+def wait_until(
+    check: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.2
+) -> None:
     """Poll ``check()`` until it is true; raise with ``what`` after the deadline."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

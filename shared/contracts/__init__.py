@@ -1,0 +1,61 @@
+"""The event contracts of Vigil (v1): raw events, signals, outputs."""
+
+from shared.contracts.outputs import (
+    AccountFacts,
+    Band,
+    DlqReason,
+    DlqRecord,
+    HealthAtEvent,
+    HealthChange,
+    Playbook,
+    PlaybookEvent,
+    Segment,
+)
+from shared.contracts.raw import (
+    RAW_EVENT_MODELS,
+    PaymentEvent,
+    RawEvent,
+    SurveyEvent,
+    TicketEvent,
+    UsageEvent,
+)
+from shared.contracts.signals import (
+    SIGNAL_ADAPTER,
+    SIGNAL_MODELS,
+    PaymentSignal,
+    Signal,
+    Source,
+    SurveySignal,
+    TicketSignal,
+    UsageSignal,
+    signal_from_json,
+    signal_to_json,
+)
+
+__all__ = [
+    "RAW_EVENT_MODELS",
+    "SIGNAL_ADAPTER",
+    "SIGNAL_MODELS",
+    "AccountFacts",
+    "Band",
+    "DlqReason",
+    "DlqRecord",
+    "HealthAtEvent",
+    "HealthChange",
+    "PaymentEvent",
+    "PaymentSignal",
+    "Playbook",
+    "PlaybookEvent",
+    "RawEvent",
+    "Segment",
+    "Signal",
+    "Source",
+    "SurveyEvent",
+    "SurveySignal",
+    "TicketEvent",
+    "TicketSignal",
+    "UsageEvent",
+    "UsageSignal",
+    "signal_from_json",
+    "signal_to_json",
+]

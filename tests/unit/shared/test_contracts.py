@@ -1,0 +1,166 @@
+"""Contract models: valid examples accepted and normalized, invalid ones rejected precisely."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from shared.contracts import (
+    HealthChange,
+    PaymentEvent,
+    PlaybookEvent,
+    SurveyEvent,
+    TicketEvent,
+    UsageEvent,
+)
+
+BASE = {"event_id": " ev-1 ", "account_id": " acct-1 ", "occurred_at": "2026-03-01T12:00:00+02:00"}
+
+
+def event(**fields: Any) -> dict[str, Any]:
+    return {**BASE, **fields}
+
+
+VALID = [
+    (UsageEvent, event(type="Session Started", user_id="u1")),
+    (UsageEvent, event(type="report-exported", user_id="u1", feature="Reports", quantity=3)),
+    (TicketEvent, event(type="opened", ticket_id="t1", severity="urgent")),
+    (TicketEvent, event(type="updated", ticket_id="t1", severity="low")),
+    (TicketEvent, event(type="Resolved", ticket_id="t1")),
+    (TicketEvent, event(type="reopened", ticket_id="t1")),
+    (TicketEvent, event(type="closed", ticket_id="t1")),
+    (TicketEvent, event(type="satisfaction_rated", ticket_id="t1", csat=4)),
+    (
+        PaymentEvent,
+        event(
+            type="subscription_started",
+            arr="120000.00",
+            currency="usd",
+            seats=50,
+            plan="pro",
+            renewal_at="2027-03-01",
+        ),
+    ),  # fmt: skip
+    (PaymentEvent, event(type="subscription_updated", arr=90000, seats=40)),
+    (PaymentEvent, event(type="subscription_canceled")),
+    (PaymentEvent, event(type="invoice_paid", invoice_id="i1", amount="100.5")),
+    (PaymentEvent, event(type="payment_failed", invoice_id="i1", amount=100)),
+    (PaymentEvent, event(type="invoice_overdue", invoice_id="i1", due_at="2026-02-20")),
+    (PaymentEvent, event(type="refund_issued", invoice_id="i1", amount="10")),
+    (SurveyEvent, event(type="nps", score=0, user_id="u1", comment="meh")),
+    (SurveyEvent, event(type="nps", score=10)),
+    (SurveyEvent, event(type="csat", score=5)),
+    (SurveyEvent, event(type="ces", score=7)),
+]
+
+
+@pytest.mark.parametrize(("model", "data"), VALID)
+def test_valid_events_are_accepted_and_normalized(model: Any, data: dict[str, Any]) -> None:
+    parsed = model.model_validate(data)
+    assert parsed.event_id == "ev-1"
+    assert parsed.account_id == "acct-1"
+    assert parsed.occurred_at == datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    assert parsed.type == parsed.type.strip().lower()
+    assert " " not in parsed.type and "-" not in parsed.type
+
+
+def test_usage_normalization() -> None:
+    parsed = UsageEvent.model_validate(event(type="Session Started", user_id="u1", extra={"k": 1}))
+    assert parsed.type == "session_started"
+    assert parsed.feature == "session_started"
+    assert parsed.quantity == 1.0
+    assert parsed.model_extra == {"extra": {"k": 1}}
+
+
+def test_payment_normalization() -> None:
+    parsed = PaymentEvent.model_validate(VALID[8][1])
+    assert parsed.arr == Decimal("120000.00")
+    assert parsed.currency == "USD"
+    assert parsed.renewal_at == date(2027, 3, 1)
+    assert parsed.model_dump(mode="json")["arr"] == "120000.00"
+
+
+INVALID = [
+    (UsageEvent, event(type="x"), "missing", "user_id"),
+    (UsageEvent, {**event(type="x", user_id="u"), "event_id": 42}, "wrong_type", "event_id"),
+    (UsageEvent, event(type="x", user_id="u", quantity="5"), "float_type", "quantity"),
+    (UsageEvent, event(type="x", user_id="u", quantity=0), "greater_than", "quantity"),
+    (UsageEvent, event(type="x", user_id="u" * 129), "id_too_long", "user_id"),
+    (
+        UsageEvent,
+        {**event(type="x", user_id="u"), "occurred_at": "2026-03-01T12:00:00"},
+        "timestamp_without_offset",
+        "occurred_at",
+    ),  # fmt: skip
+    (
+        UsageEvent,
+        {**event(type="x", user_id="u"), "occurred_at": "yesterday"},
+        "invalid_value",
+        "occurred_at",
+    ),  # fmt: skip
+    (
+        UsageEvent,
+        event(type="x", user_id="u", schema_version=2),
+        "unsupported_schema_version",
+        "schema_version",
+    ),  # fmt: skip
+    (TicketEvent, event(type="escalated", ticket_id="t"), "literal_error", "type"),
+    (
+        TicketEvent,
+        event(type="opened", ticket_id="t", severity="critical"),
+        "literal_error",
+        "severity",
+    ),  # fmt: skip
+    (TicketEvent, event(type="satisfaction_rated", ticket_id="t"), "missing", "csat"),
+    (
+        TicketEvent,
+        event(type="satisfaction_rated", ticket_id="t", csat=6),
+        "less_than_equal",
+        "csat",
+    ),  # fmt: skip
+    (PaymentEvent, event(type="subscription_started", arr=True), "wrong_type", "arr"),
+    (PaymentEvent, event(type="subscription_started", arr="-5"), "invalid_value", "arr"),
+    (PaymentEvent, event(type="subscription_started", seats=1.5), "int_type", "seats"),
+    (
+        PaymentEvent,
+        event(type="invoice_paid", currency="dollars"),
+        "string_pattern_mismatch",
+        "currency",
+    ),  # fmt: skip
+    (PaymentEvent, event(type="chargeback"), "literal_error", "type"),
+    (SurveyEvent, event(type="nps", score=11), "invalid_value", "score"),
+    (SurveyEvent, event(type="ces", score=0), "invalid_value", "score"),
+    (SurveyEvent, event(type="nps", score="9"), "int_type", "score"),
+]
+
+
+@pytest.mark.parametrize(("model", "data", "error_type", "field"), INVALID)
+def test_invalid_events_are_rejected_with_a_precise_message(
+    model: Any, data: dict[str, Any], error_type: str, field: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate(data)
+    first = caught.value.errors()[0]
+    assert first["type"] == error_type
+    assert field in ".".join(map(str, first["loc"])) or field in first["msg"]
+
+
+def test_output_contracts_round_trip() -> None:
+    change = HealthChange(
+        event_id="h1", account_id="a", as_of="2026-03-01T00:00:00Z", score=42.5, previous_score=71,
+        band="yellow", previous_band="green", segment="smb", components={"usage": 30, "support": None},
+        coverage=0.8, reasons=["No product usage in 14 days"], model_version="1+abc",
+    )  # fmt: skip
+    assert HealthChange.model_validate_json(change.model_dump_json()) == change
+    with pytest.raises(ValidationError):
+        HealthChange.model_validate({**change.model_dump(), "score": 101})
+    playbook = PlaybookEvent(
+        event_id="p1", kind="triggered", account_id="a", playbook="at_risk", episode_id="e1",
+        at="2026-03-01T00:00:00Z", due_by=None, reason="Band entered red", segment="smb",
+        health={"score": 30, "band": "red", "components": {}},
+    )  # fmt: skip
+    assert PlaybookEvent.model_validate_json(playbook.model_dump_json()) == playbook
