@@ -181,3 +181,7 @@ def triggers() -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
+import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
@@ -68,3 +70,22 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(error)}, status_code=http_status_for(error))
 
     app.add_exception_handler(VigilError, handle)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after a graceful shutdown; we exit 0 instead."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self._captured_signals.clear()
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Run ``app`` until SIGTERM/SIGINT; the lifespan finishes the work in hand."""
+    _Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=2)
+    ).run()

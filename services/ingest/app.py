@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-import uvicorn
 from fastapi import FastAPI
 
 from services.ingest.api import router
@@ -16,7 +15,7 @@ from services.ingest.config import IngestSettings
 from services.ingest.consumer import IngestConsumer, utc_now
 from services.ingest.metrics import IngestMetrics
 from services.ingest.runtime import IngestRuntime
-from shared.http import install_error_handlers, probe_router, protected
+from shared.http import install_error_handlers, probe_router, protected, serve
 from shared.kafka import ensure_topics, make_producer, stop_bounded
 from shared.logging import configure_logging, get_logger
 from shared.metrics import new_registry
@@ -82,13 +81,4 @@ def run() -> None:
         json=settings.log_json,
         secrets=[settings.api_token.get_secret_value()],
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            timeout_graceful_shutdown=2,
-        )
-    )
-    server.run()
+    serve(create_app(settings), settings.http_host, settings.http_port)

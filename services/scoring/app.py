@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -22,7 +21,7 @@ from services.scoring.runtime import ScoringRuntime
 from services.scoring.scorer import Scorer
 from shared.db import create_engine, create_sessionmaker, transaction
 from shared.db_consumer import DbOffsetsConsumer, LoopOptions
-from shared.http import install_error_handlers, probe_router, protected
+from shared.http import install_error_handlers, probe_router, protected, serve
 from shared.kafka import ensure_topics
 from shared.logging import configure_logging, get_logger
 from shared.metrics import new_registry
@@ -175,12 +174,4 @@ def run() -> None:
         json=settings.log_json,
         secrets=[settings.api_token.get_secret_value()],
     )
-    uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            timeout_graceful_shutdown=2,
-        )
-    ).run()
+    serve(create_app(settings), settings.http_host, settings.http_port)
