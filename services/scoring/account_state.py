@@ -1,0 +1,60 @@
+"""What the health model reads about one account: plain frozen data, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTicket:
+    severity: str
+    opened_at: datetime
+    reopen_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A survey answer or a ticket satisfaction rating."""
+
+    kind: str  # nps | csat | ces | ticket_csat
+    score: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueInvoice:
+    invoice_id: str
+    overdue_since: datetime
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """One account's rolling state; windows are evaluated against an ``as_of`` time.
+
+    ``daily_activity`` maps an event-time UTC day to (events, quantity);
+    ``user_last_seen`` and ``feature_last_used`` hold the latest use of each.
+    """
+
+    account_id: str
+    first_seen_at: datetime
+    arr: Decimal | None = None
+    seats: int | None = None
+    started_at: datetime | None = None
+    renewal_at: date | None = None
+    canceled_at: datetime | None = None
+    last_downgrade_at: datetime | None = None
+    first_value_at: datetime | None = None
+    daily_activity: Mapping[date, tuple[int, float]] = field(default_factory=dict)
+    user_last_seen: Mapping[str, datetime] = field(default_factory=dict)
+    feature_last_used: Mapping[str, datetime] = field(default_factory=dict)
+    open_tickets: Sequence[OpenTicket] = ()
+    tickets_updated: Sequence[datetime] = ()  # last update of each ticket touched recently
+    reopens_recent: int = 0
+    responses: Sequence[Response] = ()
+    payment_failures: Sequence[datetime] = ()
+    overdue_invoices: Sequence[OverdueInvoice] = ()
+    invoices_paid: Sequence[datetime] = ()
+    score_history: Sequence[tuple[datetime, float]] = ()

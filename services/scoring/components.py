@@ -1,0 +1,180 @@
+"""The five health components, each 0-100 or None when there is no fresh data. Pure.
+
+Every function looks only at data inside its window ending at ``as_of``, so a
+score at an earlier ``as_of`` is well defined from the same state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.scoring.account_state import AccountState
+from services.scoring.model_config import HealthModelConfig
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A component's value and the sentence that explains a low value."""
+
+    value: float | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageFacts:
+    events_7d: int
+    baseline_week: float
+    active_users_7d: int
+    days_silent: int | None
+
+    @property
+    def ratio_to_baseline(self) -> float | None:
+        if self.baseline_week <= 0:
+            return None
+        return self.events_7d / self.baseline_week
+
+
+def usage_facts(state: AccountState, as_of: datetime) -> UsageFacts:
+    today = as_of.date()
+    events_7d = 0
+    earlier = 0
+    for day, (events, _quantity) in state.daily_activity.items():
+        age = (today - day).days
+        if 0 <= age < 7:
+            events_7d += events
+        elif 7 <= age < 35:
+            earlier += events
+    seen = [t for t in state.user_last_seen.values() if t <= as_of]
+    active = sum(1 for t in seen if as_of - t < 7 * DAY)
+    days_silent = (as_of - max(seen)).days if seen else None
+    return UsageFacts(events_7d, earlier / 4, active, days_silent)
+
+
+def usage(state: AccountState, as_of: datetime, cfg: HealthModelConfig) -> Finding:
+    facts = usage_facts(state, as_of)
+    if facts.days_silent is None:
+        return Finding(None)
+    if facts.days_silent >= cfg.freshness_days["usage"] and facts.events_7d == 0:
+        return Finding(0.0, f"No product usage in {facts.days_silent} days")
+    ratio = facts.ratio_to_baseline
+    trend = 1.0 if ratio is None else min(1.0, ratio)
+    parts = [trend]
+    if state.seats:
+        parts.append(min(1.0, facts.active_users_7d / (state.seats * cfg.seat_target_ratio)))
+    value = 100 * sum(parts) / len(parts)
+    if facts.days_silent >= cfg.usage_stopped_days:
+        return Finding(value, f"No product usage in {facts.days_silent} days")
+    if ratio is not None and ratio < 0.7:
+        return Finding(value, f"Usage down {round(100 * (1 - ratio))}% against its 4-week baseline")
+    if state.seats and len(parts) == 2 and parts[1] < 0.5:
+        return Finding(
+            value, f"Only {facts.active_users_7d} of {state.seats} seats active in 7 days"
+        )
+    return Finding(value)
+
+
+def adoption(state: AccountState, as_of: datetime, cfg: HealthModelConfig) -> Finding:
+    if not state.feature_last_used:
+        return Finding(None)
+    window = cfg.adoption_window_days * DAY
+    core = set(cfg.core_features)
+    used = sum(
+        1
+        for feature, last in state.feature_last_used.items()
+        if (not core or feature in core) and timedelta(0) <= as_of - last < window
+    )
+    low, high = cfg.adoption_low, cfg.adoption_high
+    if used >= high:
+        return Finding(100.0)
+    if used >= low:
+        return Finding(40 + 60 * (used - low) / (high - low))
+    return Finding(
+        40 * used / low, f"Only {used} key features used in {cfg.adoption_window_days} days"
+    )
+
+
+def support(state: AccountState, as_of: datetime, cfg: HealthModelConfig) -> Finding:
+    fresh = as_of - cfg.freshness_days["support"] * DAY
+    open_now = [t for t in state.open_tickets if t.opened_at <= as_of]
+    ratings = [
+        r.score for r in state.responses if r.kind == "ticket_csat" and fresh < r.at <= as_of
+    ]
+    recent = [t for t in state.tickets_updated if fresh < t <= as_of]
+    if not open_now and not ratings and not recent:
+        return Finding(None)
+    penalty = sum(cfg.severity_penalty.get(t.severity, 8) for t in open_now)
+    penalty += cfg.reopen_penalty * state.reopens_recent
+    value = max(0.0, 100 - penalty)
+    if ratings:
+        value = 0.7 * value + 0.3 * (sum(ratings) / len(ratings) - 1) * 25
+    urgent = sum(1 for t in open_now if t.severity == "urgent")
+    if urgent:
+        return Finding(value, f"{urgent} urgent ticket{'s' if urgent > 1 else ''} open")
+    if len(open_now) >= 3:
+        return Finding(value, f"{len(open_now)} tickets open")
+    if ratings and sum(ratings) / len(ratings) < 3:
+        return Finding(value, f"Low support satisfaction ({sum(ratings) / len(ratings):.1f}/5)")
+    return Finding(value)
+
+
+def payment(state: AccountState, as_of: datetime, cfg: HealthModelConfig) -> Finding:
+    fresh = as_of - cfg.freshness_days["payment"] * DAY
+    failures = [t for t in state.payment_failures if fresh < t <= as_of]
+    overdue = [i for i in state.overdue_invoices if i.overdue_since <= as_of]
+    paid = [t for t in state.invoices_paid if fresh < t <= as_of]
+    downgraded = state.last_downgrade_at is not None and fresh < state.last_downgrade_at <= as_of
+    if not (failures or overdue or paid or downgraded or state.arr is not None):
+        return Finding(None)
+    overdue_days = sum(max(0, (as_of - i.overdue_since).days) for i in overdue)
+    penalty = (
+        cfg.failed_payment_penalty * len(failures)
+        + cfg.overdue_invoice_penalty * len(overdue)
+        + cfg.overdue_day_penalty * overdue_days
+        + (cfg.downgrade_penalty if downgraded else 0)
+    )
+    value = max(0.0, 100 - penalty)
+    if overdue:
+        n = len(overdue)
+        return Finding(
+            value, f"{n} invoice{'s' if n > 1 else ''} overdue ({overdue_days} days in all)"
+        )
+    if failures:
+        n = len(failures)
+        return Finding(value, f"Payment failed {n} time{'s' if n > 1 else ''} in 90 days")
+    if downgraded:
+        return Finding(value, "Downgraded in the last 90 days")
+    return Finding(value)
+
+
+def sentiment(state: AccountState, as_of: datetime, cfg: HealthModelConfig) -> Finding:
+    fresh = as_of - cfg.freshness_days["sentiment"] * DAY
+    values = [_survey_points(r.kind, r.score) for r in state.responses if fresh < r.at <= as_of]
+    values = [v for v in values if v is not None]
+    if not values:
+        return Finding(None)
+    value = sum(values) / len(values)
+    if value < 50:
+        return Finding(value, f"Detractor feedback (surveys average {value:.0f}/100)")
+    return Finding(value)
+
+
+def _survey_points(kind: str, score: int) -> float | None:
+    if kind == "nps":
+        return score * 10.0
+    if kind == "csat":
+        return (score - 1) * 25.0
+    if kind == "ces":
+        return (7 - score) / 6 * 100  # lower effort is better
+    return None
+
+
+COMPONENT_FUNCTIONS = {
+    "usage": usage,
+    "adoption": adoption,
+    "support": support,
+    "payment": payment,
+    "sentiment": sentiment,
+}

@@ -1,0 +1,123 @@
+"""The health model's parameters: versioned, validated, stored in PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+COMPONENTS = ("usage", "adoption", "support", "payment", "sentiment")
+SEGMENTS = ("enterprise", "mid_market", "smb", "self_serve")
+Weight = Annotated[float, Field(ge=0)]
+
+
+class ComponentWeights(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    usage: Weight
+    adoption: Weight
+    support: Weight
+    payment: Weight
+    sentiment: Weight
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> ComponentWeights:
+        if sum(self.as_dict().values()) <= 0:
+            raise ValueError("at least one component weight must be positive")
+        return self
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in COMPONENTS}
+
+
+DEFAULT_WEIGHTS = {
+    # high-touch accounts: support and sentiment matter more; self-serve lives on usage
+    "enterprise": ComponentWeights(usage=0.30, adoption=0.20, support=0.20, payment=0.15, sentiment=0.15),
+    "mid_market": ComponentWeights(usage=0.30, adoption=0.20, support=0.15, payment=0.20, sentiment=0.15),
+    "smb": ComponentWeights(usage=0.35, adoption=0.20, support=0.10, payment=0.25, sentiment=0.10),
+    "self_serve": ComponentWeights(usage=0.45, adoption=0.20, support=0.05, payment=0.25, sentiment=0.05),
+}  # fmt: skip
+
+
+class HealthModelConfig(BaseModel):
+    """Defaults follow DESIGN.md; every number here is a documented knob."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str = "1"
+    # segments by ARR: enterprise >= 100k, mid-market 25k-100k, smb 5k-25k, self-serve < 5k
+    enterprise_min_arr: Annotated[float, Field(gt=0)] = 100_000
+    mid_market_min_arr: Annotated[float, Field(gt=0)] = 25_000
+    smb_min_arr: Annotated[float, Field(gt=0)] = 5_000
+    weights: dict[str, ComponentWeights] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    green_min: Annotated[float, Field(gt=0, le=100)] = 70
+    yellow_min: Annotated[float, Field(gt=0, le=100)] = 40
+    hysteresis: Annotated[float, Field(ge=0, le=20)] = 3
+    min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # usage: active seats share that counts as full use; silence that counts as stopped
+    seat_target_ratio: Annotated[float, Field(gt=0, le=1)] = 0.6
+    usage_stopped_days: Annotated[int, Field(ge=1)] = 7
+    # adoption: fewer than 3 core features is a churn marker, 8+ a retention marker
+    core_features: list[str] = Field(default_factory=list)  # empty: every feature counts
+    adoption_low: Annotated[int, Field(ge=1)] = 3
+    adoption_high: Annotated[int, Field(ge=2)] = 8
+    adoption_window_days: Annotated[int, Field(ge=1)] = 30
+    # support: penalty points per open ticket by severity, per reopen
+    severity_penalty: dict[str, float] = Field(
+        default_factory=lambda: {"low": 3, "normal": 8, "high": 18, "urgent": 35}
+    )
+    reopen_penalty: Annotated[float, Field(ge=0)] = 10
+    # payment: penalty points
+    failed_payment_penalty: Annotated[float, Field(ge=0)] = 25
+    overdue_invoice_penalty: Annotated[float, Field(ge=0)] = 25
+    overdue_day_penalty: Annotated[float, Field(ge=0)] = 0.5
+    downgrade_penalty: Annotated[float, Field(ge=0)] = 20
+    # freshness: older data does not count (stale data is not good data)
+    freshness_days: dict[str, int] = Field(
+        default_factory=lambda: {
+            "usage": 35,
+            "adoption": 30,
+            "support": 90,
+            "payment": 90,
+            "sentiment": 90,
+        }  # fmt: skip
+    )
+    max_reasons: Annotated[int, Field(ge=1, le=20)] = 5
+    # risk flags cap the score, so a good average cannot hide an account in trouble;
+    # each further flag lowers the cap by ``risk_flag_step``
+    risk_caps: dict[str, float] = Field(
+        default_factory=lambda: {
+            "urgent_ticket": 55,
+            "urgent_tickets": 45,
+            "payment_failed_30d": 55,
+            "invoice_overdue": 50,
+            "usage_stopped_14d": 45,
+        }  # fmt: skip
+    )
+    risk_flag_step: Annotated[float, Field(ge=0)] = 15
+    _model_version: str = PrivateAttr(default="")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HealthModelConfig:
+        if not self.yellow_min < self.green_min:
+            raise ValueError("yellow_min must be below green_min")
+        if not self.smb_min_arr < self.mid_market_min_arr < self.enterprise_min_arr:
+            raise ValueError("segment bounds must increase: smb < mid_market < enterprise")
+        if set(self.weights) != set(SEGMENTS):
+            raise ValueError(f"weights must name exactly the segments {', '.join(SEGMENTS)}")
+        if set(self.freshness_days) != set(COMPONENTS):
+            raise ValueError(f"freshness_days must name exactly {', '.join(COMPONENTS)}")
+        if self.adoption_high <= self.adoption_low:
+            raise ValueError("adoption_high must be above adoption_low")
+        return self
+
+    @property
+    def model_version(self) -> str:
+        """The version plus a digest of every parameter: any change gives a new version."""
+        if not self._model_version:
+            canonical = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+            digest = hashlib.sha256(canonical).hexdigest()[:8]
+            self._model_version = f"{self.version}+{digest}"
+        return self._model_version
