@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,3 +76,45 @@ def topic_names() -> TopicNames:
     return TopicNames(
         **{name: f"{default}.{suffix}" for name, default in TopicNames().model_dump().items()}
     )
+
+
+@pytest.fixture(scope="session")
+def make_database(infra: Infra) -> Iterator[Callable[[], str]]:
+    """Creates fresh, migrated databases (one per call); drops them at the end."""
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    from shared.db import migrate
+
+    base = make_url(infra.database_url)
+    created: list[str] = []
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(
+            host=base.host, port=base.port, user=base.username, password=base.password,
+            database=base.database,
+        )  # fmt: skip
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    def create() -> str:
+        name = f"vigil_t_{uuid.uuid4().hex[:10]}"
+        asyncio.run(admin(f"CREATE DATABASE {name}"))
+        created.append(name)
+        url: str = base.set(database=name).render_as_string(hide_password=False)
+        migrate(url)
+        return url
+
+    yield create
+    for name in created:
+        asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def database(make_database: Callable[[], str]) -> str:
+    """A fresh, migrated database of its own for one test."""
+    return make_database()

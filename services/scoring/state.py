@@ -41,6 +41,7 @@ class TicketRow:
     ticket_id: str
     status: str
     severity: str | None
+    severity_at: datetime | None
     opened_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
@@ -113,10 +114,11 @@ def _fold_ticket(changes: BatchChanges, s: Any) -> None:
     row = changes.tickets.get(key)
     if row is None:
         row = changes.tickets[key] = TicketRow(
-            s.account_id, s.ticket_id, "open", None, s.occurred_at, s.occurred_at, None, 0
+            s.account_id, s.ticket_id, "open", None, None, s.occurred_at, s.occurred_at, None, 0
         )
     row.updated_at = s.occurred_at
-    row.severity = s.severity or row.severity
+    if s.severity is not None:
+        row.severity, row.severity_at = s.severity, s.occurred_at
     if s.type in ("opened", "updated"):
         row.status = "open"
     elif s.type == "reopened":

@@ -179,20 +179,23 @@ async def _upsert_tickets(session: AsyncSession, changes: BatchChanges) -> None:
     params = _columns(
         rows, "account_id", "ticket_id", "status", "opened_at", "updated_at", "resolved_at"
     )
-    params["severity"] = [row.severity or "normal" for row in rows]
+    params["severity"] = [row.severity for row in rows]
+    params["severity_at"] = [row.severity_at for row in rows]
     params["reopens"] = [row.reopens for row in rows]
     newer = "EXCLUDED.updated_at >= t.updated_at"
     await session.execute(
         text(
-            "INSERT INTO tickets AS t (account_id, ticket_id, status, severity, opened_at,"
-            " updated_at, resolved_at, reopen_count)"
+            "INSERT INTO tickets AS t (account_id, ticket_id, status, severity, severity_at,"
+            " opened_at, updated_at, resolved_at, reopen_count)"
             " SELECT * FROM unnest(CAST(:account_id AS text[]), CAST(:ticket_id AS text[]),"
-            " CAST(:status AS text[]), CAST(:severity AS text[]),"
+            " CAST(:status AS text[]), CAST(:severity AS text[]), CAST(:severity_at AS timestamptz[]),"
             " CAST(:opened_at AS timestamptz[]), CAST(:updated_at AS timestamptz[]),"
             " CAST(:resolved_at AS timestamptz[]), CAST(:reopens AS int[]))"
             " ON CONFLICT (account_id, ticket_id) DO UPDATE SET"
             f" status = CASE WHEN {newer} THEN EXCLUDED.status ELSE t.status END,"
-            f" severity = CASE WHEN {newer} THEN EXCLUDED.severity ELSE t.severity END,"
+            " severity = CASE WHEN t.severity_at IS NULL OR EXCLUDED.severity_at >= t.severity_at"
+            " THEN COALESCE(EXCLUDED.severity, t.severity) ELSE t.severity END,"
+            " severity_at = GREATEST(t.severity_at, EXCLUDED.severity_at),"
             f" resolved_at = CASE WHEN {newer} THEN EXCLUDED.resolved_at ELSE t.resolved_at END,"
             " opened_at = LEAST(t.opened_at, EXCLUDED.opened_at),"
             " updated_at = GREATEST(t.updated_at, EXCLUDED.updated_at),"

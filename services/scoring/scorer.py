@@ -1,0 +1,129 @@
+"""Re-scoring a set of accounts inside the caller's transaction.
+
+Used by the consumer (accounts a batch touched, at their own event time) and
+by the clock (every account, at an injected ``as_of``). Writes the current
+score, the history of published changes and their outbox rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.scoring.changes import health_change_id, is_health_change
+from services.scoring.loader import build_state
+from services.scoring.metrics import ScoringMetrics
+from services.scoring.model import Health, score
+from services.scoring.model_store import ModelConfigStore
+from services.scoring.repository.reads import load_related, lock_accounts
+from services.scoring.repository.scores import ScoreRow, store_scores
+from shared.contracts import AccountFacts, HealthChange
+from shared.outbox import OutboxRow, add_to_outbox
+
+STATE_WINDOW = timedelta(days=91)
+HISTORY_WINDOW = timedelta(days=8)
+
+
+class Scorer:
+    def __init__(
+        self, model_store: ModelConfigStore, metrics: ScoringMetrics, *, topic: str, step: float
+    ) -> None:
+        self._model_store = model_store
+        self._metrics = metrics
+        self._topic = topic
+        self._step = step
+
+    async def rescore(
+        self,
+        session: AsyncSession,
+        account_ids: Sequence[str],
+        *,
+        as_of: datetime | None,
+        trigger: str,
+    ) -> list[ScoreRow]:
+        """Score ``account_ids``; ``as_of=None`` scores each at its latest event time."""
+        accounts = await lock_accounts(session, sorted(set(account_ids)))
+        if not accounts:
+            return []
+        times = {a.account_id: as_of or _event_time(a) for a in accounts}
+        earliest = min(times.values())
+        related = await load_related(
+            session,
+            [a.account_id for a in accounts],
+            since=earliest - STATE_WINDOW,
+            history_since=earliest - HISTORY_WINDOW,
+        )
+        config = self._model_store.current
+        rows: list[ScoreRow] = []
+        outbox: list[OutboxRow] = []
+        for account in accounts:
+            state = build_state(account, related)
+            health = score(state, times[account.account_id], config)
+            row, message = self._result(account, health, times[account.account_id], state)
+            rows.append(row)
+            if message is not None:
+                outbox.append((account.account_id, self._topic, message))
+                self._metrics.health_changes.labels(health.band).inc()
+        await store_scores(session, rows)
+        await add_to_outbox(session, outbox)
+        self._metrics.accounts_scored.labels(trigger).inc(len(rows))
+        return rows
+
+    def _result(
+        self, account: Any, health: Health, as_of: datetime, state: Any
+    ) -> tuple[ScoreRow, bytes | None]:
+        changed = is_health_change(
+            account.score, account.band, health.score, health.band, self._step
+        )
+        event_id = health_change_id(account.account_id, as_of, health.score, health.band)
+        row = ScoreRow(
+            account_id=account.account_id,
+            as_of=as_of,
+            score=health.score,
+            band=health.band,
+            segment=health.segment,
+            components=health.components,
+            reasons=health.reasons,
+            coverage=health.coverage,
+            model_version=health.model_version,
+            event_id=event_id,
+            changed=changed,
+        )
+        if not changed:
+            return row, None
+        message = HealthChange(
+            event_id=event_id,
+            account_id=account.account_id,
+            as_of=as_of,
+            score=health.score,
+            previous_score=account.score,
+            band=health.band,
+            previous_band=account.band,
+            segment=health.segment,
+            components=health.components,
+            coverage=health.coverage,
+            reasons=health.reasons,
+            model_version=health.model_version,
+            account=AccountFacts(
+                arr=None if account.arr is None else str(account.arr),
+                seats=account.seats,
+                renewal_at=account.renewal_at,
+                subscription_started_at=account.started_at,
+                canceled=account.canceled_at is not None,
+                first_value_at=account.first_value_at,
+                active_users_7d=health.usage.active_users_7d,
+                usage_ratio_to_baseline=health.usage.ratio_to_baseline,
+            ),
+        )
+        return row, message.model_dump_json().encode()
+
+
+def _event_time(account: Any) -> datetime:
+    """The account's own clock: its latest event, never behind a clock re-score."""
+    latest: datetime = account.last_event_at
+    if account.scored_as_of is not None and account.scored_as_of > latest:
+        return account.scored_as_of  # type: ignore[no-any-return]
+    return latest
