@@ -24,8 +24,12 @@ async def produce_workload(
     show_progress: bool = True,
 ) -> int:
     """Send every event of ``workload``; at ``rate`` events/s when given. Returns the count."""
-    by_source = {"usage": topics.usage, "ticket": topics.ticket, "payment": topics.payment,
-                 "survey": topics.survey}  # fmt: skip
+    by_source = {
+        "usage": topics.usage,
+        "ticket": topics.ticket,
+        "payment": topics.payment,
+        "survey": topics.survey,
+    }
     await ensure_topics(bootstrap, by_source.values())
     items = list(events(workload, seed=seed))
     producer = make_producer(bootstrap, client_id="vigil-simulate", linger_ms=20)

@@ -23,9 +23,19 @@ SEGMENTS = {  # segment: (weight, ARR range, seats range)
     "self_serve": (0.30, (600, 4_800), (2, 6)),
 }
 FEATURES = (
-    "dashboard", "report_export", "alerts", "integrations", "api", "sso", "automation",
-    "sharing", "comments", "search", "billing_portal", "forecasting",
-)  # fmt: skip
+    "dashboard",
+    "report_export",
+    "alerts",
+    "integrations",
+    "api",
+    "sso",
+    "automation",
+    "sharing",
+    "comments",
+    "search",
+    "billing_portal",
+    "forecasting",
+)
 
 
 @dataclass(frozen=True)
@@ -105,10 +115,15 @@ def _account_events(
     sub_at = max(a.started_at, w.start)
     kind = "subscription_started" if a.started_at >= w.start else "subscription_updated"
     yield ev(
-        "payment", sub_at, kind,
-        arr=str(a.arr), currency="USD", seats=a.seats, plan=a.segment,
+        "payment",
+        sub_at,
+        kind,
+        arr=str(a.arr),
+        currency="USD",
+        seats=a.seats,
+        plan=a.segment,
         renewal_at=a.renewal_at.isoformat(),
-    )  # fmt: skip
+    )
     yield from _usage(rng, a, w, ev)
     yield from _tickets(rng, a, w, ev)
     yield from _billing(rng, a, w, ev)
@@ -143,8 +158,14 @@ def _usage(
         for user in users:
             if rng.random() < p_day:
                 at = w.start + timedelta(days=day, seconds=rng.uniform(0, 86_000))
-                yield ev("usage", at, "feature_used", user_id=user, feature=rng.choice(features),
-                         quantity=rng.randint(1, 5))  # fmt: skip
+                yield ev(
+                    "usage",
+                    at,
+                    "feature_used",
+                    user_id=user,
+                    feature=rng.choice(features),
+                    quantity=rng.randint(1, 5),
+                )
 
 
 def _tickets(
@@ -161,8 +182,13 @@ def _tickets(
         ticket = f"{a.account_id}-t{n}"
         yield ev("ticket", at, "opened", ticket_id=ticket, severity=rng.choice(["low", "normal"]))
         yield ev("ticket", at + timedelta(hours=rng.uniform(2, 48)), "resolved", ticket_id=ticket)
-        yield ev("ticket", at + timedelta(hours=50), "satisfaction_rated", ticket_id=ticket,
-                 csat=rng.randint(4, 5))  # fmt: skip
+        yield ev(
+            "ticket",
+            at + timedelta(hours=50),
+            "satisfaction_rated",
+            ticket_id=ticket,
+            csat=rng.randint(4, 5),
+        )
 
 
 def _billing(
@@ -176,8 +202,13 @@ def _billing(
         late = a.cohort == "churning" and at > w.end - timedelta(days=35)
         if late:
             yield ev("payment", at, "payment_failed", invoice_id=invoice, amount=str(a.arr // 12))
-            yield ev("payment", at + timedelta(days=5), "payment_failed", invoice_id=invoice,
-                     amount=str(a.arr // 12))  # fmt: skip
+            yield ev(
+                "payment",
+                at + timedelta(days=5),
+                "payment_failed",
+                invoice_id=invoice,
+                amount=str(a.arr // 12),
+            )
             yield ev(
                 "payment",
                 at + timedelta(days=10),
@@ -195,8 +226,13 @@ def _billing(
 def _surveys(
     rng: random.Random, a: Account, w: Workload, ev: Any
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    scores = {"healthy": (8, 10), "declining": (5, 8), "churning": (0, 3), "expanding": (9, 10),
-              "onboarding": (7, 9)}  # fmt: skip
+    scores = {
+        "healthy": (8, 10),
+        "declining": (5, 8),
+        "churning": (0, 3),
+        "expanding": (9, 10),
+        "onboarding": (7, 9),
+    }
     low, high = scores[a.cohort]
     for n in range(2):
         at = w.end - timedelta(days=rng.uniform(1, 80))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
@@ -57,7 +57,7 @@ def probe_router(registry: CollectorRegistry, readiness: ReadinessCheck) -> APIR
     return router
 
 
-def protected(expected: SecretStr) -> list[object]:
+def protected(expected: SecretStr) -> list[Any]:
     """Router dependencies for everything under ``/v1``."""
     return [Depends(bearer_auth(expected))]
 

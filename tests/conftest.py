@@ -93,9 +93,12 @@ def make_database(infra: Infra) -> Iterator[Callable[[], str]]:
 
     async def admin(sql: str) -> None:
         conn = await asyncpg.connect(
-            host=base.host, port=base.port, user=base.username, password=base.password,
+            host=base.host,
+            port=base.port,
+            user=base.username,
+            password=base.password,
             database=base.database,
-        )  # fmt: skip
+        )
         try:
             await conn.execute(sql)
         finally:

@@ -141,8 +141,7 @@ def to_signal(event: RawEvent, source: str, ingested_at: datetime) -> Signal:
     data = event.model_dump()
     data["ingested_at"] = ingested_at
     data["source"] = source
-    signal: Signal = model.model_validate(data)
-    return signal
+    return model.model_validate(data)
 
 
 def _kind(value: Any) -> str:

@@ -105,10 +105,7 @@ async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> 
         sessions,
         SignalBatchHandler(scorer, metrics),
         on_committed=relay.wake,
-        on_lag=lambda lags: (
-            [metrics.lag.labels(tp.topic, str(tp.partition)).set(n) for tp, n in lags.items()]
-            and None
-        ),
+        on_lag=metrics.record_lag,
     )
     clock = ClockRescorer(
         engine,

@@ -151,8 +151,8 @@ def payment(state: AccountState, as_of: datetime, cfg: HealthModelConfig) -> Fin
 
 def sentiment(state: AccountState, as_of: datetime, cfg: HealthModelConfig) -> Finding:
     fresh = as_of - cfg.freshness_days["sentiment"] * DAY
-    values = [_survey_points(r.kind, r.score) for r in state.responses if fresh < r.at <= as_of]
-    values = [v for v in values if v is not None]
+    points = [_survey_points(r.kind, r.score) for r in state.responses if fresh < r.at <= as_of]
+    values = [v for v in points if v is not None]
     if not values:
         return Finding(None)
     value = sum(values) / len(values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiokafka import TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from shared.metrics import BATCH_SIZE_BUCKETS, END_TO_END_BUCKETS_S, LATENCY_BUCKETS_S
@@ -26,6 +27,10 @@ class ScoringMetrics:
     lag: Gauge
     clock_runs: Counter
     clock_seconds: Histogram
+
+    def record_lag(self, lags: dict[TopicPartition, int]) -> None:
+        for tp, lag in lags.items():
+            self.lag.labels(tp.topic, str(tp.partition)).set(lag)
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> ScoringMetrics:

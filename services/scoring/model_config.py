@@ -34,11 +34,17 @@ class ComponentWeights(BaseModel):
 
 DEFAULT_WEIGHTS = {
     # high-touch accounts: support and sentiment matter more; self-serve lives on usage
-    "enterprise": ComponentWeights(usage=0.30, adoption=0.20, support=0.20, payment=0.15, sentiment=0.15),
-    "mid_market": ComponentWeights(usage=0.30, adoption=0.20, support=0.15, payment=0.20, sentiment=0.15),
+    "enterprise": ComponentWeights(
+        usage=0.30, adoption=0.20, support=0.20, payment=0.15, sentiment=0.15
+    ),
+    "mid_market": ComponentWeights(
+        usage=0.30, adoption=0.20, support=0.15, payment=0.20, sentiment=0.15
+    ),
     "smb": ComponentWeights(usage=0.35, adoption=0.20, support=0.10, payment=0.25, sentiment=0.10),
-    "self_serve": ComponentWeights(usage=0.45, adoption=0.20, support=0.05, payment=0.25, sentiment=0.05),
-}  # fmt: skip
+    "self_serve": ComponentWeights(
+        usage=0.45, adoption=0.20, support=0.05, payment=0.25, sentiment=0.05
+    ),
+}
 
 
 class HealthModelConfig(BaseModel):
@@ -66,7 +72,7 @@ class HealthModelConfig(BaseModel):
     adoption_window_days: Annotated[int, Field(ge=1)] = 30
     # support: penalty points per open ticket by severity, per reopen
     severity_penalty: dict[str, float] = Field(
-        default_factory=lambda: {"low": 3, "normal": 8, "high": 18, "urgent": 35}
+        default_factory=lambda: {"low": 3.0, "normal": 8.0, "high": 18.0, "urgent": 35.0}
     )
     reopen_penalty: Annotated[float, Field(ge=0)] = 10
     # payment: penalty points
@@ -82,19 +88,19 @@ class HealthModelConfig(BaseModel):
             "support": 90,
             "payment": 90,
             "sentiment": 90,
-        }  # fmt: skip
+        }
     )
     max_reasons: Annotated[int, Field(ge=1, le=20)] = 5
     # risk flags cap the score, so a good average cannot hide an account in trouble;
     # each further flag lowers the cap by ``risk_flag_step``
     risk_caps: dict[str, float] = Field(
         default_factory=lambda: {
-            "urgent_ticket": 55,
-            "urgent_tickets": 45,
-            "payment_failed_30d": 55,
-            "invoice_overdue": 50,
-            "usage_stopped_14d": 45,
-        }  # fmt: skip
+            "urgent_ticket": 55.0,
+            "urgent_tickets": 45.0,
+            "payment_failed_30d": 55.0,
+            "invoice_overdue": 50.0,
+            "usage_stopped_14d": 45.0,
+        }
     )
     risk_flag_step: Annotated[float, Field(ge=0)] = 15
     _model_version: str = PrivateAttr(default="")

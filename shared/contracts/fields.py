@@ -21,14 +21,14 @@ def _id(value: Any) -> str:
         raise PydanticCustomError(
             "wrong_type", "must be a string, got {kind}", {"kind": _kind(value)}
         )
-    value = value.strip()
-    if not value:
+    stripped: str = value.strip()
+    if not stripped:
         raise PydanticCustomError("invalid_value", "must not be empty")
-    if len(value) > MAX_ID_LENGTH:
+    if len(stripped) > MAX_ID_LENGTH:
         raise PydanticCustomError(
-            "id_too_long", "must be at most 128 characters, got {n}", {"n": len(value)}
+            "id_too_long", "must be at most 128 characters, got {n}", {"n": len(stripped)}
         )
-    return value
+    return stripped
 
 
 def _timestamp(value: Any) -> datetime:
@@ -95,9 +95,8 @@ def canonical_name(value: Any) -> str:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "an array", bool: "a boolean", type(None): "null"}.get(
-        type(value), type(value).__name__
-    )
+    names = {dict: "an object", list: "an array", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
 
 
 Id = Annotated[

@@ -60,7 +60,7 @@ Severity = Literal["low", "normal", "high", "urgent"]
 class TicketEvent(RawEvent):
     """``ticket.events``: the life of a support ticket."""
 
-    type: TicketType  # type: ignore[assignment]
+    type: TicketType
     ticket_id: Id
     severity: Severity | None = None
     csat: Annotated[StrictInt, Field(ge=1, le=5)] | None = None
@@ -91,7 +91,7 @@ PaymentType = Literal[
 class PaymentEvent(RawEvent):
     """``payment.events``: subscriptions, invoices and payments."""
 
-    type: PaymentType  # type: ignore[assignment]
+    type: PaymentType
     arr: Money | None = None
     currency: Annotated[StrictStr, Field(pattern=r"^[A-Za-z]{3}$")] | None = None
     seats: Annotated[StrictInt, Field(ge=0)] | None = None
@@ -120,7 +120,7 @@ SCORE_RANGES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 class SurveyEvent(RawEvent):
     """``survey.events``: NPS, CSAT and CES answers."""
 
-    type: SurveyType  # type: ignore[assignment]
+    type: SurveyType
     score: StrictInt
     user_id: Id | None = None
     comment: StrictStr | None = None

@@ -41,7 +41,7 @@ Signal = Annotated[
     UsageSignal | TicketSignal | PaymentSignal | SurveySignal, Field(discriminator="source")
 ]
 SIGNAL_ADAPTER: TypeAdapter[Signal] = TypeAdapter(Signal)
-SIGNAL_MODELS = {
+SIGNAL_MODELS: dict[str, type[UsageSignal | TicketSignal | PaymentSignal | SurveySignal]] = {
     "usage": UsageSignal,
     "ticket": TicketSignal,
     "payment": PaymentSignal,

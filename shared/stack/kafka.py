@@ -40,10 +40,19 @@ def resolve_libs(version: str, cache: Path, kafka_home: Path | None, echo: Echo)
     echo(f"kafka: resolving Apache Kafka {version} jars with mvn (first run; cached in {libs})")
     libs.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(POM), f"-Dkafka.version={version}",
-         "dependency:copy-dependencies", f"-DoutputDirectory={libs}", "-DincludeScope=runtime"],
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            f"-Dkafka.version={version}",
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+            "-DincludeScope=runtime",
+        ],
         check=True,
-    )  # fmt: skip
+    )
     marker.touch()
     return libs
 

@@ -74,11 +74,22 @@ def start(data_dir: Path, *, timeout_s: float = 60.0) -> PostgresProcess:
     if not (pgdata / "PG_VERSION").exists():
         _own(data_dir)
         subprocess.run(
-            _as_service_user([str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "vigil",
-                              "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+            _as_service_user(
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    "vigil",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            ),
             check=True,
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
     port = free_port()
     options = (
         f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={data_dir}"
@@ -86,12 +97,25 @@ def start(data_dir: Path, *, timeout_s: float = 60.0) -> PostgresProcess:
         " -c max_connections=200 -c shared_buffers=128MB"
     )
     subprocess.run(
-        _as_service_user([str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-l", str(log),
-                          "-o", options, "-w", "-t", str(int(timeout_s)), "start"]),
+        _as_service_user(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(pgdata),
+                "-l",
+                str(log),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                str(int(timeout_s)),
+                "start",
+            ]
+        ),
         check=True,
         stdout=subprocess.DEVNULL,
         start_new_session=True,
-    )  # fmt: skip
+    )
     pid = _postmaster_pid(pgdata)
     url = f"postgresql+asyncpg://vigil@127.0.0.1:{port}/vigil"
     wait_until(lambda: _create_database(port), timeout_s, "postgresql")
@@ -134,12 +158,23 @@ def stop(data_dir: Path, pid: int | None) -> None:
     if (pgdata / "postmaster.pid").exists() or pid_alive(pid):
         bin_dir = find_bin_dir()
         subprocess.run(
-            _as_service_user([str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-m", "immediate",
-                              "-w", "-t", "30", "stop"]),
+            _as_service_user(
+                [
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(pgdata),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "-t",
+                    "30",
+                    "stop",
+                ]
+            ),
             check=False,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
 
 
 def alive(pid: int | None) -> bool:

@@ -63,7 +63,8 @@ async def wait_drained(
             async with engine.connect() as conn:
                 rows = await conn.execute(
                     text(
-                        "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = :g AND topic = :t"
+                        "SELECT partition, next_offset FROM consumer_offsets"
+                        " WHERE group_id = :g AND topic = :t"
                     ),
                     {"g": group_id, "t": topic},
                 )
@@ -73,7 +74,8 @@ async def wait_drained(
                 return
             if loop.time() > deadline:
                 raise TimeoutError(
-                    f"not drained after {timeout_s}s: stored {stored}, ends {ends}, outbox {backlog}"
+                    f"not drained after {timeout_s}s: "
+                    f"stored {stored}, ends {ends}, outbox {backlog}"
                 )
             await asyncio.sleep(0.2)
     finally:

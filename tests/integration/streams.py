@@ -42,20 +42,37 @@ def bad_payloads(n: int) -> list[tuple[str, bytes]]:
         ("not_utf8", lambda i: b"\xff\xfe" + str(i).encode()),
         ("not_json", lambda i: f"{{oops {i}".encode()),
         ("not_object", lambda i: orjson.dumps([i])),
-        ("missing_field", lambda i: orjson.dumps({**good, "event_id": f"m{i}", "user_id": None} | {})
-         .replace(b',"user_id":null', b"")),  # fmt: skip
+        (
+            "missing_field",
+            lambda i: orjson.dumps({**good, "event_id": f"m{i}", "user_id": None} | {}).replace(
+                b',"user_id":null', b""
+            ),
+        ),
         ("wrong_type", lambda i: orjson.dumps({**good, "event_id": i})),
         ("invalid_value", lambda i: orjson.dumps({**good, "event_id": f"q{i}", "quantity": -1})),
-        ("timestamp_without_offset",
-         lambda i: orjson.dumps({**good, "event_id": f"t{i}", "occurred_at": "2026-01-01T00:00:00"})),
-        ("timestamp_in_future", lambda i: orjson.dumps(
-            {**good, "event_id": f"f{i}", "occurred_at": (NOW + timedelta(days=3)).isoformat()})),
+        (
+            "timestamp_without_offset",
+            lambda i: orjson.dumps(
+                {**good, "event_id": f"t{i}", "occurred_at": "2026-01-01T00:00:00"}
+            ),
+        ),
+        (
+            "timestamp_in_future",
+            lambda i: orjson.dumps(
+                {**good, "event_id": f"f{i}", "occurred_at": (NOW + timedelta(days=3)).isoformat()}
+            ),
+        ),
         ("id_too_long", lambda i: orjson.dumps({**good, "event_id": "x" * 129 + str(i)})),
-        ("nul_character", lambda i: orjson.dumps({**good, "event_id": f"n{i}", "user_id": "a\x00"})),
+        (
+            "nul_character",
+            lambda i: orjson.dumps({**good, "event_id": f"n{i}", "user_id": "a\x00"}),
+        ),
         ("too_deep", lambda i: orjson.dumps({**good, "event_id": f"d{i}", "extra": _nested(12)})),
-        ("unsupported_schema_version",
-         lambda i: orjson.dumps({**good, "event_id": f"v{i}", "schema_version": 9})),
-    ]  # fmt: skip
+        (
+            "unsupported_schema_version",
+            lambda i: orjson.dumps({**good, "event_id": f"v{i}", "schema_version": 9}),
+        ),
+    ]
     out = [(kinds[i % len(kinds)][0], kinds[i % len(kinds)][1](i)) for i in range(n - 2)]
     big = {**good, "event_id": "big", "padding": "x" * 1_100_000}
     out += [("too_large", orjson.dumps({**big, "event_id": f"big{i}"})) for i in range(2)]
@@ -71,8 +88,12 @@ class MixedStream:
 
 def mixed_stream(topics: TopicNames, valid: int, invalid: int) -> MixedStream:
     stream = MixedStream()
-    sources = {"usage": topics.usage, "ticket": topics.ticket, "payment": topics.payment,
-               "survey": topics.survey}  # fmt: skip
+    sources = {
+        "usage": topics.usage,
+        "ticket": topics.ticket,
+        "payment": topics.payment,
+        "survey": topics.survey,
+    }
     names = list(sources)
     for i in range(valid):
         source = names[i % 4]

@@ -80,8 +80,12 @@ async def test_mixed_stream_valid_to_signals_invalid_to_dlq(infra, topic_names) 
         assert body["source_topic"] == topic_names.usage
         assert body["offset"] >= 0 and body["reason"]["message"]
 
-    produced = metrics[("vigil_ingest_produced_events_total",
-                        (("outcome", "signal"), ("topic", topic_names.signals)))]  # fmt: skip
+    produced = metrics[
+        (
+            "vigil_ingest_produced_events_total",
+            (("outcome", "signal"), ("topic", topic_names.signals)),
+        )
+    ]
     assert produced == 10_000
     by_reason = Counter(stream.bad_codes.values())
     for code, n in by_reason.items():

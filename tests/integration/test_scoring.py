@@ -118,8 +118,12 @@ async def test_health_changes_on_kafka_match_the_score_history(infra, replay, ba
     engine = create_engine(database_url, pool_size=1)
     try:
         async with engine.connect() as conn:
-            history = [tuple(r) for r in await conn.execute(
-                text("SELECT event_id, account_id, score, band FROM score_history ORDER BY seq"))]  # fmt: skip
+            history = [
+                tuple(r)
+                for r in await conn.execute(
+                    text("SELECT event_id, account_id, score, band FROM score_history ORDER BY seq")
+                )
+            ]
     finally:
         await engine.dispose()
     records = await read_topic(infra.kafka_bootstrap, topic, until=lambda r: len(r) >= len(history))
@@ -128,7 +132,7 @@ async def test_health_changes_on_kafka_match_the_score_history(infra, replay, ba
         (m["event_id"], m["account_id"], m["score"], m["band"]) for m in published
     )
     # per account, Kafka holds the changes in the order they were written
-    order = {}
+    order: dict[str, list[str]] = {}
     for m in published:
         order.setdefault(m["account_id"], []).append(m["event_id"])
     for account_id, ids in order.items():

@@ -83,14 +83,22 @@ def test_route_message_keys_signals_by_account_and_dead_letters_with_origin() ->
     sources = {"usage.events": "usage"}
     good = route_message(
         RawMessage("usage.events", 2, 17, None, raw()),
-        sources, signals_topic="signals", dlq_topic="dlq", now=NOW, limits=Limits(),
-    )  # fmt: skip
+        sources,
+        signals_topic="signals",
+        dlq_topic="dlq",
+        now=NOW,
+        limits=Limits(),
+    )
     assert good.topic == "signals" and good.key == b"a1" and good.reason_code is None
     assert signal_from_json(good.value).event_id == "e1"
     bad = route_message(
         RawMessage("usage.events", 2, 18, b"k", b"\xff"),
-        sources, signals_topic="signals", dlq_topic="dlq", now=NOW, limits=Limits(),
-    )  # fmt: skip
+        sources,
+        signals_topic="signals",
+        dlq_topic="dlq",
+        now=NOW,
+        limits=Limits(),
+    )
     record = orjson.loads(bad.value)
     assert bad.topic == "dlq" and bad.reason_code == "not_utf8"
     assert record["source_topic"] == "usage.events"

@@ -76,30 +76,47 @@ def test_too_little_fresh_data_is_low_coverage_and_never_green() -> None:
 
 def test_overdue_invoices_and_downgrade_lower_payment() -> None:
     base = score(active_account(), NOW, CFG).components["payment"]
+    assert base is not None
     state = active_account(
         overdue_invoices=(OverdueInvoice("i1", NOW - timedelta(days=20)),),
         last_downgrade_at=NOW - timedelta(days=5),
     )
+    payment = score(state, NOW, CFG).components["payment"]
+    assert payment is not None and payment < base
     health = score(state, NOW, CFG)
-    assert health.components["payment"] < base
     assert any("overdue" in r for r in health.reasons)
 
 
 @pytest.mark.parametrize(
     ("arr", "segment"),
-    [(250_000, "enterprise"), (100_000, "enterprise"), (99_999, "mid_market"), (25_000, "mid_market"),
-     (5_000, "smb"), (4_999, "self_serve"), (None, "self_serve")],
-)  # fmt: skip
+    [
+        (250_000, "enterprise"),
+        (100_000, "enterprise"),
+        (99_999, "mid_market"),
+        (25_000, "mid_market"),
+        (5_000, "smb"),
+        (4_999, "self_serve"),
+        (None, "self_serve"),
+    ],
+)
 def test_segments_by_arr(arr: int | None, segment: str) -> None:
     assert segment_for(arr, CFG) == segment
 
 
 @pytest.mark.parametrize(
     ("score_", "previous", "band"),
-    [(69, None, "yellow"), (69, "green", "green"), (66, "green", "yellow"), (71, "yellow", "yellow"),
-     (73, "yellow", "green"), (41, "red", "red"), (43, "red", "yellow"), (38, "yellow", "yellow"),
-     (36, "yellow", "red")],
-)  # fmt: skip
+    [
+        (69, None, "yellow"),
+        (69, "green", "green"),
+        (66, "green", "yellow"),
+        (71, "yellow", "yellow"),
+        (73, "yellow", "green"),
+        (41, "red", "red"),
+        (43, "red", "yellow"),
+        (38, "yellow", "yellow"),
+        (36, "yellow", "red"),
+    ],
+)
 def test_bands_have_hysteresis(score_: float, previous: str | None, band: str) -> None:
     assert band_for(score_, previous, CFG) == band
 

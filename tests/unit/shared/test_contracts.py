@@ -25,7 +25,7 @@ def event(**fields: Any) -> dict[str, Any]:
     return {**BASE, **fields}
 
 
-VALID = [
+VALID: list[tuple[Any, dict[str, Any]]] = [
     (UsageEvent, event(type="Session Started", user_id="u1")),
     (UsageEvent, event(type="report-exported", user_id="u1", feature="Reports", quantity=3)),
     (TicketEvent, event(type="opened", ticket_id="t1", severity="urgent")),
@@ -44,7 +44,7 @@ VALID = [
             plan="pro",
             renewal_at="2027-03-01",
         ),
-    ),  # fmt: skip
+    ),
     (PaymentEvent, event(type="subscription_updated", arr=90000, seats=40)),
     (PaymentEvent, event(type="subscription_canceled")),
     (PaymentEvent, event(type="invoice_paid", invoice_id="i1", amount="100.5")),
@@ -84,7 +84,7 @@ def test_payment_normalization() -> None:
     assert parsed.model_dump(mode="json")["arr"] == "120000.00"
 
 
-INVALID = [
+INVALID: list[tuple[Any, dict[str, Any], str, str]] = [
     (UsageEvent, event(type="x"), "missing", "user_id"),
     (UsageEvent, {**event(type="x", user_id="u"), "event_id": 42}, "wrong_type", "event_id"),
     (UsageEvent, event(type="x", user_id="u", quantity="5"), "float_type", "quantity"),
@@ -95,33 +95,33 @@ INVALID = [
         {**event(type="x", user_id="u"), "occurred_at": "2026-03-01T12:00:00"},
         "timestamp_without_offset",
         "occurred_at",
-    ),  # fmt: skip
+    ),
     (
         UsageEvent,
         {**event(type="x", user_id="u"), "occurred_at": "yesterday"},
         "invalid_value",
         "occurred_at",
-    ),  # fmt: skip
+    ),
     (
         UsageEvent,
         event(type="x", user_id="u", schema_version=2),
         "unsupported_schema_version",
         "schema_version",
-    ),  # fmt: skip
+    ),
     (TicketEvent, event(type="escalated", ticket_id="t"), "literal_error", "type"),
     (
         TicketEvent,
         event(type="opened", ticket_id="t", severity="critical"),
         "literal_error",
         "severity",
-    ),  # fmt: skip
+    ),
     (TicketEvent, event(type="satisfaction_rated", ticket_id="t"), "missing", "csat"),
     (
         TicketEvent,
         event(type="satisfaction_rated", ticket_id="t", csat=6),
         "less_than_equal",
         "csat",
-    ),  # fmt: skip
+    ),
     (PaymentEvent, event(type="subscription_started", arr=True), "wrong_type", "arr"),
     (PaymentEvent, event(type="subscription_started", arr="-5"), "invalid_value", "arr"),
     (PaymentEvent, event(type="subscription_started", seats=1.5), "int_type", "seats"),
@@ -130,7 +130,7 @@ INVALID = [
         event(type="invoice_paid", currency="dollars"),
         "string_pattern_mismatch",
         "currency",
-    ),  # fmt: skip
+    ),
     (PaymentEvent, event(type="chargeback"), "literal_error", "type"),
     (SurveyEvent, event(type="nps", score=11), "invalid_value", "score"),
     (SurveyEvent, event(type="ces", score=0), "invalid_value", "score"),
@@ -151,16 +151,32 @@ def test_invalid_events_are_rejected_with_a_precise_message(
 
 def test_output_contracts_round_trip() -> None:
     change = HealthChange(
-        event_id="h1", account_id="a", as_of="2026-03-01T00:00:00Z", score=42.5, previous_score=71,
-        band="yellow", previous_band="green", segment="smb", components={"usage": 30, "support": None},
-        coverage=0.8, reasons=["No product usage in 14 days"], model_version="1+abc",
-    )  # fmt: skip
+        event_id="h1",
+        account_id="a",
+        as_of="2026-03-01T00:00:00Z",
+        score=42.5,
+        previous_score=71,
+        band="yellow",
+        previous_band="green",
+        segment="smb",
+        components={"usage": 30, "support": None},
+        coverage=0.8,
+        reasons=["No product usage in 14 days"],
+        model_version="1+abc",
+    )
     assert HealthChange.model_validate_json(change.model_dump_json()) == change
     with pytest.raises(ValidationError):
         HealthChange.model_validate({**change.model_dump(), "score": 101})
     playbook = PlaybookEvent(
-        event_id="p1", kind="triggered", account_id="a", playbook="at_risk", episode_id="e1",
-        at="2026-03-01T00:00:00Z", due_by=None, reason="Band entered red", segment="smb",
+        event_id="p1",
+        kind="triggered",
+        account_id="a",
+        playbook="at_risk",
+        episode_id="e1",
+        at="2026-03-01T00:00:00Z",
+        due_by=None,
+        reason="Band entered red",
+        segment="smb",
         health={"score": 30, "band": "red", "components": {}},
-    )  # fmt: skip
+    )
     assert PlaybookEvent.model_validate_json(playbook.model_dump_json()) == playbook

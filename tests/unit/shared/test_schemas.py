@@ -19,6 +19,14 @@ def test_committed_schemas_match_the_models() -> None:
 
 def test_every_topic_has_a_schema() -> None:
     names = set(render_schemas())
-    for topic in ("usage.events", "ticket.events", "payment.events", "survey.events", "signals",
-                  "health.changes", "playbook.events", "ingest.dlq"):  # fmt: skip
+    for topic in (
+        "usage.events",
+        "ticket.events",
+        "payment.events",
+        "survey.events",
+        "signals",
+        "health.changes",
+        "playbook.events",
+        "ingest.dlq",
+    ):
         assert f"{topic}.schema.json" in names
