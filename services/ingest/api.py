@@ -7,11 +7,11 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
-from shared.contracts import signal_to_json
 
 from services.ingest.deps import ProducerDep, SettingsDep, StateDep
 from services.ingest.http_batch import ItemOutcome, validate_batch
 from services.ingest.routing import Limits
+from shared.contracts import signal_to_json
 from shared.kafka import key_bytes, send_all
 
 router = APIRouter(prefix="/v1", tags=["events"])

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from shared.contracts import Signal
 
 from services.ingest.routing import Limits
 from services.ingest.validation import InvalidEvent, ReasonCode, decode_event, to_signal
+from shared.contracts import Signal
 
 SOURCES = ("usage", "ticket", "payment", "survey")
 

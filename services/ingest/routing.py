@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.contracts import DlqRecord, signal_to_json
-
 from services.ingest.validation import InvalidEvent, ReasonCode, decode_event, to_signal
+from shared.contracts import DlqRecord, signal_to_json
 from shared.kafka import dumps
 
 
