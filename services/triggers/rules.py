@@ -25,6 +25,8 @@ class AccountView:
     band: str
     components: Mapping[str, float | None]
     first_seen_at: datetime
+    as_of: datetime
+    health_event_id: str = ""
     recent_scores: Sequence[tuple[datetime, float]] = ()
     seats: int | None = None
     active_users_7d: int = 0

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.stack.process import free_port, pid_alive, port_open, wait_until
+from shared.stack.process import free_port, pid_alive, port_open, spawn_detached, wait_until
 
 POM = Path(__file__).resolve().parents[2] / "deploy" / "local" / "pom.xml"
 MAIN_CLASS = "kafka.Kafka"
@@ -142,24 +142,16 @@ def start(libs: Path, data_dir: Path, *, timeout_s: float = 120.0) -> KafkaProce
     props = write_config(data_dir, port, controller_port)
     format_storage(libs, data_dir, props)
     out = data_dir / "broker.out"
-    with out.open("ab") as sink:
-        process = subprocess.Popen(
-            _java(libs, data_dir, MAIN_CLASS, str(props)),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    pid = spawn_detached(_java(libs, data_dir, MAIN_CLASS, str(props)), out)
     log = data_dir / "broker.log"
 
     def ready() -> bool:
-        if process.poll() is not None:
-            tail = _tail(out) or _tail(log)
-            raise RuntimeError(f"kafka exited with {process.returncode}:\n{tail}")
+        if not pid_alive(pid):
+            raise RuntimeError(f"kafka exited during start:\n{_tail(out) or _tail(log)}")
         return port_open(port) and broker_answers(f"127.0.0.1:{port}")
 
     wait_until(ready, timeout_s, "kafka broker", interval_s=0.5)
-    return KafkaProcess(process.pid, port, log)
+    return KafkaProcess(pid, port, log)
 
 
 def broker_answers(bootstrap: str) -> bool:

@@ -17,9 +17,28 @@ def free_port() -> int:
         return port
 
 
+def spawn_detached(argv: list[str], log: Path) -> int:
+    """Start a long-lived process in its own session, output appended to ``log``.
+
+    A bare pid rather than a ``Popen``: the process outlives this one by design.
+    """
+    return os.posix_spawn(
+        argv[0],
+        argv,
+        dict(os.environ),
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ],
+        setsid=True,
+    )
+
+
 def pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
+    _reap(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -27,6 +46,14 @@ def pid_alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     return not _is_zombie(pid)
+
+
+def _reap(pid: int) -> None:
+    """Collect our own exited child, if it is one, so it does not linger as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
 
 
 def _is_zombie(pid: int) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"  # TEMP until 0002 (webhooks) lands
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -18,6 +18,7 @@ TABLES = """
 CREATE TABLE trigger_accounts (
     account_id          text PRIMARY KEY,
     segment             text NOT NULL,
+    first_seen_at       timestamptz NOT NULL,
     as_of               timestamptz NOT NULL,
     health_event_id     text NOT NULL,
     score               double precision NOT NULL,

@@ -1,0 +1,133 @@
+"""The triggers batch handler and clock: evaluate, record episodes, queue outputs.
+
+Runs inside the transaction of the consumer loop (health changes) or of a
+clock chunk; outputs go to the outbox (``playbook.events``) and to the webhook
+delivery queue in that same transaction, so nothing is lost or sent early.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from aiokafka import ConsumerRecord
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.triggers.engine import Outcome, on_clock, on_health_changes
+from services.triggers.metrics import TriggersMetrics
+from services.triggers.repository import add_scores, apply_transitions, lock_views, store_views
+from services.triggers.rules_store import RulesStore
+from services.triggers.webhooks.service import enqueue_for_event
+from shared.contracts import HealthChange
+from shared.logging import get_logger
+from shared.outbox import OutboxRow, add_to_outbox
+
+log = get_logger(__name__)
+SCORE_WINDOW = timedelta(days=8)
+
+
+class TriggerEngine:
+    """Health changes and clock ticks -> episodes, playbook events, webhook deliveries."""
+
+    def __init__(
+        self,
+        rules: RulesStore,
+        metrics: TriggersMetrics,
+        *,
+        topic: str,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._rules = rules
+        self._metrics = metrics
+        self._topic = topic
+        self._wall_clock = wall_clock
+
+    async def on_records(self, session: AsyncSession, records: Sequence[ConsumerRecord]) -> None:
+        changes = self._parse(records)
+        if not changes:
+            return
+        by_account: dict[str, list[HealthChange]] = defaultdict(list)
+        for change in changes:
+            by_account[change.account_id].append(change)
+        earliest = min(c.as_of for c in changes) - SCORE_WINDOW
+        views, episodes = await lock_views(session, list(by_account), earliest)
+        config = self._rules.current
+        outcomes = [
+            on_health_changes(views.get(a), episodes.get(a, {}), cs, config)
+            for a, cs in sorted(by_account.items())
+        ]
+        await self._store(session, outcomes, changes)
+
+    async def on_clock(
+        self, session: AsyncSession, account_ids: Sequence[str], now: datetime
+    ) -> int:
+        views, episodes = await lock_views(session, account_ids, now - SCORE_WINDOW)
+        config = self._rules.current
+        outcomes = [on_clock(v, episodes.get(a, {}), now, config) for a, v in sorted(views.items())]
+        await self._store(session, [o for o in outcomes if o.transitions], [])
+        return sum(len(o.events) for o in outcomes)
+
+    async def _store(
+        self, session: AsyncSession, outcomes: list[Outcome], changes: list[HealthChange]
+    ) -> None:
+        await store_views(session, [o.view for o in outcomes if o.view is not None and o.scores])
+        await add_scores(
+            session,
+            [(o.view.account_id, t, s) for o in outcomes if o.view for t, s in o.scores],
+        )
+        await apply_transitions(
+            session, [(o.view.account_id, t) for o in outcomes if o.view for t in o.transitions]
+        )
+        rows: list[OutboxRow] = []
+        for outcome in outcomes:
+            for event in outcome.events:
+                rows.append((event.account_id, self._topic, event.model_dump_json().encode()))
+                await enqueue_for_event(
+                    session,
+                    event_type=f"playbook.{event.kind}",
+                    event_id=event.event_id,
+                    account_id=event.account_id,
+                    payload=event.model_dump(mode="json"),
+                    playbook=event.playbook,
+                    segment=event.segment,
+                    band=event.health.band,
+                )
+                self._metrics.playbooks.labels(event.playbook, event.kind, event.segment).inc()
+                self._observe_latency(event.at)
+        await add_to_outbox(session, rows)
+        for change in self._applied(outcomes, changes):
+            await enqueue_for_event(
+                session,
+                event_type="health.changed",
+                event_id=change.event_id,
+                account_id=change.account_id,
+                payload=change.model_dump(mode="json"),
+                playbook=None,
+                segment=change.segment,
+                band=change.band,
+            )
+
+    @staticmethod
+    def _applied(outcomes: list[Outcome], changes: list[HealthChange]) -> list[HealthChange]:
+        applied = {(o.view.account_id, t) for o in outcomes if o.view for t, _ in o.scores}
+        return [c for c in changes if (c.account_id, c.as_of) in applied]
+
+    def _observe_latency(self, at: datetime) -> None:
+        self._metrics.event_time_lag.observe(max(0.0, (self._wall_clock() - at).total_seconds()))
+
+    def _parse(self, records: Sequence[ConsumerRecord]) -> list[HealthChange]:
+        changes = []
+        for record in records:
+            try:
+                changes.append(HealthChange.model_validate_json(record.value or b""))
+            except ValidationError as error:
+                self._metrics.malformed.inc()
+                log.warning(
+                    "skipping malformed health change",
+                    partition=record.partition,
+                    offset=record.offset,
+                    error=str(error)[:300],
+                )
+        return changes

@@ -1,0 +1,212 @@
+"""Every SQL statement of the triggers service's rule path. Never commits."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.triggers.episodes import Episode, Transition
+from services.triggers.rules import AccountView
+
+
+async def lock_views(
+    session: AsyncSession, account_ids: Sequence[str], scores_since: datetime
+) -> tuple[dict[str, AccountView], dict[str, dict[str, Episode]]]:
+    """Accounts' views (rows locked in id order) and their open episodes."""
+    ids = sorted(set(account_ids))
+    rows = await session.execute(
+        text(
+            "SELECT * FROM trigger_accounts WHERE account_id = ANY(CAST(:ids AS text[]))"
+            " ORDER BY account_id FOR UPDATE"
+        ),
+        {"ids": ids},
+    )
+    scores: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    for r in await session.execute(
+        text(
+            "SELECT account_id, as_of, score FROM trigger_scores"
+            " WHERE account_id = ANY(CAST(:ids AS text[])) AND as_of >= :since ORDER BY as_of"
+        ),
+        {"ids": ids, "since": scores_since},
+    ):
+        scores[r.account_id].append((r.as_of, r.score))
+    views = {r.account_id: view_from_row(r, scores[r.account_id]) for r in rows}
+    return views, await open_episodes(session, ids)
+
+
+def view_from_row(row: Any, recent: list[tuple[datetime, float]]) -> AccountView:
+    facts = row.facts or {}
+    return AccountView(
+        account_id=row.account_id,
+        segment=row.segment,
+        score=row.score,
+        band=row.band,
+        components=row.components,
+        first_seen_at=row.first_seen_at,
+        as_of=row.as_of,
+        health_event_id=row.health_event_id,
+        recent_scores=tuple(recent),
+        seats=facts.get("seats"),
+        active_users_7d=facts.get("active_users_7d", 0),
+        usage_ratio=facts.get("usage_ratio_to_baseline"),
+        renewal_at=row.renewal_at,
+        started_at=row.started_at,
+        first_value_at=row.first_value_at,
+        canceled=bool(facts.get("canceled", False)),
+    )
+
+
+async def open_episodes(session: AsyncSession, ids: Sequence[str]) -> dict[str, dict[str, Episode]]:
+    result: dict[str, dict[str, Episode]] = defaultdict(dict)
+    for r in await session.execute(
+        text(
+            "SELECT account_id, playbook, episode_id, opened_at, due_by, reason"
+            " FROM playbook_episodes WHERE account_id = ANY(CAST(:ids AS text[]))"
+            " AND closed_at IS NULL"
+        ),
+        {"ids": list(ids)},
+    ):
+        result[r.account_id][r.playbook] = Episode(
+            r.episode_id, r.playbook, r.opened_at, r.due_by, r.reason
+        )
+    return result
+
+
+def facts_of(view: AccountView) -> dict[str, Any]:
+    return {
+        "seats": view.seats,
+        "active_users_7d": view.active_users_7d,
+        "usage_ratio_to_baseline": view.usage_ratio,
+        "canceled": view.canceled,
+    }
+
+
+async def store_views(session: AsyncSession, views: Sequence[AccountView]) -> None:
+    """Upsert each account's latest view."""
+    if not views:
+        return
+    await session.execute(
+        text(
+            "INSERT INTO trigger_accounts AS t (account_id, segment, first_seen_at, as_of,"
+            " health_event_id, score, band, components, facts, renewal_at, started_at,"
+            " first_value_at)"
+            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:seg AS text[]),"
+            " CAST(:first AS timestamptz[]), CAST(:as_of AS timestamptz[]), CAST(:e AS text[]),"
+            " CAST(:s AS float8[]), CAST(:b AS text[]), CAST(:c AS jsonb[]), CAST(:f AS jsonb[]),"
+            " CAST(:r AS date[]), CAST(:st AS timestamptz[]), CAST(:fv AS timestamptz[]))"
+            " ON CONFLICT (account_id) DO UPDATE SET segment = EXCLUDED.segment,"
+            " as_of = EXCLUDED.as_of, health_event_id = EXCLUDED.health_event_id,"
+            " score = EXCLUDED.score, band = EXCLUDED.band, components = EXCLUDED.components,"
+            " facts = EXCLUDED.facts, renewal_at = EXCLUDED.renewal_at,"
+            " started_at = EXCLUDED.started_at, first_value_at = EXCLUDED.first_value_at,"
+            " updated_at = now()"
+        ),
+        {
+            "a": [v.account_id for v in views],
+            "seg": [v.segment for v in views],
+            "first": [v.first_seen_at for v in views],
+            "as_of": [v.as_of for v in views],
+            "e": [v.health_event_id for v in views],
+            "s": [v.score for v in views],
+            "b": [v.band for v in views],
+            "c": [orjson.dumps(dict(v.components)).decode() for v in views],
+            "f": [orjson.dumps(facts_of(v)).decode() for v in views],
+            "r": [v.renewal_at for v in views],
+            "st": [v.started_at for v in views],
+            "fv": [v.first_value_at for v in views],
+        },
+    )
+
+
+async def add_scores(session: AsyncSession, points: Sequence[tuple[str, datetime, float]]) -> None:
+    if not points:
+        return
+    await session.execute(
+        text(
+            "INSERT INTO trigger_scores (account_id, as_of, score)"
+            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:t AS timestamptz[]),"
+            " CAST(:s AS float8[])) ON CONFLICT DO NOTHING"
+        ),
+        {"a": [p[0] for p in points], "t": [p[1] for p in points], "s": [p[2] for p in points]},
+    )
+
+
+async def apply_transitions(
+    session: AsyncSession, transitions: Sequence[tuple[str, Transition]]
+) -> None:
+    """Open the triggered episodes and close the resolved ones."""
+    opened = [(a, t) for a, t in transitions if t.kind == "triggered"]
+    closed = [(a, t) for a, t in transitions if t.kind == "resolved"]
+    if opened:
+        await session.execute(
+            text(
+                "INSERT INTO playbook_episodes (account_id, playbook, episode_id, opened_at,"
+                " due_by, reason) SELECT * FROM unnest(CAST(:a AS text[]), CAST(:p AS text[]),"
+                " CAST(:e AS text[]), CAST(:t AS timestamptz[]), CAST(:d AS timestamptz[]),"
+                " CAST(:r AS text[])) ON CONFLICT DO NOTHING"
+            ),
+            {
+                "a": [a for a, _ in opened],
+                "p": [t.playbook for _, t in opened],
+                "e": [t.episode_id for _, t in opened],
+                "t": [t.at for _, t in opened],
+                "d": [t.due_by for _, t in opened],
+                "r": [t.reason for _, t in opened],
+            },
+        )
+    if closed:
+        await session.execute(
+            text(
+                "UPDATE playbook_episodes e SET closed_at = u.t FROM unnest(CAST(:a AS text[]),"
+                " CAST(:p AS text[]), CAST(:e AS text[]), CAST(:t AS timestamptz[]))"
+                " AS u(a, p, e, t)"
+                " WHERE e.account_id = u.a AND e.playbook = u.p AND e.episode_id = u.e"
+            ),
+            {
+                "a": [a for a, _ in closed],
+                "p": [t.playbook for _, t in closed],
+                "e": [t.episode_id for _, t in closed],
+                "t": [t.at for _, t in closed],
+            },
+        )
+
+
+async def account_ids_page(session: AsyncSession, after: str | None, limit: int) -> list[str]:
+    result = await session.execute(
+        text(
+            "SELECT account_id FROM trigger_accounts WHERE account_id > :after"
+            " ORDER BY account_id LIMIT :limit"
+        ),
+        {"after": after or "", "limit": limit},
+    )
+    return [r[0] for r in result]
+
+
+async def prune_scores(session: AsyncSession, before: datetime) -> None:
+    await session.execute(text("DELETE FROM trigger_scores WHERE as_of < :t"), {"t": before})
+
+
+async def latest_config(session: AsyncSession) -> tuple[int, dict[str, Any]] | None:
+    row = (
+        await session.execute(
+            text("SELECT version, config FROM playbook_config ORDER BY version DESC LIMIT 1")
+        )
+    ).first()
+    return (int(row[0]), dict(row[1])) if row else None
+
+
+async def insert_config(session: AsyncSession, version: int, config: dict[str, Any]) -> bool:
+    result = await session.execute(
+        text(
+            "INSERT INTO playbook_config (version, config) VALUES (:v, CAST(:c AS jsonb))"
+            " ON CONFLICT DO NOTHING RETURNING version"
+        ),
+        {"v": version, "c": orjson.dumps(config).decode()},
+    )
+    return result.first() is not None
