@@ -15,10 +15,11 @@ from services.scoring.clock import ClockRescorer
 from services.scoring.config import ScoringSettings
 from services.scoring.consumer import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.model_store import ModelConfigStore
+from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.scores import band_counts
 from services.scoring.runtime import ScoringRuntime
 from services.scoring.scorer import Scorer
+from shared.config_store import VersionedConfig
 from shared.db import create_engine, create_sessionmaker, transaction
 from shared.db_consumer import DbOffsetsConsumer, LoopOptions
 from shared.http import install_error_handlers, probe_router, protected, serve
@@ -79,7 +80,7 @@ async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> 
     )
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = create_sessionmaker(engine)
-    model_store = ModelConfigStore()
+    model_store = VersionedConfig("scoring_config", HealthModelConfig)
     async with transaction(sessions) as session:
         await model_store.refresh(session)
     scorer = Scorer(model_store, metrics, topic=topics.health_changes, step=settings.change_step)

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.scoring.clock import ClockRescorer
 from services.scoring.config import ScoringSettings
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.model_store import ModelConfigStore
+from services.scoring.model_config import HealthModelConfig
+from shared.config_store import VersionedConfig
 from shared.db_consumer import DbOffsetsConsumer
 from shared.outbox import OutboxRelay
 
@@ -23,4 +24,4 @@ class ScoringRuntime:
     consumer: DbOffsetsConsumer
     relay: OutboxRelay
     clock: ClockRescorer
-    model_store: ModelConfigStore
+    model_store: VersionedConfig[HealthModelConfig]

@@ -17,9 +17,10 @@ from services.scoring.changes import health_change_id, is_health_change
 from services.scoring.loader import build_state
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model import Health, score
-from services.scoring.model_store import ModelConfigStore
+from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.reads import load_related, lock_accounts
 from services.scoring.repository.scores import ScoreRow, store_scores
+from shared.config_store import VersionedConfig
 from shared.contracts import AccountFacts, HealthChange
 from shared.outbox import OutboxRow, add_to_outbox
 
@@ -29,7 +30,12 @@ HISTORY_WINDOW = timedelta(days=8)
 
 class Scorer:
     def __init__(
-        self, model_store: ModelConfigStore, metrics: ScoringMetrics, *, topic: str, step: float
+        self,
+        model_store: VersionedConfig[HealthModelConfig],
+        metrics: ScoringMetrics,
+        *,
+        topic: str,
+        step: float,
     ) -> None:
         self._model_store = model_store
         self._metrics = metrics

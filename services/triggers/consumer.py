@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.triggers.engine import Outcome, on_clock, on_health_changes
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.repository import add_scores, apply_transitions, lock_views, store_views
-from services.triggers.rules_store import RulesStore
-from services.triggers.webhooks.service import enqueue_for_event
+from services.triggers.rules_config import PlaybookConfig
+from services.triggers.webhooks.repository import WebhookItem, enqueue
+from services.triggers.webhooks.service import webhook_body
+from shared.config_store import VersionedConfig
 from shared.contracts import HealthChange
 from shared.logging import get_logger
 from shared.outbox import OutboxRow, add_to_outbox
@@ -33,7 +35,7 @@ class TriggerEngine:
 
     def __init__(
         self,
-        rules: RulesStore,
+        rules: VersionedConfig[PlaybookConfig],
         metrics: TriggersMetrics,
         *,
         topic: str,
@@ -80,34 +82,42 @@ class TriggerEngine:
         await apply_transitions(
             session, [(o.view.account_id, t) for o in outcomes if o.view for t in o.transitions]
         )
+        now = self._wall_clock()
         rows: list[OutboxRow] = []
+        hooks: list[WebhookItem] = []
         for outcome in outcomes:
             for event in outcome.events:
                 rows.append((event.account_id, self._topic, event.model_dump_json().encode()))
-                await enqueue_for_event(
-                    session,
-                    event_type=f"playbook.{event.kind}",
-                    event_id=event.event_id,
-                    account_id=event.account_id,
-                    payload=event.model_dump(mode="json"),
-                    playbook=event.playbook,
-                    segment=event.segment,
-                    band=event.health.band,
+                kind = f"playbook.{event.kind}"
+                body = webhook_body(kind, event.model_dump(mode="json"), now)
+                hooks.append(
+                    WebhookItem(
+                        kind,
+                        event.event_id,
+                        event.account_id,
+                        body,
+                        event.playbook,
+                        event.segment,
+                        event.health.band,
+                    )
                 )
                 self._metrics.playbooks.labels(event.playbook, event.kind, event.segment).inc()
                 self._observe_latency(event.at)
-        await add_to_outbox(session, rows)
         for change in self._applied(outcomes, changes):
-            await enqueue_for_event(
-                session,
-                event_type="health.changed",
-                event_id=change.event_id,
-                account_id=change.account_id,
-                payload=change.model_dump(mode="json"),
-                playbook=None,
-                segment=change.segment,
-                band=change.band,
+            body = webhook_body("health.changed", change.model_dump(mode="json"), now)
+            hooks.append(
+                WebhookItem(
+                    "health.changed",
+                    change.event_id,
+                    change.account_id,
+                    body,
+                    None,
+                    change.segment,
+                    change.band,
+                )
             )
+        await add_to_outbox(session, rows)
+        await enqueue(session, hooks, now)
 
     @staticmethod
     def _applied(outcomes: list[Outcome], changes: list[HealthChange]) -> list[HealthChange]:

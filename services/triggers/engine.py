@@ -98,14 +98,14 @@ def _step(
 def playbook_event(view: AccountView, t: Transition) -> PlaybookEvent:
     return PlaybookEvent(
         event_id=t.event_id,
-        kind=t.kind,  # type: ignore[arg-type]
+        kind=t.kind,
         account_id=view.account_id,
-        playbook=t.playbook,  # type: ignore[arg-type]
+        playbook=t.playbook,
         episode_id=t.episode_id,
         at=t.at,
         due_by=t.due_by,
         reason=t.reason,
-        segment=view.segment,  # type: ignore[arg-type]
+        segment=view.segment,
         health={"score": view.score, "band": view.band, "components": dict(view.components)},
     )
 

@@ -190,23 +190,3 @@ async def account_ids_page(session: AsyncSession, after: str | None, limit: int)
 
 async def prune_scores(session: AsyncSession, before: datetime) -> None:
     await session.execute(text("DELETE FROM trigger_scores WHERE as_of < :t"), {"t": before})
-
-
-async def latest_config(session: AsyncSession) -> tuple[int, dict[str, Any]] | None:
-    row = (
-        await session.execute(
-            text("SELECT version, config FROM playbook_config ORDER BY version DESC LIMIT 1")
-        )
-    ).first()
-    return (int(row[0]), dict(row[1])) if row else None
-
-
-async def insert_config(session: AsyncSession, version: int, config: dict[str, Any]) -> bool:
-    result = await session.execute(
-        text(
-            "INSERT INTO playbook_config (version, config) VALUES (:v, CAST(:c AS jsonb))"
-            " ON CONFLICT DO NOTHING RETURNING version"
-        ),
-        {"v": version, "c": orjson.dumps(config).decode()},
-    )
-    return result.first() is not None

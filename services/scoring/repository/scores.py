@@ -144,27 +144,6 @@ async def list_accounts(
     return list((await session.execute(text(sql), params)).all())
 
 
-async def latest_config(session: AsyncSession) -> tuple[int, dict[str, Any]] | None:
-    row = (
-        await session.execute(
-            text("SELECT version, config FROM scoring_config ORDER BY version DESC LIMIT 1")
-        )
-    ).first()
-    return (int(row[0]), dict(row[1])) if row else None
-
-
-async def insert_config(session: AsyncSession, version: int, config: dict[str, Any]) -> bool:
-    """Store ``version``; False when another writer took that version number first."""
-    result = await session.execute(
-        text(
-            "INSERT INTO scoring_config (version, config) VALUES (:v, CAST(:c AS jsonb))"
-            " ON CONFLICT DO NOTHING RETURNING version"
-        ),
-        {"v": version, "c": orjson.dumps(config).decode()},
-    )
-    return result.first() is not None
-
-
 async def band_counts(session: AsyncSession) -> list[Row[Any]]:
     result = await session.execute(
         text(

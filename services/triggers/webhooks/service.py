@@ -49,8 +49,13 @@ async def enqueue_for_event(
     """Queue one delivery per matching subscription; a replayed event queues nothing new."""
     at = now or datetime.now(UTC)
     item = repo.WebhookItem(
-        event_type, event_id, account_id, webhook_body(event_type, payload, at), playbook,
-        segment, band,
+        event_type,
+        event_id,
+        account_id,
+        webhook_body(event_type, payload, at),
+        playbook,
+        segment,
+        band,
     )
     return await repo.enqueue(session, [item], at)
 
@@ -68,8 +73,9 @@ async def create_subscription(
     if not new.event_types or unknown:
         raise InvalidInput(f"event_types must be among {', '.join(EVENT_TYPES)}")
     try:
-        check_url(new.url, allow_http=settings.allow_http, allowlist=settings.allowlist,
-                  resolve=resolve)
+        check_url(
+            new.url, allow_http=settings.allow_http, allowlist=settings.allowlist, resolve=resolve
+        )
     except ValueError as refused:
         raise InvalidInput(f"url refused: {refused}") from None
     sub_id = f"sub_{uuid.uuid4().hex}"
@@ -77,9 +83,14 @@ async def create_subscription(
     await repo.insert_subscription(
         session,
         {
-            "id": sub_id, "url": new.url, "event_types": list(new.event_types),
-            "filter_playbooks": _maybe(new.playbooks), "filter_segments": _maybe(new.segments),
-            "filter_bands": _maybe(new.bands), "secret": secret, "now": now,
+            "id": sub_id,
+            "url": new.url,
+            "event_types": list(new.event_types),
+            "filter_playbooks": _maybe(new.playbooks),
+            "filter_segments": _maybe(new.segments),
+            "filter_bands": _maybe(new.bands),
+            "secret": secret,
+            "now": now,
         },
     )
     return sub_id, secret

@@ -1,4 +1,4 @@
-"""Standard Webhooks signatures: ``whsec_`` secrets, ``v1,`` HMAC-SHA256 over ``id.timestamp.body``."""
+"""Standard Webhooks signatures: `whsec_` secrets, `v1,` HMAC-SHA256 of `id.timestamp.body`."""
 
 from __future__ import annotations
 

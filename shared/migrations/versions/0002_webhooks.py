@@ -54,7 +54,8 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, seq)
     WHERE status IN ('pending', 'in_flight');
 CREATE INDEX webhook_deliveries_order ON webhook_deliveries (subscription_id, account_id, seq);
-CREATE INDEX webhook_deliveries_by_subscription ON webhook_deliveries (subscription_id, status, seq);
+CREATE INDEX webhook_deliveries_by_subscription
+    ON webhook_deliveries (subscription_id, status, seq);
 
 CREATE TABLE webhook_attempts (
     account_id  text NOT NULL,

@@ -1,0 +1,192 @@
+"""The delivery worker: lease due deliveries, POST them signed, log, reschedule.
+
+A delivery is leased (``in_flight``) in one short transaction, sent without
+holding a transaction, and its result recorded in another; a crash mid-send
+lets the lease expire and the same ``webhook-id`` is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.triggers.webhooks import repository as repo
+from services.triggers.webhooks.config import WebhookSettings
+from services.triggers.webhooks.metrics import WebhookMetrics
+from services.triggers.webhooks.schedule import due_at, next_attempt_delay, retry_after_seconds
+from services.triggers.webhooks.service import secrets_in_use
+from services.triggers.webhooks.signing import headers
+from shared.db import transaction
+from shared.logging import get_logger
+from shared.retry import Backoff, wait_or_stop
+
+log = get_logger(__name__)
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    status_code: int | None
+    error: str | None
+    latency_s: float
+    retry_after: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        client: httpx.AsyncClient,
+        settings: WebhookSettings,
+        metrics: WebhookMetrics,
+        *,
+        clock: Clock = lambda: datetime.now(UTC),
+        on_disabled: Callable[[str, str], None] = lambda _sub, _reason: None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._settings = settings
+        self._metrics = metrics
+        self._clock = clock
+        self._on_disabled = on_disabled
+        self._rng = rng or random.Random()
+        self._limits: dict[str, asyncio.Semaphore] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = Backoff()
+        while not stop.is_set():
+            try:
+                sent = await self.deliver_due()
+                backoff.reset()
+                if sent == 0:
+                    await wait_or_stop(stop, self._settings.poll_interval_s)
+            except Exception as error:  # noqa: BLE001 - database outages are retried
+                delay = backoff.next_delay()
+                log.warning("webhook worker failed; retrying", error=repr(error), delay_s=delay)
+                await wait_or_stop(stop, delay)
+
+    async def deliver_due(self) -> int:
+        """One round: lease what is due, send it all concurrently, record the results."""
+        now = self._clock()
+        lease = now + timedelta(seconds=self._settings.request_timeout_s + 10)
+        async with transaction(self._sessions) as session:
+            due = await repo.claim_due(session, now, lease, self._settings.batch_size)
+        await asyncio.gather(*(self._deliver(row) for row in due))
+        return len(due)
+
+    async def _deliver(self, row: Any) -> None:
+        limit = self._limits.setdefault(
+            row.subscription_id, asyncio.Semaphore(self._settings.per_endpoint_concurrency)
+        )
+        async with limit:
+            result = await self._post(row)
+        await self._record(row, result)
+
+    async def _post(self, row: Any) -> AttemptResult:
+        at = self._clock()
+        signed = headers(secrets_in_use(row, at), row.id, at, row.body)
+        started = time.perf_counter()
+        try:
+            response = await self._client.post(
+                row.url,
+                content=row.body.encode(),
+                headers=signed,
+                timeout=self._settings.request_timeout_s,
+            )
+        except httpx.HTTPError as error:
+            return AttemptResult(None, f"{type(error).__name__}: {error}"[:500], _since(started))
+        return AttemptResult(
+            response.status_code,
+            None if response.is_success else response.text[:200],
+            _since(started),
+            response.headers.get("retry-after"),
+        )
+
+    async def _record(self, row: Any, result: AttemptResult) -> None:
+        now = self._clock()
+        status, next_at, outcome = self._next_step(row, result, now)
+        async with transaction(self._sessions) as session:
+            await repo.record_attempt(
+                session,
+                {
+                    "account_id": row.account_id,
+                    "delivery_id": row.id,
+                    "attempt": row.total_attempts,
+                    "at": now,
+                    "status_code": result.status_code,
+                    "latency_ms": result.latency_s * 1000,
+                    "error": result.error,
+                },
+            )
+            await repo.finish_delivery(
+                session,
+                {
+                    "account_id": row.account_id,
+                    "delivery_id": row.id,
+                    "status": status,
+                    "next_at": next_at,
+                    "status_code": result.status_code,
+                    "error": result.error,
+                    "at": now,
+                },
+            )
+            reason = await self._endpoint_health(session, row, result, now)
+        self._metrics.deliveries.labels(outcome, _status_class(result.status_code)).inc()
+        self._metrics.latency.observe(result.latency_s)
+        if reason is not None:
+            log.warning(
+                "webhook endpoint disabled", subscription_id=row.subscription_id, reason=reason
+            )
+            self._on_disabled(row.subscription_id, reason)
+
+    def _next_step(
+        self, row: Any, result: AttemptResult, now: datetime
+    ) -> tuple[str, datetime, str]:
+        if result.ok:
+            return "delivered", now, "success"
+        if result.status_code == 410:
+            return "failed", now, "failed"
+        s = self._settings
+        delay = next_attempt_delay(row.attempts, s.schedule_s, s.jitter_ratio, self._rng)
+        if result.status_code in (429, 503):
+            honoured = retry_after_seconds(result.retry_after, now, s.max_retry_after_s)
+            delay = honoured if honoured is not None and delay is not None else delay
+        if delay is None:
+            return "failed", now, "failed"
+        return "pending", due_at(now, delay), "retry"
+
+    async def _endpoint_health(
+        self, session: AsyncSession, row: Any, result: AttemptResult, now: datetime
+    ) -> str | None:
+        if result.status_code == 410:
+            reason = "endpoint answered 410 Gone"
+            await repo.disable(session, row.subscription_id, reason, now)
+            return reason
+        return await repo.mark_endpoint(
+            session,
+            row.subscription_id,
+            ok=result.ok,
+            now=now,
+            disable_after_s=self._settings.disable_after_s,
+        )
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
+
+
+def _status_class(code: int | None) -> str:
+    return "error" if code is None else f"{code // 100}xx"
