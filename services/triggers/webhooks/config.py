@@ -17,6 +17,8 @@ class WebhookSettings(BaseModel):
     schedule_s: tuple[float, ...] = RECOMMENDED_SCHEDULE_S
     jitter_ratio: Annotated[float, Field(ge=0, le=0.5)] = 0.1
     request_timeout_s: Annotated[float, Field(gt=0)] = 15.0
+    # a leased delivery whose worker died is sent again after timeout + margin
+    lease_margin_s: Annotated[float, Field(gt=0)] = 10.0
     per_endpoint_concurrency: Annotated[int, Field(ge=1)] = 4
     disable_after_s: Annotated[float, Field(gt=0)] = 86_400.0
     rotation_grace_s: Annotated[float, Field(ge=0)] = 86_400.0

@@ -81,7 +81,8 @@ class DeliveryWorker:
     async def deliver_due(self) -> int:
         """One round: lease what is due, send it all concurrently, record the results."""
         now = self._clock()
-        lease = now + timedelta(seconds=self._settings.request_timeout_s + 10)
+        s = self._settings
+        lease = now + timedelta(seconds=s.request_timeout_s + s.lease_margin_s)
         async with transaction(self._sessions) as session:
             due = await repo.claim_due(session, now, lease, self._settings.batch_size)
         await asyncio.gather(*(self._deliver(row) for row in due))
