@@ -88,7 +88,7 @@ async def serving(receiver: Receiver) -> AsyncIterator[Receiver]:
         uvicorn.Config(app, host="127.0.0.1", port=receiver.port, log_config=None, lifespan="off")
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn only exposes a flag
         await asyncio.sleep(0.02)
     try:
         yield receiver

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 import orjson
@@ -39,7 +40,7 @@ def change(account: str, hours: float, score: float, band: str, **facts: object)
     )
 
 
-def settings_for(infra, topic_names, database_url: str, **overrides: object) -> TriggersSettings:
+def settings_for(infra, topic_names, database_url: str, **overrides: Any) -> TriggersSettings:
     return TriggersSettings(
         kafka_bootstrap=infra.kafka_bootstrap,
         database_url=database_url,

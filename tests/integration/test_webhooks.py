@@ -26,7 +26,7 @@ FAST = WebhookSettings(
 )
 
 
-async def subscribe(client: httpx.AsyncClient, url: str) -> str:
+async def subscribe(client: httpx.AsyncClient, url: str) -> tuple[str, str]:
     response = await client.post(
         "/v1/webhooks/subscriptions",
         json={
@@ -70,10 +70,10 @@ async def test_retries_until_the_receiver_recovers_verified_and_in_order(
     # ids stable across retries: every rejected id arrived again, unchanged
     assert {r.webhook_id for r in receiver.rejected} <= {r.webhook_id for r in receiver.accepted}
     # per account, deliveries arrive in the order they were queued
-    queued = defaultdict(list)
+    queued: defaultdict[str, list[str]] = defaultdict(list)
     for d in deliveries:
         queued[d["account_id"]].append(d["id"])
-    arrived = defaultdict(list)
+    arrived: defaultdict[str, list[str]] = defaultdict(list)
     for r in receiver.accepted:
         if r.webhook_id not in arrived[r.account_id]:
             arrived[r.account_id].append(r.webhook_id)

@@ -41,7 +41,8 @@ def change(
 
 
 def run(changes: list[HealthChange]):
-    view, episodes, events = None, {}, []
+    view, events = None, []
+    episodes: dict[str, Episode] = {}
     for c in changes:
         outcome = on_health_changes(view, episodes, [c], CFG)
         view = outcome.view
