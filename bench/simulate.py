@@ -86,3 +86,24 @@ def simulate(
     truth_path.write_text(json.dumps(workload.ground_truth(), indent=1, sort_keys=True))
     count = asyncio.run(produce_workload(workload, bootstrap, topics, seed=seed, rate=rate))
     return workload, count
+
+
+async def produce_invalid(bootstrap: str, topics: TopicNames, *, count: int) -> int:
+    """Bad input of several kinds, to show the dead-letter topic at work."""
+    samples = [
+        b"\xff\xfe not utf-8",
+        b"{not json",
+        b"[1, 2, 3]",
+        b'{"event_id": "x", "account_id": "acct-00000", "type": "feature_used"}',
+        b'{"event_id": "y", "account_id": "acct-00000", "occurred_at": "2026-01-01T00:00:00",'
+        b' "type": "feature_used", "user_id": "u"}',
+    ]
+    messages = [(topics.usage, None, samples[i % len(samples)]) for i in range(count)]
+    producer = make_producer(bootstrap, client_id="vigil-simulate")
+    await producer.start()
+    try:
+        futures = [await producer.send(t, v, key=k) for t, k, v in messages]
+        await asyncio.gather(*futures)
+    finally:
+        await stop_bounded(producer, 10)
+    return len(messages)

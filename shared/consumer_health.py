@@ -8,23 +8,30 @@ be restarted (:meth:`ConsumerHealth.stuck`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, on_assigned: Callable[[set[TopicPartition]], None]) -> None:
+    def __init__(
+        self,
+        on_change: Callable[[set[TopicPartition]], None],
+        on_assigned: Callable[[set[TopicPartition]], Awaitable[None]] | None,
+    ) -> None:
+        self._on_change = on_change
         self._on_assigned = on_assigned
         self._assigned: set[TopicPartition] = set()
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         self._assigned -= set(revoked)
-        self._on_assigned(set(self._assigned))
+        self._on_change(set(self._assigned))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self._assigned |= set(assigned)
-        self._on_assigned(set(self._assigned))
+        self._on_change(set(self._assigned))
+        if self._on_assigned is not None:
+            await self._on_assigned(set(assigned))
 
 
 class ConsumerHealth:
@@ -38,8 +45,11 @@ class ConsumerHealth:
         self._last_progress = monotonic()
         self._lag: dict[TopicPartition, int] = {}
 
-    def listener(self) -> ConsumerRebalanceListener:
-        return _Listener(self._set_assigned)
+    def listener(
+        self, on_assigned: Callable[[set[TopicPartition]], Awaitable[None]] | None = None
+    ) -> ConsumerRebalanceListener:
+        """Tracks the assignment; ``on_assigned`` runs for new partitions (e.g. to seek)."""
+        return _Listener(self._set_assigned, on_assigned)
 
     def _set_assigned(self, assigned: set[TopicPartition]) -> None:
         self.assigned = assigned

@@ -1,10 +1,13 @@
 """A Kafka consumer loop whose offsets live in PostgreSQL (exactly-once effect).
 
-For each ``getmany`` batch, in one database transaction: lock the stored
-offsets of the batch's partitions, drop records already applied (a rebalance
-or restart can deliver them again), hand the rest to the handler, store the
-new offsets, commit. Only then are side effects signalled (outbox relay) and
-the offsets mirrored to Kafka for lag tooling. Broker or database failures
+On assignment the consumer seeks to the offsets stored in PostgreSQL. For
+each ``getmany`` batch, in one database transaction: lock the stored offsets
+of the batch's partitions, drop records already applied (two instances can
+hold a partition for a moment during a rebalance), hand the rest to the
+handler, store the new offsets, commit. Offsets may jump (transaction markers
+of a transactional producer take offsets too). Only then are side effects
+signalled (outbox relay) and the offsets mirrored to Kafka for lag tooling.
+Broker or database failures
 drop the clients and start a fresh session after a bounded backoff.
 """
 
@@ -22,21 +25,13 @@ from shared.consumer_health import ConsumerHealth
 from shared.db import transaction
 from shared.kafka import make_consumer, stop_bounded
 from shared.logging import get_logger
-from shared.offsets import lock_offsets, store_offsets
+from shared.offsets import advance_offsets, load_offsets, lock_offsets, store_offsets
 from shared.retry import Backoff, wait_or_stop
 
 log = get_logger(__name__)
 
 Records = Sequence[ConsumerRecord]
 BatchHandler = Callable[[AsyncSession, Records], Awaitable[None]]
-
-
-class OffsetGap(Exception):
-    """The consumer is ahead of the stored offsets: seek back and fetch again."""
-
-    def __init__(self, positions: dict[TopicPartition, int]) -> None:
-        super().__init__(f"seek back to stored offsets {positions}")
-        self.positions = positions
 
 
 @dataclass(frozen=True)
@@ -68,6 +63,7 @@ class DbOffsetsConsumer:
         self._on_committed = on_committed
         self._on_lag = on_lag
         self.health = ConsumerHealth()
+        self._known: dict[TopicPartition, int] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = Backoff()
@@ -90,7 +86,10 @@ class DbOffsetsConsumer:
         consumer = make_consumer(o.bootstrap, group_id=o.group_id, client_id=o.client_id)
         try:
             await consumer.start()
-            consumer.subscribe(list(o.topics), listener=self.health.listener())
+            consumer.subscribe(
+                list(o.topics),
+                listener=self.health.listener(on_assigned=lambda tps: self._seek(consumer, tps)),
+            )
             self.health.mark_up()
             while not stop.is_set():
                 batch = await consumer.getmany(
@@ -99,6 +98,8 @@ class DbOffsetsConsumer:
                 if batch:
                     await self._apply(consumer, batch)
                     backoff.reset()
+                else:
+                    await self._advance_when_idle(consumer)
                 self._on_lag(await self.health.polled(consumer))
                 if self.health.stuck(o.stuck_after_s):
                     raise RuntimeError("consumer made no progress while lagging; restarting it")
@@ -106,36 +107,54 @@ class DbOffsetsConsumer:
             self.health.mark_down("session closed")
             await stop_bounded(consumer, 5)
 
+    async def _seek(self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]) -> None:
+        """Start newly assigned partitions at the offsets stored with the state.
+
+        If the database cannot be read now, the consumer starts from Kafka's
+        mirror of the offsets, which never runs ahead of PostgreSQL; records
+        already applied are then skipped in ``_apply``.
+        """
+        try:
+            async with self._sessions() as session:
+                stored = await load_offsets(session, self._options.group_id)
+        except Exception as error:  # noqa: BLE001 - falling back is safe, see above
+            log.warning("could not load stored offsets", error=repr(error))
+            return
+        for tp in assigned:
+            if tp in stored:
+                consumer.seek(tp, stored[tp])
+
+    async def _advance_when_idle(self, consumer: AIOKafkaConsumer) -> None:
+        """After an empty poll every record before the position is applied; store it.
+
+        The position can be past the last record: transaction markers take
+        offsets. Storing it keeps the stored offsets (and so the lag) exact.
+        """
+        positions = {tp: await consumer.position(tp) for tp in consumer.assignment()}
+        moved = {tp: p for tp, p in positions.items() if self._known.get(tp) != p}
+        if not moved:
+            return
+        async with transaction(self._sessions) as session:
+            await advance_offsets(session, self._options.group_id, moved)
+        self._known.update(moved)
+
     async def _apply(
         self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]
     ) -> None:
         starts = {tp: records[0].offset for tp, records in batch.items()}
         ends = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-        try:
-            async with transaction(self._sessions) as session:
-                stored = await lock_offsets(session, self._options.group_id, starts)
-                fresh = _unapplied(batch, stored)
-                if fresh:
-                    await self._handle(session, fresh)
-                await store_offsets(
-                    session, self._options.group_id, {tp: max(ends[tp], stored[tp]) for tp in ends}
-                )
-        except OffsetGap as gap:
-            for tp, offset in gap.positions.items():
-                consumer.seek(tp, offset)
-            return
+        async with transaction(self._sessions) as session:
+            stored = await lock_offsets(session, self._options.group_id, starts)
+            fresh = [r for tp, records in batch.items() for r in records if r.offset >= stored[tp]]
+            if fresh:
+                await self._handle(session, fresh)
+            await store_offsets(
+                session, self._options.group_id, {tp: max(ends[tp], stored[tp]) for tp in ends}
+            )
         self.health.progressed()
+        self._known.update(ends)
         self._on_committed(len(fresh))
         try:
             await consumer.commit(ends)  # a mirror for lag tooling; PostgreSQL is the truth
         except KafkaError as error:
             log.info("kafka offset mirror failed", error=repr(error))
-
-
-def _unapplied(
-    batch: dict[TopicPartition, list[ConsumerRecord]], stored: dict[TopicPartition, int]
-) -> list[ConsumerRecord]:
-    gaps = {tp: stored[tp] for tp, records in batch.items() if records[0].offset > stored[tp]}
-    if gaps:
-        raise OffsetGap(gaps)
-    return [r for tp, records in batch.items() for r in records if r.offset >= stored[tp]]

@@ -70,3 +70,24 @@ async def load_offsets(session: AsyncSession, group_id: str) -> dict[TopicPartit
         {"g": group_id},
     )
     return {TopicPartition(row[0], row[1]): row[2] for row in result}
+
+
+async def advance_offsets(
+    session: AsyncSession, group_id: str, positions: Mapping[TopicPartition, int]
+) -> None:
+    """Move stored offsets forward to ``positions`` (never back; new rows as needed)."""
+    tps = list(positions)
+    await session.execute(
+        text(
+            "INSERT INTO consumer_offsets AS c (group_id, topic, partition, next_offset)"
+            " SELECT :g, * FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]),"
+            " CAST(:o AS bigint[])) ON CONFLICT (group_id, topic, partition) DO UPDATE"
+            " SET next_offset = GREATEST(c.next_offset, EXCLUDED.next_offset), updated_at = now()"
+        ),
+        {
+            "g": group_id,
+            "t": [tp.topic for tp in tps],
+            "p": [tp.partition for tp in tps],
+            "o": [positions[tp] for tp in tps],
+        },
+    )

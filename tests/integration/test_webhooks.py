@@ -8,11 +8,11 @@ from collections import defaultdict
 
 import httpx
 
+from bench.receiver import Receiver, serving
 from services.triggers.webhooks.config import WebhookSettings
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import wait_for
 from tests.integration.processes import ServiceProcess
-from tests.integration.receiver import Receiver, serving
 from tests.integration.test_triggers import TOKEN, change, running, send, settings_for
 
 FAST = WebhookSettings(

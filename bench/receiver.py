@@ -1,4 +1,6 @@
-"""A webhook receiver on loopback that verifies every delivery with `standardwebhooks`."""
+"""A webhook receiver on loopback that verifies every delivery with `standardwebhooks`.
+
+Used by the demo and by the tests."""
 
 from __future__ import annotations
 

@@ -1,0 +1,197 @@
+"""`make demo`: the whole system on a realistic workload, end to end, then a summary.
+
+Starts a throwaway Kafka + PostgreSQL stack (``.vigil/demo``), the three
+services, and a webhook receiver that verifies every signature; simulates
+accounts in five cohorts over 90 days; waits until everything has drained;
+prints what the system concluded next to the ground truth; stops it all
+(``--keep-running`` leaves it up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bench.demo_report import Report, collect_report, print_report
+from bench.drain import Backlog, wait_drained
+from bench.receiver import Receiver, serving
+from bench.services import Service
+from bench.simulate import produce_invalid, produce_workload
+from bench.workload import make_workload
+from shared import stack
+from shared.db import create_engine, migrate
+from shared.kafka import ensure_topics
+from shared.settings import TopicNames
+
+REPO = Path(__file__).resolve().parent.parent
+console = Console()
+
+
+@dataclass(frozen=True)
+class Options:
+    accounts: int
+    days: int
+    seed: int
+    keep_running: bool
+
+
+def parse(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=500)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep-running", action="store_true", help="leave everything running")
+    args = parser.parse_args(argv)
+    return Options(args.accounts, args.days, args.seed, args.keep_running)
+
+
+def step(n: int, text: str) -> None:
+    console.print(f"[bold cyan]{n}/7[/] {text}")
+
+
+async def run(options: Options) -> bool:
+    config = stack.StackConfig.from_env(REPO)
+    config = stack.StackConfig(
+        REPO / ".vigil" / "demo", config.kafka_version, config.kafka_home, config.kafka_cache
+    )
+    step(1, "starting Apache Kafka (KRaft) and PostgreSQL")
+    await asyncio.to_thread(stack.down, config)
+    info = await asyncio.to_thread(stack.up, config, echo=lambda line: console.print(f"    {line}"))
+    await asyncio.to_thread(migrate, info.database_url)
+    topics = TopicNames()
+    await ensure_topics(info.kafka_bootstrap, topics.model_dump().values())
+    token = secrets.token_urlsafe(24)
+    logs = config.stack_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    env = {
+        "VIGIL_KAFKA_BOOTSTRAP": info.kafka_bootstrap,
+        "VIGIL_DATABASE_URL": info.database_url,
+        "VIGIL_API_TOKEN": token,
+        "VIGIL_CLOCK_ENABLED": "false",
+        "VIGIL_WEBHOOKS__ALLOW_HTTP": "true",
+        "VIGIL_WEBHOOKS__ALLOWLIST": '["127.0.0.1"]',
+    }
+    services = {
+        name: Service(name, env, logs / f"{name}.log") for name in ("ingest", "scoring", "triggers")
+    }
+    receiver = Receiver()
+    try:
+        step(2, "starting ingest, scoring and triggers, and a webhook receiver")
+        for service in services.values():
+            service.start()
+        for service in services.values():
+            await asyncio.to_thread(service.wait_ready)
+        async with serving(receiver):
+            report = await _drive(
+                options,
+                info.kafka_bootstrap,
+                info.database_url,
+                topics,
+                token,
+                services,
+                receiver,
+                config,
+            )
+        step(7, "summary")
+        return print_report(report, console)
+    finally:
+        if options.keep_running:
+            _print_running(services, token, info)
+        else:
+            for service in services.values():
+                service.stop()
+            await asyncio.to_thread(stack.down, config)
+            console.print("stopped the services and the stack (use --keep-running to keep them)")
+
+
+async def _drive(
+    options: Options,
+    bootstrap: str,
+    database_url: str,
+    topics: TopicNames,
+    token: str,
+    services: dict[str, Service],
+    receiver: Receiver,
+    config: stack.StackConfig,
+) -> Report:
+    auth = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(headers=auth, timeout=120) as client:
+        response = await client.post(
+            f"{services['triggers'].url}/v1/webhooks/subscriptions",
+            json={
+                "url": receiver.url,
+                "event_types": ["playbook.triggered", "playbook.resolved", "health.changed"],
+            },
+        )
+        response.raise_for_status()
+        receiver.secrets.append(response.json()["secret"])
+        step(3, f"simulating {options.accounts} accounts over {options.days} days")
+        workload = make_workload(
+            options.accounts, options.days, seed=options.seed, end=datetime.now(UTC)
+        )
+        truth = config.stack_dir / "ground-truth.json"
+        truth.write_text(json.dumps(workload.ground_truth(), indent=1))
+        produced = await produce_workload(workload, bootstrap, topics, seed=options.seed)
+        invalid = await produce_invalid(bootstrap, topics, count=25)
+        console.print(f"    produced {produced} events and {invalid} invalid ones")
+        engine = create_engine(database_url, pool_size=2)
+        try:
+            step(4, "waiting for the pipeline to drain")
+            await _drain(engine, bootstrap, topics)
+            step(5, "the clock: re-scoring every account at the end of the simulated period")
+            end = workload.end.isoformat()
+            (
+                await client.post(
+                    f"{services['scoring'].url}/v1/clock/rescore", params={"as_of": end}
+                )
+            ).raise_for_status()
+            await _drain(engine, bootstrap, topics)
+            (
+                await client.post(f"{services['triggers'].url}/v1/clock/tick", params={"now": end})
+            ).raise_for_status()
+            await _drain(engine, bootstrap, topics)
+            step(6, "collecting the results")
+            return await collect_report(engine, bootstrap, topics, workload, receiver, services)
+        finally:
+            await engine.dispose()
+
+
+async def _drain(engine: AsyncEngine, bootstrap: str, topics: TopicNames) -> None:
+    groups = {"ingest": "vigil-ingest", "scoring": "vigil-scoring", "triggers": "vigil-triggers"}
+    with console.status("draining…") as status:
+
+        def show(b: Backlog) -> None:
+            status.update(
+                f"backlog: ingest {b.ingest}, scoring {b.scoring}, triggers "
+                f"{b.triggers}, outbox {b.outbox}, webhooks {b.webhooks}"
+            )
+
+        took = await wait_drained(engine, bootstrap, topics.model_dump(), groups, report=show)
+    console.print(f"    drained in {took:.1f}s")
+
+
+def _print_running(services: dict[str, Service], token: str, info: stack.StackInfo) -> None:
+    console.print("[bold]still running[/] (stop with `make demo-stop`):")
+    for name, service in services.items():
+        console.print(f"    {name}: {service.url}/docs  {service.url}/metrics")
+    console.print(f"    API token: {token}")
+    console.print(f"    Kafka {info.kafka_bootstrap}, PostgreSQL {info.database_url}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    options = parse(argv)
+    sys.exit(0 if asyncio.run(run(options)) else 1)
+
+
+if __name__ == "__main__":
+    main()

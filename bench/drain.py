@@ -1,0 +1,126 @@
+"""Waiting for the pipeline to drain: every consumer at the end, every outbox empty."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.kafka import make_consumer, stop_bounded
+
+
+@dataclass(frozen=True)
+class Backlog:
+    ingest: int
+    scoring: int
+    triggers: int
+    outbox: int
+    webhooks: int
+
+    @property
+    def total(self) -> int:
+        return self.ingest + self.scoring + self.triggers + self.outbox + self.webhooks
+
+
+async def topic_ends(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
+    consumer = make_consumer(bootstrap, group_id=None, client_id="vigil-drain")
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())
+        ]
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = [
+                TopicPartition(t, p)
+                for t in topics
+                for p in (consumer.partitions_for_topic(t) or ())
+            ]
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return ends
+    finally:
+        await stop_bounded(consumer, 5)
+
+
+async def kafka_group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
+    ends = await topic_ends(bootstrap, topics)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return sum(
+        max(0, end - (committed[tp].offset if tp in committed else 0)) for tp, end in ends.items()
+    )
+
+
+async def db_group_lag(engine: AsyncEngine, bootstrap: str, group: str, topic: str) -> int:
+    ends = await topic_ends(bootstrap, [topic])
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = :g"
+                " AND topic = :t"
+            ),
+            {"g": group, "t": topic},
+        )
+        stored = {r.partition: r.next_offset for r in rows}
+    return sum(max(0, end - stored.get(tp.partition, 0)) for tp, end in ends.items())
+
+
+async def backlog(
+    engine: AsyncEngine, bootstrap: str, topics: dict[str, str], groups: dict[str, str]
+) -> Backlog:
+    async with engine.connect() as conn:
+        outbox = int(await conn.scalar(text("SELECT count(*) FROM outbox")) or 0)
+        hooks = int(
+            await conn.scalar(
+                text(
+                    "SELECT count(*) FROM webhook_deliveries"
+                    " WHERE status IN ('pending', 'in_flight')"
+                )
+            )
+            or 0
+        )
+    return Backlog(
+        ingest=await kafka_group_lag(
+            bootstrap,
+            groups["ingest"],
+            [topics["usage"], topics["ticket"], topics["payment"], topics["survey"]],
+        ),
+        scoring=await db_group_lag(engine, bootstrap, groups["scoring"], topics["signals"]),
+        triggers=await db_group_lag(
+            engine, bootstrap, groups["triggers"], topics["health_changes"]
+        ),
+        outbox=outbox,
+        webhooks=hooks,
+    )
+
+
+async def wait_drained(
+    engine: AsyncEngine,
+    bootstrap: str,
+    topics: dict[str, str],
+    groups: dict[str, str],
+    *,
+    timeout_s: float = 900,
+    report: Callable[[Backlog], None] = lambda _b: None,
+) -> float:
+    """Until nothing is left anywhere twice in a row; returns the seconds it took."""
+    started = time.monotonic()
+    quiet = 0
+    while quiet < 2:
+        current = await backlog(engine, bootstrap, topics, groups)
+        report(current)
+        quiet = quiet + 1 if current.total == 0 else 0
+        if time.monotonic() - started > timeout_s:
+            raise TimeoutError(f"pipeline not drained after {timeout_s:.0f}s: {current}")
+        await asyncio.sleep(0.5)
+    return time.monotonic() - started
