@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.drain import topic_ends
+from bench.drain import count_records
 from bench.receiver import Receiver
 from bench.services import Service
 from bench.workload import COHORTS, Workload
@@ -77,7 +77,7 @@ async def collect_report(
             )
     ids = {r.webhook_id: r.verified for r in receiver.accepted}
     report.received, report.verified = len(ids), sum(ids.values())
-    report.dead_letters = sum((await topic_ends(bootstrap, [topics.dlq])).values())
+    report.dead_letters = await count_records(bootstrap, topics.dlq)
     report.urls = {name: s.url for name, s in services.items()}
     return report
 

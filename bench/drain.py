@@ -48,6 +48,27 @@ async def topic_ends(bootstrap: str, topics: list[str]) -> dict[TopicPartition, 
         await stop_bounded(consumer, 5)
 
 
+async def count_records(bootstrap: str, topic: str) -> int:
+    """Records on ``topic`` (end offsets overcount: transaction markers take offsets)."""
+    ends = await topic_ends(bootstrap, [topic])
+    consumer = make_consumer(bootstrap, group_id=None, client_id="vigil-count")
+    await consumer.start()
+    count = 0
+    try:
+        consumer.assign(list(ends))
+        await consumer.seek_to_beginning(*ends)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            positions = [await consumer.position(tp) for tp in ends]
+            if all(p >= end for p, end in zip(positions, ends.values(), strict=True)):
+                break
+            batch = await consumer.getmany(timeout_ms=500)
+            count += sum(len(records) for records in batch.values())
+    finally:
+        await stop_bounded(consumer, 5)
+    return count
+
+
 async def kafka_group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     ends = await topic_ends(bootstrap, topics)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)

@@ -31,7 +31,8 @@ async def produce_workload(
         "survey": topics.survey,
     }
     await ensure_topics(bootstrap, by_source.values())
-    items = list(events(workload, seed=seed))
+    # a live stream arrives in event-time order, across all sources
+    items = sorted(events(workload, seed=seed), key=lambda item: item[1]["occurred_at"])
     producer = make_producer(bootstrap, client_id="vigil-simulate", linger_ms=20)
     await producer.start()
     started = time.perf_counter()

@@ -17,7 +17,7 @@ from typing import Any
 COHORTS = ("healthy", "declining", "churning", "expanding", "onboarding")
 COHORT_WEIGHTS = (0.40, 0.15, 0.15, 0.15, 0.15)
 SEGMENTS = {  # segment: (weight, ARR range, seats range)
-    "enterprise": (0.15, (120_000, 600_000), (60, 120)),
+    "enterprise": (0.15, (120_000, 600_000), (40, 100)),
     "mid_market": (0.25, (30_000, 95_000), (20, 50)),
     "smb": (0.30, (6_000, 24_000), (6, 20)),
     "self_serve": (0.30, (600, 4_800), (2, 6)),
@@ -134,7 +134,7 @@ def _activity_level(a: Account, day: int, days: int) -> float:
     """Fraction of seats active on a day, by cohort (day 0 = start of the window)."""
     progress = day / max(days - 1, 1)
     if a.cohort == "healthy":
-        return 0.55
+        return 0.7
     if a.cohort == "declining":
         return max(0.05, 0.55 - 0.45 * progress)
     if a.cohort == "churning":
@@ -147,25 +147,34 @@ def _activity_level(a: Account, day: int, days: int) -> float:
 def _usage(
     rng: random.Random, a: Account, w: Workload, ev: Any
 ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each week a share of the seats is active (by cohort); active users show up on
+    about 40% of the days. Healthy, expanding and onboarding accounts keep their
+    champion (the first user) active every week."""
     days = (w.end - w.start).days
     breadth = {"healthy": 10, "declining": 4, "churning": 5, "expanding": 11, "onboarding": 4}
     features = FEATURES[: breadth[a.cohort]]
     first_day = max(0, (a.started_at - w.start).days)
     users = [f"{a.account_id}-u{n}" for n in range(a.seats)]
-    for day in range(first_day, days):
-        # a user active in a week shows up on about a third of its days
-        p_day = 1 - (1 - _activity_level(a, day, days)) ** (1 / 7)
-        for user in users:
-            if rng.random() < p_day:
-                at = w.start + timedelta(days=day, seconds=rng.uniform(0, 86_000))
-                yield ev(
-                    "usage",
-                    at,
-                    "feature_used",
-                    user_id=user,
-                    feature=rng.choice(features),
-                    quantity=rng.randint(1, 5),
-                )
+    keeps_champion = a.cohort in ("healthy", "expanding", "onboarding")
+    for week_start in range(first_day, days, 7):
+        level = _activity_level(a, min(week_start + 3, days - 1), days)
+        active = [
+            u for i, u in enumerate(users) if (i == 0 and keeps_champion) or rng.random() < level
+        ]
+        if level == 0.0:
+            active = []
+        for day in range(week_start, min(week_start + 7, days)):
+            for user in active:
+                if rng.random() < 0.4:
+                    at = w.start + timedelta(days=day, seconds=rng.uniform(0, 86_000))
+                    yield ev(
+                        "usage",
+                        at,
+                        "feature_used",
+                        user_id=user,
+                        feature=rng.choice(features),
+                        quantity=rng.randint(1, 5),
+                    )
 
 
 def _tickets(

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from shared.settings import TopicNames
+from shared.stack import StackConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class Infra:
     kafka_bootstrap: str
     database_url: str
+    stack: StackConfig | None = None  # set when the suite started the stack itself
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -64,7 +66,7 @@ def infra(pytestconfig: pytest.Config) -> Iterator[Infra]:
     try:
         migrate(info.database_url)
         _say(pytestconfig, "[stack] postgresql: migrations applied")
-        yield Infra(info.kafka_bootstrap, info.database_url)
+        yield Infra(info.kafka_bootstrap, info.database_url, config)
     finally:
         stack.down(config, echo=lambda line: _say(pytestconfig, f"[stack] {line}"))
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from shared.stack import kafka, postgres
@@ -134,6 +135,33 @@ def _clean(config: StackConfig, stale: StackInfo | None, echo: Echo) -> None:
             shutil.rmtree(target, ignore_errors=True)
         elif target.exists():
             target.unlink()
+
+
+def stop_postgres(config: StackConfig) -> None:
+    """Stop PostgreSQL but keep its data (to test an outage); see ``start_postgres``."""
+    info = _read_state(config)
+    postgres.stop(config.stack_dir / "pg", info.postgres_pid if info else None, mode="fast")
+
+
+def start_postgres(config: StackConfig) -> None:
+    """Start PostgreSQL again on the port it had."""
+    info = _read_state(config)
+    assert info is not None, "no stack recorded"
+    pg = postgres.start(config.stack_dir / "pg", port=info.postgres_port)
+    _write_state(config, replace(info, postgres_pid=pg.pid))
+
+
+def restart_kafka(config: StackConfig, *, down_s: float = 0.0) -> None:
+    """Stop the broker, stay down ``down_s`` seconds, start it again on the same ports."""
+    info = _read_state(config)
+    assert info is not None, "no stack recorded"
+    props = (config.stack_dir / "kafka" / "server.properties").read_text()
+    controller = int(props.split("CONTROLLER://127.0.0.1:")[1].split("\n")[0].split(",")[0])
+    stop_process(info.kafka_pid)
+    time.sleep(down_s)  # the outage itself, not a synchronization
+    libs = kafka.resolve_libs(config.kafka_version, config.kafka_cache, config.kafka_home, _quiet)
+    broker = kafka.start(libs, config.stack_dir / "kafka", ports=(info.kafka_port, controller))
+    _write_state(config, replace(info, kafka_pid=broker.pid))
 
 
 def down(config: StackConfig, *, echo: Echo = _quiet) -> None:

@@ -136,9 +136,15 @@ def format_storage(libs: Path, data_dir: Path, props: Path) -> None:
     )
 
 
-def start(libs: Path, data_dir: Path, *, timeout_s: float = 120.0) -> KafkaProcess:
+def start(
+    libs: Path,
+    data_dir: Path,
+    *,
+    ports: tuple[int, int] | None = None,
+    timeout_s: float = 120.0,
+) -> KafkaProcess:
     """Start the broker detached and wait until it answers a metadata request."""
-    port, controller_port = free_port(), free_port()
+    port, controller_port = ports or (free_port(), free_port())
     props = write_config(data_dir, port, controller_port)
     format_storage(libs, data_dir, props)
     out = data_dir / "broker.out"

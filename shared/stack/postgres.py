@@ -64,7 +64,8 @@ def _make_traversable(path: Path) -> None:
             os.chmod(parent, mode | 0o001)
 
 
-def start(data_dir: Path, *, timeout_s: float = 60.0) -> PostgresProcess:
+def start(data_dir: Path, *, port: int | None = None, timeout_s: float = 60.0) -> PostgresProcess:
+    """Start the cluster (creating it on first use), on ``port`` or a free one."""
     bin_dir = find_bin_dir()
     version = bin_dir.parent.name
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -90,7 +91,7 @@ def start(data_dir: Path, *, timeout_s: float = 60.0) -> PostgresProcess:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    port = free_port()
+    port = port or free_port()
     options = (
         f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={data_dir}"
         " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -153,7 +154,7 @@ def _create_database(port: int) -> bool:
     return asyncio.run(create())
 
 
-def stop(data_dir: Path, pid: int | None) -> None:
+def stop(data_dir: Path, pid: int | None, *, mode: str = "immediate") -> None:
     pgdata = data_dir / "data"
     if (pgdata / "postmaster.pid").exists() or pid_alive(pid):
         bin_dir = find_bin_dir()
