@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1s
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint typecheck test unit integration schemas lock stack-up stack-down stack-status demo bench clean
+.PHONY: help install lint typecheck test unit schemas lock stack-up stack-down stack-status demo demo-stop bench clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ stack-status: install ## Show the local stack
 
 demo: install ## Run the whole system end to end on a demo workload
 	$(BIN)/python -m bench.demo $(DEMO_ARGS)
+
+demo-stop: install ## Stop what `make demo DEMO_ARGS=--keep-running` left running
+	$(BIN)/python -m bench.demo --stop
 
 bench: install ## Benchmark: throughput ratios, latency, memory (bench/results/latest.json)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -32,6 +32,7 @@ from shared import stack
 from shared.db import create_engine, migrate
 from shared.kafka import ensure_topics
 from shared.settings import TopicNames
+from shared.stack.process import stop_process
 
 REPO = Path(__file__).resolve().parent.parent
 console = Console()
@@ -43,6 +44,7 @@ class Options:
     days: int
     seed: int
     keep_running: bool
+    stop: bool = False
 
 
 def parse(argv: list[str] | None) -> Options:
@@ -51,8 +53,9 @@ def parse(argv: list[str] | None) -> Options:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep-running", action="store_true", help="leave everything running")
+    parser.add_argument("--stop", action="store_true", help="stop what --keep-running left")
     args = parser.parse_args(argv)
-    return Options(args.accounts, args.days, args.seed, args.keep_running)
+    return Options(args.accounts, args.days, args.seed, args.keep_running, args.stop)
 
 
 def step(n: int, text: str) -> None:
@@ -60,10 +63,7 @@ def step(n: int, text: str) -> None:
 
 
 async def run(options: Options) -> bool:
-    config = stack.StackConfig.from_env(REPO)
-    config = stack.StackConfig(
-        REPO / ".vigil" / "demo", config.kafka_version, config.kafka_home, config.kafka_cache
-    )
+    config = demo_config()
     step(1, "starting Apache Kafka (KRaft) and PostgreSQL")
     await asyncio.to_thread(stack.down, config)
     info = await asyncio.to_thread(stack.up, config, echo=lambda line: console.print(f"    {line}"))
@@ -89,6 +89,9 @@ async def run(options: Options) -> bool:
         step(2, "starting ingest, scoring and triggers, and a webhook receiver")
         for service in services.values():
             service.start()
+        (config.stack_dir / "services.json").write_text(
+            json.dumps({name: s.process.pid for name, s in services.items() if s.process})
+        )
         for service in services.values():
             await asyncio.to_thread(service.wait_ready)
         async with serving(receiver):
@@ -182,14 +185,37 @@ async def _drain(engine: AsyncEngine, bootstrap: str, topics: TopicNames) -> Non
 
 def _print_running(services: dict[str, Service], token: str, info: stack.StackInfo) -> None:
     console.print("[bold]still running[/] (stop with `make demo-stop`):")
+    console.print(f"    ground truth: {REPO / '.vigil' / 'demo' / 'ground-truth.json'}")
     for name, service in services.items():
         console.print(f"    {name}: {service.url}/docs  {service.url}/metrics")
     console.print(f"    API token: {token}")
     console.print(f"    Kafka {info.kafka_bootstrap}, PostgreSQL {info.database_url}")
 
 
+def demo_config() -> stack.StackConfig:
+    base = stack.StackConfig.from_env(REPO)
+    return stack.StackConfig(
+        REPO / ".vigil" / "demo", base.kafka_version, base.kafka_home, base.kafka_cache
+    )
+
+
+def stop_demo() -> None:
+    """Stop the services and the stack a ``--keep-running`` demo left."""
+    config = demo_config()
+    pids = config.stack_dir / "services.json"
+    if pids.exists():
+        for name, pid in json.loads(pids.read_text()).items():
+            stop_process(pid, timeout_s=15)
+            console.print(f"stopped {name} (pid {pid})")
+        pids.unlink()
+    stack.down(config, echo=console.print)
+
+
 def main(argv: list[str] | None = None) -> None:
     options = parse(argv)
+    if options.stop:
+        stop_demo()
+        return
     sys.exit(0 if asyncio.run(run(options)) else 1)
 
 
