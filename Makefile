@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# the benchmark peer (Quix Streams) has a virtualenv of its own, see bench/peer-requirements.in
+PEER := .vigil/peer-venv
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
@@ -24,13 +26,14 @@ install: $(STAMP) ## Create .venv and install the locked dependencies (with dev 
 lock: ## Re-resolve requirements.lock from pyproject.toml (needs uv)
 	$(BIN)/python -m pip install -q uv
 	$(BIN)/uv pip compile --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile --python-version 3.11 bench/peer-requirements.in -o requirements-peer.lock
 
 lint: install ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 typecheck: install ## mypy --strict
-	$(BIN)/mypy shared services tests
+	$(BIN)/mypy shared services bench tests
 
 unit: install ## Unit tests only (pure logic, no broker or database)
 	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
@@ -59,7 +62,9 @@ demo-stop: install ## Stop what `make demo DEMO_ARGS=--keep-running` left runnin
 	$(BIN)/python -m bench.demo --stop
 
 bench: install ## Benchmark: throughput ratios, latency, memory (bench/results/latest.json)
-	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	test -x $(PEER)/bin/python || $(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/python -m pip install -q -r requirements-peer.lock
+	$(BIN)/python -m bench.run --peer-python $(PEER)/bin/python $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and local stack data
 	-$(BIN)/vigil stack down

@@ -29,6 +29,7 @@ class Received:
     event_id: str
     at: datetime
     verified: bool
+    as_of: datetime | None = None
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Receiver:
             data["data"]["event_id"],
             datetime.now(UTC),
             verified,
+            _as_of(data["data"]),
         )
         self.requests += 1
         if self.requests <= self.fail_first:
@@ -97,3 +99,8 @@ async def serving(receiver: Receiver) -> AsyncIterator[Receiver]:
     finally:
         server.should_exit = True
         await task
+
+
+def _as_of(data: dict[str, object]) -> datetime | None:
+    value = data.get("as_of")
+    return datetime.fromisoformat(value) if isinstance(value, str) else None

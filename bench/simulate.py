@@ -24,12 +24,7 @@ async def produce_workload(
     show_progress: bool = True,
 ) -> int:
     """Send every event of ``workload``; at ``rate`` events/s when given. Returns the count."""
-    by_source = {
-        "usage": topics.usage,
-        "ticket": topics.ticket,
-        "payment": topics.payment,
-        "survey": topics.survey,
-    }
+    by_source = topics.topic_of_source()
     await ensure_topics(bootstrap, by_source.values())
     # a live stream arrives in event-time order, across all sources
     items = sorted(events(workload, seed=seed), key=lambda item: item[1]["occurred_at"])

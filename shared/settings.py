@@ -37,6 +37,10 @@ class TopicNames(BaseModel):
             self.survey: "survey",
         }
 
+    def topic_of_source(self) -> dict[str, str]:
+        """Source name -> raw topic name, the inverse of :meth:`raw_topics`."""
+        return {source: topic for topic, source in self.raw_topics().items()}
+
 
 class CommonSettings(BaseSettings):
     """What every service needs: Kafka, PostgreSQL, the API token, logging.

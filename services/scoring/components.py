@@ -53,8 +53,10 @@ def usage_facts(state: AccountState, as_of: datetime) -> UsageFacts:
     return UsageFacts(events_7d, earlier / 4, active, days_silent)
 
 
-def usage(state: AccountState, as_of: datetime, cfg: HealthModelConfig) -> Finding:
-    facts = usage_facts(state, as_of)
+def usage(
+    state: AccountState, as_of: datetime, cfg: HealthModelConfig, facts: UsageFacts | None = None
+) -> Finding:
+    facts = facts or usage_facts(state, as_of)
     if facts.days_silent is None:
         return Finding(None)
     if facts.days_silent >= cfg.freshness_days["usage"] and facts.events_7d == 0:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from services.scoring.account_state import AccountState
-from services.scoring.components import COMPONENT_FUNCTIONS, UsageFacts, usage_facts
+from services.scoring.components import COMPONENT_FUNCTIONS, UsageFacts, usage, usage_facts
 from services.scoring.model_config import HealthModelConfig
 
 DAY = timedelta(days=1)
@@ -60,7 +60,8 @@ def band_for(score: float, previous: str | None, cfg: HealthModelConfig) -> str:
 
 
 def score(state: AccountState, as_of: datetime, cfg: HealthModelConfig) -> Health:
-    value, segment, components, coverage, findings = _weighted(state, as_of, cfg)
+    facts = usage_facts(state, as_of)
+    value, segment, components, coverage, findings = _weighted(state, as_of, cfg, facts)
     value = round(float(min(value, risk_cap(state, as_of, cfg))), 1)
     low_coverage = coverage < cfg.min_coverage
     band = band_for(value, _reference_band(state, as_of, value, cfg), cfg)
@@ -79,19 +80,21 @@ def score(state: AccountState, as_of: datetime, cfg: HealthModelConfig) -> Healt
         trend_7d=trend,
         low_coverage=low_coverage,
         model_version=cfg.model_version,
-        usage=usage_facts(state, as_of),
+        usage=facts,
     )
 
 
 def _weighted(
-    state: AccountState, as_of: datetime, cfg: HealthModelConfig
+    state: AccountState, as_of: datetime, cfg: HealthModelConfig, facts: UsageFacts | None = None
 ) -> tuple[float, str, dict[str, float | None], float, dict[str, tuple[float, str | None]]]:
     segment = segment_for(state.arr, cfg)
     weights = cfg.weights[segment].as_dict()
     components: dict[str, float | None] = {}
     findings: dict[str, tuple[float, str | None]] = {}
     for name, component in COMPONENT_FUNCTIONS.items():
-        finding = component(state, as_of, cfg)
+        finding = (
+            usage(state, as_of, cfg, facts) if name == "usage" else component(state, as_of, cfg)
+        )
         components[name] = None if finding.value is None else round(finding.value, 1)
         if finding.value is not None:
             findings[name] = (finding.value, finding.problem)

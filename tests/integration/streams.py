@@ -88,12 +88,7 @@ class MixedStream:
 
 def mixed_stream(topics: TopicNames, valid: int, invalid: int) -> MixedStream:
     stream = MixedStream()
-    sources = {
-        "usage": topics.usage,
-        "ticket": topics.ticket,
-        "payment": topics.payment,
-        "survey": topics.survey,
-    }
+    sources = topics.topic_of_source()
     names = list(sources)
     for i in range(valid):
         source = names[i % 4]

@@ -47,12 +47,7 @@ async def test_raw_events_to_playbooks_and_every_metric_page_passes_promtool(
     await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
     workload = make_workload(30, 40, seed=5, end=datetime.now(UTC))
     raw = list(events(workload, seed=5))
-    by_source = {
-        "usage": topic_names.usage,
-        "ticket": topic_names.ticket,
-        "payment": topic_names.payment,
-        "survey": topic_names.survey,
-    }
+    by_source = topic_names.topic_of_source()
     await produce(
         infra.kafka_bootstrap,
         [(by_source[s], e["account_id"].encode(), orjson.dumps(e)) for s, e in raw],

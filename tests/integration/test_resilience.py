@@ -51,12 +51,7 @@ async def raw_topics(infra) -> TopicNames:
     topics = TopicNames(**{k: f"{v}.{suffix}" for k, v in TopicNames().model_dump().items()})
     await ensure_topics(infra.kafka_bootstrap, topics.model_dump().values())
     workload = make_workload(40, 40, seed=21, end=datetime.now(UTC))
-    by_source = {
-        "usage": topics.usage,
-        "ticket": topics.ticket,
-        "payment": topics.payment,
-        "survey": topics.survey,
-    }
+    by_source = topics.topic_of_source()
     await produce(
         infra.kafka_bootstrap,
         [

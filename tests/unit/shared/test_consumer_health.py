@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from aiokafka import TopicPartition
+
 from shared.consumer_health import ConsumerHealth
 
 
@@ -17,7 +19,7 @@ def test_lagging_without_progress_is_stuck_after_the_limit() -> None:
     clock = FakeClock()
     health = ConsumerHealth(monotonic=clock)
     health.mark_up()
-    health._lag = {"tp": 10}  # type: ignore[dict-item]
+    health._lag = {TopicPartition("signals", 0): 10}
     clock.now = 59
     assert not health.stuck(60)
     clock.now = 61

@@ -1,0 +1,139 @@
+"""Latency at a fixed moderate rate: event produced -> health.changes and -> webhook received."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from aiokafka import TopicPartition
+
+from bench.drain import wait_drained
+from bench.receiver import Receiver, serving
+from bench.services import Service
+from shared.db import create_engine
+from shared.kafka import make_consumer, make_producer, stop_bounded
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    if not ordered:
+        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan"), "n": 0}
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "n": len(ordered)}
+
+
+async def produce_at_rate(bootstrap: str, topic: str, rate: float, seconds: float) -> int:
+    """Usage events at ``rate``/s, each stamped with the moment it is sent."""
+    producer = make_producer(bootstrap, client_id="bench-latency", linger_ms=0)
+    await producer.start()
+    rng = random.Random(3)
+    sent = 0
+    started = time.perf_counter()
+    try:
+        while (elapsed := time.perf_counter() - started) < seconds:
+            due = int(elapsed * rate) - sent
+            for _ in range(max(due, 0)):
+                account = f"lat-{rng.randrange(2000)}"
+                body = {
+                    "event_id": uuid.uuid4().hex,
+                    "account_id": account,
+                    "type": "used",
+                    "occurred_at": datetime.now(UTC).isoformat(),
+                    "user_id": "u1",
+                }
+                await producer.send(topic, orjson.dumps(body), key=account.encode())
+                sent += 1
+            await asyncio.sleep(0.005)  # pacing to the target rate
+        await producer.flush()
+    finally:
+        await stop_bounded(producer, 10)
+    return sent
+
+
+async def health_change_latencies(bootstrap: str, topic: str, since: datetime) -> list[float]:
+    """Publish time (the relay's CreateTime) minus as_of (the triggering event's time)."""
+    consumer = make_consumer(bootstrap, group_id=None, client_id="bench-latency-read")
+    await consumer.start()
+    out: list[float] = []
+    try:
+        tps = [TopicPartition(topic, p) for p in range(4)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for r in records:
+                    as_of = datetime.fromisoformat(orjson.loads(r.value)["as_of"])
+                    if as_of >= since:
+                        out.append(r.timestamp / 1000 - as_of.timestamp())
+    finally:
+        await stop_bounded(consumer, 5)
+    return out
+
+
+async def measure(
+    bootstrap: str,
+    database_url: str,
+    topics: dict[str, str],
+    logs: Path,
+    *,
+    rate: float = 2000,
+    seconds: float = 20,
+) -> dict[str, Any]:
+    env = {f"VIGIL_TOPICS__{k.upper()}": v for k, v in topics.items()} | {
+        "VIGIL_KAFKA_BOOTSTRAP": bootstrap,
+        "VIGIL_DATABASE_URL": database_url,
+        "VIGIL_API_TOKEN": "bench-token",
+        "VIGIL_CLOCK_ENABLED": "false",
+        "VIGIL_LOG_LEVEL": "WARNING",
+        "VIGIL_CHANGE_STEP": "0",
+        "VIGIL_FETCH_TIMEOUT_MS": "20",
+        "VIGIL_OUTBOX_POLL_INTERVAL_S": "0.05",
+        "VIGIL_WEBHOOKS__ALLOW_HTTP": "true",
+        "VIGIL_WEBHOOKS__ALLOWLIST": '["127.0.0.1"]',
+        "VIGIL_WEBHOOKS__POLL_INTERVAL_S": "0.02",
+    }
+    services = [
+        Service(n, env, logs / f"latency-{n}.log") for n in ("ingest", "scoring", "triggers")
+    ]
+    receiver = Receiver()
+    for service in services:
+        service.start()
+    try:
+        for service in services:
+            await asyncio.to_thread(service.wait_ready)
+        async with serving(receiver):
+            async with httpx.AsyncClient(headers={"Authorization": "Bearer bench-token"}) as c:
+                created = await c.post(
+                    f"{services[2].url}/v1/webhooks/subscriptions",
+                    json={"url": receiver.url, "event_types": ["health.changed"]},
+                )
+                created.raise_for_status()
+            started = datetime.now(UTC)
+            sent = await produce_at_rate(bootstrap, topics["usage"], rate, seconds)
+            engine = create_engine(database_url, pool_size=1)
+            try:
+                groups = {n: f"vigil-{n}" for n in ("ingest", "scoring", "triggers")}
+                await wait_drained(engine, bootstrap, topics, groups, timeout_s=300)
+            finally:
+                await engine.dispose()
+            hooks = [
+                (r.at - r.as_of).total_seconds()
+                for r in receiver.accepted
+                if r.as_of is not None and r.as_of >= started
+            ]
+    finally:
+        for service in services:
+            service.stop()
+    changes = await health_change_latencies(bootstrap, topics["health_changes"], started)
+    return {"sent": sent, "health_changes": percentiles(changes), "webhooks": percentiles(hooks)}

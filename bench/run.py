@@ -1,0 +1,315 @@
+"""`make bench`: throughput ratios, latency, memory and scale-out, measured side by side.
+
+Everything runs on one machine in one run, against a throwaway stack of its
+own (``.vigil/bench``); each figure is the median of ``--runs`` runs (min and
+max beside it). Writes ``bench/results/latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import subprocess
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+from sqlalchemy.engine import make_url
+
+from bench import latency, throughput
+from bench.measure import Stat
+from bench.workload import events, make_workload
+from services.ingest.validation import to_signal, validate_object
+from shared import stack
+from shared.contracts import signal_to_json
+from shared.db import migrate
+from shared.kafka import ensure_topics, key_bytes, make_producer, send_all, stop_bounded
+from shared.settings import TopicNames
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results" / "latest.json"
+
+
+def say(text: str) -> None:
+    print(text, flush=True)  # noqa: T201
+
+
+class Bench:
+    def __init__(self, info: stack.StackInfo, logs: Path, runs: int, peer_python: str) -> None:
+        self.info = info
+        self.peer_python = peer_python
+        self.logs = logs
+        self.runs = runs
+        self.results: dict[str, Any] = {}
+
+    async def database(self) -> str:
+        base = make_url(self.info.database_url)
+        name = f"bench_{uuid.uuid4().hex[:8]}"
+        conn = await asyncpg.connect(
+            host=base.host, port=base.port, user=base.username, database=base.database
+        )
+        try:
+            await conn.execute(f"CREATE DATABASE {name}")
+        finally:
+            await conn.close()
+        url: str = base.set(database=name).render_as_string(hide_password=False)
+        await asyncio.to_thread(migrate, url)
+        return url
+
+    async def repeat(self, name: str, run: Callable[[], Awaitable[float]]) -> Stat:
+        values = []
+        for i in range(self.runs):
+            values.append(await run())
+            say(f"    {name} run {i + 1}: {values[-1]:,.0f}")
+        stat = Stat.of(values)
+        self.results[name] = stat.as_dict()
+        return stat
+
+
+def topics(suffix: str) -> TopicNames:
+    return TopicNames(**{k: f"bench.{v}.{suffix}" for k, v in TopicNames().model_dump().items()})
+
+
+async def fill(bootstrap: str, messages: list[tuple[str, bytes, bytes]]) -> None:
+    producer = make_producer(bootstrap, client_id="bench-fill", linger_ms=20)
+    await producer.start()
+    try:
+        for start in range(0, len(messages), 20_000):
+            await send_all(producer, messages[start : start + 20_000])
+    finally:
+        await stop_bounded(producer, 10)
+
+
+async def prepare(bench: Bench, accounts: int, days: int) -> tuple[TopicNames, int, int]:
+    """Raw events and their signals on pre-filled topics."""
+    base = topics("data")
+    await ensure_topics(bench.info.kafka_bootstrap, base.model_dump().values())
+    end = datetime.now(UTC)
+    workload = make_workload(accounts, days, seed=42, end=end)
+    raw = sorted(events(workload, seed=42), key=lambda item: item[1]["occurred_at"])
+    by_source = base.topic_of_source()
+    await fill(
+        bench.info.kafka_bootstrap,
+        [(by_source[s], key_bytes(e["account_id"]), orjson.dumps(e)) for s, e in raw],
+    )
+    signals = [to_signal(validate_object(s, e, now=end), s, end) for s, e in raw]
+    await fill(
+        bench.info.kafka_bootstrap,
+        [(base.signals, key_bytes(sig.account_id), signal_to_json(sig)) for sig in signals],
+    )
+    naive = topics("naive")
+    await ensure_topics(bench.info.kafka_bootstrap, [naive.signals])
+    await fill(
+        bench.info.kafka_bootstrap,
+        [(naive.signals, key_bytes(sig.account_id), signal_to_json(sig)) for sig in signals[:3000]],
+    )
+    return base, len(raw), 3000
+
+
+async def throughput_rows(bench: Bench, base: TopicNames, total: int, naive_total: int) -> None:
+    boot = bench.info.kafka_bootstrap
+    say("1. ceiling: plain aiokafka consumer")
+    await bench.repeat(
+        "ceiling_events_per_s", lambda: throughput.ceiling(boot, base.signals, total)
+    )
+
+    async def ingest_once() -> float:
+        out = topics(uuid.uuid4().hex[:6])
+        await ensure_topics(boot, [out.signals, out.dlq])
+        raw = {k: getattr(base, k) for k in ("usage", "ticket", "payment", "survey")}
+        return await throughput.ingest(
+            boot,
+            bench.info.database_url,
+            raw,
+            {"signals": out.signals, "dlq": out.dlq},
+            total,
+            bench.logs,
+        )
+
+    say("2. ingest alone")
+    await bench.repeat("ingest_events_per_s", ingest_once)
+
+    async def scoring_once(
+        instances: int = 1, topic: str = base.signals, n: int = total, batch: int = 5000
+    ) -> float:
+        own = topics(uuid.uuid4().hex[:6])
+        await ensure_topics(boot, [own.health_changes])
+        names = {"signals": topic, "health_changes": own.health_changes}
+        return await throughput.scoring(
+            boot,
+            await bench.database(),
+            names,
+            n,
+            bench.logs,
+            instances=instances,
+            batch_max_records=batch,
+        )
+
+    say("3. scoring end to end with PostgreSQL")
+    await bench.repeat("scoring_events_per_s", scoring_once)
+    say("4. naive baseline: one transaction per event")
+    await bench.repeat(
+        "naive_events_per_s",
+        lambda: scoring_once(topic=topics("naive").signals, n=naive_total, batch=1),
+    )
+    say("5. peer: the same aggregation in Quix Streams")
+    await bench.repeat(
+        "quix_events_per_s",
+        lambda: throughput.quix_peer(bench.peer_python, boot, base.signals, total),
+    )
+    say("8. two scoring instances on 4 partitions")
+    await bench.repeat("scoring_2_instances_events_per_s", lambda: scoring_once(instances=2))
+
+
+async def latency_row(bench: Bench) -> None:
+    say("6. latency at 2,000 events/s")
+    runs = []
+    for i in range(bench.runs):
+        own = topics(uuid.uuid4().hex[:6])
+        await ensure_topics(bench.info.kafka_bootstrap, own.model_dump().values())
+        result = await latency.measure(
+            bench.info.kafka_bootstrap, await bench.database(), own.model_dump(), bench.logs
+        )
+        say(f"    run {i + 1}: {json.dumps(result)}")
+        runs.append(result)
+    bench.results["latency"] = {
+        target: {q: Stat.of([r[target][q] for r in runs]).as_dict() for q in ("p50", "p95", "p99")}
+        for target in ("health_changes", "webhooks")
+    }
+
+
+async def memory_rows(bench: Bench, sizes: list[int]) -> None:
+    for size in sizes:
+        say(f"7. clock re-score with {size:,} accounts of state")
+        url = await bench.database()
+        await asyncio.to_thread(_probe, url, ["--fill", str(size)])
+        runs = [json.loads(await asyncio.to_thread(_probe, url, [])) for _ in range(bench.runs)]
+        for run in runs:
+            say(f"    {json.dumps(run)}")
+        bench.results[f"clock_{size}"] = {
+            "seconds": Stat.of([r["seconds"] for r in runs]).as_dict(),
+            "peak_rss_mb": Stat.of([r["peak_rss_mb"] for r in runs]).as_dict(),
+        }
+
+
+def _probe(url: str, extra: list[str]) -> str:
+    """Run the clock probe in a process of its own; its last JSON line, if any."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.clock_probe", "--database", url, *extra],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=3600,
+    )
+    lines = [ln for ln in result.stdout.splitlines() if ln.startswith("{")]
+    return lines[-1] if lines else ""
+
+
+def table(results: dict[str, Any]) -> list[str]:
+    def m(name: str) -> float:
+        return float(results[name]["median"])
+
+    def span(name: str) -> str:
+        r = results[name]
+        return f"{r['median']:>10,.0f}/s  (min {r['min']:,.0f}, max {r['max']:,.0f})"
+
+    ceiling, scoring = m("ceiling_events_per_s"), m("scoring_events_per_s")
+    rows = [
+        f"1. ceiling (plain aiokafka consumer)   {span('ceiling_events_per_s')}",
+        f"2. ingest alone                        {span('ingest_events_per_s')}"
+        f"   {m('ingest_events_per_s') / ceiling:.2f} x ceiling",
+        f"3. scoring end to end (PostgreSQL)     {span('scoring_events_per_s')}"
+        f"   {scoring / ceiling:.2f} x ceiling (target >= 0.50)",
+        f"4. naive baseline (txn per event)      {span('naive_events_per_s')}"
+        f"   scoring is {scoring / m('naive_events_per_s'):.1f} x naive (target >= 20)",
+        f"5. peer: Quix Streams aggregation      {span('quix_events_per_s')}"
+        f"   scoring is {scoring / m('quix_events_per_s'):.2f} x Quix (target > 1)",
+    ]
+    if "latency" in results:
+        for target, label in (("health_changes", "health change"), ("webhooks", "webhook")):
+            q = results["latency"][target]
+            rows.append(
+                f"6. event -> {label:<14} at 2,000/s  p50 {q['p50']['median'] * 1000:,.0f} ms"
+                f"  p95 {q['p95']['median'] * 1000:,.0f} ms"
+                f"  p99 {q['p99']['median'] * 1000:,.0f} ms"
+                f"  (target p99 < 1 s)"
+            )
+    for key in sorted(k for k in results if k.startswith("clock_")):
+        size = int(key.split("_")[1])
+        r = results[key]
+        rows.append(
+            f"7. {size:>9,} accounts: peak RSS {r['peak_rss_mb']['median']:,.0f} MB"
+            f" (target < 300 at 1M), clock re-score {r['seconds']['median']:,.1f} s"
+            f" (min {r['seconds']['min']:,.1f}, max {r['seconds']['max']:,.1f})"
+        )
+    two = m("scoring_2_instances_events_per_s")
+    rows.append(
+        f"8. two scoring instances vs one        {span('scoring_2_instances_events_per_s')}"
+        f"   {two / scoring:.2f} x one instance"
+    )
+    return rows
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    base_config = stack.StackConfig.from_env(REPO)
+    config = stack.StackConfig(
+        REPO / ".vigil" / "bench",
+        base_config.kafka_version,
+        base_config.kafka_home,
+        base_config.kafka_cache,
+    )
+    await asyncio.to_thread(stack.down, config)
+    info = await asyncio.to_thread(stack.up, config, echo=say)
+    logs = config.stack_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    bench = Bench(info, logs, args.runs, args.peer_python)
+    try:
+        say(f"preparing {args.accounts} accounts x {args.days} days of events")
+        base, total, naive_total = await prepare(bench, args.accounts, args.days)
+        say(f"    {total:,} events on the raw topics and as signals")
+        bench.results["events"] = total
+        await throughput_rows(bench, base, total, naive_total)
+        await latency_row(bench)
+        await memory_rows(bench, args.sizes)
+    finally:
+        await asyncio.to_thread(stack.down, config)
+    rows = table(bench.results)
+    machine = f"{platform.machine()}, {_cpus()} cores, Python {platform.python_version()}"
+    bench.results["machine"] = machine
+    bench.results["when"] = datetime.now(UTC).isoformat()
+    bench.results["table"] = rows
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(bench.results, indent=2))
+    say(f"\nVigil benchmark ({machine}; median of {args.runs} runs)")
+    for row in rows:
+        say(row)
+    say(f"written to {RESULTS}")
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--peer-python", default=sys.executable, help="interpreter with quixstreams installed"
+    )
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
