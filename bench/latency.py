@@ -32,32 +32,76 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "n": len(ordered)}
 
 
-async def produce_at_rate(bootstrap: str, topic: str, rate: float, seconds: float) -> int:
-    """Usage events at ``rate``/s, each stamped with the moment it is sent."""
-    producer = make_producer(bootstrap, client_id="bench-latency", linger_ms=0)
+ACCOUNTS = 2000
+
+
+def usage_event(account: str, user: str) -> tuple[bytes, bytes]:
+    """A usage event stamped with the moment it is sent (key, value)."""
+    body = {
+        "event_id": uuid.uuid4().hex,
+        "account_id": account,
+        "type": "used",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "user_id": user,
+    }
+    return account.encode(), orjson.dumps(body)
+
+
+def ticket_event(account: str, opened: bool) -> tuple[bytes, bytes]:
+    """An urgent ticket opened, or resolved: enough to move the score by a step."""
+    body = {
+        "event_id": uuid.uuid4().hex,
+        "account_id": account,
+        "type": "opened" if opened else "resolved",
+        "ticket_id": f"{account}-t",
+        "severity": "urgent",
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    return account.encode(), orjson.dumps(body)
+
+
+async def produce_at_rate(
+    topics: dict[str, str], bootstrap: str, rate: float, seconds: float
+) -> int:
+    """Events of ``ACCOUNTS`` accounts at ``rate``/s: usage, and 2% urgent tickets."""
+    # a product backend batches its sends for a few milliseconds, as Kafka clients do
+    producer = make_producer(bootstrap, client_id="bench-latency", linger_ms=5)
     await producer.start()
     rng = random.Random(3)
+    open_tickets: set[str] = set()
     sent = 0
     started = time.perf_counter()
     try:
         while (elapsed := time.perf_counter() - started) < seconds:
-            due = int(elapsed * rate) - sent
-            for _ in range(max(due, 0)):
-                account = f"lat-{rng.randrange(2000)}"
-                body = {
-                    "event_id": uuid.uuid4().hex,
-                    "account_id": account,
-                    "type": "used",
-                    "occurred_at": datetime.now(UTC).isoformat(),
-                    "user_id": "u1",
-                }
-                await producer.send(topic, orjson.dumps(body), key=account.encode())
+            for _ in range(max(int(elapsed * rate) - sent, 0)):
+                account = f"lat-{rng.randrange(ACCOUNTS)}"
+                if rng.random() < 0.02:
+                    opened = account not in open_tickets
+                    open_tickets.symmetric_difference_update({account})
+                    key, value = ticket_event(account, opened)
+                    await producer.send(topics["ticket"], value, key=key)
+                else:
+                    key, value = usage_event(account, f"u{rng.randrange(5)}")
+                    await producer.send(topics["usage"], value, key=key)
                 sent += 1
             await asyncio.sleep(0.005)  # pacing to the target rate
         await producer.flush()
     finally:
         await stop_bounded(producer, 10)
     return sent
+
+
+async def seed_accounts(bootstrap: str, topic: str) -> None:
+    """One event per account before the measured window: no account is new in it."""
+    producer = make_producer(bootstrap, client_id="bench-latency-seed")
+    await producer.start()
+    try:
+        for i in range(ACCOUNTS):
+            key, value = usage_event(f"lat-{i}", "u0")
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await stop_bounded(producer, 10)
 
 
 async def health_change_latencies(bootstrap: str, topic: str, since: datetime) -> list[float]:
@@ -81,6 +125,15 @@ async def health_change_latencies(bootstrap: str, topic: str, since: datetime) -
     return out
 
 
+async def drained(bootstrap: str, database_url: str, topics: dict[str, str]) -> None:
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        groups = {n: f"vigil-{n}" for n in ("ingest", "scoring", "triggers")}
+        await wait_drained(engine, bootstrap, topics, groups, timeout_s=300)
+    finally:
+        await engine.dispose()
+
+
 async def measure(
     bootstrap: str,
     database_url: str,
@@ -96,12 +149,9 @@ async def measure(
         "VIGIL_API_TOKEN": "bench-token",
         "VIGIL_CLOCK_ENABLED": "false",
         "VIGIL_LOG_LEVEL": "WARNING",
-        "VIGIL_CHANGE_STEP": "0",
         "VIGIL_FETCH_TIMEOUT_MS": "20",
-        "VIGIL_OUTBOX_POLL_INTERVAL_S": "0.05",
         "VIGIL_WEBHOOKS__ALLOW_HTTP": "true",
         "VIGIL_WEBHOOKS__ALLOWLIST": '["127.0.0.1"]',
-        "VIGIL_WEBHOOKS__POLL_INTERVAL_S": "0.02",
     }
     services = [
         Service(n, env, logs / f"latency-{n}.log") for n in ("ingest", "scoring", "triggers")
@@ -119,14 +169,11 @@ async def measure(
                     json={"url": receiver.url, "event_types": ["health.changed"]},
                 )
                 created.raise_for_status()
+            await seed_accounts(bootstrap, topics["usage"])
+            await drained(bootstrap, database_url, topics)
             started = datetime.now(UTC)
-            sent = await produce_at_rate(bootstrap, topics["usage"], rate, seconds)
-            engine = create_engine(database_url, pool_size=1)
-            try:
-                groups = {n: f"vigil-{n}" for n in ("ingest", "scoring", "triggers")}
-                await wait_drained(engine, bootstrap, topics, groups, timeout_s=300)
-            finally:
-                await engine.dispose()
+            sent = await produce_at_rate(topics, bootstrap, rate, seconds)
+            await drained(bootstrap, database_url, topics)
             hooks = [
                 (r.at - r.as_of).total_seconds()
                 for r in receiver.accepted

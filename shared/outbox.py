@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.db import transaction
 from shared.kafka import make_producer, send_all, stop_bounded
 from shared.logging import get_logger
-from shared.retry import Backoff, wait_or_stop
+from shared.retry import Backoff, wait_any, wait_or_stop
 
 log = get_logger(__name__)
 
@@ -90,14 +90,14 @@ class OutboxRelay:
         self, producer: AIOKafkaProducer, stop: asyncio.Event, backoff: Backoff
     ) -> None:
         while True:
+            self._wake.clear()  # before relaying: a wake during the relay is not lost
             moved = await self.relay_once(producer)
             backoff.reset()
             if moved >= self._batch_size:
                 continue
             if stop.is_set():
                 return  # drained what was committed before the stop
-            self._wake.clear()
-            await _wait_any(self._wake, stop, self._poll_interval_s)
+            await wait_any(self._wake, stop, self._poll_interval_s)
 
     async def relay_once(self, producer: AIOKafkaProducer) -> int:
         """Send one batch in id order and delete it; 0 when empty or another relay leads."""
@@ -128,12 +128,3 @@ class OutboxRelay:
             )
         self._on_relayed(len(rows))
         return len(rows)
-
-
-async def _wait_any(wake: asyncio.Event, stop: asyncio.Event, timeout_s: float) -> None:
-    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

@@ -32,3 +32,13 @@ async def wait_or_stop(stop: asyncio.Event, delay: float) -> None:
         await asyncio.wait_for(stop.wait(), delay)
     except TimeoutError:
         pass
+
+
+async def wait_any(wake: asyncio.Event, stop: asyncio.Event, timeout_s: float) -> None:
+    """Wait until ``wake`` or ``stop`` is set, or ``timeout_s`` passes."""
+    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -110,11 +110,18 @@ async def _build(
         fetch_timeout_ms=settings.fetch_timeout_ms,
         stuck_after_s=settings.stuck_after_s,
     )
+    worker = DeliveryWorker(sessions, client, settings.webhooks, webhook_metrics)
+
+    def committed(count: int) -> None:
+        # playbook events go to the outbox and to the webhook queue in one transaction
+        relay.wake(count)
+        worker.wake(count)
+
     consumer = DbOffsetsConsumer(
         options,
         sessions,
         trigger_engine.on_records,
-        on_committed=relay.wake,
+        on_committed=committed,
         on_lag=metrics.record_lag,
     )
     clock = TriggersClock(
@@ -123,9 +130,8 @@ async def _build(
         trigger_engine,
         metrics,
         chunk_size=settings.clock_chunk_size,
-        on_committed=relay.wake,
+        on_committed=committed,
     )
-    worker = DeliveryWorker(sessions, client, settings.webhooks, webhook_metrics)
     return TriggersRuntime(
         settings, metrics, engine, sessions, consumer, relay, clock, worker, rules
     )

@@ -159,7 +159,8 @@ async def claim_due(
     return sorted(result.all(), key=lambda r: r.seq)
 
 
-async def record_attempt(session: AsyncSession, values: dict[str, Any]) -> None:
+async def record_attempts(session: AsyncSession, values: list[dict[str, Any]]) -> None:
+    """Log attempts (one executemany for a delivery round)."""
     await session.execute(
         text(
             "INSERT INTO webhook_attempts (account_id, delivery_id, attempt, at, status_code,"
@@ -170,8 +171,8 @@ async def record_attempt(session: AsyncSession, values: dict[str, Any]) -> None:
     )
 
 
-async def finish_delivery(session: AsyncSession, values: dict[str, Any]) -> None:
-    """Set a delivery's status after an attempt (delivered, pending again, failed)."""
+async def finish_deliveries(session: AsyncSession, values: list[dict[str, Any]]) -> None:
+    """Set deliveries' status after an attempt (delivered, pending again, failed)."""
     await session.execute(
         text(
             "UPDATE webhook_deliveries SET status = :status, next_attempt_at = :next_at,"

@@ -26,7 +26,7 @@ from services.triggers.webhooks.service import secrets_in_use
 from services.triggers.webhooks.signing import headers
 from shared.db import transaction
 from shared.logging import get_logger
-from shared.retry import Backoff, wait_or_stop
+from shared.retry import Backoff, wait_any, wait_or_stop
 
 log = get_logger(__name__)
 Clock = Callable[[], datetime]
@@ -64,15 +64,21 @@ class DeliveryWorker:
         self._on_disabled = on_disabled
         self._rng = rng or random.Random()
         self._limits: dict[str, asyncio.Semaphore] = {}
+        self._wake = asyncio.Event()
+
+    def wake(self, _count: int = 0) -> None:
+        """New deliveries were committed: look for due ones now, not at the next poll."""
+        self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = Backoff()
         while not stop.is_set():
             try:
+                self._wake.clear()
                 sent = await self.deliver_due()
                 backoff.reset()
                 if sent == 0:
-                    await wait_or_stop(stop, self._settings.poll_interval_s)
+                    await wait_any(self._wake, stop, self._settings.poll_interval_s)
             except Exception as error:  # noqa: BLE001 - database outages are retried
                 delay = backoff.next_delay()
                 log.warning("webhook worker failed; retrying", error=repr(error), delay_s=delay)
@@ -85,16 +91,17 @@ class DeliveryWorker:
         lease = now + timedelta(seconds=s.request_timeout_s + s.lease_margin_s)
         async with transaction(self._sessions) as session:
             due = await repo.claim_due(session, now, lease, self._settings.batch_size)
-        await asyncio.gather(*(self._deliver(row) for row in due))
+        if due:
+            results = await asyncio.gather(*(self._send(row) for row in due))
+            await self._record(list(zip(due, results, strict=True)))
         return len(due)
 
-    async def _deliver(self, row: Any) -> None:
+    async def _send(self, row: Any) -> AttemptResult:
         limit = self._limits.setdefault(
             row.subscription_id, asyncio.Semaphore(self._settings.per_endpoint_concurrency)
         )
         async with limit:
-            result = await self._post(row)
-        await self._record(row, result)
+            return await self._post(row)
 
     async def _post(self, row: Any) -> AttemptResult:
         at = self._clock()
@@ -116,42 +123,26 @@ class DeliveryWorker:
             response.headers.get("retry-after"),
         )
 
-    async def _record(self, row: Any, result: AttemptResult) -> None:
+    async def _record(self, outcomes: list[tuple[Any, AttemptResult]]) -> None:
+        """A round's results in one transaction: fewer commits, the same crash semantics."""
         now = self._clock()
-        status, next_at, outcome = self._next_step(row, result, now)
+        attempts, finished, disabled = [], [], []
+        for row, result in outcomes:
+            status, next_at, outcome = self._next_step(row, result, now)
+            attempts.append(_attempt_values(row, result, now))
+            finished.append(_finish_values(row, result, status, next_at, now))
+            self._metrics.deliveries.labels(outcome, _status_class(result.status_code)).inc()
+            self._metrics.latency.observe(result.latency_s)
         async with transaction(self._sessions) as session:
-            await repo.record_attempt(
-                session,
-                {
-                    "account_id": row.account_id,
-                    "delivery_id": row.id,
-                    "attempt": row.total_attempts,
-                    "at": now,
-                    "status_code": result.status_code,
-                    "latency_ms": result.latency_s * 1000,
-                    "error": result.error,
-                },
-            )
-            await repo.finish_delivery(
-                session,
-                {
-                    "account_id": row.account_id,
-                    "delivery_id": row.id,
-                    "status": status,
-                    "next_at": next_at,
-                    "status_code": result.status_code,
-                    "error": result.error,
-                    "at": now,
-                },
-            )
-            reason = await self._endpoint_health(session, row, result, now)
-        self._metrics.deliveries.labels(outcome, _status_class(result.status_code)).inc()
-        self._metrics.latency.observe(result.latency_s)
-        if reason is not None:
-            log.warning(
-                "webhook endpoint disabled", subscription_id=row.subscription_id, reason=reason
-            )
-            self._on_disabled(row.subscription_id, reason)
+            await repo.record_attempts(session, attempts)
+            await repo.finish_deliveries(session, finished)
+            for sub_id, results in _by_subscription(outcomes).items():
+                reason = await self._endpoint_health(session, sub_id, results, now)
+                if reason is not None:
+                    disabled.append((sub_id, reason))
+        for sub_id, reason in disabled:
+            log.warning("webhook endpoint disabled", subscription_id=sub_id, reason=reason)
+            self._on_disabled(sub_id, reason)
 
     def _next_step(
         self, row: Any, result: AttemptResult, now: datetime
@@ -170,19 +161,52 @@ class DeliveryWorker:
         return "pending", due_at(now, delay), "retry"
 
     async def _endpoint_health(
-        self, session: AsyncSession, row: Any, result: AttemptResult, now: datetime
+        self, session: AsyncSession, sub_id: str, results: list[AttemptResult], now: datetime
     ) -> str | None:
-        if result.status_code == 410:
+        if any(r.status_code == 410 for r in results):
             reason = "endpoint answered 410 Gone"
-            await repo.disable(session, row.subscription_id, reason, now)
+            await repo.disable(session, sub_id, reason, now)
             return reason
         return await repo.mark_endpoint(
             session,
-            row.subscription_id,
-            ok=result.ok,
+            sub_id,
+            ok=any(r.ok for r in results),  # one success: not failing continuously
             now=now,
             disable_after_s=self._settings.disable_after_s,
         )
+
+
+def _by_subscription(outcomes: list[tuple[Any, AttemptResult]]) -> dict[str, list[AttemptResult]]:
+    grouped: dict[str, list[AttemptResult]] = {}
+    for row, result in outcomes:
+        grouped.setdefault(row.subscription_id, []).append(result)
+    return grouped
+
+
+def _attempt_values(row: Any, result: AttemptResult, now: datetime) -> dict[str, Any]:
+    return {
+        "account_id": row.account_id,
+        "delivery_id": row.id,
+        "attempt": row.total_attempts,
+        "at": now,
+        "status_code": result.status_code,
+        "latency_ms": result.latency_s * 1000,
+        "error": result.error,
+    }
+
+
+def _finish_values(
+    row: Any, result: AttemptResult, status: str, next_at: datetime, now: datetime
+) -> dict[str, Any]:
+    return {
+        "account_id": row.account_id,
+        "delivery_id": row.id,
+        "status": status,
+        "next_at": next_at,
+        "status_code": result.status_code,
+        "error": result.error,
+        "at": now,
+    }
 
 
 def _since(started: float) -> float:
