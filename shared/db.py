@@ -15,6 +15,7 @@ import asyncpg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -48,6 +49,16 @@ async def transaction(
     """One unit of work: commit on success, roll back on any error."""
     async with sessions() as session, session.begin():
         yield session
+
+
+async def db_reachable(engine: AsyncEngine, timeout_s: float = 2.0) -> bool:
+    """For readiness probes: does ``SELECT 1`` answer within ``timeout_s``?"""
+    try:
+        async with engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout_s)
+        return True
+    except Exception:  # noqa: BLE001 - readiness only reports
+        return False
 
 
 def is_transient_db_error(error: BaseException) -> bool:

@@ -1,10 +1,15 @@
-"""Bounded exponential backoff with full jitter, for broker and database outages."""
+"""Backoff, waiting and the loops around them, for broker and database outages."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 @dataclass
@@ -42,3 +47,36 @@ async def wait_any(wake: asyncio.Event, stop: asyncio.Event, timeout_s: float) -
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+async def finish_tasks(tasks: list[asyncio.Task[None]], timeout_s: float) -> None:
+    """Let loops finish their batch and commit on shutdown; cancel what overruns."""
+    if not tasks:
+        return
+    _done, pending = await asyncio.wait(tasks, timeout=max(timeout_s, 0.5))
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def run_periodically(
+    stop: asyncio.Event,
+    interval_s: float,
+    work: Callable[[], Awaitable[object]],
+    *,
+    name: str,
+    on_error: Callable[[BaseException], None] = lambda _error: None,
+) -> None:
+    """``work`` every ``interval_s`` until ``stop``; a failure (an outage) is retried with
+    backoff instead of ending the loop."""
+    backoff = Backoff(initial_s=1.0, max_s=30.0)
+    while not stop.is_set():
+        try:
+            await work()
+            backoff.reset()
+            await wait_or_stop(stop, interval_s)
+        except Exception as error:  # noqa: BLE001 - retried after an outage
+            on_error(error)
+            delay = backoff.next_delay()
+            log.warning(f"{name} failed; retrying", error=repr(error), delay_s=delay)
+            await wait_or_stop(stop, delay)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -19,6 +18,7 @@ from shared.http import install_error_handlers, probe_router, protected, serve
 from shared.kafka import ensure_topics, make_producer, stop_bounded
 from shared.logging import configure_logging, get_logger
 from shared.metrics import new_registry
+from shared.retry import finish_tasks
 
 log = get_logger(__name__)
 
@@ -49,7 +49,7 @@ def create_app(
         finally:
             stop.set()
             if loop_task is not None:
-                await _finish(loop_task, settings.shutdown_timeout_s - 2)
+                await finish_tasks([loop_task], settings.shutdown_timeout_s - 2)
             await stop_bounded(producer, 2)
             log.info("ingest stopped")
 
@@ -61,16 +61,6 @@ def create_app(
     app.include_router(router, dependencies=protected(settings.api_token))
     install_error_handlers(app)
     return app
-
-
-async def _finish(task: asyncio.Task[None], timeout_s: float) -> None:
-    """Let the loop finish its batch and commit; cancel it if it overruns."""
-    try:
-        await asyncio.wait_for(asyncio.shield(task), max(timeout_s, 0.5))
-    except TimeoutError:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def run() -> None:

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from services.scoring.api import router
 from services.scoring.clock import ClockRescorer
@@ -20,14 +19,14 @@ from services.scoring.repository.scores import band_counts
 from services.scoring.runtime import ScoringRuntime
 from services.scoring.scorer import Scorer
 from shared.config_store import VersionedConfig
-from shared.db import create_engine, create_sessionmaker, transaction
+from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
 from shared.db_consumer import DbOffsetsConsumer, LoopOptions
 from shared.http import install_error_handlers, probe_router, protected, serve
 from shared.kafka import ensure_topics
 from shared.logging import configure_logging, get_logger
 from shared.metrics import new_registry
 from shared.outbox import OutboxRelay, outbox_backlog
-from shared.retry import wait_or_stop
+from shared.retry import finish_tasks, wait_or_stop
 
 log = get_logger(__name__)
 OUTBOX_LOCK_KEY = 0x56494702
@@ -51,7 +50,7 @@ def create_app(settings: ScoringSettings, *, run_loops: bool = True) -> FastAPI:
                 yield
             finally:
                 stop.set()
-                await _finish(tasks, settings.shutdown_timeout_s - 2)
+                await finish_tasks(tasks, settings.shutdown_timeout_s - 2)
                 log.info("scoring stopped")
 
     async def readiness() -> dict[str, bool]:
@@ -59,7 +58,7 @@ def create_app(settings: ScoringSettings, *, run_loops: bool = True) -> FastAPI:
         if runtime is None:
             return {"started": False}
         return {
-            "postgres": await _db_reachable(runtime),
+            "postgres": await db_reachable(runtime.engine),
             "kafka": runtime.consumer.health.connected,
             "partitions": bool(runtime.consumer.health.assigned),
         }
@@ -143,25 +142,6 @@ async def _gauges(runtime: ScoringRuntime, stop: asyncio.Event) -> None:
                 for row in await band_counts(session):
                     metrics.accounts_by_band.labels(row.band, row.segment or "unknown").set(row.n)
         await wait_or_stop(stop, 5.0)
-
-
-async def _db_reachable(runtime: ScoringRuntime) -> bool:
-    try:
-        async with runtime.engine.connect() as conn:
-            await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
-        return True
-    except Exception:  # noqa: BLE001 - readiness only reports
-        return False
-
-
-async def _finish(tasks: list[asyncio.Task[None]], timeout_s: float) -> None:
-    """Let the loops finish their batch and commit; cancel what overruns."""
-    if not tasks:
-        return
-    _done, pending = await asyncio.wait(tasks, timeout=max(timeout_s, 0.5))
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def run() -> None:

@@ -20,7 +20,7 @@ from services.scoring.repository.reads import account_ids_page
 from services.scoring.scorer import Scorer
 from shared.db import transaction
 from shared.logging import get_logger
-from shared.retry import Backoff, wait_or_stop
+from shared.retry import run_periodically
 
 log = get_logger(__name__)
 CLOCK_LOCK_KEY = 0x56494701  # "VIG" + 1: one clock pass at a time across instances
@@ -50,17 +50,13 @@ class ClockRescorer:
         interval_s: float,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        backoff = Backoff(initial_s=1.0, max_s=30.0)
-        while not stop.is_set():
-            try:
-                await self.rescore_all(now(), stop=stop)
-                backoff.reset()
-                await wait_or_stop(stop, interval_s)
-            except Exception as error:  # noqa: BLE001 - retried after an outage
-                self._metrics.transaction_errors.labels("clock").inc()
-                delay = backoff.next_delay()
-                log.warning("clock pass failed; retrying", error=repr(error), delay_s=delay)
-                await wait_or_stop(stop, delay)
+        await run_periodically(
+            stop,
+            interval_s,
+            lambda: self.rescore_all(now(), stop=stop),
+            name="clock pass",
+            on_error=lambda _error: self._metrics.transaction_errors.labels("clock").inc(),
+        )
 
     async def rescore_all(self, as_of: datetime, *, stop: asyncio.Event | None = None) -> int:
         """Score every account at ``as_of``; returns how many (0 if another instance runs)."""

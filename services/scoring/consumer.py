@@ -7,6 +7,7 @@ accounts the batch touched. No per-event round trips to the database.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
@@ -70,8 +71,9 @@ class SignalBatchHandler:
     def _observe(self, fresh: Sequence[Signal]) -> None:
         now = self._wall_clock()
         self._metrics.batch_size.observe(len(fresh))
+        for source, count in Counter(s.source for s in fresh).items():
+            self._metrics.events_applied.labels(source).inc(count)
         for signal in fresh:
-            self._metrics.events_applied.labels(signal.source).inc()
             self._metrics.event_time_lag.observe(
                 max(0.0, (now - signal.occurred_at).total_seconds())
             )

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from services.triggers.api import router
 from services.triggers.clock import TriggersClock
@@ -22,14 +21,14 @@ from services.triggers.webhooks.metrics import WebhookMetrics
 from services.triggers.webhooks.repository import retry_backlog
 from services.triggers.webhooks.worker import DeliveryWorker
 from shared.config_store import VersionedConfig
-from shared.db import create_engine, create_sessionmaker, transaction
+from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
 from shared.db_consumer import DbOffsetsConsumer, LoopOptions
 from shared.http import install_error_handlers, probe_router, protected, serve
 from shared.kafka import ensure_topics
 from shared.logging import configure_logging, get_logger
 from shared.metrics import new_registry
 from shared.outbox import OutboxRelay, outbox_backlog
-from shared.retry import wait_or_stop
+from shared.retry import finish_tasks, wait_or_stop
 
 log = get_logger(__name__)
 OUTBOX_LOCK_KEY = 0x56494712
@@ -53,7 +52,7 @@ def create_app(settings: TriggersSettings, *, run_loops: bool = True) -> FastAPI
                 yield
             finally:
                 stop.set()
-                await _finish(tasks, settings.shutdown_timeout_s - 2)
+                await finish_tasks(tasks, settings.shutdown_timeout_s - 2)
                 await runtime.engine.dispose()
                 log.info("triggers stopped")
 
@@ -62,7 +61,7 @@ def create_app(settings: TriggersSettings, *, run_loops: bool = True) -> FastAPI
         if runtime is None:
             return {"started": False}
         return {
-            "postgres": await _db_reachable(runtime),
+            "postgres": await db_reachable(runtime.engine),
             "kafka": runtime.consumer.health.connected,
             "partitions": bool(runtime.consumer.health.assigned),
         }
@@ -162,24 +161,6 @@ async def _gauges(runtime: TriggersRuntime, hooks: WebhookMetrics, stop: asyncio
                 hooks.retry_backlog.set(backlog)
                 hooks.disabled_endpoints.set(disabled)
         await wait_or_stop(stop, 5.0)
-
-
-async def _db_reachable(runtime: TriggersRuntime) -> bool:
-    try:
-        async with runtime.engine.connect() as conn:
-            await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
-        return True
-    except Exception:  # noqa: BLE001 - readiness only reports
-        return False
-
-
-async def _finish(tasks: list[asyncio.Task[None]], timeout_s: float) -> None:
-    if not tasks:
-        return
-    _done, pending = await asyncio.wait(tasks, timeout=max(timeout_s, 0.5))
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def run() -> None:

@@ -17,10 +17,8 @@ from services.triggers.consumer import TriggerEngine
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.repository import account_ids_page, prune_scores
 from shared.db import transaction
-from shared.logging import get_logger
-from shared.retry import Backoff, wait_or_stop
+from shared.retry import run_periodically
 
-log = get_logger(__name__)
 CLOCK_LOCK_KEY = 0x56494711
 
 
@@ -48,16 +46,7 @@ class TriggersClock:
         interval_s: float,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        backoff = Backoff(initial_s=1.0, max_s=30.0)
-        while not stop.is_set():
-            try:
-                await self.tick(now())
-                backoff.reset()
-                await wait_or_stop(stop, interval_s)
-            except Exception as error:  # noqa: BLE001 - retried after an outage
-                delay = backoff.next_delay()
-                log.warning("triggers clock failed; retrying", error=repr(error), delay_s=delay)
-                await wait_or_stop(stop, delay)
+        await run_periodically(stop, interval_s, lambda: self.tick(now()), name="triggers clock")
 
     async def tick(self, now: datetime) -> int:
         """Evaluate every account at ``now``; returns the playbook events emitted."""
