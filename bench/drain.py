@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,19 +30,19 @@ class Backlog:
 
 
 async def topic_ends(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
+    """End offsets of every partition of ``topics``; a topic the broker does not know is an error
+    (skipping it would read as "nothing left to do")."""
     consumer = make_consumer(bootstrap, group_id=None, client_id="vigil-drain")
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())
-        ]
-        if not partitions:
+        deadline = time.monotonic() + 10
+        while missing := [t for t in topics if not consumer.partitions_for_topic(t)]:
+            if time.monotonic() > deadline:
+                raise LookupError(f"topics not on the broker: {missing}")
             await consumer._client.force_metadata_update()
-            partitions = [
-                TopicPartition(t, p)
-                for t in topics
-                for p in (consumer.partitions_for_topic(t) or ())
-            ]
+        partitions = [
+            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t)
+        ]
         ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
         return ends
     finally:
@@ -75,6 +76,10 @@ async def kafka_group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     await admin.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
+    except KafkaError as error:
+        if not error.retriable:  # a new broker has no coordinator until __consumer_offsets exists
+            raise
+        committed = {}
     finally:
         await admin.close()
     return sum(
@@ -96,33 +101,26 @@ async def db_group_lag(engine: AsyncEngine, bootstrap: str, group: str, topic: s
     return sum(max(0, end - stored.get(tp.partition, 0)) for tp, end in ends.items())
 
 
+async def _queued(engine: AsyncEngine) -> tuple[int, int]:
+    async with engine.connect() as conn:
+        outbox = int(await conn.scalar(text("SELECT count(*) FROM outbox")) or 0)
+        hooks = await conn.scalar(
+            text("SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'in_flight')")
+        )
+    return outbox, int(hooks or 0)
+
+
 async def backlog(
     engine: AsyncEngine, bootstrap: str, topics: dict[str, str], groups: dict[str, str]
 ) -> Backlog:
-    async with engine.connect() as conn:
-        outbox = int(await conn.scalar(text("SELECT count(*) FROM outbox")) or 0)
-        hooks = int(
-            await conn.scalar(
-                text(
-                    "SELECT count(*) FROM webhook_deliveries"
-                    " WHERE status IN ('pending', 'in_flight')"
-                )
-            )
-            or 0
-        )
-    return Backlog(
-        ingest=await kafka_group_lag(
-            bootstrap,
-            groups["ingest"],
-            [topics["usage"], topics["ticket"], topics["payment"], topics["survey"]],
-        ),
-        scoring=await db_group_lag(engine, bootstrap, groups["scoring"], topics["signals"]),
-        triggers=await db_group_lag(
-            engine, bootstrap, groups["triggers"], topics["health_changes"]
-        ),
-        outbox=outbox,
-        webhooks=hooks,
-    )
+    """Measured in pipeline order, so a stage seen empty has handed everything downstream."""
+    raw = [topics["usage"], topics["ticket"], topics["payment"], topics["survey"]]
+    ingest = await kafka_group_lag(bootstrap, groups["ingest"], raw)
+    scoring = await db_group_lag(engine, bootstrap, groups["scoring"], topics["signals"])
+    scored_outbox, _ = await _queued(engine)
+    triggers = await db_group_lag(engine, bootstrap, groups["triggers"], topics["health_changes"])
+    outbox, hooks = await _queued(engine)
+    return Backlog(ingest, scoring, triggers, max(scored_outbox, outbox), hooks)
 
 
 async def wait_drained(

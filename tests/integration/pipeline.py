@@ -107,3 +107,16 @@ async def snapshot(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
             }
     finally:
         await engine.dispose()
+
+
+def state_differences(actual: dict[str, list[Any]], expected: dict[str, list[Any]]) -> list[str]:
+    """Rows one snapshot has and the other lacks, table by table (a few of each)."""
+    out = []
+    for table in expected:
+        have, want = set(map(repr, actual.get(table, []))), set(map(repr, expected[table]))
+        if have != want:  # rows hold dicts (jsonb), so they are compared by their repr
+            out.append(
+                f"{table}: {len(want - have)} missing, e.g. {sorted(want - have)[:3]};"
+                f" {len(have - want)} unexpected, e.g. {sorted(have - want)[:3]}"
+            )
+    return out

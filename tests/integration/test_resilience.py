@@ -27,7 +27,7 @@ from shared.db import create_engine
 from shared.kafka import ensure_topics
 from shared.settings import TopicNames
 from tests.integration.kafka_io import produce, wait_for
-from tests.integration.pipeline import snapshot
+from tests.integration.pipeline import snapshot, state_differences
 from tests.integration.processes import ServiceProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -165,7 +165,8 @@ async def test_postgres_down_for_30_seconds(infra, raw_topics, undisturbed, data
         finally:
             await asyncio.to_thread(stack.start_postgres, config)
 
-    assert await disturbed_run(infra, raw_topics, database, tmp_path, outage) == undisturbed
+    after = await disturbed_run(infra, raw_topics, database, tmp_path, outage)
+    assert not state_differences(after, undisturbed)
 
 
 async def test_broker_restart(infra, raw_topics, undisturbed, database, tmp_path) -> None:
@@ -174,4 +175,5 @@ async def test_broker_restart(infra, raw_topics, undisturbed, database, tmp_path
     async def restart(_services: list[ServiceProcess]) -> None:
         await asyncio.to_thread(stack.restart_kafka, config, down_s=5)
 
-    assert await disturbed_run(infra, raw_topics, database, tmp_path, restart) == undisturbed
+    after = await disturbed_run(infra, raw_topics, database, tmp_path, restart)
+    assert not state_differences(after, undisturbed)

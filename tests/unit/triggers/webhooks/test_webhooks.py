@@ -12,14 +12,12 @@ from services.triggers.webhooks.schedule import next_attempt_delay, retry_after_
 from services.triggers.webhooks.signing import headers, new_secret
 from services.triggers.webhooks.url_policy import UrlRefused, check_url
 
-NOW = datetime.now(UTC)
-
 
 def test_signature_verifies_with_the_standardwebhooks_library() -> None:
     secret = new_secret()
     assert secret.startswith("whsec_")
     body = '{"type":"playbook.triggered","data":{}}'
-    signed = headers([secret], "msg_1", NOW, body)
+    signed = headers([secret], "msg_1", datetime.now(UTC), body)
     assert signed["webhook-signature"].startswith("v1,")
     Webhook(secret).verify(body, signed)
     with pytest.raises(WebhookVerificationError):
@@ -31,7 +29,7 @@ def test_signature_verifies_with_the_standardwebhooks_library() -> None:
 def test_during_rotation_both_secrets_verify() -> None:
     old, new = new_secret(), new_secret()
     body = "{}"
-    signed = headers([new, old], "msg_2", NOW, body)
+    signed = headers([new, old], "msg_2", datetime.now(UTC), body)
     assert len(signed["webhook-signature"].split(" ")) == 2
     Webhook(old).verify(body, signed)
     Webhook(new).verify(body, signed)
@@ -95,8 +93,9 @@ def test_schedule_follows_the_specification_then_gives_up() -> None:
 
 
 def test_retry_after_in_seconds_or_as_a_date() -> None:
-    assert retry_after_seconds("120", NOW, 86400) == 120
-    later = (NOW + timedelta(seconds=60)).strftime("%a, %d %b %Y %H:%M:%S GMT")
-    assert 58 <= (retry_after_seconds(later, NOW, 86400) or 0) <= 61
-    assert retry_after_seconds("soon", NOW, 86400) is None
-    assert retry_after_seconds("999999", NOW, 3600) == 3600
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert retry_after_seconds("120", now, 86400) == 120
+    later = (now + timedelta(seconds=60)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    assert 58 <= (retry_after_seconds(later, now, 86400) or 0) <= 61
+    assert retry_after_seconds("soon", now, 86400) is None
+    assert retry_after_seconds("999999", now, 3600) == 3600
