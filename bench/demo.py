@@ -14,6 +14,7 @@ import asyncio
 import json
 import secrets
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.demo_report import Report, collect_report, print_report
-from bench.drain import Backlog, wait_drained
+from bench.drain import Backlog, kafka_group_lag, wait_drained
 from bench.receiver import Receiver, serving
 from bench.services import Service
 from bench.simulate import produce_invalid, produce_workload
@@ -35,6 +36,7 @@ from shared.settings import TopicNames
 from shared.stack.process import stop_process
 
 REPO = Path(__file__).resolve().parent.parent
+GROUPS = {"ingest": "vigil-ingest", "scoring": "vigil-scoring", "triggers": "vigil-triggers"}
 console = Console()
 
 
@@ -144,7 +146,13 @@ async def _drive(
         )
         truth = config.stack_dir / "ground-truth.json"
         truth.write_text(json.dumps(workload.ground_truth(), indent=1))
-        produced = await produce_workload(workload, bootstrap, topics, seed=options.seed)
+        produced = await produce_workload(
+            workload,
+            bootstrap,
+            topics,
+            seed=options.seed,
+            after_each_day=lambda: _ingest_caught_up(bootstrap, topics),
+        )
         invalid = await produce_invalid(bootstrap, topics, count=25)
         console.print(f"    produced {produced} events and {invalid} invalid ones")
         engine = create_engine(database_url, pool_size=2)
@@ -169,8 +177,16 @@ async def _drive(
             await engine.dispose()
 
 
+async def _ingest_caught_up(bootstrap: str, topics: TopicNames, timeout_s: float = 60) -> None:
+    raw = [topics.usage, topics.ticket, topics.payment, topics.survey]
+    deadline = time.monotonic() + timeout_s
+    while await kafka_group_lag(bootstrap, GROUPS["ingest"], raw) > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"ingest did not catch up within {timeout_s:.0f}s")
+        await asyncio.sleep(0.05)
+
+
 async def _drain(engine: AsyncEngine, bootstrap: str, topics: TopicNames) -> None:
-    groups = {"ingest": "vigil-ingest", "scoring": "vigil-scoring", "triggers": "vigil-triggers"}
     with console.status("draining…") as status:
 
         def show(b: Backlog) -> None:
@@ -179,7 +195,7 @@ async def _drain(engine: AsyncEngine, bootstrap: str, topics: TopicNames) -> Non
                 f"{b.triggers}, outbox {b.outbox}, webhooks {b.webhooks}"
             )
 
-        took = await wait_drained(engine, bootstrap, topics.model_dump(), groups, report=show)
+        took = await wait_drained(engine, bootstrap, topics.model_dump(), GROUPS, report=show)
     console.print(f"    drained in {took:.1f}s")
 
 

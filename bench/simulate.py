@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -22,8 +23,14 @@ async def produce_workload(
     seed: int,
     rate: float | None = None,
     show_progress: bool = True,
+    after_each_day: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
-    """Send every event of ``workload``; at ``rate`` events/s when given. Returns the count."""
+    """Send every event of ``workload``; at ``rate`` events/s when given. Returns the count.
+
+    ``after_each_day`` is awaited once a simulated day's events are acknowledged: a
+    replay of months in a minute can wait there for ingest to catch up, as a live
+    stream does, so that the small topics do not run weeks ahead of ``usage``.
+    """
     by_source = topics.topic_of_source()
     await ensure_topics(bootstrap, by_source.values())
     # a live stream arrives in event-time order, across all sources
@@ -34,8 +41,15 @@ async def produce_workload(
     try:
         with _progress(show_progress) as progress:
             task = progress.add_task("producing events", total=len(items))
-            pending = []
+            pending: list[asyncio.Future[object]] = []
+            day = items[0][1]["occurred_at"][:10] if items else ""
             for n, (source, body) in enumerate(items, 1):
+                if after_each_day and body["occurred_at"][:10] != day:
+                    await asyncio.gather(*pending)
+                    pending.clear()
+                    progress.update(task, completed=n - 1)
+                    await after_each_day()
+                    day = body["occurred_at"][:10]
                 pending.append(
                     await producer.send(
                         by_source[source], dumps(body), key=key_bytes(body["account_id"])
