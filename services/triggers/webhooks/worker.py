@@ -126,13 +126,12 @@ class DeliveryWorker:
     async def _record(self, outcomes: list[tuple[Any, AttemptResult]]) -> None:
         """A round's results in one transaction: fewer commits, the same crash semantics."""
         now = self._clock()
-        attempts, finished, disabled = [], [], []
+        attempts, finished, disabled, counted = [], [], [], []
         for row, result in outcomes:
             status, next_at, outcome = self._next_step(row, result, now)
             attempts.append(_attempt_values(row, result, now))
             finished.append(_finish_values(row, result, status, next_at, now))
-            self._metrics.deliveries.labels(outcome, _status_class(result.status_code)).inc()
-            self._metrics.latency.observe(result.latency_s)
+            counted.append((outcome, result))
         async with transaction(self._sessions) as session:
             await repo.record_attempts(session, attempts)
             await repo.finish_deliveries(session, finished)
@@ -140,6 +139,10 @@ class DeliveryWorker:
                 reason = await self._endpoint_health(session, sub_id, results, now)
                 if reason is not None:
                     disabled.append((sub_id, reason))
+        # counted once recorded: a round whose transaction fails is retried and counted then
+        for outcome, result in counted:
+            self._metrics.deliveries.labels(outcome, _status_class(result.status_code)).inc()
+            self._metrics.latency.observe(result.latency_s)
         for sub_id, reason in disabled:
             log.warning("webhook endpoint disabled", subscription_id=sub_id, reason=reason)
             self._on_disabled(sub_id, reason)
