@@ -16,8 +16,11 @@ from services.scoring.consumer import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.scores import band_counts
+from services.scoring.repository.trust import outcome_counts
 from services.scoring.runtime import ScoringRuntime
 from services.scoring.scorer import Scorer
+from services.scoring.shadow import ShadowStore, TrustHooks
+from services.scoring.trust_api import router as trust_router
 from shared.config_store import VersionedConfig
 from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
 from shared.db_consumer import DbOffsetsConsumer, LoopOptions
@@ -66,6 +69,7 @@ def create_app(settings: ScoringSettings, *, run_loops: bool = True) -> FastAPI:
     app = FastAPI(title="Vigil scoring", version="1", lifespan=lifespan)
     app.include_router(probe_router(registry, readiness))
     app.include_router(router, dependencies=protected(settings.api_token))
+    app.include_router(trust_router, dependencies=protected(settings.api_token))
     install_error_handlers(app)
     return app
 
@@ -80,9 +84,17 @@ async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> 
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = create_sessionmaker(engine)
     model_store = VersionedConfig("scoring_config", HealthModelConfig)
+    shadow = ShadowStore()
     async with transaction(sessions) as session:
         await model_store.refresh(session)
-    scorer = Scorer(model_store, metrics, topic=topics.health_changes, step=settings.change_step)
+        await shadow.refresh(session)
+    scorer = Scorer(
+        model_store,
+        metrics,
+        topic=topics.health_changes,
+        step=settings.change_step,
+        hooks=TrustHooks(shadow, metrics),
+    )
     relay = OutboxRelay(
         sessions,
         settings.kafka_bootstrap,
@@ -115,7 +127,9 @@ async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> 
         chunk_size=settings.clock_chunk_size,
         on_committed=relay.wake,
     )
-    return ScoringRuntime(settings, metrics, engine, sessions, consumer, relay, clock, model_store)
+    return ScoringRuntime(
+        settings, metrics, engine, sessions, consumer, relay, clock, model_store, shadow
+    )
 
 
 def _start_loops(runtime: ScoringRuntime, stop: asyncio.Event) -> list[asyncio.Task[None]]:
@@ -141,6 +155,8 @@ async def _gauges(runtime: ScoringRuntime, stop: asyncio.Event) -> None:
                 metrics.accounts_by_band.clear()
                 for row in await band_counts(session):
                     metrics.accounts_by_band.labels(row.band, row.segment or "unknown").set(row.n)
+                for (kind, source), n in (await outcome_counts(session)).items():
+                    metrics.outcomes_stored.labels(kind, source).set(n)
         await wait_or_stop(stop, 5.0)
 
 

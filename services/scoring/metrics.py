@@ -27,6 +27,9 @@ class ScoringMetrics:
     lag: Gauge
     clock_runs: Counter
     clock_seconds: Histogram
+    outcomes: Counter
+    outcomes_stored: Gauge
+    model_auc: Gauge
 
     def record_lag(self, lags: dict[TopicPartition, int]) -> None:
         for tp, lag in lags.items():
@@ -118,6 +121,24 @@ class ScoringMetrics:
                 "vigil_scoring_clock_duration_seconds",
                 "Duration of one clock re-scoring pass over all accounts.",
                 buckets=(1, 5, 10, 30, 60, 120, 300, 600),
+                registry=r,
+            ),
+            outcomes=Counter(
+                "vigil_outcomes_recorded_total",
+                "Outcomes recorded by this instance, by kind and source.",
+                ["kind", "source"],
+                registry=r,
+            ),
+            outcomes_stored=Gauge(
+                "vigil_outcomes",
+                "Outcomes stored, by kind and source.",
+                ["kind", "source"],
+                registry=r,
+            ),
+            model_auc=Gauge(
+                "vigil_model_auc",
+                "ROC AUC of a model against churn, by model version and horizon (days).",
+                ["model_version", "horizon"],
                 registry=r,
             ),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -10,6 +10,7 @@ from services.scoring.clock import ClockRescorer
 from services.scoring.config import ScoringSettings
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.shadow import ShadowStore
 from shared.config_store import VersionedConfig
 from shared.db_consumer import DbOffsetsConsumer
 from shared.outbox import OutboxRelay
@@ -25,3 +26,4 @@ class ScoringRuntime:
     relay: OutboxRelay
     clock: ClockRescorer
     model_store: VersionedConfig[HealthModelConfig]
+    shadow: ShadowStore = field(default_factory=ShadowStore)

@@ -20,6 +20,8 @@ from services.scoring.model import Health, score
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.reads import load_related, lock_accounts
 from services.scoring.repository.scores import ScoreRow, store_scores
+from services.scoring.repository.trust import ShadowScore
+from services.scoring.shadow import TrustHooks
 from shared.config_store import VersionedConfig
 from shared.kafka import dumps
 from shared.outbox import OutboxRow, add_to_outbox
@@ -36,7 +38,9 @@ class Scorer:
         *,
         topic: str,
         step: float,
+        hooks: TrustHooks | None = None,
     ) -> None:
+        self._hooks = hooks  # shadow model and outcomes; None: neither
         self._model_store = model_store
         self._metrics = metrics
         self._topic = topic
@@ -65,9 +69,15 @@ class Scorer:
         config = self._model_store.current
         rows: list[ScoreRow] = []
         outbox: list[OutboxRow] = []
+        shadow: list[ShadowScore] = []
         for account in accounts:
             state = build_state(account, related)
             health = score(state, times[account.account_id], config)
+            if self._hooks is not None:
+                at = times[account.account_id]
+                extra = self._hooks.shadow_score(account.account_id, state, at)
+                if extra is not None:
+                    shadow.append(extra)
             row, message = self._result(account, health, times[account.account_id], state)
             rows.append(row)
             if message is not None:
@@ -75,6 +85,8 @@ class Scorer:
                 self._metrics.health_changes.labels(health.band).inc()
         await store_scores(session, rows)
         await add_to_outbox(session, outbox)
+        if self._hooks is not None:
+            await self._hooks.after_scoring(session, accounts, times, shadow)
         self._metrics.accounts_scored.labels(trigger).inc(len(rows))
         return rows
 

@@ -50,11 +50,11 @@ async def store_scores(session: AsyncSession, rows: Sequence[ScoreRow]) -> None:
         await session.execute(
             text(
                 "INSERT INTO score_history (account_id, score, band, components, reasons,"
-                " coverage, model_version, as_of, event_id)"
+                " coverage, model_version, as_of, event_id, segment)"
                 " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:s AS float8[]),"
                 " CAST(:b AS text[]), CAST(:c AS jsonb[]), CAST(:r AS jsonb[]),"
                 " CAST(:cov AS float8[]), CAST(:m AS text[]), CAST(:t AS timestamptz[]),"
-                " CAST(:e AS text[]))"
+                " CAST(:e AS text[]), CAST(:seg AS text[]))"
             ),
             _params(changed),
         )

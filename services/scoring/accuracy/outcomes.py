@@ -1,0 +1,75 @@
+"""Outcomes: an account churned or renewed on a date. Pure.
+
+Derived from what scoring already knows of an account (its cancellation, a
+renewal date that passed while the subscription ran) or given from outside
+(a CRM) through ``POST /v1/outcomes``. Idempotent by (account, kind, date),
+and by the caller's ``id`` when one is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.fields import Day, Id
+
+Kind = Literal["churn", "renewal"]
+KINDS: tuple[Kind, ...] = ("churn", "renewal")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    account_id: str
+    kind: Kind
+    on: date
+    source: str  # payment | renewal_date | api
+    external_id: str | None = None
+
+    @property
+    def churned(self) -> bool:
+        return self.kind == "churn"
+
+
+class OutcomeIn(BaseModel):
+    """One label from outside; ``id`` makes a retried POST count once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account_id: Id
+    kind: Kind
+    date: Day
+    id: Annotated[str | None, Field(min_length=1, max_length=128)] = None
+
+    def to_outcome(self) -> Outcome:
+        return Outcome(self.account_id, self.kind, self.date, "api", self.id)
+
+
+class OutcomeBatch(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcomes: Annotated[list[OutcomeIn], Field(min_length=1, max_length=5000)]
+
+
+def derived_outcomes(
+    account_id: str,
+    *,
+    canceled_at: datetime | None,
+    renewal_at: date | None,
+    as_of: datetime,
+) -> list[Outcome]:
+    """What an account's facts at ``as_of`` say happened.
+
+    A cancellation is a churn on its date. A renewal date that has passed with
+    no cancellation on or before it is a renewal on that date.
+    """
+    found: list[Outcome] = []
+    if canceled_at is not None and canceled_at <= as_of:
+        found.append(Outcome(account_id, "churn", canceled_at.date(), "payment"))
+    if renewal_at is not None and renewal_at <= as_of.date():
+        canceled_before = canceled_at is not None and canceled_at.date() <= renewal_at
+        if not canceled_before:
+            found.append(Outcome(account_id, "renewal", renewal_at, "renewal_date"))
+    return found

@@ -1,0 +1,204 @@
+"""SQL of score trust: outcomes, the history behind accuracy, the shadow model.
+
+Functions take the caller's session and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.scoring.accuracy.features import ScorePoint
+from services.scoring.accuracy.outcomes import Outcome
+
+
+async def insert_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) -> list[Outcome]:
+    """Store outcomes; returns those that were new (a repeat by key or id is ignored)."""
+    if not outcomes:
+        return []
+    result = await session.execute(
+        text(
+            "INSERT INTO outcomes (account_id, kind, outcome_date, source, external_id)"
+            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:k AS text[]), CAST(:d AS date[]),"
+            " CAST(:s AS text[]), CAST(:x AS text[]))"
+            " ON CONFLICT DO NOTHING RETURNING account_id, kind, outcome_date"
+        ),
+        {
+            "a": [o.account_id for o in outcomes],
+            "k": [o.kind for o in outcomes],
+            "d": [o.on for o in outcomes],
+            "s": [o.source for o in outcomes],
+            "x": [o.external_id for o in outcomes],
+        },
+    )
+    new = {(r[0], r[1], r[2]) for r in result}
+    return [o for o in outcomes if (o.account_id, o.kind, o.on) in new]
+
+
+async def load_outcomes(session: AsyncSession) -> list[Outcome]:
+    result = await session.execute(
+        text("SELECT account_id, kind, outcome_date, source, external_id FROM outcomes")
+    )
+    return [Outcome(r[0], r[1], r[2], r[3], r[4]) for r in result]
+
+
+async def outcome_counts(session: AsyncSession) -> dict[tuple[str, str], int]:
+    result = await session.execute(
+        text("SELECT kind, source, count(*) FROM outcomes GROUP BY kind, source")
+    )
+    return {(r[0], r[1]): int(r[2]) for r in result}
+
+
+async def history_before_outcomes(session: AsyncSession) -> list[ScorePoint]:
+    """Stored scores of accounts with outcomes, from before their last outcome day."""
+    result = await session.execute(
+        text(
+            "SELECT h.account_id, h.as_of, h.score, h.band, h.components, h.model_version,"
+            " h.segment FROM score_history h"
+            " JOIN (SELECT account_id, max(outcome_date) AS last FROM outcomes"
+            "       GROUP BY account_id) o ON o.account_id = h.account_id"
+            " WHERE h.as_of < CAST(o.last AS timestamptz) ORDER BY h.account_id, h.seq"
+        )
+    )
+    return [_point(r) for r in result]
+
+
+async def all_history(session: AsyncSession) -> list[ScorePoint]:
+    result = await session.execute(
+        text(
+            "SELECT account_id, as_of, score, band, components, model_version, segment"
+            " FROM score_history ORDER BY account_id, seq"
+        )
+    )
+    return [_point(r) for r in result]
+
+
+def _point(r: Any) -> ScorePoint:
+    return ScorePoint(r[0], r[1], r[2], r[3], r[4] or {}, r[5], r[6])
+
+
+async def account_segments(session: AsyncSession) -> dict[str, str]:
+    result = await session.execute(
+        text("SELECT account_id, segment FROM accounts WHERE segment IS NOT NULL")
+    )
+    return {r[0]: r[1] for r in result}
+
+
+async def stored_configs(session: AsyncSession) -> list[tuple[int, dict[str, Any]]]:
+    """Every live model config ever stored, and the shadow candidates."""
+    result = await session.execute(
+        text(
+            "SELECT version, config FROM scoring_config"
+            " UNION ALL SELECT -id, config FROM model_shadow ORDER BY 1"
+        )
+    )
+    return [(int(r[0]), dict(r[1])) for r in result]
+
+
+@dataclass(frozen=True)
+class ShadowRow:
+    id: int
+    config: dict[str, Any]
+    model_version: str
+    created_at: datetime
+
+
+async def active_shadow(session: AsyncSession) -> ShadowRow | None:
+    row = (
+        await session.execute(
+            text(
+                "SELECT id, config, model_version, created_at FROM model_shadow"
+                " WHERE ended_at IS NULL"
+            )
+        )
+    ).first()
+    return None if row is None else ShadowRow(row[0], dict(row[1]), row[2], row[3])
+
+
+async def start_shadow(session: AsyncSession, config: dict[str, Any], model_version: str) -> int:
+    """Make ``config`` the shadow, ending the one before (cleared)."""
+    await end_shadow(session, "cleared", None)
+    result = await session.execute(
+        text(
+            "INSERT INTO model_shadow (config, model_version) VALUES (CAST(:c AS jsonb), :m)"
+            " RETURNING id"
+        ),
+        {"c": orjson.dumps(config).decode(), "m": model_version},
+    )
+    return int(result.scalar_one())
+
+
+async def end_shadow(session: AsyncSession, ended_as: str, promoted_version: int | None) -> None:
+    await session.execute(
+        text(
+            "UPDATE model_shadow SET ended_at = now(), ended_as = :e, promoted_version = :v"
+            " WHERE ended_at IS NULL"
+        ),
+        {"e": ended_as, "v": promoted_version},
+    )
+
+
+@dataclass(frozen=True)
+class ShadowScore:
+    account_id: str
+    model_version: str
+    as_of: datetime
+    score: float
+    band: str
+    components: dict[str, float | None]
+
+
+async def store_shadow_scores(session: AsyncSession, rows: Sequence[ShadowScore]) -> None:
+    if not rows:
+        return
+    await session.execute(
+        text(
+            "INSERT INTO shadow_scores AS s (account_id, model_version, as_of, score, band,"
+            " components) SELECT * FROM unnest(CAST(:a AS text[]), CAST(:m AS text[]),"
+            " CAST(:t AS timestamptz[]), CAST(:s AS float8[]), CAST(:b AS text[]),"
+            " CAST(:c AS jsonb[]))"
+            " ON CONFLICT (account_id, model_version) DO UPDATE SET as_of = EXCLUDED.as_of,"
+            " score = EXCLUDED.score, band = EXCLUDED.band, components = EXCLUDED.components"
+        ),
+        {
+            "a": [r.account_id for r in rows],
+            "m": [r.model_version for r in rows],
+            "t": [r.as_of for r in rows],
+            "s": [r.score for r in rows],
+            "b": [r.band for r in rows],
+            "c": [orjson.dumps(r.components).decode() for r in rows],
+        },
+    )
+
+
+async def band_changes(session: AsyncSession, model_version: str) -> dict[str, Any]:
+    """How many accounts the shadow puts in another band than the live model does."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT count(*) AS scored, count(*) FILTER (WHERE s.band <> a.band) AS changed"
+                " FROM shadow_scores s JOIN accounts a USING (account_id)"
+                " WHERE s.model_version = :m AND a.band IS NOT NULL"
+            ),
+            {"m": model_version},
+        )
+    ).one()
+    moves = await session.execute(
+        text(
+            "SELECT a.band AS live, s.band AS shadow, count(*) FROM shadow_scores s"
+            " JOIN accounts a USING (account_id) WHERE s.model_version = :m"
+            " AND a.band IS NOT NULL AND s.band <> a.band GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+        {"m": model_version},
+    )
+    return {
+        "scored": int(row.scored),
+        "changed_band": int(row.changed),
+        "moves": {f"{r[0]}->{r[1]}": int(r[2]) for r in moves},
+    }

@@ -1,0 +1,129 @@
+"""Score trust use cases, shared by the API and the CLI: load, measure, shadow, promote.
+
+Thin: the repository loads plain data, ``accuracy/`` computes. The caller's
+session owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.scoring.accuracy.report import (
+    DEFAULT_HORIZONS,
+    AccuracyReport,
+    History,
+    build_report,
+    horizon_report,
+)
+from services.scoring.metrics import ScoringMetrics
+from services.scoring.model_config import HealthModelConfig
+from services.scoring.repository import trust as repo
+from services.scoring.shadow import ShadowStore
+from shared.config_store import VersionedConfig
+from shared.errors import NotFound
+
+__all__ = ["DEFAULT_HORIZONS", "accuracy", "promote", "set_shadow", "shadow_status"]
+
+
+async def load_history(session: AsyncSession, *, everything: bool = False) -> History:
+    """Outcomes and the stored scores before them (``everything``: the whole history)."""
+    configs: dict[str, HealthModelConfig] = {}
+    for _version, data in await repo.stored_configs(session):
+        config = HealthModelConfig.model_validate(data)
+        configs[config.model_version] = config
+    points = await (
+        repo.all_history(session) if everything else repo.history_before_outcomes(session)
+    )
+    return History(
+        outcomes=await repo.load_outcomes(session),
+        points=points,
+        segments=await repo.account_segments(session),
+        configs=configs,
+    )
+
+
+def observe(metrics: ScoringMetrics | None, report: AccuracyReport) -> None:
+    if metrics is None:
+        return
+    for h in report.horizons:
+        if h.overall is not None:
+            metrics.model_auc.labels(report.model_version, str(h.horizon_days)).set(h.overall.auc)
+
+
+async def accuracy(
+    session: AsyncSession,
+    model: HealthModelConfig,
+    horizons: Sequence[int] = DEFAULT_HORIZONS,
+    metrics: ScoringMetrics | None = None,
+) -> AccuracyReport:
+    report = build_report(await load_history(session), model, horizons)
+    observe(metrics, report)
+    return report
+
+
+@dataclass(frozen=True)
+class ShadowComparison:
+    horizon_days: int
+    n: int
+    live_auc: float | None
+    candidate_auc: float | None
+    message: str | None
+
+
+async def shadow_status(
+    session: AsyncSession, live: HealthModelConfig, store: ShadowStore, horizons: Sequence[int]
+) -> dict[str, Any]:
+    candidate = await store.refresh(session)
+    if candidate is None or store.shadow_id is None:
+        raise NotFound("no shadow model is set")
+    history = await load_history(session)
+    compared = []
+    for days in horizons:
+        old, new = horizon_report(history, live, days), horizon_report(history, candidate, days)
+        compared.append(
+            ShadowComparison(
+                days,
+                new.n,
+                None if old.overall is None else round(old.overall.auc, 4),
+                None if new.overall is None else round(new.overall.auc, 4),
+                new.message,
+            )
+        )
+    return {
+        "shadow_id": store.shadow_id,
+        "live_model_version": live.model_version,
+        "candidate_model_version": candidate.model_version,
+        "band_changes": await repo.band_changes(session, candidate.model_version),
+        "accuracy": [c.__dict__ for c in compared],
+        "candidate": candidate,
+    }
+
+
+async def set_shadow(session: AsyncSession, store: ShadowStore, config: HealthModelConfig) -> int:
+    shadow_id = await repo.start_shadow(
+        session, config.model_dump(mode="json"), config.model_version
+    )
+    store.set(shadow_id, config)
+    return shadow_id
+
+
+async def clear_shadow(session: AsyncSession, store: ShadowStore) -> None:
+    await repo.end_shadow(session, "cleared", None)
+    store.set(None, None)
+
+
+async def promote(
+    session: AsyncSession, models: VersionedConfig[HealthModelConfig], store: ShadowStore
+) -> tuple[int, HealthModelConfig]:
+    """The shadow becomes the next live version; the shadow row records it."""
+    candidate = await store.refresh(session)
+    if candidate is None:
+        raise NotFound("no shadow model to promote")
+    version = await models.update(session, candidate)
+    await repo.end_shadow(session, "promoted", version)
+    store.set(None, None)
+    return version, candidate

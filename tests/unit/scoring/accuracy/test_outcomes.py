@@ -1,0 +1,54 @@
+"""Outcomes derived from an account's facts, and validated from outside."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from services.scoring.accuracy.outcomes import OutcomeBatch, derived_outcomes
+
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+
+def test_a_cancellation_is_a_churn_on_its_date() -> None:
+    [outcome] = derived_outcomes(
+        "a", canceled_at=datetime(2026, 5, 20, 9, tzinfo=UTC), renewal_at=None, as_of=NOW
+    )
+    assert (outcome.kind, outcome.on, outcome.source) == ("churn", date(2026, 5, 20), "payment")
+
+
+def test_a_passed_renewal_date_without_cancellation_is_a_renewal() -> None:
+    [outcome] = derived_outcomes("a", canceled_at=None, renewal_at=date(2026, 5, 31), as_of=NOW)
+    assert (outcome.kind, outcome.on) == ("renewal", date(2026, 5, 31))
+    assert derived_outcomes("a", canceled_at=None, renewal_at=date(2026, 6, 2), as_of=NOW) == []
+
+
+def test_canceled_before_the_renewal_date_is_no_renewal() -> None:
+    found = derived_outcomes(
+        "a",
+        canceled_at=datetime(2026, 5, 1, tzinfo=UTC),
+        renewal_at=date(2026, 5, 31),
+        as_of=NOW,
+    )
+    assert [o.kind for o in found] == ["churn"]
+
+
+def test_a_cancellation_after_as_of_is_not_known_yet() -> None:
+    later = datetime(2026, 6, 2, tzinfo=UTC)
+    assert derived_outcomes("a", canceled_at=later, renewal_at=None, as_of=NOW) == []
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"account_id": "", "kind": "churn", "date": "2026-05-01"},
+        {"account_id": "a", "kind": "lost", "date": "2026-05-01"},
+        {"account_id": "a", "kind": "churn", "date": "yesterday"},
+        {"account_id": "a", "kind": "churn", "date": "2026-05-01", "extra": 1},
+    ],
+)
+def test_bad_labels_are_refused(item: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        OutcomeBatch.model_validate({"outcomes": [item]})
