@@ -141,6 +141,45 @@ def simulate(
     typer.echo(f"produced {count} events for {len(workload.accounts)} accounts; truth in {truth}")
 
 
+def _database_url(given: str | None) -> str:
+    url = given or _env_from_stack_file().get("VIGIL_DATABASE_URL")
+    if not url:
+        raise typer.BadParameter("set VIGIL_DATABASE_URL or run `vigil stack up` first")
+    return url
+
+
+Horizons = Annotated[
+    list[int] | None, typer.Option("--horizon", help="Days before each outcome (repeatable)")
+]
+
+
+@app.command()
+def calibrate(
+    horizon: Horizons = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write ROC per component and churn by band (PNG)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    database_url: Annotated[str | None, typer.Option(envvar="VIGIL_DATABASE_URL")] = None,
+) -> None:
+    """Measure the live health model against recorded outcomes (AUC, bands, weights)."""
+    trust_cli = importlib.import_module("services.scoring.trust_cli")
+    horizons = sorted(set(horizon)) if horizon else [30, 60, 90]
+    trust_cli.calibrate(_database_url(database_url), horizons, plot, as_json, typer.echo)
+
+
+@app.command()
+def backtest(
+    config: Annotated[Path, typer.Option(help="Candidate model config (JSON)", exists=True)],
+    horizon: Horizons = None,
+    database_url: Annotated[str | None, typer.Option(envvar="VIGIL_DATABASE_URL")] = None,
+) -> None:
+    """Replay the stored score history with a candidate config: AUC and playbooks by band."""
+    trust_cli = importlib.import_module("services.scoring.trust_cli")
+    horizons = sorted(set(horizon)) if horizon else [30, 60, 90]
+    trust_cli.backtest(_database_url(database_url), config, horizons, typer.echo)
+
+
 def _env_from_stack_file() -> dict[str, str]:
     path = stack_env_file()
     if not path.exists():

@@ -26,7 +26,14 @@ from services.scoring.shadow import ShadowStore
 from shared.config_store import VersionedConfig
 from shared.errors import NotFound
 
-__all__ = ["DEFAULT_HORIZONS", "accuracy", "promote", "set_shadow", "shadow_status"]
+__all__ = [
+    "DEFAULT_HORIZONS",
+    "History",
+    "accuracy",
+    "promote",
+    "set_shadow",
+    "shadow_status",
+]
 
 
 async def load_history(session: AsyncSession, *, everything: bool = False) -> History:

@@ -30,7 +30,7 @@ CREATE UNIQUE INDEX outcomes_external_id ON outcomes (account_id, external_id)
 -- the segment a score was computed in, so a replay weighs it as it was
 ALTER TABLE score_history ADD COLUMN segment text;
 
--- a candidate model: scored beside the live one, never published; one active at a time
+-- a candidate model, scored beside the live one and never published (one active at a time)
 CREATE TABLE model_shadow (
     id               integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     config           jsonb NOT NULL,

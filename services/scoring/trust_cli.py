@@ -1,0 +1,84 @@
+"""``vigil calibrate`` and ``vigil backtest``: score trust from the command line.
+
+Both read the scoring database directly (read-only) and print; the live
+model is the latest stored scoring config.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from services.scoring import trust
+from services.scoring.accuracy.backtest import BandPlaybooks, band_playbooks
+from services.scoring.accuracy.plot import plot
+from services.scoring.accuracy.render import as_data, lines
+from services.scoring.accuracy.report import AccuracyReport, build_report, horizon_report
+from services.scoring.model_config import HealthModelConfig
+from shared.config_store import VersionedConfig
+from shared.db import create_engine, create_sessionmaker, transaction
+
+Echo = Callable[[str], None]
+
+
+async def _live_and_history(
+    database_url: str, *, everything: bool = False
+) -> tuple[HealthModelConfig, trust.History]:
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            store = VersionedConfig("scoring_config", HealthModelConfig)
+            live = await store.refresh(session)
+            history = await trust.load_history(session, everything=everything)
+    finally:
+        await engine.dispose()
+    return live, history
+
+
+def calibrate(
+    database_url: str, horizons: Sequence[int], plot_path: Path | None, as_json: bool, echo: Echo
+) -> AccuracyReport:
+    live, history = asyncio.run(_live_and_history(database_url))
+    report = build_report(history, live, horizons)
+    if as_json:
+        echo(json.dumps(as_data(report), indent=1))
+    else:
+        for line in lines(report):
+            echo(line)
+    if plot_path is not None:
+        measured = next((h for h in report.horizons if h.overall is not None), None)
+        if measured is None:
+            echo("no plot: no horizon has enough outcomes")
+        else:
+            plot(measured, report.model_version, plot_path)
+            echo(f"plot of the {measured.horizon_days}-day horizon written to {plot_path}")
+    return report
+
+
+def backtest(database_url: str, config_path: Path, horizons: Sequence[int], echo: Echo) -> None:
+    candidate = HealthModelConfig.model_validate_json(config_path.read_text())
+    live, history = asyncio.run(_live_and_history(database_url, everything=True))
+    echo(f"live {live.model_version} vs candidate {candidate.model_version}")
+    for days in horizons:
+        old, new = horizon_report(history, live, days), horizon_report(history, candidate, days)
+        if new.overall is None or old.overall is None:
+            echo(f"  {days:>3} days: {new.message}")
+            continue
+        echo(
+            f"  {days:>3} days: AUC live {old.overall.auc:.3f} [{old.overall.low:.3f},"
+            f" {old.overall.high:.3f}]  candidate {new.overall.auc:.3f}"
+            f" [{new.overall.low:.3f}, {new.overall.high:.3f}]  n={new.n}"
+        )
+    for name, model in (("live", live), ("candidate", candidate)):
+        _playbooks(name, band_playbooks(history, history.points, model), echo)
+
+
+def _playbooks(name: str, result: BandPlaybooks, echo: Echo) -> None:
+    bands = ", ".join(f"{band} {n}" for band, n in result.accounts_by_band.items())
+    entries = ", ".join(
+        f"from {b} {n}" for b, n in sorted(result.red_entries_by_band_before.items())
+    )
+    echo(f"  {name:<9} accounts by band: {bands}")
+    echo(f"  {name:<9} at_risk episodes (entries into red): {result.at_risk_episodes} ({entries})")
