@@ -24,7 +24,9 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.demo_report import Report, collect_report, print_report
+from bench.demo_trust import TrustSummary, print_trust, run_trust
 from bench.drain import Backlog, kafka_group_lag, wait_drained
+from bench.outcomes import cancellation_events, plan_outcomes
 from bench.receiver import Receiver, serving
 from bench.services import Service
 from bench.simulate import produce_invalid, produce_workload
@@ -97,7 +99,7 @@ async def run(options: Options) -> bool:
         for service in services.values():
             await asyncio.to_thread(service.wait_ready)
         async with serving(receiver):
-            report = await _drive(
+            report, trust = await _drive(
                 options,
                 info.kafka_bootstrap,
                 info.database_url,
@@ -108,7 +110,11 @@ async def run(options: Options) -> bool:
                 config,
             )
         step(7, "summary")
-        return print_report(report, console)
+        passed = print_report(report, console)
+        for text_, ok in print_trust(trust, console):
+            console.print(f"[{'green' if ok else 'red'}]{'PASS' if ok else 'FAIL'}[/] {text_}")
+            passed = passed and ok
+        return passed
     finally:
         if options.keep_running:
             _print_running(services, token, info)
@@ -128,7 +134,7 @@ async def _drive(
     services: dict[str, Service],
     receiver: Receiver,
     config: stack.StackConfig,
-) -> Report:
+) -> tuple[Report, TrustSummary]:
     auth = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(headers=auth, timeout=120) as client:
         response = await client.post(
@@ -146,12 +152,14 @@ async def _drive(
         )
         truth = config.stack_dir / "ground-truth.json"
         truth.write_text(json.dumps(workload.ground_truth(), indent=1))
+        plan = plan_outcomes(workload, seed=options.seed)
         produced = await produce_workload(
             workload,
             bootstrap,
             topics,
             seed=options.seed,
             after_each_day=lambda: _ingest_caught_up(bootstrap, topics),
+            extra=cancellation_events(workload, plan),
         )
         invalid = await produce_invalid(bootstrap, topics, count=25)
         console.print(f"    produced {produced} events and {invalid} invalid ones")
@@ -171,8 +179,17 @@ async def _drive(
                 await client.post(f"{services['triggers'].url}/v1/clock/tick", params={"now": end})
             ).raise_for_status()
             await _drain(engine, bootstrap, topics)
-            step(6, "collecting the results")
-            return await collect_report(engine, bootstrap, topics, workload, receiver, services)
+            step(6, "collecting the results; outcomes, accuracy, a shadow model promoted")
+            report = await collect_report(engine, bootstrap, topics, workload, receiver, services)
+            trust = await run_trust(
+                client,
+                services["scoring"].url,
+                database_url,
+                plan,
+                workload.end,
+                REPO / ".vigil" / "demo-accuracy.png",  # outside the stack dir: kept
+            )
+            return report, trust
         finally:
             await engine.dispose()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -24,6 +25,7 @@ async def produce_workload(
     rate: float | None = None,
     show_progress: bool = True,
     after_each_day: Callable[[], Awaitable[None]] | None = None,
+    extra: Sequence[tuple[str, dict[str, Any]]] = (),
 ) -> int:
     """Send every event of ``workload``; at ``rate`` events/s when given. Returns the count.
 
@@ -34,7 +36,8 @@ async def produce_workload(
     by_source = topics.topic_of_source()
     await ensure_topics(bootstrap, by_source.values())
     # a live stream arrives in event-time order, across all sources
-    items = sorted(events(workload, seed=seed), key=lambda item: item[1]["occurred_at"])
+    everything = [*events(workload, seed=seed), *extra]  # extra: e.g. the demo's cancellations
+    items = sorted(everything, key=lambda item: item[1]["occurred_at"])
     producer = make_producer(bootstrap, client_id="vigil-simulate", linger_ms=20)
     await producer.start()
     started = time.perf_counter()
