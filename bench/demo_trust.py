@@ -95,6 +95,14 @@ def _auc(report: dict[str, Any], days: int) -> float | None:
     return None
 
 
+def _times(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}x"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f}%"
+
+
 def print_trust(summary: TrustSummary, console: Console) -> list[tuple[str, bool]]:
     """Prints the accuracy and the shadow round; returns the checks."""
     report = summary.accuracy
@@ -106,12 +114,14 @@ def print_trust(summary: TrustSummary, console: Console) -> list[tuple[str, bool
         if h["auc"] is None:
             console.print(f"    {h['horizon_days']} days ahead: {h['message']}")
             continue
-        a, lift = h["auc"], h["lift_red_over_green"]
+        a = h["auc"]
         rates = ", ".join(f"{b['band']} {100 * (b['churn_rate'] or 0):.0f}%" for b in h["bands"])
         console.print(
             f"    {h['horizon_days']} days ahead: AUC {a['auc']:.3f} [{a['ci_low']:.3f},"
-            f" {a['ci_high']:.3f}] n={a['n']}; churn by band {rates};"
-            f" lift red/green {'n/a' if lift is None else f'{lift:.1f}x'}"
+            f" {a['ci_high']:.3f}] n={a['n']}; churn by band {rates}; lift red/green"
+            f" {_times(h['lift_red_over_green'])}, yellow+red/green"
+            f" {_times(h['lift_not_green_over_green'])}; red as a warning: precision"
+            f" {_pct(h['red_precision'])}, recall {_pct(h['red_recall'])}"
         )
     if summary.plot:
         console.print(f"    accuracy plot: {summary.plot}")

@@ -20,6 +20,7 @@ from services.scoring.repository.trust import outcome_counts
 from services.scoring.runtime import ScoringRuntime
 from services.scoring.scorer import Scorer
 from services.scoring.shadow import ShadowStore, TrustHooks
+from services.scoring.trust import refresh_accuracy
 from services.scoring.trust_api import router as trust_router
 from shared.config_store import VersionedConfig
 from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
@@ -29,7 +30,7 @@ from shared.kafka import ensure_topics
 from shared.logging import configure_logging, get_logger
 from shared.metrics import new_registry
 from shared.outbox import OutboxRelay, outbox_backlog
-from shared.retry import finish_tasks, wait_or_stop
+from shared.retry import finish_tasks, run_periodically, wait_or_stop
 
 log = get_logger(__name__)
 OUTBOX_LOCK_KEY = 0x56494702
@@ -141,7 +142,19 @@ def _start_loops(runtime: ScoringRuntime, stop: asyncio.Event) -> list[asyncio.T
     ]
     if s.clock_enabled and s.clock_interval_s > 0:
         tasks.append(asyncio.create_task(runtime.clock.run(stop, s.clock_interval_s), name="clock"))
+    if s.accuracy_interval_s > 0:
+        tasks.append(asyncio.create_task(_accuracy(runtime, stop), name="accuracy"))
     return tasks
+
+
+async def _accuracy(runtime: ScoringRuntime, stop: asyncio.Event) -> None:
+    r = runtime
+    await run_periodically(
+        stop,
+        r.settings.accuracy_interval_s,
+        lambda: refresh_accuracy(r.sessions, r.model_store, r.shadow, r.metrics),
+        name="accuracy",
+    )
 
 
 async def _gauges(runtime: ScoringRuntime, stop: asyncio.Event) -> None:

@@ -24,3 +24,5 @@ class ScoringSettings(CommonSettings):
     dedupe_retention_days: int = Field(default=30, ge=1)
     db_pool_size: int = Field(default=5, ge=1)
     outbox_poll_interval_s: float = Field(default=0.5, gt=0)
+    # Accuracy against recorded outcomes (vigil_model_auc) is recomputed this often; 0: never.
+    accuracy_interval_s: float = Field(default=600.0, ge=0)

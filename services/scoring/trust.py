@@ -6,11 +6,12 @@ session owns the transaction.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.scoring.accuracy.report import (
     DEFAULT_HORIZONS,
@@ -24,6 +25,7 @@ from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository import trust as repo
 from services.scoring.shadow import ShadowStore
 from shared.config_store import VersionedConfig
+from shared.db import transaction
 from shared.errors import NotFound
 
 __all__ = [
@@ -134,3 +136,19 @@ async def promote(
     await repo.end_shadow(session, "promoted", version)
     store.set(None, None)
     return version, candidate
+
+
+async def refresh_accuracy(
+    sessions: async_sessionmaker[AsyncSession],
+    models: VersionedConfig[HealthModelConfig],
+    shadow: ShadowStore,
+    metrics: ScoringMetrics,
+) -> None:
+    """One pass of the accuracy loop: pick up a shadow set elsewhere, publish the AUC gauge."""
+    async with transaction(sessions) as session:
+        await shadow.refresh(session)
+        history = await load_history(session)
+        live = await models.refresh(session)
+    # the statistics run outside the transaction: no connection held while computing
+    report = await asyncio.to_thread(build_report, history, live, DEFAULT_HORIZONS)
+    observe(metrics, report)

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from bench.workload import make_workload
 from services.ingest.validation import to_signal, validate_object
 from services.scoring.app import create_app
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.trust_cli import backtest, calibrate
 from shared.contracts import signal_to_json
 from shared.db import create_engine
 from shared.settings import TopicNames
@@ -75,7 +77,9 @@ async def rows(database_url: str, sql: str, **params: Any) -> list[tuple[Any, ..
         await engine.dispose()
 
 
-async def test_outcomes_accuracy_point_in_time_shadow_and_promote(infra, make_database) -> None:
+async def test_outcomes_accuracy_point_in_time_shadow_and_promote(
+    infra, make_database, tmp_path
+) -> None:
     suffix = uuid.uuid4().hex[:8]
     prefix = f"t{suffix}-"
     topics = TopicNames(**{k: f"{v}.{suffix}" for k, v in TopicNames().model_dump().items()})
@@ -115,7 +119,25 @@ async def test_outcomes_accuracy_point_in_time_shadow_and_promote(infra, make_da
         )
 
         await _late_event_changes_nothing(api, infra, database_url, topics, group, prefix, report)
+        await _command_line(database_url, report, tmp_path)
         await _shadow_then_promote(api, database_url, report)
+
+
+async def _command_line(database_url: str, report: dict[str, Any], tmp_path: Path) -> None:
+    """`vigil calibrate --plot` and `vigil backtest --config` over the same database."""
+    printed: list[str] = []
+    png = tmp_path / "accuracy.png"
+    await asyncio.to_thread(calibrate, database_url, [30, 60], png, False, printed.append)
+    text_ = "\n".join(printed)
+    assert f"AUC overall   {report['horizons'][0]['auc']['auc']:.3f}" in text_
+    assert "churn by band" in text_ and "suggested weights" in text_
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    config = tmp_path / "candidate.json"
+    config.write_text(HealthModelConfig(green_min=80).model_dump_json())
+    printed.clear()
+    await asyncio.to_thread(backtest, database_url, config, [30], printed.append)
+    assert any("AUC live" in line and "candidate" in line for line in printed), printed
+    assert sum("at_risk episodes" in line for line in printed) == 2
 
 
 async def _late_event_changes_nothing(

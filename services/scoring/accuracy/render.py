@@ -52,6 +52,7 @@ def _horizon_data(h: HorizonReport) -> dict[str, Any]:
             {"band": b.band, "n": b.n, "churned": b.churned, "churn_rate": b.rate} for b in h.bands
         ],
         "lift_red_over_green": h.lift_red_over_green,
+        "lift_not_green_over_green": h.lift_not_green_over_green,
         "red_precision": h.red_precision,
         "red_recall": h.red_recall,
         "deciles": [asdict(d) | {"churn_rate": round(d.rate, 4)} for d in h.deciles],
@@ -71,6 +72,10 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
+def _times(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}x"
+
+
 def lines(report: AccuracyReport) -> list[str]:
     out = [
         f"model {report.model_version}: {report.outcomes.get('churn', 0)} churn and"
@@ -87,8 +92,10 @@ def lines(report: AccuracyReport) -> list[str]:
             "  churn by band "
             + ", ".join(f"{b.band} {_pct(b.rate)} ({b.churned}/{b.n})" for b in h.bands)
         )
-        lift = "n/a" if h.lift_red_over_green is None else f"{h.lift_red_over_green:.1f}x"
-        out.append(f"  lift red/green {lift}")
+        out.append(
+            f"  lift red/green {_times(h.lift_red_over_green)},"
+            f" yellow+red/green {_times(h.lift_not_green_over_green)}"
+        )
         out.append(
             f"  red as churn warning: precision {_pct(h.red_precision)}"
             f", recall {_pct(h.red_recall)}"

@@ -40,6 +40,7 @@ class HorizonReport:
     components: dict[str, stats.AucEstimate | None] = field(default_factory=dict)
     bands: list[stats.BandRate] = field(default_factory=list)
     lift_red_over_green: float | None = None
+    lift_not_green_over_green: float | None = None
     red_precision: float | None = None
     red_recall: float | None = None
     deciles: list[stats.Decile] = field(default_factory=list)
@@ -114,6 +115,7 @@ def horizon_report(history: History, model: HealthModelConfig, days: int) -> Hor
         components={name: _component_auc(scored, name) for name in COMPONENTS},
         bands=bands,
         lift_red_over_green=stats.lift(bands),
+        lift_not_green_over_green=stats.lift_not_green(bands),
         red_precision=precision,
         red_recall=recall,
         deciles=stats.deciles([s.score for s in scored], churned),

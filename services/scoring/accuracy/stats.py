@@ -104,6 +104,17 @@ def lift(rates: Sequence[BandRate], high: str = "red", low: str = "green") -> fl
     return top / bottom
 
 
+def lift_not_green(rates: Sequence[BandRate]) -> float | None:
+    """Churn rate of yellow and red together over green's (red alone may be empty ahead)."""
+    by_band = {r.band: r for r in rates}
+    flagged = [by_band[b] for b in ("yellow", "red") if b in by_band]
+    n, churned = sum(r.n for r in flagged), sum(r.churned for r in flagged)
+    green = by_band.get("green")
+    if not n or green is None or not green.rate:
+        return None
+    return (churned / n) / green.rate
+
+
 def precision_recall(flagged: Sequence[bool], churned: Sequence[int]) -> tuple[float | None, float]:
     """Of the flagged, the share that churned; of the churned, the share flagged."""
     hits = sum(1 for f, c in zip(flagged, churned, strict=True) if f and c)

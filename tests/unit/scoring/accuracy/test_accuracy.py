@@ -108,6 +108,9 @@ def test_auc_and_band_statistics_on_small_cases() -> None:
     assert stats.auc([1, 0], [0.5, 0.5]) == 0.5
     rates = stats.churn_by_band(["red", "red", "green", "green"], [1, 1, 1, 0])
     assert stats.lift(rates) == pytest.approx(2.0)
+    assert stats.lift_not_green(rates) == pytest.approx(2.0)
+    nobody_red = stats.churn_by_band(["yellow", "yellow", "green", "green"], [1, 0, 1, 0])
+    assert stats.lift(nobody_red) is None and stats.lift_not_green(nobody_red) == 1.0
     precision, recall = stats.precision_recall([True, True, False, False], [1, 0, 1, 0])
     assert (precision, recall) == (0.5, 0.5)
     fpr, tpr = stats.roc_points([1, 0, 1, 0], [4, 3, 2, 1])
