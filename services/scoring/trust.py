@@ -69,7 +69,9 @@ async def accuracy(
     horizons: Sequence[int] = DEFAULT_HORIZONS,
     metrics: ScoringMetrics | None = None,
 ) -> AccuracyReport:
-    report = build_report(await load_history(session), model, horizons)
+    history = await load_history(session)
+    # CPU-bound (bootstrap, regression): off the event loop, so probes and routes stay live
+    report = await asyncio.to_thread(build_report, history, model, horizons)
     observe(metrics, report)
     return report
 
@@ -92,7 +94,10 @@ async def shadow_status(
     history = await load_history(session)
     compared = []
     for days in horizons:
-        old, new = horizon_report(history, live, days), horizon_report(history, candidate, days)
+        old, new = await asyncio.gather(
+            asyncio.to_thread(horizon_report, history, live, days),
+            asyncio.to_thread(horizon_report, history, candidate, days),
+        )
         compared.append(
             ShadowComparison(
                 days,
