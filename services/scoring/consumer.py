@@ -47,6 +47,8 @@ class SignalBatchHandler:
         self._metrics.duplicates.inc(len(signals) - len(fresh))
         if not fresh:
             return
+        if self._scorer.hooks is not None:
+            await self._scorer.hooks.before_fold(session, fresh)  # renewals by update
         changes = fold_signals(fresh)
         await apply_changes(session, changes)
         await self._scorer.rescore(session, list(changes.accounts), as_of=None, trigger="event")

@@ -40,7 +40,7 @@ class Scorer:
         step: float,
         hooks: TrustHooks | None = None,
     ) -> None:
-        self._hooks = hooks  # shadow model and outcomes; None: neither
+        self.hooks = hooks  # shadow model and outcomes; None: neither
         self._model_store = model_store
         self._metrics = metrics
         self._topic = topic
@@ -73,9 +73,9 @@ class Scorer:
         for account in accounts:
             state = build_state(account, related)
             health = score(state, times[account.account_id], config)
-            if self._hooks is not None:
+            if self.hooks is not None:
                 at = times[account.account_id]
-                extra = self._hooks.shadow_score(account.account_id, state, at)
+                extra = self.hooks.shadow_score(account.account_id, state, at)
                 if extra is not None:
                     shadow.append(extra)
             row, message = self._result(account, health, times[account.account_id], state)
@@ -85,8 +85,8 @@ class Scorer:
                 self._metrics.health_changes.labels(health.band).inc()
         await store_scores(session, rows)
         await add_to_outbox(session, outbox)
-        if self._hooks is not None:
-            await self._hooks.after_scoring(session, accounts, times, shadow)
+        if self.hooks is not None:
+            await self.hooks.after_scoring(session, accounts, times, shadow)
         self._metrics.accounts_scored.labels(trigger).inc(len(rows))
         return rows
 

@@ -14,7 +14,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.account_state import AccountState
-from services.scoring.accuracy.outcomes import Outcome, derived_outcomes
+from services.scoring.accuracy.outcomes import (
+    Outcome,
+    RenewalUpdate,
+    derived_outcomes,
+    renewals_from_updates,
+)
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model import score
 from services.scoring.model_config import HealthModelConfig
@@ -22,6 +27,7 @@ from services.scoring.repository.trust import (
     ShadowScore,
     active_shadow,
     insert_outcomes,
+    renewal_facts,
     store_shadow_scores,
 )
 
@@ -48,6 +54,28 @@ class TrustHooks:
     def __init__(self, shadow: ShadowStore, metrics: ScoringMetrics) -> None:
         self.shadow = shadow
         self._metrics = metrics
+
+    async def before_fold(self, session: AsyncSession, signals: Sequence[Any]) -> None:
+        """Renewals recorded by a subscription update, judged against the date it replaces.
+
+        Runs before the batch is applied (the update overwrites the old date); one
+        query, and only for batches that carry a renewal date.
+        """
+        updates = [
+            RenewalUpdate(s.account_id, s.occurred_at, s.renewal_at)
+            for s in signals
+            if getattr(s, "source", None) == "payment"
+            and s.type in ("subscription_started", "subscription_updated")
+            and s.renewal_at is not None
+        ]
+        if not updates:
+            return
+        previous = await renewal_facts(session, sorted({u.account_id for u in updates}))
+        await self._record(session, renewals_from_updates(previous, updates))
+
+    async def _record(self, session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+        for outcome in await insert_outcomes(session, outcomes):
+            self._metrics.outcomes.labels(outcome.kind, outcome.source).inc()
 
     def shadow_score(
         self, account_id: str, state: AccountState, as_of: datetime
@@ -79,5 +107,4 @@ class TrustHooks:
                     as_of=times[account.account_id],
                 )
             )
-        for outcome in await insert_outcomes(session, found):
-            self._metrics.outcomes.labels(outcome.kind, outcome.source).inc()
+        await self._record(session, found)

@@ -8,6 +8,7 @@ and by the caller's ``id`` when one is given.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -72,4 +73,33 @@ def derived_outcomes(
         canceled_before = canceled_at is not None and canceled_at.date() <= renewal_at
         if not canceled_before:
             found.append(Outcome(account_id, "renewal", renewal_at, "renewal_date"))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalUpdate:
+    """A subscription event that sets the renewal date (a renewal moves it forward)."""
+
+    account_id: str
+    at: datetime
+    renewal_at: date
+
+
+def renewals_from_updates(
+    previous: Mapping[str, tuple[date | None, datetime | None]], updates: Sequence[RenewalUpdate]
+) -> list[Outcome]:
+    """A renewal date moved forward on or after it passed, not canceled by then: renewed.
+
+    ``previous`` holds each account's renewal date and cancellation before the
+    batch; updates in one batch chain in event-time order.
+    """
+    known = dict(previous)
+    found: list[Outcome] = []
+    for update in sorted(updates, key=lambda u: (u.account_id, u.at)):
+        renewal, canceled = known.get(update.account_id, (None, None))
+        if renewal is not None and renewal <= update.at.date() < update.renewal_at:
+            if canceled is None or canceled.date() > renewal:
+                found.append(Outcome(update.account_id, "renewal", renewal, "payment"))
+        if renewal is None or update.renewal_at > renewal:
+            known[update.account_id] = (update.renewal_at, canceled)
     return found

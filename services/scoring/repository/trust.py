@@ -41,6 +41,20 @@ async def insert_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
     return [o for o in outcomes if (o.account_id, o.kind, o.on) in new]
 
 
+async def renewal_facts(
+    session: AsyncSession, account_ids: Sequence[str]
+) -> dict[str, tuple[Any, Any]]:
+    """Each account's stored renewal date and cancellation (before a batch is applied)."""
+    result = await session.execute(
+        text(
+            "SELECT account_id, renewal_at, canceled_at FROM accounts"
+            " WHERE account_id = ANY(CAST(:ids AS text[]))"
+        ),
+        {"ids": list(account_ids)},
+    )
+    return {r[0]: (r[1], r[2]) for r in result}
+
+
 async def load_outcomes(session: AsyncSession) -> list[Outcome]:
     result = await session.execute(
         text("SELECT account_id, kind, outcome_date, source, external_id FROM outcomes")

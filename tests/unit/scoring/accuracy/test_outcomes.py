@@ -7,7 +7,12 @@ from datetime import UTC, date, datetime
 import pytest
 from pydantic import ValidationError
 
-from services.scoring.accuracy.outcomes import OutcomeBatch, derived_outcomes
+from services.scoring.accuracy.outcomes import (
+    OutcomeBatch,
+    RenewalUpdate,
+    derived_outcomes,
+    renewals_from_updates,
+)
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -52,3 +57,27 @@ def test_a_cancellation_after_as_of_is_not_known_yet() -> None:
 def test_bad_labels_are_refused(item: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         OutcomeBatch.model_validate({"outcomes": [item]})
+
+
+def test_a_renewal_date_moved_forward_after_it_passed_is_a_renewal() -> None:
+    old = date(2026, 5, 31)
+    update = RenewalUpdate("a", datetime(2026, 6, 1, 9, tzinfo=UTC), date(2027, 5, 31))
+    [outcome] = renewals_from_updates({"a": (old, None)}, [update])
+    assert (outcome.kind, outcome.on, outcome.source) == ("renewal", old, "payment")
+
+
+def test_an_early_or_canceled_or_first_renewal_date_is_no_renewal() -> None:
+    old = date(2026, 5, 31)
+    early = RenewalUpdate("a", datetime(2026, 5, 20, tzinfo=UTC), date(2027, 5, 31))
+    assert renewals_from_updates({"a": (old, None)}, [early]) == []
+    late = RenewalUpdate("a", datetime(2026, 6, 2, tzinfo=UTC), date(2027, 5, 31))
+    canceled = datetime(2026, 5, 1, tzinfo=UTC)
+    assert renewals_from_updates({"a": (old, canceled)}, [late]) == []
+    assert renewals_from_updates({}, [late]) == []
+
+
+def test_updates_in_one_batch_chain() -> None:
+    first = RenewalUpdate("a", datetime(2026, 6, 1, tzinfo=UTC), date(2026, 7, 1))
+    second = RenewalUpdate("a", datetime(2026, 7, 2, tzinfo=UTC), date(2027, 7, 1))
+    found = renewals_from_updates({"a": (date(2026, 5, 31), None)}, [second, first])
+    assert [o.on for o in found] == [date(2026, 5, 31), date(2026, 7, 1)]
