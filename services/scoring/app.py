@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from services.scoring.api import router
 from services.scoring.clock import ClockRescorer
 from services.scoring.config import ScoringSettings
-from services.scoring.consumer import SignalBatchHandler
+from services.scoring.handler import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.scores import band_counts

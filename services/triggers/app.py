@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from services.triggers.api import router
 from services.triggers.clock import TriggersClock
 from services.triggers.config import TriggersSettings
-from services.triggers.consumer import TriggerEngine
+from services.triggers.handler import TriggerEngine
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.rules_config import PlaybookConfig
 from services.triggers.runtime import TriggersRuntime

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.triggers.consumer import TriggerEngine
+from services.triggers.handler import TriggerEngine
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.repository import account_ids_page, prune_scores
 from shared.db import transaction

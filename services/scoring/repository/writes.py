@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.state import BatchChanges
+from services.scoring.fold import BatchChanges
 
 
 async def claim_new_events(

@@ -15,10 +15,10 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.fold import fold_signals
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.repository.writes import apply_changes, claim_new_events
 from services.scoring.scorer import Scorer
-from services.scoring.state import fold_signals
 from shared.contracts import Signal, signal_from_json
 from shared.logging import get_logger
 

@@ -15,7 +15,7 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.triggers.engine import Outcome, on_clock, on_health_changes
+from services.triggers.decisions import Outcome, on_clock, on_health_changes
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.repository import add_scores, apply_transitions, lock_views, store_views
 from services.triggers.rules_config import PlaybookConfig
