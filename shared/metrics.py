@@ -8,9 +8,17 @@ label (unbounded cardinality).
 from __future__ import annotations
 
 import platform
+from collections.abc import Mapping
 from importlib import metadata
+from typing import Protocol
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
 
 # Batch processing on this stack takes from ~1 ms to a few seconds under load.
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -42,3 +50,49 @@ def _version() -> str:
 def render(registry: CollectorRegistry) -> tuple[bytes, str]:
     """The exposition text and its content type."""
     return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+class _Partition(Protocol):
+    topic: str
+    partition: int
+
+
+def lag_gauge(registry: CollectorRegistry, service: str) -> Gauge:
+    """``vigil_<service>_consumer_lag_messages{topic,partition}``."""
+    return Gauge(
+        f"vigil_{service}_consumer_lag_messages",
+        "Messages behind the end of each assigned partition.",
+        ["topic", "partition"],
+        registry=registry,
+    )
+
+
+def record_lag(gauge: Gauge, lags: Mapping[_Partition, int]) -> None:
+    for tp, lag in lags.items():
+        gauge.labels(tp.topic, str(tp.partition)).set(lag)
+
+
+class RecordsLag:
+    """Gives a metrics dataclass with a ``lag`` gauge the ``on_lag`` callback of its loop."""
+
+    lag: Gauge
+
+    def record_lag(self, lags: Mapping[_Partition, int]) -> None:
+        record_lag(self.lag, lags)
+
+
+def outbox_gauges(registry: CollectorRegistry, service: str, what: str) -> tuple[Gauge, Counter]:
+    """The backlog gauge and the relayed counter of an outbox of ``what`` (e.g. "Health
+    changes"): ``vigil_<service>_outbox_backlog_messages``, ``…_outbox_relayed_messages_total``.
+    """
+    backlog = Gauge(
+        f"vigil_{service}_outbox_backlog_messages",
+        f"{what} written but not yet on Kafka.",
+        registry=registry,
+    )
+    relayed = Counter(
+        f"vigil_{service}_outbox_relayed_messages_total",
+        f"{what} relayed from the outbox to Kafka.",
+        registry=registry,
+    )
+    return backlog, relayed

@@ -8,9 +8,9 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from services.ingest.deps import ProducerDep, SettingsDep, StateDep
 from services.ingest.http_batch import ItemOutcome, validate_batch
 from services.ingest.routing import Limits
+from services.ingest.runtime import ProducerDep, SettingsDep, StateDep
 from shared.contracts import signal_to_json
 from shared.kafka import key_bytes, send_all
 
@@ -50,7 +50,7 @@ async def post_events(
     items = await _read_items(request, settings.http_max_body_bytes, settings.http_max_batch_events)
     outcomes = validate_batch(
         items,
-        now=state.clock(),
+        now=state.now(),
         limits=Limits(settings.max_event_bytes, settings.max_json_depth),
     )
     accepted = [o for o in outcomes if o.signal is not None]

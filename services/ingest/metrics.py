@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from shared.metrics import BATCH_SIZE_BUCKETS, LATENCY_BUCKETS_S
+from shared.metrics import BATCH_SIZE_BUCKETS, LATENCY_BUCKETS_S, RecordsLag, lag_gauge
 
 
 @dataclass(frozen=True)
-class IngestMetrics:
+class IngestMetrics(RecordsLag):
     consumed: Counter
     produced: Counter
     dead_lettered: Counter
@@ -53,12 +53,7 @@ class IngestMetrics:
                 buckets=LATENCY_BUCKETS_S,
                 registry=registry,
             ),
-            lag=Gauge(
-                "vigil_ingest_consumer_lag_messages",
-                "Messages behind the end of each assigned partition.",
-                ["topic", "partition"],
-                registry=registry,
-            ),
+            lag=lag_gauge(registry, "ingest"),
             http_events=Counter(
                 "vigil_ingest_http_events_total",
                 "Events received over POST /v1/events, by outcome.",

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiokafka import TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from shared.metrics import BATCH_SIZE_BUCKETS, END_TO_END_BUCKETS_S, LATENCY_BUCKETS_S
+from shared.metrics import (
+    BATCH_SIZE_BUCKETS,
+    END_TO_END_BUCKETS_S,
+    LATENCY_BUCKETS_S,
+    RecordsLag,
+    lag_gauge,
+    outbox_gauges,
+)
 
 
 @dataclass(frozen=True)
-class ScoringMetrics:
+class ScoringMetrics(RecordsLag):
     events_applied: Counter
     duplicates: Counter
     malformed: Counter
@@ -28,13 +34,10 @@ class ScoringMetrics:
     clock_runs: Counter
     clock_seconds: Histogram
 
-    def record_lag(self, lags: dict[TopicPartition, int]) -> None:
-        for tp, lag in lags.items():
-            self.lag.labels(tp.topic, str(tp.partition)).set(lag)
-
     @classmethod
     def create(cls, registry: CollectorRegistry) -> ScoringMetrics:
         r = registry
+        backlog, relayed = outbox_gauges(r, "scoring", "Health changes")
         return cls(
             events_applied=Counter(
                 "vigil_scoring_events_applied_total",
@@ -89,28 +92,15 @@ class ScoringMetrics:
                 ["band", "segment"],
                 registry=r,
             ),
-            outbox_backlog=Gauge(
-                "vigil_scoring_outbox_backlog_messages",
-                "Health changes written but not yet on Kafka.",
-                registry=r,
-            ),
-            outbox_relayed=Counter(
-                "vigil_scoring_outbox_relayed_messages_total",
-                "Health changes relayed from the outbox to Kafka.",
-                registry=r,
-            ),
+            outbox_backlog=backlog,
+            outbox_relayed=relayed,
             event_time_lag=Histogram(
                 "vigil_scoring_event_time_lag_seconds",
                 "Time from an event's occurred_at to its application to state.",
                 buckets=END_TO_END_BUCKETS_S,
                 registry=r,
             ),
-            lag=Gauge(
-                "vigil_scoring_consumer_lag_messages",
-                "Messages behind the end of each assigned partition.",
-                ["topic", "partition"],
-                registry=r,
-            ),
+            lag=lag_gauge(r, "scoring"),
             clock_runs=Counter(
                 "vigil_scoring_clock_runs_total", "Clock re-scoring passes completed.", registry=r
             ),

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiokafka import TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from shared.metrics import END_TO_END_BUCKETS_S
+from shared.metrics import END_TO_END_BUCKETS_S, RecordsLag, lag_gauge, outbox_gauges
 
 
 @dataclass(frozen=True)
-class TriggersMetrics:
+class TriggersMetrics(RecordsLag):
     playbooks: Counter
     malformed: Counter
     event_time_lag: Histogram
@@ -20,13 +19,10 @@ class TriggersMetrics:
     lag: Gauge
     clock_runs: Counter
 
-    def record_lag(self, lags: dict[TopicPartition, int]) -> None:
-        for tp, lag in lags.items():
-            self.lag.labels(tp.topic, str(tp.partition)).set(lag)
-
     @classmethod
     def create(cls, registry: CollectorRegistry) -> TriggersMetrics:
         r = registry
+        backlog, relayed = outbox_gauges(r, "triggers", "Playbook events")
         return cls(
             playbooks=Counter(
                 "vigil_triggers_playbook_events_total",
@@ -45,22 +41,9 @@ class TriggersMetrics:
                 buckets=END_TO_END_BUCKETS_S,
                 registry=r,
             ),
-            outbox_backlog=Gauge(
-                "vigil_triggers_outbox_backlog_messages",
-                "Playbook events written but not yet on Kafka.",
-                registry=r,
-            ),
-            outbox_relayed=Counter(
-                "vigil_triggers_outbox_relayed_messages_total",
-                "Playbook events relayed from the outbox to Kafka.",
-                registry=r,
-            ),
-            lag=Gauge(
-                "vigil_triggers_consumer_lag_messages",
-                "Messages behind the end of each assigned partition.",
-                ["topic", "partition"],
-                registry=r,
-            ),
+            outbox_backlog=backlog,
+            outbox_relayed=relayed,
+            lag=lag_gauge(r, "triggers"),
             clock_runs=Counter(
                 "vigil_triggers_clock_runs_total",
                 "Clock evaluations of time-based playbooks.",
