@@ -8,15 +8,16 @@ label (unbounded cardinality).
 from __future__ import annotations
 
 import platform
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import metadata
-from typing import Protocol
+from typing import ClassVar, Protocol, Self
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
+    Histogram,
     generate_latest,
 )
 
@@ -57,42 +58,62 @@ class _Partition(Protocol):
     partition: int
 
 
-def lag_gauge(registry: CollectorRegistry, service: str) -> Gauge:
-    """``vigil_<service>_consumer_lag_messages{topic,partition}``."""
-    return Gauge(
-        f"vigil_{service}_consumer_lag_messages",
-        "Messages behind the end of each assigned partition.",
-        ["topic", "partition"],
-        registry=registry,
-    )
+class MetricSet:
+    """A service's metrics, named ``vigil_<prefix>_<name>``, all in one registry.
+
+    A subclass creates its metrics as attributes in ``__init__`` with
+    :meth:`counter`, :meth:`gauge` and :meth:`histogram`, so each is named once.
+    """
+
+    prefix: ClassVar[str]
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> Self:
+        return cls(registry)
+
+    @classmethod
+    def new(cls) -> Self:
+        """In a fresh registry of the service named ``prefix`` (see :func:`new_registry`)."""
+        return cls(new_registry(cls.prefix))
+
+    def counter(self, name: str, doc: str, labels: Sequence[str] = ()) -> Counter:
+        return Counter(self._name(name), doc, labels, registry=self.registry)
+
+    def gauge(self, name: str, doc: str, labels: Sequence[str] = ()) -> Gauge:
+        return Gauge(self._name(name), doc, labels, registry=self.registry)
+
+    def histogram(
+        self, name: str, doc: str, buckets: Sequence[float], labels: Sequence[str] = ()
+    ) -> Histogram:
+        return Histogram(self._name(name), doc, labels, buckets=buckets, registry=self.registry)
+
+    def outbox(self, what: str) -> tuple[Gauge, Counter]:
+        """Backlog gauge and relayed counter of the outbox of ``what`` ("Health changes")."""
+        backlog = self.gauge("outbox_backlog_messages", f"{what} written but not yet on Kafka.")
+        relayed = self.counter(
+            "outbox_relayed_messages_total", f"{what} relayed from the outbox to Kafka."
+        )
+        return backlog, relayed
+
+    def _name(self, name: str) -> str:
+        return f"vigil_{self.prefix}_{name}"
 
 
-def record_lag(gauge: Gauge, lags: Mapping[_Partition, int]) -> None:
-    for tp, lag in lags.items():
-        gauge.labels(tp.topic, str(tp.partition)).set(lag)
+class ConsumerMetricSet(MetricSet):
+    """The metrics of a service with a consumer loop: its lag, per partition."""
 
-
-class RecordsLag:
-    """Gives a metrics dataclass with a ``lag`` gauge the ``on_lag`` callback of its loop."""
-
-    lag: Gauge
+    def __init__(self, registry: CollectorRegistry) -> None:
+        super().__init__(registry)
+        self.lag = self.gauge(
+            "consumer_lag_messages",
+            "Messages behind the end of each assigned partition.",
+            ["topic", "partition"],
+        )
 
     def record_lag(self, lags: Mapping[_Partition, int]) -> None:
-        record_lag(self.lag, lags)
-
-
-def outbox_gauges(registry: CollectorRegistry, service: str, what: str) -> tuple[Gauge, Counter]:
-    """The backlog gauge and the relayed counter of an outbox of ``what`` (e.g. "Health
-    changes"): ``vigil_<service>_outbox_backlog_messages``, ``…_outbox_relayed_messages_total``.
-    """
-    backlog = Gauge(
-        f"vigil_{service}_outbox_backlog_messages",
-        f"{what} written but not yet on Kafka.",
-        registry=registry,
-    )
-    relayed = Counter(
-        f"vigil_{service}_outbox_relayed_messages_total",
-        f"{what} relayed from the outbox to Kafka.",
-        registry=registry,
-    )
-    return backlog, relayed
+        """The ``on_lag`` callback of the consumer loop."""
+        for tp, lag in lags.items():
+            self.lag.labels(tp.topic, str(tp.partition)).set(lag)

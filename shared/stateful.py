@@ -13,20 +13,27 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from prometheus_client import Counter, Gauge
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.clock import ChunkedClock
 from shared.config_store import VersionedConfig
 from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
 from shared.db_consumer import BatchHandler, DbOffsetsConsumer, LoopOptions
 from shared.http import ReadinessCheck
 from shared.locks import LockKey
-from shared.outbox import OutboxRelay
+from shared.metrics import ConsumerMetricSet
+from shared.outbox import OutboxRelay, outbox_backlog
 from shared.retry import wait_or_stop
+from shared.service import Loop, Parts
 from shared.settings import StatefulServiceSettings
 
 GAUGE_INTERVAL_S = 5.0
+M = TypeVar("M", bound=BaseModel)
 Sessions = async_sessionmaker[AsyncSession]
 
 
@@ -39,10 +46,12 @@ def open_database(
     return engine, create_sessionmaker(engine)
 
 
-async def load_config(sessions: Sessions, store: VersionedConfig[Any]) -> None:
-    """The version in force before the first batch (defaults stored on first start)."""
+async def load_config(sessions: Sessions, table: str, model: type[M]) -> VersionedConfig[M]:
+    """The versioned config in force before the first batch (defaults stored on first start)."""
+    store = VersionedConfig(table, model)
     async with transaction(sessions) as session:
         await store.refresh(session)
+    return store
 
 
 def outbox_relay(
@@ -50,15 +59,16 @@ def outbox_relay(
     sessions: Sessions,
     topic: str,
     lock_key: LockKey,
-    on_relayed: Callable[[int], None],
+    relayed: Counter,
 ) -> OutboxRelay:
+    """The relay of ``topic``'s outbox, counting what it moved in ``relayed``."""
     return OutboxRelay(
         sessions,
         settings.kafka_bootstrap,
         [topic],
         lock_key=lock_key,
         poll_interval_s=settings.outbox_poll_interval_s,
-        on_relayed=on_relayed,
+        on_relayed=relayed.inc,
     )
 
 
@@ -82,6 +92,46 @@ def batch_consumer(
         stuck_after_s=settings.stuck_after_s,
     )
     return DbOffsetsConsumer(options, sessions, handle, on_committed=on_committed, on_lag=on_lag)
+
+
+@dataclass
+class StatefulRuntime:
+    """What every stateful service holds; a service's runtime extends it (and narrows
+    ``settings`` and ``metrics`` to its own classes)."""
+
+    settings: StatefulServiceSettings
+    metrics: ConsumerMetricSet
+    engine: AsyncEngine
+    sessions: Sessions
+    consumer: DbOffsetsConsumer
+    relay: OutboxRelay
+    clock: ChunkedClock
+
+
+RuntimeT = TypeVar("RuntimeT", bound=StatefulRuntime)
+Refresh = Callable[[AsyncSession], Awaitable[None]]
+
+
+def service_parts(
+    runtime: RuntimeT, outbox: tuple[str, Gauge], refresh: Refresh, **more: Loop
+) -> Parts[RuntimeT]:
+    """Readiness and loops: the consumer, the relay, the gauges (the backlog of the
+    ``outbox`` topic, then ``refresh``), the clock when enabled, and ``more``."""
+    topic, backlog = outbox
+
+    async def gauges(session: AsyncSession) -> None:
+        backlog.set(await outbox_backlog(session, [topic]))
+        await refresh(session)
+
+    loops: dict[str, Loop] = {
+        "consumer": runtime.consumer,
+        "outbox-relay": runtime.relay,
+        "gauges": GaugeLoop(runtime.sessions, gauges),
+        **more,
+    }
+    if runtime.settings.clock_runs:
+        loops["clock"] = runtime.clock
+    return Parts(runtime, readiness(runtime.engine, runtime.consumer), loops)
 
 
 def readiness(engine: AsyncEngine, consumer: DbOffsetsConsumer) -> ReadinessCheck:

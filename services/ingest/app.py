@@ -16,7 +16,6 @@ from services.ingest.metrics import IngestMetrics
 from services.ingest.runtime import IngestRuntime
 from shared.clock import Now, utc_now
 from shared.kafka import make_producer, stop_bounded
-from shared.metrics import new_registry
 from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
 
 # The HTTP producer's share of the shutdown timeout, after the consumer loop finished.
@@ -24,8 +23,7 @@ PRODUCER_STOP_S = 2.0
 
 
 def create_app(settings: IngestSettings, *, now: Now = utc_now, run_loops: bool = True) -> FastAPI:
-    registry = new_registry("ingest")
-    metrics = IngestMetrics.create(registry)
+    metrics = IngestMetrics.new()
 
     async def build(stack: AsyncExitStack) -> Parts[IngestRuntime]:
         topics = settings.topics
@@ -45,7 +43,7 @@ def create_app(settings: IngestSettings, *, now: Now = utc_now, run_loops: bool 
         return Parts(runtime, readiness, {"consumer": consumer})
 
     return create_service_app(
-        ServiceSpec("ingest", settings, registry, build, [router], run_loops=run_loops)
+        ServiceSpec("ingest", settings, metrics.registry, build, [router], run_loops)
     )
 
 

@@ -1,7 +1,7 @@
-"""Wiring of the scoring service: the one place that builds its parts.
+"""Scoring's parts: signals in, account state and scores in PostgreSQL, health changes out
+through the outbox, and the clock that re-scores silent accounts.
 
-The skeleton (start, stop, probes, auth, errors, ``run``) is :mod:`shared.service`;
-the parts every stateful service builds are in :mod:`shared.stateful`.
+Start, stop, probes, auth and ``run`` are the skeleton's (:mod:`shared.service`).
 """
 
 from __future__ import annotations
@@ -20,33 +20,28 @@ from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.scores import band_counts
 from services.scoring.runtime import ScoringRuntime
 from services.scoring.scorer import Scorer
+from shared import stateful
 from shared.clock import ChunkedClock, Now, utc_now
-from shared.config_store import VersionedConfig
 from shared.locks import LockKey
-from shared.metrics import new_registry
-from shared.outbox import outbox_backlog
-from shared.service import Loop, Parts, ServiceSpec, create_service_app, create_topics, run_service
-from shared.stateful import (
-    GaugeLoop,
-    batch_consumer,
-    load_config,
-    open_database,
-    outbox_relay,
-    readiness,
-)
+from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
 
 
 def create_app(settings: ScoringSettings, *, now: Now = utc_now, run_loops: bool = True) -> FastAPI:
-    registry = new_registry("scoring")
-    metrics = ScoringMetrics.create(registry)
+    metrics = ScoringMetrics.new()
 
     async def build(stack: AsyncExitStack) -> Parts[ScoringRuntime]:
         runtime = await _build_runtime(stack, settings, metrics, now)
-        return Parts(runtime, readiness(runtime.engine, runtime.consumer), _loops(runtime))
 
-    return create_service_app(
-        ServiceSpec("scoring", settings, registry, build, [router], run_loops=run_loops)
-    )
+        async def bands(session: AsyncSession) -> None:
+            metrics.accounts_by_band.clear()
+            for row in await band_counts(session):
+                metrics.accounts_by_band.labels(row.band, row.segment or "unknown").set(row.n)
+
+        outbox = (settings.topics.health_changes, metrics.outbox_backlog)
+        return stateful.service_parts(runtime, outbox, bands)
+
+    spec = ServiceSpec("scoring", settings, metrics.registry, build, [router], run_loops)
+    return create_service_app(spec)
 
 
 async def _build_runtime(
@@ -54,48 +49,27 @@ async def _build_runtime(
 ) -> ScoringRuntime:
     topics = settings.topics
     await create_topics(settings, topics.signals, topics.health_changes)
-    engine, sessions = open_database(stack, settings)
-    model_store = VersionedConfig("scoring_config", HealthModelConfig)
-    await load_config(sessions, model_store)
+    engine, sessions = stateful.open_database(stack, settings)
+    model_store = await stateful.load_config(sessions, "scoring_config", HealthModelConfig)
     scorer = Scorer(model_store, metrics, topic=topics.health_changes, step=settings.change_step)
-    relay = outbox_relay(
+    relay = stateful.outbox_relay(
         settings,
         sessions,
         topics.health_changes,
         LockKey.SCORING_OUTBOX,
-        metrics.outbox_relayed.inc,
+        metrics.outbox_relayed,
     )
-    handler = SignalBatchHandler(scorer, metrics, now=now)
-    consumer = batch_consumer(
+    consumer = stateful.batch_consumer(
         settings,
         sessions,
         topics.signals,
-        handler,
+        SignalBatchHandler(scorer, metrics, now=now),
         on_committed=relay.wake,
         on_lag=metrics.record_lag,
     )
     hooks = rescore_hooks(metrics, relay.wake)
     clock = ChunkedClock(engine, sessions, rescore_plan(scorer), settings, now=now, hooks=hooks)
     return ScoringRuntime(settings, metrics, engine, sessions, consumer, relay, clock, model_store)
-
-
-def _loops(runtime: ScoringRuntime) -> dict[str, Loop]:
-    metrics, topic = runtime.metrics, runtime.settings.topics.health_changes
-
-    async def refresh(session: AsyncSession) -> None:
-        metrics.outbox_backlog.set(await outbox_backlog(session, [topic]))
-        metrics.accounts_by_band.clear()
-        for row in await band_counts(session):
-            metrics.accounts_by_band.labels(row.band, row.segment or "unknown").set(row.n)
-
-    loops: dict[str, Loop] = {
-        "consumer": runtime.consumer,
-        "outbox-relay": runtime.relay,
-        "gauges": GaugeLoop(runtime.sessions, refresh),
-    }
-    if runtime.settings.clock_runs:
-        loops["clock"] = runtime.clock
-    return loops
 
 
 def run() -> None:

@@ -1,7 +1,7 @@
-"""Wiring of the triggers service: the one place that builds its parts.
+"""Triggers' parts: health changes and its clock in, episodes in PostgreSQL, playbook
+events out through the outbox, and the webhook delivery worker.
 
-The skeleton (start, stop, probes, auth, errors, ``run``) is :mod:`shared.service`;
-the parts every stateful service builds are in :mod:`shared.stateful`.
+Start, stop, probes, auth and ``run`` are the skeleton's (:mod:`shared.service`).
 """
 
 from __future__ import annotations
@@ -23,38 +23,31 @@ from services.triggers.webhooks.api import router as webhooks_router
 from services.triggers.webhooks.metrics import WebhookMetrics
 from services.triggers.webhooks.repository import retry_backlog
 from services.triggers.webhooks.worker import DeliveryWorker
+from shared import stateful
 from shared.clock import ChunkedClock, Now, utc_now
-from shared.config_store import VersionedConfig
 from shared.locks import LockKey
-from shared.metrics import new_registry
-from shared.outbox import outbox_backlog
-from shared.service import Loop, Parts, ServiceSpec, create_service_app, create_topics, run_service
-from shared.stateful import (
-    GaugeLoop,
-    batch_consumer,
-    load_config,
-    open_database,
-    outbox_relay,
-    readiness,
-)
+from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
 
 
 def create_app(
     settings: TriggersSettings, *, now: Now = utc_now, run_loops: bool = True
 ) -> FastAPI:
-    registry = new_registry("triggers")
-    metrics = TriggersMetrics.create(registry)
-    webhook_metrics = WebhookMetrics.create(registry)
+    metrics = TriggersMetrics.new()
+    hooks = WebhookMetrics(metrics.registry)
 
     async def build(stack: AsyncExitStack) -> Parts[TriggersRuntime]:
-        runtime = await _build_runtime(stack, settings, metrics, webhook_metrics, now)
-        loops = _loops(runtime, webhook_metrics)
-        return Parts(runtime, readiness(runtime.engine, runtime.consumer), loops)
+        runtime = await _build_runtime(stack, settings, metrics, hooks, now)
+
+        async def deliveries(session: AsyncSession) -> None:
+            hooks.retry_backlog.set((counts := await retry_backlog(session))[0])
+            hooks.disabled_endpoints.set(counts[1])
+
+        outbox = (settings.topics.playbook_events, metrics.outbox_backlog)
+        return stateful.service_parts(runtime, outbox, deliveries, webhooks=runtime.worker)
 
     routers = [router, webhooks_router]
-    return create_service_app(
-        ServiceSpec("triggers", settings, registry, build, routers, run_loops=run_loops)
-    )
+    spec = ServiceSpec("triggers", settings, metrics.registry, build, routers, run_loops)
+    return create_service_app(spec)
 
 
 async def _build_runtime(
@@ -68,16 +61,15 @@ async def _build_runtime(
     await create_topics(settings, topics.health_changes, topics.playbook_events)
     # No redirects: a receiver must not bounce a signed delivery to another host.
     client = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False))
-    engine, sessions = open_database(stack, settings)
-    rules = VersionedConfig("playbook_config", PlaybookConfig)
-    await load_config(sessions, rules)
+    engine, sessions = stateful.open_database(stack, settings)
+    rules = await stateful.load_config(sessions, "playbook_config", PlaybookConfig)
     trigger_engine = TriggerEngine(rules, metrics, topic=topics.playbook_events, now=now)
-    relay = outbox_relay(
+    relay = stateful.outbox_relay(
         settings,
         sessions,
         topics.playbook_events,
         LockKey.TRIGGERS_OUTBOX,
-        metrics.outbox_relayed.inc,
+        metrics.outbox_relayed,
     )
     worker = DeliveryWorker(sessions, client, settings.webhooks, webhook_metrics, now=now)
 
@@ -86,7 +78,7 @@ async def _build_runtime(
         relay.wake(count)
         worker.wake(count)
 
-    consumer = batch_consumer(
+    consumer = stateful.batch_consumer(
         settings,
         sessions,
         topics.health_changes,
@@ -99,26 +91,6 @@ async def _build_runtime(
     return TriggersRuntime(
         settings, metrics, engine, sessions, consumer, relay, clock, worker, rules, now
     )
-
-
-def _loops(runtime: TriggersRuntime, hooks: WebhookMetrics) -> dict[str, Loop]:
-    metrics, topic = runtime.metrics, runtime.settings.topics.playbook_events
-
-    async def refresh(session: AsyncSession) -> None:
-        metrics.outbox_backlog.set(await outbox_backlog(session, [topic]))
-        backlog, disabled = await retry_backlog(session)
-        hooks.retry_backlog.set(backlog)
-        hooks.disabled_endpoints.set(disabled)
-
-    loops: dict[str, Loop] = {
-        "consumer": runtime.consumer,
-        "outbox-relay": runtime.relay,
-        "webhooks": runtime.worker,
-        "gauges": GaugeLoop(runtime.sessions, refresh),
-    }
-    if runtime.settings.clock_runs:
-        loops["clock"] = runtime.clock
-    return loops
 
 
 def run() -> None:

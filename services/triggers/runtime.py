@@ -7,28 +7,21 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.triggers.config import TriggersSettings
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.rules_config import PlaybookConfig
 from services.triggers.webhooks.worker import DeliveryWorker
-from shared.clock import ChunkedClock, Now
+from shared.clock import Now
 from shared.config_store import VersionedConfig
-from shared.db_consumer import DbOffsetsConsumer
 from shared.deps import get_runtime
-from shared.outbox import OutboxRelay
+from shared.stateful import StatefulRuntime
 
 
 @dataclass
-class TriggersRuntime:
+class TriggersRuntime(StatefulRuntime):
     settings: TriggersSettings
     metrics: TriggersMetrics
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    consumer: DbOffsetsConsumer
-    relay: OutboxRelay
-    clock: ChunkedClock
     worker: DeliveryWorker
     rules: VersionedConfig[PlaybookConfig]
     now: Now
