@@ -8,12 +8,12 @@ from collections import defaultdict
 
 import httpx
 
-from bench.receiver import Receiver, serving
 from services.triggers.webhooks.config import WebhookSettings
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import wait_for
 from tests.integration.processes import ServiceProcess
 from tests.integration.test_triggers import TOKEN, change, running, send, settings_for
+from tests.support.receiver import Receiver, serving
 
 FAST = WebhookSettings(
     schedule_s=(0, 0.3, 0.6, 1.2, 2.4, 4.8),
