@@ -22,7 +22,7 @@ PLACEHOLDER_TOKENS = frozenset({"", "changeme", "change-me", "secret"})
 
 
 class TopicNames(BaseModel):
-    """Kafka topic names; the defaults are those of DESIGN.md."""
+    """Kafka topic names; the defaults are those of docs/DESIGN.md ("Architecture")."""
 
     model_config = {"frozen": True}
 

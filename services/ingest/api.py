@@ -61,7 +61,7 @@ async def post_events(
     ]
     try:
         await send_all(producer, messages)
-    except Exception as error:  # noqa: BLE001 - the client must retry the whole batch
+    except Exception as error:  # the client must retry the whole batch
         raise HTTPException(503, f"Kafka did not acknowledge the events: {error!r}") from error
     state.metrics.http_events.labels("accepted").inc(len(accepted))
     state.metrics.http_events.labels("rejected").inc(len(outcomes) - len(accepted))

@@ -63,7 +63,15 @@ async def test_retries_until_the_receiver_recovers_verified_and_in_order(
             timeout_s=60,
             what="every delivery accepted",
         )
-        deliveries = (await client.get(f"/v1/webhooks/subscriptions/{sub_id}/deliveries")).json()
+        path = f"/v1/webhooks/subscriptions/{sub_id}/deliveries"
+
+        async def all_delivered() -> bool:
+            # the worker records "delivered" after the receiver has answered
+            rows = (await client.get(path)).json()
+            return len(rows) == expected and all(d["status"] == "delivered" for d in rows)
+
+        await wait_for(all_delivered, timeout_s=10, what="every delivery recorded as delivered")
+        deliveries = (await client.get(path)).json()
 
     assert all(r.verified for r in receiver.accepted + receiver.rejected)
     assert len(receiver.rejected) == 3
