@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from bench.workload import Workload
+from tests.support.workload import Workload
 
 CHURN_SHARE = {"churning": 0.85, "declining": 0.40, "healthy": 0.05, "expanding": 0.02}
 LAST_DAYS = 6  # outcomes fall in the last days of the window

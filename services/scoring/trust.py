@@ -23,10 +23,12 @@ from services.scoring.accuracy.report import (
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository import trust as repo
+from services.scoring.runtime import ScoringRuntime
 from services.scoring.shadow import ShadowStore
 from shared.config_store import VersionedConfig
 from shared.db import transaction
 from shared.errors import NotFound
+from shared.retry import run_periodically
 
 __all__ = [
     "DEFAULT_HORIZONS",
@@ -141,6 +143,22 @@ async def promote(
     await repo.end_shadow(session, "promoted", version)
     store.set(None, None)
     return version, candidate
+
+
+class AccuracyLoop:
+    """Recomputes the live model's accuracy every ``accuracy_interval_s`` (a service loop)."""
+
+    def __init__(self, runtime: ScoringRuntime) -> None:
+        self._runtime = runtime
+
+    async def run(self, stop: asyncio.Event) -> None:
+        r = self._runtime
+        await run_periodically(
+            stop,
+            r.settings.accuracy_interval_s,
+            lambda: refresh_accuracy(r.sessions, r.model_store, r.shadow, r.metrics),
+            name="accuracy",
+        )
 
 
 async def refresh_accuracy(

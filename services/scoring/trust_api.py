@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 from services.scoring import trust
 from services.scoring.accuracy.outcomes import OutcomeBatch
 from services.scoring.accuracy.render import as_data
-from services.scoring.deps import RuntimeDep, SessionDep
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.trust import insert_outcomes
+from services.scoring.runtime import RuntimeDep
+from shared.deps import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["trust"])
 Horizons = Annotated[list[int] | None, Query(description="days before each outcome")]

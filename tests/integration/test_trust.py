@@ -15,7 +15,6 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from bench.workload import make_workload
 from services.ingest.validation import to_signal, validate_object
 from services.scoring.app import create_app
 from services.scoring.model_config import HealthModelConfig
@@ -25,6 +24,7 @@ from shared.db import create_engine
 from shared.settings import TopicNames
 from tests.integration.pipeline import END, produce_signals, wait_drained, workload_signals
 from tests.integration.test_scoring import settings_for
+from tests.support.workload import make_workload
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 ACCOUNTS, DAYS, SEED = 70, 75, 21

@@ -97,9 +97,14 @@ def renewals_from_updates(
     found: list[Outcome] = []
     for update in sorted(updates, key=lambda u: (u.account_id, u.at)):
         renewal, canceled = known.get(update.account_id, (None, None))
-        if renewal is not None and renewal <= update.at.date() < update.renewal_at:
-            if canceled is None or canceled.date() > renewal:
-                found.append(Outcome(update.account_id, "renewal", renewal, "payment"))
+        if renewal is not None and _renewed(renewal, canceled, update):
+            found.append(Outcome(update.account_id, "renewal", renewal, "payment"))
         if renewal is None or update.renewal_at > renewal:
             known[update.account_id] = (update.renewal_at, canceled)
     return found
+
+
+def _renewed(renewal: date, canceled: datetime | None, update: RenewalUpdate) -> bool:
+    """Moved forward on or after the old date, with no cancellation on or before it."""
+    moved = renewal <= update.at.date() < update.renewal_at
+    return moved and (canceled is None or canceled.date() > renewal)

@@ -8,11 +8,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, never a display
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from services.scoring.accuracy import stats  # noqa: E402
-from services.scoring.accuracy.report import HorizonReport  # noqa: E402
-from services.scoring.model_config import COMPONENTS  # noqa: E402
+from services.scoring.accuracy import stats
+from services.scoring.accuracy.report import HorizonReport
+from services.scoring.model_config import COMPONENTS
 
 BAND_COLORS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
 
