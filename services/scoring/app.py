@@ -22,11 +22,11 @@ from shared.config_store import VersionedConfig
 from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
 from shared.db_consumer import DbOffsetsConsumer, LoopOptions
 from shared.http import install_error_handlers, probe_router, protected, serve
-from shared.kafka import ensure_topics
 from shared.logging import configure_logging, get_logger
 from shared.metrics import new_registry
 from shared.outbox import OutboxRelay, outbox_backlog
 from shared.retry import finish_tasks, wait_or_stop
+from shared.topics import prepare_topics
 
 log = get_logger(__name__)
 OUTBOX_LOCK_KEY = 0x56494702
@@ -40,6 +40,13 @@ def create_app(settings: ScoringSettings, *, run_loops: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            t = settings.topics
+            await prepare_topics(
+                settings.kafka_bootstrap,
+                [t.signals, t.health_changes],
+                settings.topic_spec,
+                registry,
+            )
             runtime = await _build_runtime(settings, metrics)
             stack.push_async_callback(runtime.engine.dispose)
             app.state.scoring = holder["runtime"] = runtime
@@ -72,11 +79,6 @@ def create_app(settings: ScoringSettings, *, run_loops: bool = True) -> FastAPI:
 
 async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> ScoringRuntime:
     topics = settings.topics
-    await ensure_topics(
-        settings.kafka_bootstrap,
-        [topics.signals, topics.health_changes],
-        partitions=settings.topic_partitions,
-    )
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = create_sessionmaker(engine)
     model_store = VersionedConfig("scoring_config", HealthModelConfig)
@@ -95,7 +97,7 @@ async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> 
         bootstrap=settings.kafka_bootstrap,
         group_id=settings.group_id,
         topics=[topics.signals],
-        client_id=f"vigil-scoring-{settings.instance_id}",
+        client_id=f"vigil-scoring-{settings.instance_label}",
         batch_max_records=settings.batch_max_records,
         fetch_timeout_ms=settings.fetch_timeout_ms,
         stuck_after_s=settings.stuck_after_s,

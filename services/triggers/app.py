@@ -24,11 +24,11 @@ from shared.config_store import VersionedConfig
 from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
 from shared.db_consumer import DbOffsetsConsumer, LoopOptions
 from shared.http import install_error_handlers, probe_router, protected, serve
-from shared.kafka import ensure_topics
 from shared.logging import configure_logging, get_logger
 from shared.metrics import new_registry
 from shared.outbox import OutboxRelay, outbox_backlog
 from shared.retry import finish_tasks, wait_or_stop
+from shared.topics import prepare_topics
 
 log = get_logger(__name__)
 OUTBOX_LOCK_KEY = 0x56494712
@@ -43,6 +43,13 @@ def create_app(settings: TriggersSettings, *, run_loops: bool = True) -> FastAPI
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with httpx.AsyncClient(follow_redirects=False) as client:
+            t = settings.topics
+            await prepare_topics(
+                settings.kafka_bootstrap,
+                [t.health_changes, t.playbook_events],
+                settings.topic_spec,
+                registry,
+            )
             runtime = await _build(settings, metrics, webhook_metrics, client)
             app.state.triggers = holder["runtime"] = runtime
             stop = asyncio.Event()
@@ -81,11 +88,6 @@ async def _build(
     client: httpx.AsyncClient,
 ) -> TriggersRuntime:
     topics = settings.topics
-    await ensure_topics(
-        settings.kafka_bootstrap,
-        [topics.health_changes, topics.playbook_events],
-        partitions=settings.topic_partitions,
-    )
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = create_sessionmaker(engine)
     rules = VersionedConfig("playbook_config", PlaybookConfig)
@@ -104,7 +106,7 @@ async def _build(
         bootstrap=settings.kafka_bootstrap,
         group_id=settings.group_id,
         topics=[topics.health_changes],
-        client_id=f"vigil-triggers-{settings.instance_id}",
+        client_id=f"vigil-triggers-{settings.instance_label}",
         batch_max_records=settings.batch_max_records,
         fetch_timeout_ms=settings.fetch_timeout_ms,
         stuck_after_s=settings.stuck_after_s,
