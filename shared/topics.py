@@ -23,6 +23,7 @@ from aiokafka.errors import KafkaError, for_code
 from prometheus_client import CollectorRegistry, Gauge
 
 from shared.logging import get_logger
+from shared.retry import Backoff
 from shared.settings import TopicSpec
 
 log = get_logger(__name__)
@@ -70,18 +71,43 @@ async def ensure_topics(
     replication_factor: int | None = None,
     min_insync_replicas: int | None = None,
     configs: Mapping[str, str] | None = None,
+    retry_for_s: float = 60.0,
 ) -> list[TopicMismatch]:
-    """Create the topics that do not exist yet; report how existing ones differ."""
+    """Create the topics that do not exist yet; report how existing ones differ.
+
+    Retriable errors are retried for ``retry_for_s``: aiokafka's admin client
+    sends to any broker in its metadata, including one that just died and is
+    not yet fenced by the controller (about 10 s after a crash).
+    """
+    spec = TopicSpec(partitions, replication_factor, min_insync_replicas)
     names = list(dict.fromkeys(topics))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + retry_for_s
+    backoff = Backoff(initial_s=0.5, max_s=5.0)
+    while True:
+        try:
+            return await _ensure_once(bootstrap, names, spec, configs or {})
+        except KafkaError as error:
+            if not error.retriable or loop.time() > deadline:
+                raise
+            delay = backoff.next_delay()
+            log.warning("kafka not ready for topics; retrying", error=repr(error), delay_s=delay)
+            await asyncio.sleep(delay)
+
+
+async def _ensure_once(
+    bootstrap: str, names: list[str], spec: TopicSpec, configs: Mapping[str, str]
+) -> list[TopicMismatch]:
+    replication_factor, min_insync_replicas = spec.replication_factor, spec.min_insync_replicas
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="vigil-admin")
     await admin.start()
     try:
         rf = replication_factor or await broker_default_replication(admin)
-        wanted = TopicSpec(partitions, rf, min_insync_replicas)
+        wanted = TopicSpec(spec.partitions, rf, min_insync_replicas)
         existing = set(await admin.list_topics())
         missing = [t for t in names if t not in existing]
         if missing:
-            await _create(admin, missing, wanted, configs or {})
+            await _create(admin, missing, wanted, configs)
         present = [t for t in names if t in existing]
         layouts = await describe_layouts(
             admin, present, with_min_isr=min_insync_replicas is not None
