@@ -98,7 +98,11 @@ async def stop_bounded(client: AIOKafkaConsumer | AIOKafkaProducer, timeout_s: f
     very wait that can hang when partitions have no leader.
     """
     task = asyncio.ensure_future(client.stop())
-    done, _pending = await asyncio.wait([task], timeout=timeout_s)
+    try:
+        done, _pending = await asyncio.wait([task], timeout=timeout_s)
+    except asyncio.CancelledError:
+        task.cancel()  # a shutdown deadline passed: do not leave the stop running
+        raise
     if not done:
         task.cancel()
         log.warning("kafka client stop did not finish", timeout_s=timeout_s)

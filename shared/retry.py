@@ -62,15 +62,20 @@ async def finish_tasks(tasks: list[asyncio.Task[None]], timeout_s: float) -> Non
     """
     if not tasks:
         return
+    loop = asyncio.get_running_loop()
     timeout_s = max(timeout_s, 0.5)
     grace = min(CANCEL_GRACE_S, timeout_s / 2)
+    deadline = loop.time() + timeout_s
     _done, pending = await asyncio.wait(tasks, timeout=timeout_s - grace)
-    for task in pending:
-        task.cancel()
+    while pending and loop.time() < deadline:
+        # again and again: a cancelled loop's cleanup (a transaction abort, a client
+        # stop) awaits Kafka in turn, and each cancel interrupts one of those waits
+        for task in pending:
+            task.cancel()
+        _done, pending = await asyncio.wait(pending, timeout=min(0.25, deadline - loop.time()))
     if pending:
-        _done, stuck = await asyncio.wait(pending, timeout=grace)
-        if stuck:
-            log.warning("loops still busy at the shutdown deadline", loops=len(stuck))
+        names = sorted(task.get_name() for task in pending)
+        log.warning("loops still busy at the shutdown deadline", loops=names)
 
 
 async def run_periodically(

@@ -47,7 +47,9 @@ def create_app(
         await producer.start()
         app.state.ingest = IngestRuntime(settings, metrics, producer, consumer, clock)
         stop = asyncio.Event()
-        loop_task = asyncio.create_task(consumer.run(stop)) if run_consumer else None
+        loop_task = (
+            asyncio.create_task(consumer.run(stop), name="consumer") if run_consumer else None
+        )
         log.info(
             "ingest started",
             topics=list(topics.raw_topics()),
@@ -81,4 +83,4 @@ def run() -> None:
         json=settings.log_json,
         secrets=[settings.api_token.get_secret_value()],
     )
-    serve(create_app(settings), settings.http_host, settings.http_port)
+    serve(create_app(settings), settings.http_host, settings.http_port, settings.shutdown_timeout_s)

@@ -57,7 +57,7 @@ def create_app(settings: ScoringSettings, *, run_loops: bool = True) -> FastAPI:
                 yield
             finally:
                 stop.set()
-                await finish_tasks(tasks, settings.shutdown_timeout_s - 2)
+                await finish_tasks(tasks, settings.shutdown_timeout_s - 3)
                 log.info("scoring stopped")
 
     async def readiness() -> dict[str, bool]:
@@ -154,4 +154,4 @@ def run() -> None:
         json=settings.log_json,
         secrets=[settings.api_token.get_secret_value()],
     )
-    serve(create_app(settings), settings.http_host, settings.http_port)
+    serve(create_app(settings), settings.http_host, settings.http_port, settings.shutdown_timeout_s)

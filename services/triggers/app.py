@@ -59,7 +59,7 @@ def create_app(settings: TriggersSettings, *, run_loops: bool = True) -> FastAPI
                 yield
             finally:
                 stop.set()
-                await finish_tasks(tasks, settings.shutdown_timeout_s - 2)
+                await finish_tasks(tasks, settings.shutdown_timeout_s - 3)
                 await runtime.engine.dispose()
                 log.info("triggers stopped")
 
@@ -173,4 +173,4 @@ def run() -> None:
         json=settings.log_json,
         secrets=[settings.api_token.get_secret_value()],
     )
-    serve(create_app(settings), settings.http_host, settings.http_port)
+    serve(create_app(settings), settings.http_host, settings.http_port, settings.shutdown_timeout_s)

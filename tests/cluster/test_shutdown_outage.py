@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from shared import stack
 from shared.kafka import ensure_topics
@@ -27,10 +28,15 @@ BOUND_S = 10.0
 
 
 async def leaderless(bootstrap: str, topics: list[str]) -> bool:
+    """True once the controller reports a partition of ``topics`` without a leader."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
-    await admin.start()
     try:
+        await admin.start()
         described = await admin.describe_topics(topics)
+    except KafkaError as error:
+        if not error.retriable:  # the admin client may pick the dead broker: ask again
+            raise
+        return False
     finally:
         await admin.close()
     return any(p["leader"] < 0 for t in described for p in t["partitions"])
@@ -88,9 +94,8 @@ async def sigterm_each(services: list[ServiceProcess]) -> dict[str, float]:
 async def outage_then_sigterm(
     infra, database, tmp_path, replication: int, outage: Callable[[TopicNames], Awaitable[None]]
 ) -> dict[str, float]:
-    topics = TopicNames(
-        **{k: f"{v}.{uuid.uuid4().hex[:6]}" for k, v in TopicNames().model_dump().items()}
-    )
+    suffix = uuid.uuid4().hex[:6]
+    topics = TopicNames(**{k: f"{v}.{suffix}" for k, v in TopicNames().model_dump().items()})
     services = await busy_services(infra, topics, database, tmp_path, replication)
     try:
         await outage(topics)
