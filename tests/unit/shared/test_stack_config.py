@@ -6,8 +6,8 @@ from shared.stack.kafka import write_config
 
 
 def props(path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {key: value for key, value in pairs}
+    lines = path.read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
 def test_a_single_broker_keeps_one_replica_of_everything(tmp_path) -> None:
