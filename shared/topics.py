@@ -225,7 +225,7 @@ def mismatch_gauge(registry: CollectorRegistry) -> Gauge:
 
 
 async def prepare_topics(
-    bootstrap: str, topics: Iterable[str], spec: TopicSpec, registry: CollectorRegistry
+    bootstrap: str, topics: Iterable[str], spec: TopicSpec, registry: CollectorRegistry | None
 ) -> list[TopicMismatch]:
     """A service's start: its topics exist, and what differs is visible in its metrics."""
     found = await ensure_topics(
@@ -235,7 +235,8 @@ async def prepare_topics(
         replication_factor=spec.replication_factor,
         min_insync_replicas=spec.min_insync_replicas,
     )
-    gauge = mismatch_gauge(registry)
-    for m in found:
-        gauge.labels(m.topic, m.setting).set(1)
+    if registry is not None:
+        gauge = mismatch_gauge(registry)
+        for m in found:
+            gauge.labels(m.topic, m.setting).set(1)
     return found

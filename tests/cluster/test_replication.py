@@ -15,8 +15,6 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 
-from bench.drain import count_records, wait_drained
-from bench.workload import events, make_workload
 from services.ingest.app import create_app as ingest_app
 from services.ingest.config import IngestSettings
 from services.scoring.app import create_app as scoring_app
@@ -32,6 +30,8 @@ from tests.integration.kafka_io import produce, wait_for
 from tests.integration.pipeline import snapshot, state_differences
 from tests.integration.processes import ServiceProcess
 from tests.integration.streams import bad_payloads
+from tests.support.drain import count_records, wait_drained
+from tests.support.workload import events, make_workload
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 TOKEN = "test-token-cluster"
@@ -74,7 +74,7 @@ async def test_starting_vigil_creates_its_topics_with_the_configured_replication
         **REPLICATED,
     }
     apps = [
-        ingest_app(IngestSettings(**common), run_consumer=False),
+        ingest_app(IngestSettings(**common), run_loops=False),
         scoring_app(ScoringSettings(**common), run_loops=False),
         triggers_app(TriggersSettings(**common), run_loops=False),
     ]
@@ -225,7 +225,7 @@ async def test_a_broker_and_service_instances_killed_mid_stream_change_nothing(
 
 def transactional_id(service: ServiceProcess) -> str:
     for line in service.log_path.read_text().splitlines():
-        if '"ingest started"' in line:
+        if '"ingest instance"' in line:
             found: str = orjson.loads(line)["transactional_id"]
             return found
     raise AssertionError(f"no start line in {service.log_path}")

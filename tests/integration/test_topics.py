@@ -58,7 +58,7 @@ async def test_a_service_shows_the_difference_in_its_metrics(infra, topic_names)
         topic_partitions=5,
         instance_id="topics-test",
     )
-    app = ingest_app(settings, run_consumer=False)
+    app = ingest_app(settings, run_loops=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
