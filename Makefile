@@ -45,7 +45,7 @@ test: install ## Lint, typecheck, then every test (starts Kafka and PostgreSQL w
 	$(MAKE) --no-print-directory lint typecheck
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
-test-cluster: install ## Slow tier: 3-broker cluster, RF 3, brokers and instances killed (~10 min)
+test-cluster: install ## Slow tier: 3-broker cluster, RF 3, brokers and instances killed (~5 min)
 	$(BIN)/python -m pytest tests/cluster -m cluster -q -s -ra -p no:cacheprovider $(PYTEST_ARGS)
 
 schemas: install ## Regenerate deploy/schemas from the contracts
