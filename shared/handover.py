@@ -8,22 +8,25 @@ committed offset, both produce that batch. Two rules close the gap:
 
 - revocation waits for the batch in flight (the rebalance listener takes the
   lock the batch holds), so the new owner starts after that commit;
-- a batch fetched before a revocation is dropped, not committed: every new
-  assignment starts at the committed offsets, so its records are read again
-  by whoever owns them now.
+- a batch fetched across a revocation is dropped, not committed, and the
+  partitions of it still assigned are rewound to its first record: if it came
+  from the old assignment, its records are read again by whoever owns them
+  now (a new assignment starts at the committed offsets); if one ``getmany``
+  spanned the whole rebalance, it came from the new assignment, which
+  started at that very offset.
 
 aiokafka stops handing out records when a rebalance begins, before it calls
-the listener, so a batch fetched after the revocation belongs to the new
+the listener, so nothing fetched after the revocation belongs to the old
 assignment.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 
 class Handover:
@@ -37,14 +40,26 @@ class Handover:
         """Taken before each fetch; :meth:`batch` tells whether it is still current."""
         return self._revocations
 
-    async def on_revoked(self, _revoked: set[TopicPartition]) -> None:
+    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         """The rebalance listener's half: wait for the batch in flight, then invalidate."""
+        if not revoked:  # a first join revokes nothing, and invalidates nothing
+            return
         async with self._lock:
             self._revocations += 1
 
     @asynccontextmanager
     async def batch(self, token: int) -> AsyncIterator[bool]:
         """Hold off revocations while the batch is processed; yields False if a
-        revocation happened since ``token`` was taken (drop the batch)."""
+        revocation happened since ``token`` was taken (drop the batch and :func:`rewind`)."""
         async with self._lock:
             yield token == self._revocations
+
+
+def rewind(
+    consumer: AIOKafkaConsumer, batch: Mapping[TopicPartition, list[ConsumerRecord]]
+) -> None:
+    """Read a dropped batch's partitions again from its first record, where still assigned."""
+    assigned = consumer.assignment()
+    for tp, records in batch.items():
+        if tp in assigned and records:
+            consumer.seek(tp, records[0].offset)

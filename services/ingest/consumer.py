@@ -19,7 +19,7 @@ from services.ingest.metrics import IngestMetrics
 from services.ingest.routing import Limits, RawMessage, Routed, route_message
 from shared.clock import Now
 from shared.consumer_health import ConsumerHealth
-from shared.handover import Handover
+from shared.handover import Handover, rewind
 from shared.kafka import make_consumer, make_producer, stop_bounded
 from shared.logging import get_logger
 from shared.retry import Backoff, wait_or_stop
@@ -70,8 +70,10 @@ class IngestConsumer:
                 )
                 if batch:
                     async with self._handover.batch(token) as current:
-                        if current:  # else: fetched before a rebalance, read again after it
+                        if current:
                             await self._process(producer, batch)
+                        else:  # fetched across a rebalance: read again, see shared/handover
+                            rewind(consumer, batch)
                     backoff.reset()
                 self._metrics.record_lag(await self.health.polled(consumer))
                 if self.health.stuck(s.stuck_after_s):

@@ -7,7 +7,7 @@ import asyncio
 
 from aiokafka import TopicPartition
 
-from shared.handover import Handover
+from shared.handover import Handover, rewind
 
 TP = {TopicPartition("usage.events", 0)}
 
@@ -34,3 +34,36 @@ async def test_a_batch_fetched_before_a_revocation_is_not_current() -> None:
         assert not current
     async with handover.batch(handover.token()) as current:
         assert current
+
+
+async def test_a_first_join_revokes_nothing_and_invalidates_nothing() -> None:
+    handover = Handover()
+    before = handover.token()
+    await handover.on_revoked(set())
+    async with handover.batch(before) as current:
+        assert current
+
+
+class FakeConsumer:
+    def __init__(self, assigned: set[TopicPartition]) -> None:
+        self._assigned = assigned
+        self.seeks: dict[TopicPartition, int] = {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self._assigned)
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks[tp] = offset
+
+
+def test_rewind_reads_a_dropped_batch_again_where_its_partitions_are_still_ours() -> None:
+    kept, gone = TopicPartition("usage.events", 0), TopicPartition("usage.events", 1)
+    consumer = FakeConsumer({kept})
+    batch = {kept: [Record(40), Record(41)], gone: [Record(7)]}
+    rewind(consumer, batch)
+    assert consumer.seeks == {kept: 40}
+
+
+class Record:
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
