@@ -74,6 +74,9 @@ class IngestConsumer:
                             await self._process(producer, batch)
                         else:  # fetched across a rebalance: read again, see shared/handover
                             rewind(consumer, batch)
+                            log.info(
+                                "batch fetched across a rebalance; read again", size=len(batch)
+                            )
                     backoff.reset()
                 self._metrics.record_lag(await self.health.polled(consumer))
                 if self.health.stuck(s.stuck_after_s):
