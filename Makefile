@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-dev.lock 
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint typecheck test unit schemas lock stack-up stack-down stack-status demo demo-stop bench clean
+.PHONY: help install lint typecheck test test-cluster unit schemas lock stack-up stack-down stack-status demo demo-stop bench clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test: install ## Lint, typecheck, then every test (starts Kafka and PostgreSQL w
 	@bash deploy/local/ensure-tools.sh
 	$(MAKE) --no-print-directory lint typecheck
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+
+test-cluster: install ## Slow tier: 3-broker cluster, RF 3, brokers and instances killed (~5 min)
+	$(BIN)/python -m pytest tests/cluster -m cluster -q -s -ra -p no:cacheprovider $(PYTEST_ARGS)
 
 schemas: install ## Regenerate deploy/schemas from the contracts
 	$(BIN)/vigil schemas --out deploy/schemas

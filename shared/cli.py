@@ -43,16 +43,21 @@ def stack_env_file() -> Path:
 
 
 @stack_app.command("up")
-def stack_up() -> None:
+def stack_up(
+    brokers: Annotated[
+        int, typer.Option(min=1, max=9, help="Kafka nodes: 1, or 3 for a replicated cluster")
+    ] = 1,
+) -> None:
     """Start Kafka and PostgreSQL (or reuse the running ones), migrate, create topics."""
     import asyncio
+    from dataclasses import replace
 
     from shared import stack
     from shared.db import migrate
     from shared.kafka import ensure_topics
     from shared.settings import TopicNames
 
-    config = _stack_config()
+    config = replace(_stack_config(), brokers=brokers)
     info = stack.up(config, echo=typer.echo)
     migrate(info.database_url)
     typer.echo("postgresql: migrations applied")

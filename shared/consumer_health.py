@@ -18,12 +18,16 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         self,
         on_change: Callable[[set[TopicPartition]], None],
         on_assigned: Callable[[set[TopicPartition]], Awaitable[None]] | None,
+        on_revoked: Callable[[set[TopicPartition]], Awaitable[None]] | None = None,
     ) -> None:
         self._on_change = on_change
         self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
         self._assigned: set[TopicPartition] = set()
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if self._on_revoked is not None:
+            await self._on_revoked(set(revoked))
         self._assigned -= set(revoked)
         self._on_change(set(self._assigned))
 
@@ -46,10 +50,13 @@ class ConsumerHealth:
         self._lag: dict[TopicPartition, int] = {}
 
     def listener(
-        self, on_assigned: Callable[[set[TopicPartition]], Awaitable[None]] | None = None
+        self,
+        on_assigned: Callable[[set[TopicPartition]], Awaitable[None]] | None = None,
+        on_revoked: Callable[[set[TopicPartition]], Awaitable[None]] | None = None,
     ) -> ConsumerRebalanceListener:
-        """Tracks the assignment; ``on_assigned`` runs for new partitions (e.g. to seek)."""
-        return _Listener(self._set_assigned, on_assigned)
+        """Tracks the assignment; ``on_assigned`` runs for new partitions (e.g. to seek),
+        ``on_revoked`` before partitions go (e.g. to finish the batch in flight)."""
+        return _Listener(self._set_assigned, on_assigned, on_revoked)
 
     def _set_assigned(self, assigned: set[TopicPartition]) -> None:
         self.assigned = assigned

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hmac
+import os
+import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated, Any
 
 import uvicorn
@@ -14,7 +18,12 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from shared.errors import VigilError, http_status_for
+from shared.logging import get_logger
 from shared.metrics import render
+
+log = get_logger(__name__)
+# the watchdog fires this long before the bound, to leave time for the exit itself
+WATCHDOG_MARGIN_S = 0.5
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 
@@ -73,7 +82,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGTERM after a graceful shutdown; we exit 0 instead."""
+    """uvicorn re-raises SIGTERM after a graceful shutdown; we exit 0 instead.
+
+    A watchdog armed by the signal ends the process at the shutdown bound: after
+    the lifespan, asyncio.run still cancels and awaits leftover tasks, and a
+    Kafka client's cleanup can wait for a broker that is gone (each
+    ``stop_bounded`` again), which would break the bound the README promises.
+    """
+
+    shutdown_timeout_s: float = 10.0
+    _watchdog: threading.Timer | None = None
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -83,9 +101,31 @@ class _Server(uvicorn.Server):
             finally:
                 self._captured_signals.clear()
 
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if self._watchdog is None:
+            delay = max(self.shutdown_timeout_s - WATCHDOG_MARGIN_S, 0.5)
+            self._watchdog = threading.Timer(delay, self._exit_now)
+            self._watchdog.daemon = True  # never keeps a finished process alive
+            self._watchdog.start()
 
-def serve(app: FastAPI, host: str, port: int) -> None:
+    def _exit_now(self) -> None:
+        lifespan = getattr(self, "lifespan", None)
+        finished = bool(
+            lifespan is not None
+            and lifespan.shutdown_event.is_set()
+            and not lifespan.shutdown_failed
+        )
+        log.warning("shutdown bound reached; exiting now", lifespan_finished=finished)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0 if finished else 1)
+
+
+def serve(app: FastAPI, host: str, port: int, shutdown_timeout_s: float = 10.0) -> None:
     """Run ``app`` until SIGTERM/SIGINT; the lifespan finishes the work in hand."""
-    _Server(
+    server = _Server(
         uvicorn.Config(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=2)
-    ).run()
+    )
+    server.shutdown_timeout_s = shutdown_timeout_s
+    server.run()

@@ -8,16 +8,15 @@ stores the offsets).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
 
 from shared.logging import get_logger
+from shared.topics import ensure_topics
 
 log = get_logger(__name__)
 
@@ -92,53 +91,27 @@ async def send_all(
         await asyncio.gather(*futures)
 
 
-async def ensure_topics(
-    bootstrap: str,
-    topics: Iterable[str],
-    *,
-    partitions: int = 4,
-    configs: Mapping[str, str] | None = None,
-) -> None:
-    """Create the topics that do not exist yet (idempotent)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="vigil-admin")
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(
-                name=t,
-                num_partitions=partitions,
-                replication_factor=1,
-                topic_configs=dict(configs or {}),
-            )
-            for t in dict.fromkeys(topics)
-            if t not in existing
-        ]
-        if wanted:
-            # another instance may create them at the same moment
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(wanted)
-            await _wait_for_topics(admin, [t.name for t in wanted])
-    finally:
-        await admin.close()
-
-
-async def _wait_for_topics(admin: AIOKafkaAdminClient, names: list[str]) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while loop.time() < deadline:
-        if set(names) <= set(await admin.list_topics()):
-            return
-        await asyncio.sleep(0.1)
-    raise KafkaError(f"topics not visible after 30 s: {names}")
-
-
 async def stop_bounded(client: AIOKafkaConsumer | AIOKafkaProducer, timeout_s: float) -> None:
-    """Stop a client, giving up after ``timeout_s``: stop() can hang with no broker."""
+    """Stop a client, giving up after ``timeout_s``: stop() can hang with no broker.
+
+    Not ``wait_for``: it waits for the cancelled stop() to unwind, which is the
+    very wait that can hang when partitions have no leader.
+    """
+    task = asyncio.ensure_future(client.stop())
     try:
-        await asyncio.wait_for(client.stop(), timeout_s)
-    except (TimeoutError, KafkaError, OSError) as error:
-        log.warning("kafka client stop did not finish", error=repr(error), timeout_s=timeout_s)
+        done, _pending = await asyncio.wait([task], timeout=timeout_s)
+    except asyncio.CancelledError:
+        task.cancel()  # a shutdown deadline passed: do not leave the stop running
+        raise
+    if not done:
+        task.cancel()
+        log.warning("kafka client stop did not finish", timeout_s=timeout_s)
+        return
+    error = None if task.cancelled() else task.exception()
+    if isinstance(error, KafkaError | OSError):
+        log.warning("kafka client stop failed", error=repr(error))
+    elif error is not None:
+        raise error
 
 
 async def end_offsets(

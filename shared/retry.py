@@ -12,6 +12,8 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
+CANCEL_GRACE_S = 2.0
+
 
 @dataclass
 class Backoff:
@@ -49,13 +51,30 @@ async def wait_any(wake: asyncio.Event, stop: asyncio.Event, timeout_s: float) -
 
 
 async def finish_tasks(tasks: list[asyncio.Task[None]], timeout_s: float) -> None:
-    """Let loops finish their batch and commit on shutdown; cancel what overruns."""
+    """Let loops finish their batch and commit on shutdown; cancel what overruns.
+
+    Returns within ``timeout_s`` whatever the loops do: with partitions that
+    have no leader a send or a client's stop() waits for Kafka's own timeouts
+    (30 s and more). The last ``CANCEL_GRACE_S`` are for cancelled loops to
+    close their clients; a loop still busy after that is left to the process
+    exit (its open Kafka transaction aborts, its database transaction rolls back).
+    """
     if not tasks:
         return
-    _done, pending = await asyncio.wait(tasks, timeout=max(timeout_s, 0.5))
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+    loop = asyncio.get_running_loop()
+    timeout_s = max(timeout_s, 0.5)
+    grace = min(CANCEL_GRACE_S, timeout_s / 2)
+    deadline = loop.time() + timeout_s
+    _done, pending = await asyncio.wait(tasks, timeout=timeout_s - grace)
+    while pending and loop.time() < deadline:
+        # again and again: a cancelled loop's cleanup (a transaction abort, a client
+        # stop) awaits Kafka in turn, and each cancel interrupts one of those waits
+        for task in pending:
+            task.cancel()
+        _done, pending = await asyncio.wait(pending, timeout=min(0.25, deadline - loop.time()))
+    if pending:
+        names = sorted(task.get_name() for task in pending)
+        log.warning("loops still busy at the shutdown deadline", loops=names)
 
 
 async def run_periodically(

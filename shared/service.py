@@ -26,17 +26,17 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
 from shared.http import ReadinessCheck, install_error_handlers, probe_router, protected, serve
-from shared.kafka import ensure_topics
 from shared.logging import configure_logging, get_logger
 from shared.retry import finish_tasks
 from shared.settings import CommonSettings
+from shared.topics import prepare_topics
 
 log = get_logger(__name__)
 
 RuntimeT = TypeVar("RuntimeT")
 SettingsT = TypeVar("SettingsT", bound=CommonSettings)
-# Time left after the loops for closing clients within the shutdown timeout.
-CLOSE_MARGIN_S = 2.0
+# Time left after the loops for closing clients (and exiting) within the shutdown timeout.
+CLOSE_MARGIN_S = 3.0
 
 
 class Loop(Protocol):
@@ -104,9 +104,13 @@ def _start(loops: Mapping[str, Loop], stop: asyncio.Event) -> list[asyncio.Task[
     return [asyncio.create_task(loop.run(stop), name=name) for name, loop in loops.items()]
 
 
-async def create_topics(settings: CommonSettings, *topics: str) -> None:
-    """The topics a service reads and writes, created if missing, before anything starts."""
-    await ensure_topics(settings.kafka_bootstrap, topics, partitions=settings.topic_partitions)
+async def create_topics(
+    settings: CommonSettings, *topics: str, registry: CollectorRegistry | None = None
+) -> None:
+    """The topics a service reads and writes, created if missing, before anything starts,
+    with the configured partitions, replication and min.insync.replicas; an existing
+    topic that differs is logged and set in ``registry``'s mismatch gauge."""
+    await prepare_topics(settings.kafka_bootstrap, topics, settings.topic_spec, registry)
 
 
 def run_service(name: str, settings: SettingsT, create_app: Callable[[SettingsT], FastAPI]) -> None:
@@ -117,4 +121,4 @@ def run_service(name: str, settings: SettingsT, create_app: Callable[[SettingsT]
         json=settings.log_json,
         secrets=[settings.api_token.get_secret_value()],
     )
-    serve(create_app(settings), settings.http_host, settings.http_port)
+    serve(create_app(settings), settings.http_host, settings.http_port, settings.shutdown_timeout_s)

@@ -8,6 +8,8 @@ environment itself.
 
 from __future__ import annotations
 
+import socket
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -49,6 +51,15 @@ class TopicNames(BaseModel):
         return {source: topic for topic, source in self.raw_topics().items()}
 
 
+@dataclass(frozen=True)
+class TopicSpec:
+    """How Vigil creates its topics; ``None`` leaves a setting to the broker's default."""
+
+    partitions: int = 4
+    replication_factor: int | None = None
+    min_insync_replicas: int | None = None
+
+
 class CommonSettings(BaseSettings):
     """What every service needs: Kafka, PostgreSQL, the API token, logging.
 
@@ -64,15 +75,33 @@ class CommonSettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://vigil@127.0.0.1:5432/vigil"
     api_token: SecretStr = Field(default=SecretStr("dev-token-change-me"))
     topics: TopicNames = TopicNames()
+    # Partitions cap the busy instances of each service (one consumer per partition).
     topic_partitions: int = Field(default=4, ge=1)
+    # None: the broker's default.replication.factor / min.insync.replicas.
+    topic_replication_factor: int | None = Field(default=None, ge=1)
+    topic_min_insync_replicas: int | None = Field(default=None, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
     http_host: str = "127.0.0.1"
     http_port: Port = 8080
-    instance_id: str = "0"
+    # None: claimed per process at start (host name + a free slot), see shared/instance.py.
+    instance_id: str | None = None
+    # Where the per-host slot lock files live; None: a per-user folder in the temp dir.
+    instance_lock_dir: str | None = None
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
     # A consumer lagging with no progress for this long is restarted in-process.
     stuck_after_s: float = Field(default=60.0, gt=0)
+
+    @property
+    def topic_spec(self) -> TopicSpec:
+        return TopicSpec(
+            self.topic_partitions, self.topic_replication_factor, self.topic_min_insync_replicas
+        )
+
+    @property
+    def instance_label(self) -> str:
+        """The instance id, or the host name when none was set (for client ids and logs)."""
+        return self.instance_id or socket.gethostname()
 
     @field_validator("api_token")
     @classmethod

@@ -86,7 +86,7 @@ def batch_consumer(
         bootstrap=settings.kafka_bootstrap,
         group_id=settings.group_id,
         topics=[topic],
-        client_id=f"{settings.group_id}-{settings.instance_id}",
+        client_id=f"{settings.group_id}-{settings.instance_label}",
         batch_max_records=settings.batch_max_records,
         fetch_timeout_ms=settings.fetch_timeout_ms,
         stuck_after_s=settings.stuck_after_s,

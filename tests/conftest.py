@@ -32,6 +32,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+        if "tests/cluster" in str(item.fspath):
+            item.add_marker(pytest.mark.cluster)
 
 
 def _say(config: pytest.Config, line: str) -> None:

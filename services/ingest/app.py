@@ -15,11 +15,14 @@ from services.ingest.consumer import IngestConsumer
 from services.ingest.metrics import IngestMetrics
 from services.ingest.runtime import IngestRuntime
 from shared.clock import Now, utc_now
+from shared.instance import with_instance_id
 from shared.kafka import make_producer, stop_bounded
+from shared.logging import get_logger
 from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
 
+log = get_logger(__name__)
 # The HTTP producer's share of the shutdown timeout, after the consumer loop finished.
-PRODUCER_STOP_S = 2.0
+PRODUCER_STOP_S = 1.0
 
 
 def create_app(settings: IngestSettings, *, now: Now = utc_now, run_loops: bool = True) -> FastAPI:
@@ -27,11 +30,17 @@ def create_app(settings: IngestSettings, *, now: Now = utc_now, run_loops: bool 
 
     async def build(stack: AsyncExitStack) -> Parts[IngestRuntime]:
         topics = settings.topics
-        await create_topics(settings, *topics.raw_topics(), topics.signals, topics.dlq)
+        await create_topics(
+            settings, *topics.raw_topics(), topics.signals, topics.dlq, registry=metrics.registry
+        )
+        # a transactional id unique per live process, the same one after a restart
+        own, instance = with_instance_id(settings, settings.transactional_id_prefix)
+        stack.callback(instance.release)
+        log.info("ingest instance", transactional_id=own.transactional_id)
         producer = make_producer(settings.kafka_bootstrap, client_id="vigil-ingest-http")
         await producer.start()
         stack.push_async_callback(stop_bounded, producer, PRODUCER_STOP_S)
-        consumer = IngestConsumer(settings, metrics, now=now)
+        consumer = IngestConsumer(own, metrics, now=now)
 
         async def readiness() -> dict[str, bool]:
             return {
@@ -39,7 +48,7 @@ def create_app(settings: IngestSettings, *, now: Now = utc_now, run_loops: bool 
                 "partitions": bool(consumer.health.assigned),
             }
 
-        runtime = IngestRuntime(settings, metrics, producer, consumer, now)
+        runtime = IngestRuntime(own, metrics, producer, consumer, now)
         return Parts(runtime, readiness, {"consumer": consumer})
 
     return create_service_app(

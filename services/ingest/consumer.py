@@ -19,6 +19,7 @@ from services.ingest.metrics import IngestMetrics
 from services.ingest.routing import Limits, RawMessage, Routed, route_message
 from shared.clock import Now
 from shared.consumer_health import ConsumerHealth
+from shared.handover import Handover, rewind
 from shared.kafka import make_consumer, make_producer, stop_bounded
 from shared.logging import get_logger
 from shared.retry import Backoff, wait_or_stop
@@ -36,6 +37,7 @@ class IngestConsumer:
         self._sources = settings.topics.raw_topics()
         self._limits = Limits(settings.max_event_bytes, settings.max_json_depth)
         self.health = ConsumerHealth()
+        self._handover = Handover()  # no batch committed after its partition moved on
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = Backoff()
@@ -58,14 +60,23 @@ class IngestConsumer:
         try:
             await producer.start()
             await consumer.start()
-            consumer.subscribe(list(self._sources), listener=self.health.listener())
+            listener = self.health.listener(on_revoked=self._handover.on_revoked)
+            consumer.subscribe(list(self._sources), listener=listener)
             self.health.mark_up()
             while not stop.is_set():
+                token = self._handover.token()
                 batch = await consumer.getmany(
                     timeout_ms=s.fetch_timeout_ms, max_records=s.batch_max_records
                 )
                 if batch:
-                    await self._process(producer, batch)
+                    async with self._handover.batch(token) as current:
+                        if current:
+                            await self._process(producer, batch)
+                        else:  # fetched across a rebalance: read again, see shared/handover
+                            rewind(consumer, batch)
+                            log.info(
+                                "batch fetched across a rebalance; read again", size=len(batch)
+                            )
                     backoff.reset()
                 self._metrics.record_lag(await self.health.polled(consumer))
                 if self.health.stuck(s.stuck_after_s):

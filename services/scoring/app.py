@@ -58,7 +58,7 @@ async def _build_runtime(
     stack: AsyncExitStack, settings: ScoringSettings, metrics: ScoringMetrics, now: Now
 ) -> ScoringRuntime:
     topics = settings.topics
-    await create_topics(settings, topics.signals, topics.health_changes)
+    await create_topics(settings, topics.signals, topics.health_changes, registry=metrics.registry)
     engine, sessions = stateful.open_database(stack, settings)
     model_store = await stateful.load_config(sessions, "scoring_config", HealthModelConfig)
     shadow = ShadowStore()

@@ -58,7 +58,9 @@ async def _build_runtime(
     now: Now,
 ) -> TriggersRuntime:
     topics = settings.topics
-    await create_topics(settings, topics.health_changes, topics.playbook_events)
+    await create_topics(
+        settings, topics.health_changes, topics.playbook_events, registry=metrics.registry
+    )
     # No redirects: a receiver must not bounce a signed delivery to another host.
     client = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False))
     engine, sessions = stateful.open_database(stack, settings)

@@ -1,7 +1,9 @@
 """The local development and test stack: a real Kafka broker and PostgreSQL server.
 
 ``up`` starts both (or reuses a running pair), ``down`` stops both and removes
-their throwaway data, ``status`` reports them. State lives in
+their throwaway data, ``status`` reports them. ``brokers=3`` runs a 3-node KRaft
+cluster instead of one broker (replication factor 3, ``min.insync.replicas=2``);
+``kill_broker``/``start_broker`` take one node away and bring it back. State lives in
 ``<stack_dir>/stack.json``; leftovers of a crashed run are found and cleaned.
 """
 
@@ -17,7 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from shared.stack import kafka, postgres
-from shared.stack.process import processes_mentioning, stop_process
+from shared.stack.process import kill_process, processes_mentioning, stop_process
 
 Echo = Callable[[str], None]
 
@@ -32,6 +34,7 @@ class StackConfig:
     kafka_version: str = "4.1.1"
     kafka_home: Path | None = None
     kafka_cache: Path = field(default_factory=lambda: Path.home() / ".cache" / "vigil")
+    brokers: int = 1
 
     @classmethod
     def from_env(cls, repo_root: Path) -> StackConfig:
@@ -54,6 +57,8 @@ class StackInfo:
     postgres_log: Path
     kafka_port: int = 0
     postgres_port: int = 0
+    # every node of a cluster: {"node_id", "pid", "port", "controller_port"}
+    kafka_nodes: tuple[dict[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ def _read_state(config: StackConfig) -> StackInfo | None:
     try:
         raw = json.loads(_state_file(config).read_text())
         raw["kafka_log"], raw["postgres_log"] = Path(raw["kafka_log"]), Path(raw["postgres_log"])
+        raw["kafka_nodes"] = tuple(raw.get("kafka_nodes", ()))
         return StackInfo(**raw)
     except (OSError, ValueError, TypeError, KeyError):
         return None
@@ -85,7 +91,7 @@ def _write_state(config: StackConfig, info: StackInfo) -> None:
 def up(config: StackConfig, *, echo: Echo = _quiet) -> StackInfo:
     """Start Kafka and PostgreSQL, or return the running pair recorded in stack.json."""
     current = _read_state(config)
-    if current is not None and _healthy(current):
+    if current is not None and _healthy(current) and _node_count(current) == config.brokers:
         echo(f"kafka already running at {current.kafka_bootstrap} (pid {current.kafka_pid})")
         echo(f"postgresql already running at {current.database_url} (pid {current.postgres_pid})")
         return current
@@ -94,27 +100,51 @@ def up(config: StackConfig, *, echo: Echo = _quiet) -> StackInfo:
     libs = kafka.resolve_libs(config.kafka_version, config.kafka_cache, config.kafka_home, echo)
     with ThreadPoolExecutor(max_workers=2) as pool:
         pg_future = pool.submit(postgres.start, config.stack_dir / "pg")
-        kafka_future = pool.submit(kafka.start, libs, config.stack_dir / "kafka")
+        kafka_future = pool.submit(_start_kafka, config, libs)
         pg = pg_future.result()
-        broker = kafka_future.result()
+        nodes = kafka_future.result()
     info = StackInfo(
-        kafka_bootstrap=f"127.0.0.1:{broker.port}",
+        kafka_bootstrap=",".join(f"127.0.0.1:{n.port}" for n in nodes),
         database_url=pg.url,
-        kafka_pid=broker.pid,
+        kafka_pid=nodes[0].pid,
         postgres_pid=pg.pid,
-        kafka_log=broker.log,
+        kafka_log=nodes[0].log,
         postgres_log=pg.log,
-        kafka_port=broker.port,
+        kafka_port=nodes[0].port,
         postgres_port=pg.port,
+        kafka_nodes=tuple(_node_record(n) for n in nodes) if config.brokers > 1 else (),
     )
     _write_state(config, info)
-    echo(f"kafka {config.kafka_version} (KRaft) ready at {info.kafka_bootstrap} (pid {broker.pid})")
+    shape = f"KRaft, {len(nodes)} nodes" if len(nodes) > 1 else "KRaft"
+    where = f"{info.kafka_bootstrap} (pid {info.kafka_pid})"
+    echo(f"kafka {config.kafka_version} ({shape}) ready at {where}")
     echo(f"postgresql {pg.version} ready at {pg.url} (pid {pg.pid})")
     return info
 
 
+def _start_kafka(config: StackConfig, libs: Path) -> list[kafka.KafkaProcess]:
+    if config.brokers == 1:
+        return [kafka.start(libs, config.stack_dir / "kafka")]
+    return kafka.start_cluster(libs, config.stack_dir / "kafka", config.brokers)
+
+
+def _node_record(node: kafka.KafkaProcess) -> dict[str, int]:
+    return {
+        "node_id": node.node_id,
+        "pid": node.pid,
+        "port": node.port,
+        "controller_port": node.controller_port,
+    }
+
+
+def _node_count(info: StackInfo) -> int:
+    return len(info.kafka_nodes) or 1
+
+
 def _healthy(info: StackInfo) -> bool:
-    return kafka.alive(info.kafka_pid, info.kafka_port) and postgres.alive(info.postgres_pid)
+    nodes = info.kafka_nodes or ({"pid": info.kafka_pid, "port": info.kafka_port},)
+    brokers = all(kafka.alive(n["pid"], n["port"]) for n in nodes)
+    return brokers and postgres.alive(info.postgres_pid)
 
 
 def _clean(config: StackConfig, stale: StackInfo | None, echo: Echo) -> None:
@@ -126,7 +156,8 @@ def _clean(config: StackConfig, stale: StackInfo | None, echo: Echo) -> None:
         echo(f"cleaning leftovers of a previous run in {config.stack_dir}")
     postgres.stop(config.stack_dir / "pg", stale.postgres_pid if stale else None)
     if stale is not None:
-        stop_process(stale.kafka_pid)
+        for pid in [stale.kafka_pid, *(n["pid"] for n in stale.kafka_nodes)]:
+            stop_process(pid)
     for pid in processes_mentioning(str(config.stack_dir)):
         stop_process(pid, timeout_s=5)
     for sub in ("kafka", "pg", "stack.json"):
@@ -164,6 +195,29 @@ def restart_kafka(config: StackConfig, *, down_s: float = 0.0) -> None:
     _write_state(config, replace(info, kafka_pid=broker.pid))
 
 
+def kill_broker(config: StackConfig, node_id: int) -> None:
+    """SIGKILL one node of the cluster: no controlled shutdown, no leader hand-over."""
+    info = _read_state(config)
+    assert info is not None and info.kafka_nodes, "no cluster recorded"
+    node = next(n for n in info.kafka_nodes if n["node_id"] == node_id)
+    kill_process(node["pid"])
+
+
+def start_broker(config: StackConfig, node_id: int) -> None:
+    """Start a killed node again on its ports, with its data; it catches up as a follower."""
+    info = _read_state(config)
+    assert info is not None and info.kafka_nodes, "no cluster recorded"
+    record = next(n for n in info.kafka_nodes if n["node_id"] == node_id)
+    libs = kafka.resolve_libs(config.kafka_version, config.kafka_cache, config.kafka_home, _quiet)
+    old = kafka.KafkaProcess(
+        record["pid"], record["port"], Path(), record["controller_port"], node_id
+    )
+    again = kafka.restart_node(libs, config.stack_dir / "kafka", old)
+    nodes = tuple(_node_record(again) if n["node_id"] == node_id else n for n in info.kafka_nodes)
+    first = nodes[0]
+    _write_state(config, replace(info, kafka_nodes=nodes, kafka_pid=first["pid"]))
+
+
 def down(config: StackConfig, *, echo: Echo = _quiet) -> None:
     """Stop both and remove their data; no process of ours is left."""
     state = _read_state(config)
@@ -178,7 +232,7 @@ def status(config: StackConfig) -> dict[str, ComponentStatus]:
             "kafka": ComponentStatus("kafka", False, None, None),
             "postgresql": ComponentStatus("postgresql", False, None, None),
         }
-    return {
+    out = {
         "kafka": ComponentStatus(
             "kafka",
             kafka.alive(info.kafka_pid, info.kafka_port),
@@ -189,3 +243,9 @@ def status(config: StackConfig) -> dict[str, ComponentStatus]:
             "postgresql", postgres.alive(info.postgres_pid), info.database_url, info.postgres_pid
         ),
     }
+    for n in info.kafka_nodes:
+        name = f"kafka node {n['node_id']}"
+        out[name] = ComponentStatus(
+            name, kafka.alive(n["pid"], n["port"]), f"127.0.0.1:{n['port']}", n["pid"]
+        )
+    return out

@@ -1,4 +1,10 @@
-"""A single Apache Kafka broker in KRaft combined mode, from Maven Central jars."""
+"""Apache Kafka in KRaft combined mode, from Maven Central jars: one node or a small cluster.
+
+Every node is broker and controller; a cluster's nodes are voters of one
+quorum on loopback, formatted with one cluster id. With 3 nodes the internal
+topics and new topics default to 3 replicas and ``min.insync.replicas=2``, so
+one node can die without losing a write or stopping one.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,8 @@ class KafkaProcess:
     pid: int
     port: int
     log: Path
+    controller_port: int = 0
+    node_id: int = 1
 
 
 def resolve_libs(version: str, cache: Path, kafka_home: Path | None, echo: Echo) -> Path:
@@ -57,15 +65,25 @@ def resolve_libs(version: str, cache: Path, kafka_home: Path | None, echo: Echo)
     return libs
 
 
-def write_config(data_dir: Path, port: int, controller_port: int) -> Path:
+def write_config(
+    data_dir: Path,
+    port: int,
+    controller_port: int,
+    *,
+    node_id: int = 1,
+    voters: str | None = None,
+    replicas: int = 1,
+) -> Path:
+    """``server.properties`` of one node; ``voters`` lists the quorum (default: this node)."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    min_isr = min(2, replicas)
     props = data_dir / "server.properties"
     props.write_text(
         "\n".join(
             [
                 "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+                f"node.id={node_id}",
+                f"controller.quorum.voters={voters or f'{node_id}@127.0.0.1:{controller_port}'}",
                 f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
                 f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
                 "controller.listener.names=CONTROLLER",
@@ -74,16 +92,18 @@ def write_config(data_dir: Path, port: int, controller_port: int) -> Path:
                 f"log.dirs={data_dir / 'logs'}",
                 "num.partitions=4",
                 "auto.create.topics.enable=false",
-                "offsets.topic.replication.factor=1",
+                f"default.replication.factor={replicas}",
+                f"min.insync.replicas={min_isr}",
+                f"offsets.topic.replication.factor={replicas}",
                 "offsets.topic.num.partitions=4",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
+                f"transaction.state.log.replication.factor={replicas}",
+                f"transaction.state.log.min.isr={min_isr}",
                 "transaction.state.log.num.partitions=4",
                 "group.initial.rebalance.delay.ms=0",
                 "message.max.bytes=2097152",
                 "replica.fetch.max.bytes=2097152",
-                "share.coordinator.state.topic.replication.factor=1",
-                "share.coordinator.state.topic.min.isr=1",
+                f"share.coordinator.state.topic.replication.factor={replicas}",
+                f"share.coordinator.state.topic.min.isr={min_isr}",
                 "",
             ]
         )
@@ -124,11 +144,11 @@ def _java(libs: Path, data_dir: Path, *args: str) -> list[str]:
     ]
 
 
-def format_storage(libs: Path, data_dir: Path, props: Path) -> None:
+def format_storage(libs: Path, data_dir: Path, props: Path, cluster_id: str | None = None) -> None:
     """Format the log dir once; a formatted dir is left as it is."""
     if (data_dir / "logs" / "meta.properties").exists():
         return
-    cluster_id = uuid.uuid4().hex[:22]
+    cluster_id = cluster_id or uuid.uuid4().hex[:22]
     subprocess.run(
         _java(libs, data_dir, STORAGE_TOOL, "format", "-t", cluster_id, "-c", str(props), "-g"),
         check=True,
@@ -147,21 +167,67 @@ def start(
     port, controller_port = ports or (free_port(), free_port())
     props = write_config(data_dir, port, controller_port)
     format_storage(libs, data_dir, props)
-    out = data_dir / "broker.out"
-    pid = spawn_detached(_java(libs, data_dir, MAIN_CLASS, str(props)), out)
-    log = data_dir / "broker.log"
+    node = _spawn(libs, data_dir, port, controller_port, 1)
+    _wait_ready([node], data_dir, timeout_s)
+    return node
+
+
+def start_cluster(
+    libs: Path, data_dir: Path, nodes: int, *, timeout_s: float = 180.0
+) -> list[KafkaProcess]:
+    """Start ``nodes`` combined nodes under ``data_dir/node-<id>``, one quorum, all ready."""
+    ports = {node_id: (free_port(), free_port()) for node_id in range(1, nodes + 1)}
+    voters = ",".join(f"{n}@127.0.0.1:{c}" for n, (_p, c) in ports.items())
+    cluster_id = uuid.uuid4().hex[:22]
+    dirs = {n: node_dir(data_dir, n) for n in ports}
+    for n, (port, cport) in ports.items():
+        props = write_config(dirs[n], port, cport, node_id=n, voters=voters, replicas=min(3, nodes))
+        format_storage(libs, dirs[n], props, cluster_id)
+    # all at once: a node is not ready before a majority of the quorum runs
+    started = [_spawn(libs, dirs[n], port, cport, n) for n, (port, cport) in ports.items()]
+    _wait_ready(started, data_dir, timeout_s, brokers=nodes)
+    return started
+
+
+def restart_node(
+    libs: Path, data_dir: Path, node: KafkaProcess, *, timeout_s: float = 120.0
+) -> KafkaProcess:
+    """Start a stopped node of a cluster again on its ports, with its data."""
+    directory = node_dir(data_dir, node.node_id)
+    again = _spawn(libs, directory, node.port, node.controller_port, node.node_id)
+    _wait_ready([again], directory, timeout_s)
+    return again
+
+
+def node_dir(data_dir: Path, node_id: int) -> Path:
+    return data_dir / f"node-{node_id}"
+
+
+def _spawn(
+    libs: Path, data_dir: Path, port: int, controller_port: int, node_id: int
+) -> KafkaProcess:
+    props = data_dir / "server.properties"
+    pid = spawn_detached(_java(libs, data_dir, MAIN_CLASS, str(props)), data_dir / "broker.out")
+    return KafkaProcess(pid, port, data_dir / "broker.log", controller_port, node_id)
+
+
+def _wait_ready(
+    nodes: list[KafkaProcess], data_dir: Path, timeout_s: float, *, brokers: int = 1
+) -> None:
+    bootstrap = ",".join(f"127.0.0.1:{n.port}" for n in nodes)
 
     def ready() -> bool:
-        if not pid_alive(pid):
-            raise RuntimeError(f"kafka exited during start:\n{_tail(out) or _tail(log)}")
-        return port_open(port) and broker_answers(f"127.0.0.1:{port}")
+        for n in nodes:
+            if not pid_alive(n.pid):
+                out = n.log.with_name("broker.out")
+                raise RuntimeError(f"kafka exited during start:\n{_tail(out) or _tail(n.log)}")
+        return all(port_open(n.port) for n in nodes) and broker_answers(bootstrap, brokers)
 
-    wait_until(ready, timeout_s, "kafka broker", interval_s=0.5)
-    return KafkaProcess(pid, port, log)
+    wait_until(ready, timeout_s, f"kafka ({len(nodes)} node(s)) in {data_dir}", interval_s=0.5)
 
 
-def broker_answers(bootstrap: str) -> bool:
-    """True when the broker serves metadata (a real client request, not a port check)."""
+def broker_answers(bootstrap: str, brokers: int = 1) -> bool:
+    """True when the cluster serves metadata listing ``brokers`` brokers (a real request)."""
     import asyncio
 
     from aiokafka.admin import AIOKafkaAdminClient
@@ -170,8 +236,8 @@ def broker_answers(bootstrap: str) -> bool:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
         try:
             await admin.start()
-            await admin.list_topics()
-            return True
+            cluster = await admin.describe_cluster()
+            return len(cluster["brokers"]) >= brokers
         except Exception:  # noqa: BLE001 - not ready yet
             return False
         finally:

@@ -85,6 +85,16 @@ def stop_process(pid: int | None, *, timeout_s: float = 20.0) -> None:
             time.sleep(0.05)
 
 
+def kill_process(pid: int) -> None:
+    """SIGKILL the process group and wait until it is gone (a crash, not a shutdown)."""
+    if not pid_alive(pid):
+        return
+    _signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and pid_alive(pid):
+        time.sleep(0.05)
+
+
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(os.getpgid(pid), sig)
