@@ -27,6 +27,7 @@ from enum import StrEnum
 
 import asyncpg
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
+from pydantic import ValidationError
 
 from shared.db import is_transient_db_error
 from shared.errors import TransientError
@@ -83,3 +84,15 @@ def describe(error: BaseException, limit: int = 1000) -> str:
     # SQLAlchemy appends "[SQL: ...] [parameters: ...]": parameters may hold data
     text = text.split("[SQL:", 1)[0].strip()
     return text[:limit]
+
+
+def reason_code(error: BaseException) -> str:
+    """The machine-readable reason of a dead letter for ``error``."""
+    for cause in causes(error):
+        if isinstance(cause, ValidationError):
+            return "contract_violation"
+        if isinstance(cause, MessageSizeTooLargeError | RecordTooLargeError):
+            return "too_large"
+        if isinstance(cause, _PERMANENT_CAUSES):
+            return "database_rejected"
+    return "handler_error"

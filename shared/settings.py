@@ -27,6 +27,9 @@ class TopicNames(BaseModel):
     dlq: str = "ingest.dlq"
     health_changes: str = "health.changes"
     playbook_events: str = "playbook.events"
+    # records that fail for good in scoring / triggers (the ingest.dlq contract, with a stage)
+    scoring_dlq: str = "scoring.dlq"
+    triggers_dlq: str = "triggers.dlq"
 
     def raw_topics(self) -> dict[str, str]:
         """Raw topic name -> source name (``usage``, ``ticket``, ...)."""
@@ -66,6 +69,8 @@ class CommonSettings(BaseSettings):
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
     # A consumer lagging with no progress for this long is restarted in-process.
     stuck_after_s: float = Field(default=60.0, gt=0)
+    # How often consumer lag is measured from end offsets and the stored position.
+    lag_interval_s: float = Field(default=5.0, gt=0)
 
     @field_validator("api_token")
     @classmethod

@@ -16,8 +16,10 @@ from services.ingest.metrics import IngestMetrics
 from services.ingest.runtime import IngestRuntime
 from shared.http import install_error_handlers, probe_router, protected, serve
 from shared.kafka import ensure_topics, make_producer, stop_bounded
+from shared.lag_monitor import LagMonitor, kafka_committed
 from shared.logging import configure_logging, get_logger
 from shared.metrics import new_registry
+from shared.pipeline_metrics import PipelineMetrics, lag_reporter
 from shared.retry import finish_tasks
 
 log = get_logger(__name__)
@@ -28,7 +30,15 @@ def create_app(
 ) -> FastAPI:
     registry = new_registry("ingest")
     metrics = IngestMetrics.create(registry)
-    consumer = IngestConsumer(settings, metrics, clock=clock)
+    pipeline = PipelineMetrics.create(registry, "ingest", dead_letters=False)
+    consumer = IngestConsumer(settings, metrics, clock=clock, on_failure=pipeline.failed)
+    lag = LagMonitor(
+        settings.kafka_bootstrap,
+        list(settings.topics.raw_topics()),
+        lambda: kafka_committed(settings.kafka_bootstrap, settings.group_id),
+        lag_reporter(metrics.lag, consumer.health, pipeline),
+        interval_s=settings.lag_interval_s,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,13 +53,14 @@ def create_app(
         app.state.ingest = IngestRuntime(settings, metrics, producer, consumer, clock)
         stop = asyncio.Event()
         loop_task = asyncio.create_task(consumer.run(stop)) if run_consumer else None
+        lag_task = asyncio.create_task(lag.run(stop)) if run_consumer else None
         log.info("ingest started", topics=list(topics.raw_topics()))
         try:
             yield
         finally:
             stop.set()
-            if loop_task is not None:
-                await finish_tasks([loop_task], settings.shutdown_timeout_s - 2)
+            if loop_task is not None and lag_task is not None:
+                await finish_tasks([loop_task, lag_task], settings.shutdown_timeout_s - 2)
             await stop_bounded(producer, 2)
             log.info("ingest stopped")
 
@@ -57,7 +68,13 @@ def create_app(
         return {"kafka": consumer.health.connected, "partitions": bool(consumer.health.assigned)}
 
     app = FastAPI(title="Vigil ingest", version="1", lifespan=lifespan)
-    app.include_router(probe_router(registry, readiness))
+    app.include_router(
+        probe_router(
+            registry,
+            readiness,
+            lambda: consumer.health.not_ready_because(settings.stuck_after_s),
+        )
+    )
     app.include_router(router, dependencies=protected(settings.api_token))
     install_error_handlers(app)
     return app

@@ -19,6 +19,7 @@ from services.ingest.config import IngestSettings
 from services.ingest.metrics import IngestMetrics
 from services.ingest.routing import Limits, RawMessage, Routed, route_message
 from shared.consumer_health import ConsumerHealth
+from shared.failures import FailureKind, classify, describe
 from shared.kafka import make_consumer, make_producer, stop_bounded
 from shared.logging import get_logger
 from shared.retry import Backoff, wait_or_stop
@@ -35,9 +36,15 @@ class IngestConsumer:
     """Runs until ``stop`` is set; survives poison messages and broker restarts."""
 
     def __init__(
-        self, settings: IngestSettings, metrics: IngestMetrics, *, clock: Clock = utc_now
+        self,
+        settings: IngestSettings,
+        metrics: IngestMetrics,
+        *,
+        clock: Clock = utc_now,
+        on_failure: Callable[[FailureKind], None] = lambda _kind: None,
     ) -> None:
         self._settings = settings
+        self._on_failure = on_failure
         self._metrics = metrics
         self._clock = clock
         self._sources = settings.topics.raw_topics()
@@ -50,7 +57,11 @@ class IngestConsumer:
             try:
                 await self._session(stop, backoff)
             except Exception as error:  # noqa: BLE001 - every failure is retried
-                self.health.mark_down(repr(error))
+                # records are routed one by one (a bad one becomes a bounded dead
+                # letter), so a batch failure here is an outage, or a bug: retried
+                kind = classify(error)
+                self._on_failure(kind)
+                self.health.mark_down(f"{kind}: {describe(error, 300)}")
                 delay = backoff.next_delay()
                 log.warning("ingest session failed; retrying", error=repr(error), delay_s=delay)
                 self._metrics.retries.inc()
@@ -74,7 +85,8 @@ class IngestConsumer:
                 if batch:
                     await self._process(producer, batch)
                     backoff.reset()
-                self._record_lag(await self.health.polled(consumer))
+                # the lag gauge comes from shared.lag_monitor (committed offsets)
+                await self.health.polled(consumer)
                 if self.health.stuck(s.stuck_after_s):
                     raise RuntimeError("consumer made no progress while lagging; restarting it")
         finally:
@@ -123,7 +135,3 @@ class IngestConsumer:
                 m.dead_lettered.labels(r.reason_code).inc()
         m.batch_size.observe(len(routed))
         m.batch_seconds.observe(took)
-
-    def _record_lag(self, lags: dict[TopicPartition, int]) -> None:
-        for tp, lag in lags.items():
-            self._metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)

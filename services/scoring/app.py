@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 
+from aiokafka import TopicPartition
 from fastapi import FastAPI
 
 from services.scoring.api import router
@@ -16,6 +18,7 @@ from services.scoring.consumer import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.scores import band_counts
+from services.scoring.retention import EventIdRetention
 from services.scoring.runtime import ScoringRuntime
 from services.scoring.scorer import Scorer
 from shared.config_store import VersionedConfig
@@ -23,9 +26,12 @@ from shared.db import create_engine, create_sessionmaker, db_reachable, transact
 from shared.db_consumer import DbOffsetsConsumer, LoopOptions
 from shared.http import install_error_handlers, probe_router, protected, serve
 from shared.kafka import ensure_topics
+from shared.lag_monitor import LagMonitor
 from shared.logging import configure_logging, get_logger
 from shared.metrics import new_registry
+from shared.offsets import load_offsets
 from shared.outbox import OutboxRelay, outbox_backlog
+from shared.pipeline_metrics import PipelineMetrics, lag_reporter
 from shared.retry import finish_tasks, wait_or_stop
 
 log = get_logger(__name__)
@@ -35,16 +41,17 @@ OUTBOX_LOCK_KEY = 0x56494702
 def create_app(settings: ScoringSettings, *, run_loops: bool = True) -> FastAPI:
     registry = new_registry("scoring")
     metrics = ScoringMetrics.create(registry)
+    pipeline = PipelineMetrics.create(registry, "scoring")
     holder: dict[str, ScoringRuntime] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            runtime = await _build_runtime(settings, metrics)
+            runtime = await _build_runtime(settings, metrics, pipeline)
             stack.push_async_callback(runtime.engine.dispose)
             app.state.scoring = holder["runtime"] = runtime
             stop = asyncio.Event()
-            tasks = _start_loops(runtime, stop) if run_loops else []
+            tasks = _start_loops(runtime, stop, pipeline) if run_loops else []
             log.info("scoring started", group_id=settings.group_id)
             try:
                 yield
@@ -63,18 +70,26 @@ def create_app(settings: ScoringSettings, *, run_loops: bool = True) -> FastAPI:
             "partitions": bool(runtime.consumer.health.assigned),
         }
 
+    def not_ready_because() -> dict[str, str]:
+        runtime = holder.get("runtime")
+        if runtime is None:
+            return {}
+        return runtime.consumer.health.not_ready_because(settings.stuck_after_s)
+
     app = FastAPI(title="Vigil scoring", version="1", lifespan=lifespan)
-    app.include_router(probe_router(registry, readiness))
+    app.include_router(probe_router(registry, readiness, not_ready_because))
     app.include_router(router, dependencies=protected(settings.api_token))
     install_error_handlers(app)
     return app
 
 
-async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> ScoringRuntime:
+async def _build_runtime(
+    settings: ScoringSettings, metrics: ScoringMetrics, pipeline: PipelineMetrics
+) -> ScoringRuntime:
     topics = settings.topics
     await ensure_topics(
         settings.kafka_bootstrap,
-        [topics.signals, topics.health_changes],
+        [topics.signals, topics.health_changes, topics.scoring_dlq],
         partitions=settings.topic_partitions,
     )
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
@@ -86,7 +101,7 @@ async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> 
     relay = OutboxRelay(
         sessions,
         settings.kafka_bootstrap,
-        [topics.health_changes],
+        [topics.health_changes, topics.scoring_dlq],
         lock_key=OUTBOX_LOCK_KEY,
         poll_interval_s=settings.outbox_poll_interval_s,
         on_relayed=metrics.outbox_relayed.inc,
@@ -99,13 +114,16 @@ async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> 
         batch_max_records=settings.batch_max_records,
         fetch_timeout_ms=settings.fetch_timeout_ms,
         stuck_after_s=settings.stuck_after_s,
+        dead_letter_topic=topics.scoring_dlq,
+        stage="scoring",
     )
     consumer = DbOffsetsConsumer(
         options,
         sessions,
         SignalBatchHandler(scorer, metrics),
         on_committed=relay.wake,
-        on_lag=metrics.record_lag,
+        on_failure=pipeline.failed,
+        on_dead_letter=pipeline.dead_lettered,
     )
     clock = ClockRescorer(
         engine,
@@ -118,16 +136,38 @@ async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> 
     return ScoringRuntime(settings, metrics, engine, sessions, consumer, relay, clock, model_store)
 
 
-def _start_loops(runtime: ScoringRuntime, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+def _start_loops(
+    runtime: ScoringRuntime, stop: asyncio.Event, pipeline: PipelineMetrics
+) -> list[asyncio.Task[None]]:
     s = runtime.settings
+    retention = EventIdRetention(runtime.sessions, timedelta(days=s.dedupe_retention_days))
     tasks = [
         asyncio.create_task(runtime.consumer.run(stop), name="consumer"),
         asyncio.create_task(runtime.relay.run(stop), name="outbox-relay"),
         asyncio.create_task(_gauges(runtime, stop), name="gauges"),
+        asyncio.create_task(_lag_monitor(runtime, pipeline).run(stop), name="lag"),
+        asyncio.create_task(retention.run(stop, s.dedupe_prune_interval_s), name="retention"),
     ]
     if s.clock_enabled and s.clock_interval_s > 0:
         tasks.append(asyncio.create_task(runtime.clock.run(stop, s.clock_interval_s), name="clock"))
     return tasks
+
+
+def _lag_monitor(runtime: ScoringRuntime, pipeline: PipelineMetrics) -> LagMonitor:
+    """Lag from end offsets and the offsets stored in PostgreSQL, apart from the loop."""
+    s = runtime.settings
+
+    async def stored() -> dict[TopicPartition, int]:
+        async with runtime.sessions() as session:
+            return await load_offsets(session, s.group_id)
+
+    return LagMonitor(
+        s.kafka_bootstrap,
+        [s.topics.signals],
+        stored,
+        lag_reporter(runtime.metrics.lag, runtime.consumer.health, pipeline),
+        interval_s=s.lag_interval_s,
+    )
 
 
 async def _gauges(runtime: ScoringRuntime, stop: asyncio.Event) -> None:

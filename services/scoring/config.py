@@ -20,7 +20,9 @@ class ScoringSettings(CommonSettings):
     clock_interval_s: float = Field(default=300.0, ge=0)
     clock_enabled: bool = True
     clock_chunk_size: int = Field(default=2000, ge=1)
-    # Event ids are remembered this long for idempotency (producer retries).
-    dedupe_retention_days: int = Field(default=30, ge=1)
+    # Event ids are remembered this long for idempotency (producer retries), then
+    # pruned every ``dedupe_prune_interval_s`` (services/scoring/retention.py).
+    dedupe_retention_days: int = Field(default=30, ge=1, le=3650)
+    dedupe_prune_interval_s: float = Field(default=3600.0, gt=0)
     db_pool_size: int = Field(default=5, ge=1)
     outbox_poll_interval_s: float = Field(default=0.5, gt=0)

@@ -49,7 +49,7 @@ class ScoringMetrics:
             ),
             malformed=Counter(
                 "vigil_scoring_malformed_signals_total",
-                "Messages on signals that did not parse as a signal (skipped).",
+                "Messages on signals that did not parse as a signal (dead-lettered).",
                 registry=r,
             ),
             batch_size=Histogram(

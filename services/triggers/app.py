@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
+from aiokafka import TopicPartition
 from fastapi import FastAPI
 
 from services.triggers.api import router
@@ -25,9 +26,12 @@ from shared.db import create_engine, create_sessionmaker, db_reachable, transact
 from shared.db_consumer import DbOffsetsConsumer, LoopOptions
 from shared.http import install_error_handlers, probe_router, protected, serve
 from shared.kafka import ensure_topics
+from shared.lag_monitor import LagMonitor
 from shared.logging import configure_logging, get_logger
 from shared.metrics import new_registry
+from shared.offsets import load_offsets
 from shared.outbox import OutboxRelay, outbox_backlog
+from shared.pipeline_metrics import PipelineMetrics, lag_reporter
 from shared.retry import finish_tasks, wait_or_stop
 
 log = get_logger(__name__)
@@ -38,15 +42,16 @@ def create_app(settings: TriggersSettings, *, run_loops: bool = True) -> FastAPI
     registry = new_registry("triggers")
     metrics = TriggersMetrics.create(registry)
     webhook_metrics = WebhookMetrics.create(registry)
+    pipeline = PipelineMetrics.create(registry, "triggers")
     holder: dict[str, TriggersRuntime] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with httpx.AsyncClient(follow_redirects=False) as client:
-            runtime = await _build(settings, metrics, webhook_metrics, client)
+            runtime = await _build(settings, metrics, webhook_metrics, client, pipeline)
             app.state.triggers = holder["runtime"] = runtime
             stop = asyncio.Event()
-            tasks = _start(runtime, webhook_metrics, stop) if run_loops else []
+            tasks = _start(runtime, webhook_metrics, stop, pipeline) if run_loops else []
             log.info("triggers started", group_id=settings.group_id)
             try:
                 yield
@@ -66,8 +71,14 @@ def create_app(settings: TriggersSettings, *, run_loops: bool = True) -> FastAPI
             "partitions": bool(runtime.consumer.health.assigned),
         }
 
+    def not_ready_because() -> dict[str, str]:
+        runtime = holder.get("runtime")
+        if runtime is None:
+            return {}
+        return runtime.consumer.health.not_ready_because(settings.stuck_after_s)
+
     app = FastAPI(title="Vigil triggers", version="1", lifespan=lifespan)
-    app.include_router(probe_router(registry, readiness))
+    app.include_router(probe_router(registry, readiness, not_ready_because))
     app.include_router(router, dependencies=protected(settings.api_token))
     app.include_router(webhooks_router, dependencies=protected(settings.api_token))
     install_error_handlers(app)
@@ -79,11 +90,12 @@ async def _build(
     metrics: TriggersMetrics,
     webhook_metrics: WebhookMetrics,
     client: httpx.AsyncClient,
+    pipeline: PipelineMetrics,
 ) -> TriggersRuntime:
     topics = settings.topics
     await ensure_topics(
         settings.kafka_bootstrap,
-        [topics.health_changes, topics.playbook_events],
+        [topics.health_changes, topics.playbook_events, topics.triggers_dlq],
         partitions=settings.topic_partitions,
     )
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
@@ -95,7 +107,7 @@ async def _build(
     relay = OutboxRelay(
         sessions,
         settings.kafka_bootstrap,
-        [topics.playbook_events],
+        [topics.playbook_events, topics.triggers_dlq],
         lock_key=OUTBOX_LOCK_KEY,
         poll_interval_s=settings.outbox_poll_interval_s,
         on_relayed=metrics.outbox_relayed.inc,
@@ -108,6 +120,8 @@ async def _build(
         batch_max_records=settings.batch_max_records,
         fetch_timeout_ms=settings.fetch_timeout_ms,
         stuck_after_s=settings.stuck_after_s,
+        dead_letter_topic=topics.triggers_dlq,
+        stage="triggers",
     )
     worker = DeliveryWorker(sessions, client, settings.webhooks, webhook_metrics)
 
@@ -121,7 +135,8 @@ async def _build(
         sessions,
         trigger_engine.on_records,
         on_committed=committed,
-        on_lag=metrics.record_lag,
+        on_failure=pipeline.failed,
+        on_dead_letter=pipeline.dead_lettered,
     )
     clock = TriggersClock(
         engine,
@@ -137,10 +152,14 @@ async def _build(
 
 
 def _start(
-    runtime: TriggersRuntime, webhook_metrics: WebhookMetrics, stop: asyncio.Event
+    runtime: TriggersRuntime,
+    webhook_metrics: WebhookMetrics,
+    stop: asyncio.Event,
+    pipeline: PipelineMetrics,
 ) -> list[asyncio.Task[None]]:
     s = runtime.settings
     tasks = [
+        asyncio.create_task(_lag_monitor(runtime, pipeline).run(stop), name="lag"),
         asyncio.create_task(runtime.consumer.run(stop), name="consumer"),
         asyncio.create_task(runtime.relay.run(stop), name="outbox-relay"),
         asyncio.create_task(runtime.worker.run(stop), name="webhooks"),
@@ -149,6 +168,23 @@ def _start(
     if s.clock_enabled and s.clock_interval_s > 0:
         tasks.append(asyncio.create_task(runtime.clock.run(stop, s.clock_interval_s), name="clock"))
     return tasks
+
+
+def _lag_monitor(runtime: TriggersRuntime, pipeline: PipelineMetrics) -> LagMonitor:
+    """Lag from end offsets and the offsets stored in PostgreSQL, apart from the loop."""
+    s = runtime.settings
+
+    async def stored() -> dict[TopicPartition, int]:
+        async with runtime.sessions() as session:
+            return await load_offsets(session, s.group_id)
+
+    return LagMonitor(
+        s.kafka_bootstrap,
+        [s.topics.health_changes],
+        stored,
+        lag_reporter(runtime.metrics.lag, runtime.consumer.health, pipeline),
+        interval_s=s.lag_interval_s,
+    )
 
 
 async def _gauges(runtime: TriggersRuntime, hooks: WebhookMetrics, stop: asyncio.Event) -> None:

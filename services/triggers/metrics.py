@@ -36,7 +36,7 @@ class TriggersMetrics:
             ),
             malformed=Counter(
                 "vigil_triggers_malformed_health_changes_total",
-                "Messages on health.changes that did not parse (skipped).",
+                "Messages on health.changes that did not parse (dead-lettered).",
                 registry=r,
             ),
             event_time_lag=Histogram(

@@ -45,6 +45,8 @@ def _id(value: Any) -> str:
         raise PydanticCustomError(
             "id_too_long", "must be at most 128 characters, got {n}", {"n": len(stripped)}
         )
+    if "\x00" in stripped:  # PostgreSQL text cannot hold NUL
+        raise PydanticCustomError("nul_character", "must not contain NUL")
     return stripped
 
 
