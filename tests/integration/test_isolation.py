@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import orjson
 import pytest
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,7 +119,7 @@ async def test_lag_gauge_rises_while_the_consumer_is_stuck(infra, database) -> N
     options = LoopOptions(infra.kafka_bootstrap, group, [topic], "stuck", fetch_timeout_ms=50)
     loop = DbOffsetsConsumer(options, sessions, always_down, on_failure=metrics.failed)
 
-    async def stored() -> dict:
+    async def stored() -> dict[TopicPartition, int]:
         async with sessions() as session:
             return await load_offsets(session, group)
 
