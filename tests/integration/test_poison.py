@@ -4,34 +4,32 @@ topic with its reason while the records around it are applied (real broker and d
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import httpx
 import orjson
 import pytest
 from sqlalchemy import text
 
-from services.ingest.app import create_app as create_ingest
-from services.ingest.config import IngestSettings
-from services.scoring.app import create_app as create_scoring
-from services.scoring.config import ScoringSettings
-from services.triggers.app import create_app as create_triggers
-from services.triggers.config import TriggersSettings
-from shared.contracts import AccountFacts, HealthChange
-from shared.db import create_engine
-from shared.kafka import MAX_MESSAGE_BYTES, ensure_topics
-from tests.integration.kafka_io import produce, read_topic
-from tests.integration.pipeline import wait_drained
-from tests.integration.poison import (
-    NOW,
+from bench.poison import (
     dead_letters,
     good_signal,
+    health_change,
     poison_changes,
     poison_raw,
     poison_signals,
     raw_event,
     sha,
 )
+from services.ingest.app import create_app as create_ingest
+from services.ingest.config import IngestSettings
+from services.scoring.app import create_app as create_scoring
+from services.scoring.config import ScoringSettings
+from services.triggers.app import create_app as create_triggers
+from services.triggers.config import TriggersSettings
+from shared.db import create_engine
+from shared.kafka import MAX_MESSAGE_BYTES, ensure_topics
+from tests.integration.kafka_io import produce, read_topic
+from tests.integration.pipeline import wait_drained
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 TOKEN = "test-token-poison-0123456789abcdef"
@@ -165,24 +163,6 @@ async def test_scoring_dead_letters_every_poison_kind_and_applies_the_rest(
     assert 'vigil_scoring_dead_letters_total{reason="contract_violation"} 7.0' in metrics
 
 
-def health_change(i: int) -> HealthChange:
-    return HealthChange(
-        event_id=f"hc-{i}",
-        account_id=f"acct-{i}",
-        as_of=NOW - timedelta(minutes=i),
-        score=80.0,
-        previous_score=None,
-        band="green",
-        previous_band=None,
-        segment="smb",
-        components={"usage": 80.0, "adoption": 80.0},
-        coverage=1.0,
-        reasons=["steady"],
-        model_version="t",
-        account=AccountFacts(seats=10),
-    )
-
-
 async def test_triggers_dead_letters_poison_and_a_failing_handler_record(
     infra, topic_names, database
 ) -> None:
@@ -196,7 +176,7 @@ async def test_triggers_dead_letters_poison_and_a_failing_handler_record(
         outbox_poll_interval_s=0.1,
     )
     changes = [health_change(i) for i in range(30)]
-    poison = poison_changes(changes[0])
+    poison = poison_changes()
     stream = interleave([c.model_dump_json().encode() for c in changes], [v for _, v in poison])
     await ensure_topics(infra.kafka_bootstrap, [topic_names.health_changes])
     await produce(infra.kafka_bootstrap, [(topic_names.health_changes, b"k", v) for v in stream])

@@ -1,15 +1,18 @@
-"""The poison catalogue of issue 12, as raw events, signals and health changes."""
+"""The poison catalogue of issue 12, as raw events, signals and health changes.
+
+Shared by the poison tests (tests/integration/test_poison.py) and `make soak`.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
 from services.ingest.validation import to_signal, validate_object
-from shared.contracts import DlqRecord, HealthChange
+from shared.contracts import AccountFacts, DlqRecord, HealthChange
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 CONTROL_BYTES = bytes(range(1, 32)) * (400_000 // 31)  # ~400 KB, escapes six-fold in JSON
@@ -71,9 +74,31 @@ def poison_signals() -> list[tuple[str, bytes]]:
     ]
 
 
-def poison_changes(template: HealthChange) -> list[tuple[str, bytes]]:
+def health_change(i: int) -> HealthChange:
+    return HealthChange(
+        event_id=f"hc-{i}",
+        account_id=f"acct-{i % 97}",
+        as_of=NOW - timedelta(minutes=i % 600),
+        score=80.0,
+        previous_score=None,
+        band="green",
+        previous_band=None,
+        segment="smb",
+        components={"usage": 80.0, "adoption": 80.0},
+        coverage=1.0,
+        reasons=["steady"],
+        model_version="t",
+        account=AccountFacts(seats=10),
+    )
+
+
+def health_change_bytes(i: int) -> bytes:
+    return health_change(i).model_dump_json().encode()
+
+
+def poison_changes() -> list[tuple[str, bytes]]:
     """Health changes that break the contract, and one that passes it but fails the handler."""
-    base = orjson.loads(template.model_dump_json())
+    base = orjson.loads(health_change_bytes(0))
     return [
         # passes the contract; PostgreSQL refuses \\u0000 in jsonb: the handler fails
         (
