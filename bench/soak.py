@@ -32,19 +32,19 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.drain import count_records, wait_drained
-from bench.poison import (
+from shared import stack
+from shared.db import create_engine, migrate
+from shared.kafka import ensure_topics, make_producer, stop_bounded
+from shared.settings import TopicNames
+from tests.support.drain import count_records, wait_drained
+from tests.support.poison import (
     health_change_bytes,
     poison_changes,
     poison_raw,
     poison_signals,
     raw_event,
 )
-from bench.services import Service
-from shared import stack
-from shared.db import create_engine, migrate
-from shared.kafka import ensure_topics, make_producer, stop_bounded
-from shared.settings import TopicNames
+from tests.support.services import Service
 
 REPO = Path(__file__).resolve().parent.parent
 console = Console(highlight=False, soft_wrap=True)

@@ -83,6 +83,10 @@ class DbOffsetsConsumer:
         self.health = ConsumerHealth()
         self._known: dict[TopicPartition, int] = {}
 
+    @property
+    def topics(self) -> list[str]:
+        return list(self._options.topics)
+
     async def run(self, stop: asyncio.Event) -> None:
         backoff = Backoff()
         while not stop.is_set():

@@ -38,7 +38,7 @@ async def apply_isolating(
         async with session.begin_nested():
             await handle(session, records)
         return 0
-    except Exception as error:  # noqa: BLE001 - classified below, transient ones re-raised
+    except Exception as error:
         if classify(error) is FailureKind.transient:
             raise
         if len(records) == 1:

@@ -18,8 +18,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
+from shared.consumer_health import ConsumerHealth
 from shared.kafka import make_consumer, stop_bounded
 from shared.logging import get_logger
+from shared.metrics import ConsumerMetricSet
 from shared.retry import Backoff, wait_or_stop
 
 log = get_logger(__name__)
@@ -92,6 +94,17 @@ class LagMonitor:
             if topic["error_code"] == 0
             for part in topic["partitions"]
         ]
+
+
+def lag_reporter(metrics: ConsumerMetricSet, health: ConsumerHealth) -> LagSink:
+    """The monitor's callback: per-partition lag gauge, stored lag and stall time."""
+
+    def report(lags: dict[TopicPartition, int]) -> None:
+        metrics.record_lag(lags)
+        health.stored_lag_is(sum(lags.values()))
+        metrics.stalled_seconds.set(health.stalled_s())
+
+    return report
 
 
 async def kafka_committed(bootstrap: str, group_id: str) -> dict[TopicPartition, int]:

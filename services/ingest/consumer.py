@@ -10,43 +10,32 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from services.ingest.config import IngestSettings
 from services.ingest.metrics import IngestMetrics
 from services.ingest.routing import Limits, RawMessage, Routed, route_message
+from shared.clock import Now
 from shared.consumer_health import ConsumerHealth
-from shared.failures import FailureKind, classify, describe
+from shared.failures import classify, describe
 from shared.kafka import make_consumer, make_producer, stop_bounded
 from shared.logging import get_logger
 from shared.retry import Backoff, wait_or_stop
 
 log = get_logger(__name__)
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class IngestConsumer:
     """Runs until ``stop`` is set; survives poison messages and broker restarts."""
 
-    def __init__(
-        self,
-        settings: IngestSettings,
-        metrics: IngestMetrics,
-        *,
-        clock: Clock = utc_now,
-        on_failure: Callable[[FailureKind], None] = lambda _kind: None,
-    ) -> None:
+    def __init__(self, settings: IngestSettings, metrics: IngestMetrics, *, now: Now) -> None:
+        # records are routed one by one (a bad one becomes a bounded dead letter), so a
+        # batch failure here is an outage (retried) or a bug: counted by kind, retried
         self._settings = settings
-        self._on_failure = on_failure
         self._metrics = metrics
-        self._clock = clock
+        self._now = now
         self._sources = settings.topics.raw_topics()
         self._limits = Limits(settings.max_event_bytes, settings.max_json_depth)
         self.health = ConsumerHealth()
@@ -57,10 +46,8 @@ class IngestConsumer:
             try:
                 await self._session(stop, backoff)
             except Exception as error:  # noqa: BLE001 - every failure is retried
-                # records are routed one by one (a bad one becomes a bounded dead
-                # letter), so a batch failure here is an outage, or a bug: retried
                 kind = classify(error)
-                self._on_failure(kind)
+                self._metrics.failed(kind)
                 self.health.mark_down(f"{kind}: {describe(error, 300)}")
                 delay = backoff.next_delay()
                 log.warning("ingest session failed; retrying", error=repr(error), delay_s=delay)
@@ -98,7 +85,7 @@ class IngestConsumer:
         self, producer: AIOKafkaProducer, batch: dict[TopicPartition, list[ConsumerRecord]]
     ) -> None:
         started = time.perf_counter()
-        now = self._clock()
+        now = self._now()
         routed = [self._route(record, now) for records in batch.values() for record in records]
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
         async with producer.transaction():

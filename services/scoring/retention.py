@@ -29,11 +29,13 @@ class EventIdRetention:
         sessions: async_sessionmaker[AsyncSession],
         retention: timedelta,
         *,
+        interval_s: float = 3600.0,
         chunk_size: int = 5000,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sessions = sessions
         self._retention = retention
+        self._interval_s = interval_s
         self._chunk_size = chunk_size
         self._now = now
 
@@ -51,5 +53,7 @@ class EventIdRetention:
             log.info("pruned applied event ids", deleted=total, before=before.isoformat())
         return total
 
-    async def run(self, stop: asyncio.Event, interval_s: float) -> None:
-        await run_periodically(stop, interval_s, lambda: self.prune(stop), name="event id pruning")
+    async def run(self, stop: asyncio.Event) -> None:
+        await run_periodically(
+            stop, self._interval_s, lambda: self.prune(stop), name="event id pruning"
+        )

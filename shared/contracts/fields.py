@@ -12,6 +12,7 @@ where the column is ``integer``, floats finite and bounded.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -93,10 +94,8 @@ def _date(value: Any) -> date:
         text = value.strip()
         if len(text) != 10:
             return _timestamp(text).date()
-        try:
+        with contextlib.suppress(ValueError):  # reported below as not a date
             parsed = date.fromisoformat(text)
-        except ValueError:
-            pass
     if parsed is None:
         raise PydanticCustomError("invalid_value", "must be a date (YYYY-MM-DD)")
     if not EARLIEST.date() <= parsed < LATEST.date():

@@ -11,7 +11,7 @@ from decimal import Decimal
 import orjson
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,9 +21,9 @@ from shared.db_consumer import DbOffsetsConsumer, LoopOptions
 from shared.errors import DatabaseUnavailable
 from shared.failures import FailureKind
 from shared.kafka import ensure_topics
-from shared.lag_monitor import LagMonitor
+from shared.lag_monitor import LagMonitor, lag_reporter
+from shared.metrics import ConsumerMetricSet
 from shared.offsets import load_offsets
-from shared.pipeline_metrics import PipelineMetrics, lag_reporter
 from tests.integration.kafka_io import produce, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -103,6 +103,10 @@ async def test_records_postgresql_refuses_are_dead_lettered_and_the_rest_applied
     assert kinds == [FailureKind.permanent] * 2
 
 
+class ProbeMetrics(ConsumerMetricSet):
+    prefix = "probe"
+
+
 async def test_lag_gauge_rises_while_the_consumer_is_stuck(infra, database) -> None:
     topic = f"stuck.{uuid.uuid4().hex[:8]}"
     await ensure_topics(infra.kafka_bootstrap, [topic], partitions=2)
@@ -112,9 +116,8 @@ async def test_lag_gauge_rises_while_the_consumer_is_stuck(infra, database) -> N
     async def always_down(_session: AsyncSession, _records: Sequence[ConsumerRecord]) -> None:
         raise DatabaseUnavailable("the database is away")
 
-    registry = CollectorRegistry()
-    metrics = PipelineMetrics.create(registry, "probe")
-    gauge = Gauge("probe_lag", "lag", ["topic", "partition"], registry=registry)
+    metrics = ProbeMetrics(CollectorRegistry())
+    registry = metrics.registry
     group = f"stuck-{uuid.uuid4().hex[:6]}"
     options = LoopOptions(infra.kafka_bootstrap, group, [topic], "stuck", fetch_timeout_ms=50)
     loop = DbOffsetsConsumer(options, sessions, always_down, on_failure=metrics.failed)
@@ -127,13 +130,16 @@ async def test_lag_gauge_rises_while_the_consumer_is_stuck(infra, database) -> N
         infra.kafka_bootstrap,
         [topic],
         stored,
-        lag_reporter(gauge, loop.health, metrics),
+        lag_reporter(metrics, loop.health),
         interval_s=0.3,
     )
 
     def total() -> float:
         return sum(
-            registry.get_sample_value("probe_lag", {"topic": topic, "partition": str(p)}) or 0
+            registry.get_sample_value(
+                "vigil_probe_consumer_lag_messages", {"topic": topic, "partition": str(p)}
+            )
+            or 0
             for p in range(2)
         )
 

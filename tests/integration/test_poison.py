@@ -10,16 +10,6 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from bench.poison import (
-    dead_letters,
-    good_signal,
-    health_change,
-    poison_changes,
-    poison_raw,
-    poison_signals,
-    raw_event,
-    sha,
-)
 from services.ingest.app import create_app as create_ingest
 from services.ingest.config import IngestSettings
 from services.scoring.app import create_app as create_scoring
@@ -30,6 +20,16 @@ from shared.db import create_engine
 from shared.kafka import MAX_MESSAGE_BYTES, ensure_topics
 from tests.integration.kafka_io import produce, read_topic
 from tests.integration.pipeline import wait_drained
+from tests.support.poison import (
+    dead_letters,
+    good_signal,
+    health_change,
+    poison_changes,
+    poison_raw,
+    poison_signals,
+    raw_event,
+    sha,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 TOKEN = "test-token-poison-0123456789abcdef"
@@ -106,7 +106,7 @@ async def test_ingest_http_answers_year_one_with_a_rejection_not_a_500(infra, to
     settings = IngestSettings(
         kafka_bootstrap=infra.kafka_bootstrap, api_token=TOKEN, topics=topic_names
     )
-    app = create_ingest(settings, run_consumer=False)
+    app = create_ingest(settings, run_loops=False)
     events = [
         {"source": "usage", **raw_event(1, occurred_at="0001-01-01T00:00:00+01:00")},
         {"source": "payment", **raw_event(2, type="subscription_started", seats=2**31)},

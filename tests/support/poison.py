@@ -1,6 +1,6 @@
 """The poison catalogue of issue 12, as raw events, signals and health changes.
 
-Shared by the poison tests (tests/integration/test_poison.py) and `make soak`.
+Shared by the poison tests (tests/integration/test_poison.py) and `make soak` (bench/soak.py).
 """
 
 from __future__ import annotations
