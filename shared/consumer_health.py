@@ -48,6 +48,11 @@ class ConsumerHealth:
         self.assigned: set[TopicPartition] = set()
         self._last_progress = monotonic()
         self._lag: dict[TopicPartition, int] = {}
+        # from the lag monitor: end offsets against the stored position
+        self.stored_lag = 0
+        self.last_failure: str | None = None  # kept across session restarts until a commit
+        self._last_commit = monotonic()
+        self._lag_since = monotonic()
 
     def listener(
         self,
@@ -70,10 +75,40 @@ class ConsumerHealth:
     def mark_down(self, reason: str) -> None:
         self.connected = False
         self.last_error = reason
+        if reason != "session closed":
+            self.last_failure = reason
         self.assigned = set()
 
     def progressed(self, _offsets: Mapping[TopicPartition, int] | None = None) -> None:
-        self._last_progress = self._monotonic()
+        self._last_progress = self._last_commit = self._monotonic()
+        self.last_failure = None
+
+    def stored_lag_is(self, total: int) -> None:
+        """The lag monitor's measure; starts the stall clock when lag appears."""
+        if total > 0 and self.stored_lag == 0:
+            self._lag_since = self._monotonic()
+        self.stored_lag = total
+
+    def stalled_s(self) -> float:
+        """How long the stored position has not moved while there was lag (0 when idle)."""
+        if self.stored_lag <= 0:
+            return 0.0
+        return self._monotonic() - max(self._last_commit, self._lag_since)
+
+    def not_ready_because(self, stalled_after_s: float) -> dict[str, str]:
+        """Why ``/readyz`` answers 503, one short sentence per failing check."""
+        reasons: dict[str, str] = {}
+        if not self.connected:
+            reasons["kafka"] = self.last_error or "consumer not started"
+        elif not self.assigned:
+            reasons["partitions"] = "no partition assigned (rebalance in progress?)"
+        stalled = self.stalled_s()
+        if stalled > stalled_after_s:
+            reasons["progress"] = (
+                f"no batch committed for {stalled:.0f} s with {self.stored_lag} messages of lag"
+                + (f"; last failure: {self.last_failure}" if self.last_failure else "")
+            )
+        return reasons
 
     async def polled(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
         """Refresh lag after a poll; no lag counts as progress (nothing to do)."""

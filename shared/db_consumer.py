@@ -9,6 +9,12 @@ of a transactional producer take offsets too). Only then are side effects
 signalled (outbox relay) and the offsets mirrored to Kafka for lag tooling.
 Broker or database failures
 drop the clients and start a fresh session after a bounded backoff.
+
+A record that fails for good (``shared.failures.classify``) is isolated by
+splitting the batch under savepoints (``shared.isolation``) and dead-lettered
+through the outbox in the same transaction; the rest is applied exactly once.
+Lag is measured apart from this loop (``shared.lag_monitor``), so it stays true
+while the loop fails.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -23,9 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.consumer_health import ConsumerHealth
 from shared.db import transaction
+from shared.dead_letter import Origin, Stage, bounded_key, dead_letter_bytes, dead_letter_record
+from shared.failures import FailureKind, classify, describe, reason_code
+from shared.isolation import apply_isolating
 from shared.kafka import make_consumer, stop_bounded
 from shared.logging import get_logger
 from shared.offsets import advance_offsets, load_offsets, lock_offsets, store_offsets
+from shared.outbox import add_to_outbox
 from shared.retry import Backoff, wait_or_stop
 
 log = get_logger(__name__)
@@ -43,6 +54,9 @@ class LoopOptions:
     batch_max_records: int = 5000
     fetch_timeout_ms: int = 200
     stuck_after_s: float = 60.0
+    # where records that fail for good go (through the outbox); None: retry them forever
+    dead_letter_topic: str | None = None
+    stage: Stage = "scoring"
 
 
 class DbOffsetsConsumer:
@@ -56,14 +70,22 @@ class DbOffsetsConsumer:
         *,
         on_committed: Callable[[int], None] = lambda _n: None,
         on_lag: Callable[[dict[TopicPartition, int]], None] = lambda _lags: None,
+        on_failure: Callable[[FailureKind], None] = lambda _kind: None,
+        on_dead_letter: Callable[[str], None] = lambda _code: None,
     ) -> None:
         self._options = options
         self._sessions = sessions
         self._handle = handle
         self._on_committed = on_committed
         self._on_lag = on_lag
+        self._on_failure = on_failure
+        self._on_dead_letter = on_dead_letter
         self.health = ConsumerHealth()
         self._known: dict[TopicPartition, int] = {}
+
+    @property
+    def topics(self) -> list[str]:
+        return list(self._options.topics)
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = Backoff()
@@ -71,12 +93,15 @@ class DbOffsetsConsumer:
             try:
                 await self._session(stop, backoff)
             except Exception as error:  # noqa: BLE001 - broker and database outages are retried
-                self.health.mark_down(repr(error))
+                kind = classify(error)
+                self._on_failure(kind)
+                self.health.mark_down(f"{kind}: {describe(error, 300)}")
                 delay = backoff.next_delay()
                 log.warning(
                     "consumer session failed; retrying",
                     group_id=self._options.group_id,
-                    error=repr(error),
+                    kind=str(kind),
+                    error=describe(error),
                     delay_s=round(delay, 2),
                 )
                 await wait_or_stop(stop, delay)
@@ -146,8 +171,10 @@ class DbOffsetsConsumer:
         async with transaction(self._sessions) as session:
             stored = await lock_offsets(session, self._options.group_id, starts)
             fresh = [r for tp, records in batch.items() for r in records if r.offset >= stored[tp]]
-            if fresh:
+            if fresh and self._options.dead_letter_topic is None:
                 await self._handle(session, fresh)
+            elif fresh:
+                await apply_isolating(session, fresh, self._handle, self._dead_letter)
             await store_offsets(
                 session, self._options.group_id, {tp: max(ends[tp], stored[tp]) for tp in ends}
             )
@@ -158,3 +185,33 @@ class DbOffsetsConsumer:
             await consumer.commit(ends)  # a mirror for lag tooling; PostgreSQL is the truth
         except KafkaError as error:
             log.info("kafka offset mirror failed", error=repr(error))
+
+    async def _dead_letter(
+        self, session: AsyncSession, record: ConsumerRecord, error: BaseException
+    ) -> None:
+        """Queue a bounded dead letter for ``record`` in the batch's transaction."""
+        topic = self._options.dead_letter_topic
+        assert topic is not None  # only called when dead-lettering is configured
+        code = reason_code(error)
+        origin = Origin(record.topic, record.partition, record.offset, record.key, record.value)
+        dead = dead_letter_record(
+            origin,
+            stage=self._options.stage,
+            code=code,
+            message=describe(error),
+            received_at=datetime.now(UTC),
+        )
+        key = bounded_key(record.key)
+        text = key.decode("utf-8", "replace") if key is not None else ""
+        await add_to_outbox(session, [(text, topic, dead_letter_bytes(dead))])
+        log.warning(
+            "record dead-lettered",
+            stage=self._options.stage,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=code,
+            error=describe(error, 300),
+        )
+        self._on_failure(FailureKind.permanent)
+        self._on_dead_letter(code)

@@ -26,6 +26,7 @@ log = get_logger(__name__)
 WATCHDOG_MARGIN_S = 0.5
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+ReadinessReasons = Callable[[], dict[str, str]]
 
 
 def bearer_auth(expected: SecretStr) -> Callable[[str | None], None]:
@@ -44,8 +45,17 @@ def bearer_auth(expected: SecretStr) -> Callable[[str | None], None]:
     return check
 
 
-def probe_router(registry: CollectorRegistry, readiness: ReadinessCheck) -> APIRouter:
-    """``/healthz`` (alive), ``/readyz`` (dependencies and partitions), ``/metrics``."""
+def probe_router(
+    registry: CollectorRegistry,
+    readiness: ReadinessCheck,
+    reasons: ReadinessReasons = dict,
+) -> APIRouter:
+    """``/healthz`` (alive), ``/readyz`` (dependencies and partitions), ``/metrics``.
+
+    ``/readyz`` says why it is not ready: ``reasons`` maps a check to a sentence
+    (the consumer's last failure, a stall), and a failing check without one is
+    named as such.
+    """
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz")
@@ -55,8 +65,14 @@ def probe_router(registry: CollectorRegistry, readiness: ReadinessCheck) -> APIR
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
         checks = await readiness()
+        why = reasons()
+        checks |= dict.fromkeys(why, False)
         ready = all(checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        body: dict[str, object] = {"ready": ready, "checks": checks}
+        if not ready:
+            failing = {name: "check failed" for name, ok in checks.items() if not ok}
+            body["reasons"] = failing | why
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @router.get("/metrics")
     async def metrics() -> Response:

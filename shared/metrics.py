@@ -103,17 +103,41 @@ class MetricSet:
 
 
 class ConsumerMetricSet(MetricSet):
-    """The metrics of a service with a consumer loop: its lag, per partition."""
+    """The metrics of a service with a consumer loop: lag per partition (measured apart
+    from the loop, :mod:`shared.lag_monitor`), failures by kind, dead letters, stall."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         super().__init__(registry)
         self.lag = self.gauge(
             "consumer_lag_messages",
-            "Messages behind the end of each assigned partition.",
+            "Messages between the end of each partition and the stored position.",
             ["topic", "partition"],
         )
+        self.failures = self.counter(
+            "failures_total",
+            "Failures of the consumer stage: transient (retried) or permanent (dead-lettered).",
+            ["kind"],
+        )
+        for kind in ("transient", "permanent"):
+            self.failures.labels(kind)
+        self.dead_letters = self.counter(
+            "dead_letters_total",
+            "Records sent to the stage's dead-letter topic, by reason code.",
+            ["reason"],
+        )
+        self.stalled_seconds = self.gauge(
+            "consumer_stalled_seconds",
+            "Seconds the stored position has not moved while there was lag (0: moving).",
+        )
+
+    def failed(self, kind: str) -> None:
+        """The ``on_failure`` callback of a consumer loop (``transient``/``permanent``)."""
+        self.failures.labels(str(kind)).inc()
+
+    def count_dead_letter(self, code: str) -> None:
+        self.dead_letters.labels(code).inc()
 
     def record_lag(self, lags: Mapping[_Partition, int]) -> None:
-        """The ``on_lag`` callback of the consumer loop."""
+        """Per-partition lag, from the lag monitor (:func:`shared.lag_monitor.lag_reporter`)."""
         for tp, lag in lags.items():
             self.lag.labels(tp.topic, str(tp.partition)).set(lag)

@@ -25,7 +25,14 @@ from typing import Generic, Protocol, TypeVar
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
-from shared.http import ReadinessCheck, install_error_handlers, probe_router, protected, serve
+from shared.http import (
+    ReadinessCheck,
+    ReadinessReasons,
+    install_error_handlers,
+    probe_router,
+    protected,
+    serve,
+)
 from shared.logging import configure_logging, get_logger
 from shared.retry import finish_tasks
 from shared.settings import CommonSettings
@@ -53,6 +60,8 @@ class Parts(Generic[RuntimeT]):
     runtime: RuntimeT
     readiness: ReadinessCheck
     loops: Mapping[str, Loop] = field(default_factory=dict)
+    # why ``/readyz`` is not ready, beyond the failed checks (a stall, the last failure)
+    reasons: ReadinessReasons = dict
 
 
 Build = Callable[[AsyncExitStack], Awaitable[Parts[RuntimeT]]]
@@ -92,8 +101,12 @@ def create_service_app(spec: ServiceSpec[RuntimeT]) -> FastAPI:
         parts = started.get("parts")
         return {"started": False} if parts is None else await parts.readiness()
 
+    def reasons() -> dict[str, str]:
+        parts = started.get("parts")
+        return {} if parts is None else parts.reasons()
+
     app = FastAPI(title=f"Vigil {spec.name}", version="1", lifespan=lifespan)
-    app.include_router(probe_router(spec.registry, readiness))
+    app.include_router(probe_router(spec.registry, readiness, reasons))
     for router in spec.routers:
         app.include_router(router, dependencies=protected(spec.settings.api_token))
     install_error_handlers(app)

@@ -36,6 +36,9 @@ class TopicNames(BaseModel):
     dlq: str = "ingest.dlq"
     health_changes: str = "health.changes"
     playbook_events: str = "playbook.events"
+    # records that fail for good in scoring / triggers (the ingest.dlq contract, with a stage)
+    scoring_dlq: str = "scoring.dlq"
+    triggers_dlq: str = "triggers.dlq"
 
     def raw_topics(self) -> dict[str, str]:
         """Raw topic name -> source name (``usage``, ``ticket``, ...)."""
@@ -122,6 +125,8 @@ class ConsumerServiceSettings(CommonSettings):
     group_id: str = "vigil"
     batch_max_records: Count = 2000
     fetch_timeout_ms: Count = 200
+    # How often consumer lag is measured from end offsets and the stored position.
+    lag_interval_s: Seconds = 5.0
 
 
 class StatefulServiceSettings(ConsumerServiceSettings):

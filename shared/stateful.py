@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from aiokafka import TopicPartition
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,9 +25,12 @@ from shared.clock import ChunkedClock
 from shared.config_store import VersionedConfig
 from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
 from shared.db_consumer import BatchHandler, DbOffsetsConsumer, LoopOptions
+from shared.dead_letter import Stage
 from shared.http import ReadinessCheck
+from shared.lag_monitor import LagMonitor, lag_reporter
 from shared.locks import LockKey
 from shared.metrics import ConsumerMetricSet
+from shared.offsets import load_offsets
 from shared.outbox import OutboxRelay, outbox_backlog
 from shared.retry import wait_or_stop
 from shared.service import Loop, Parts
@@ -57,15 +61,16 @@ async def load_config(sessions: Sessions, table: str, model: type[M]) -> Version
 def outbox_relay(
     settings: StatefulServiceSettings,
     sessions: Sessions,
-    topic: str,
+    topics: Sequence[str],
     lock_key: LockKey,
     relayed: Counter,
 ) -> OutboxRelay:
-    """The relay of ``topic``'s outbox, counting what it moved in ``relayed``."""
+    """The relay of the outbox of ``topics`` (output and dead letters), counting what it
+    moved in ``relayed``."""
     return OutboxRelay(
         sessions,
         settings.kafka_bootstrap,
-        [topic],
+        list(topics),
         lock_key=lock_key,
         poll_interval_s=settings.outbox_poll_interval_s,
         on_relayed=relayed.inc,
@@ -79,9 +84,12 @@ def batch_consumer(
     handle: BatchHandler,
     *,
     on_committed: Callable[[int], None],
-    on_lag: Callable[[Any], None],
+    metrics: ConsumerMetricSet,
+    dead_letters: tuple[Stage, str],
 ) -> DbOffsetsConsumer:
-    """The consumer of ``topic`` in the service's group, offsets stored with the state."""
+    """The consumer of ``topic`` in the service's group, offsets stored with the state;
+    a record that fails for good goes to the ``dead_letters`` topic of its stage."""
+    stage, dead_letter_topic = dead_letters
     options = LoopOptions(
         bootstrap=settings.kafka_bootstrap,
         group_id=settings.group_id,
@@ -90,8 +98,17 @@ def batch_consumer(
         batch_max_records=settings.batch_max_records,
         fetch_timeout_ms=settings.fetch_timeout_ms,
         stuck_after_s=settings.stuck_after_s,
+        dead_letter_topic=dead_letter_topic,
+        stage=stage,
     )
-    return DbOffsetsConsumer(options, sessions, handle, on_committed=on_committed, on_lag=on_lag)
+    return DbOffsetsConsumer(
+        options,
+        sessions,
+        handle,
+        on_committed=on_committed,
+        on_failure=metrics.failed,
+        on_dead_letter=metrics.count_dead_letter,
+    )
 
 
 @dataclass
@@ -127,11 +144,35 @@ def service_parts(
         "consumer": runtime.consumer,
         "outbox-relay": runtime.relay,
         "gauges": GaugeLoop(runtime.sessions, gauges),
+        "lag": lag_monitor(runtime),
         **more,
     }
     if runtime.settings.clock_runs:
         loops["clock"] = runtime.clock
-    return Parts(runtime, readiness(runtime.engine, runtime.consumer), loops)
+    health, stuck_after_s = runtime.consumer.health, runtime.settings.stuck_after_s
+    return Parts(
+        runtime,
+        readiness(runtime.engine, runtime.consumer),
+        loops,
+        lambda: health.not_ready_because(stuck_after_s),
+    )
+
+
+def lag_monitor(runtime: StatefulRuntime) -> LagMonitor:
+    """Lag from end offsets and the offsets stored in PostgreSQL, apart from the loop."""
+    s = runtime.settings
+
+    async def stored() -> dict[TopicPartition, int]:
+        async with runtime.sessions() as session:
+            return await load_offsets(session, s.group_id)
+
+    return LagMonitor(
+        s.kafka_bootstrap,
+        runtime.consumer.topics,
+        stored,
+        lag_reporter(runtime.metrics, runtime.consumer.health),
+        interval_s=s.lag_interval_s,
+    )
 
 
 def readiness(engine: AsyncEngine, consumer: DbOffsetsConsumer) -> ReadinessCheck:

@@ -17,6 +17,7 @@ from services.ingest.runtime import IngestRuntime
 from shared.clock import Now, utc_now
 from shared.instance import with_instance_id
 from shared.kafka import make_producer, stop_bounded
+from shared.lag_monitor import LagMonitor, kafka_committed, lag_reporter
 from shared.logging import get_logger
 from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
 
@@ -48,8 +49,20 @@ def create_app(settings: IngestSettings, *, now: Now = utc_now, run_loops: bool 
                 "partitions": bool(consumer.health.assigned),
             }
 
+        lag = LagMonitor(
+            settings.kafka_bootstrap,
+            list(topics.raw_topics()),
+            lambda: kafka_committed(settings.kafka_bootstrap, settings.group_id),
+            lag_reporter(metrics, consumer.health),
+            interval_s=settings.lag_interval_s,
+        )
         runtime = IngestRuntime(own, metrics, producer, consumer, now)
-        return Parts(runtime, readiness, {"consumer": consumer})
+        return Parts(
+            runtime,
+            readiness,
+            {"consumer": consumer, "lag": lag},
+            lambda: consumer.health.not_ready_because(settings.stuck_after_s),
+        )
 
     return create_service_app(
         ServiceSpec("ingest", settings, metrics.registry, build, [router], run_loops)

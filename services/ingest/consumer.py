@@ -19,6 +19,7 @@ from services.ingest.metrics import IngestMetrics
 from services.ingest.routing import Limits, RawMessage, Routed, route_message
 from shared.clock import Now
 from shared.consumer_health import ConsumerHealth
+from shared.failures import classify, describe
 from shared.handover import Handover, rewind
 from shared.kafka import make_consumer, make_producer, stop_bounded
 from shared.logging import get_logger
@@ -31,6 +32,8 @@ class IngestConsumer:
     """Runs until ``stop`` is set; survives poison messages and broker restarts."""
 
     def __init__(self, settings: IngestSettings, metrics: IngestMetrics, *, now: Now) -> None:
+        # records are routed one by one (a bad one becomes a bounded dead letter), so a
+        # batch failure here is an outage (retried) or a bug: counted by kind, retried
         self._settings = settings
         self._metrics = metrics
         self._now = now
@@ -45,7 +48,9 @@ class IngestConsumer:
             try:
                 await self._session(stop, backoff)
             except Exception as error:  # noqa: BLE001 - every failure is retried
-                self.health.mark_down(repr(error))
+                kind = classify(error)
+                self._metrics.failed(kind)
+                self.health.mark_down(f"{kind}: {describe(error, 300)}")
                 delay = backoff.next_delay()
                 log.warning("ingest session failed; retrying", error=repr(error), delay_s=delay)
                 self._metrics.retries.inc()
@@ -78,7 +83,8 @@ class IngestConsumer:
                                 "batch fetched across a rebalance; read again", size=len(batch)
                             )
                     backoff.reset()
-                self._metrics.record_lag(await self.health.polled(consumer))
+                # the lag gauge comes from shared.lag_monitor (committed offsets)
+                await self.health.polled(consumer)
                 if self.health.stuck(s.stuck_after_s):
                     raise RuntimeError("consumer made no progress while lagging; restarting it")
         finally:

@@ -20,11 +20,7 @@ class IngestMetrics(ConsumerMetricSet):
             "Events produced, by output topic and outcome (signal or dead_letter).",
             ["topic", "outcome"],
         )
-        self.dead_lettered = self.counter(
-            "dead_letters_total",
-            "Events sent to the dead-letter topic, by reason code.",
-            ["reason"],
-        )
+        self.dead_lettered = self.dead_letters  # ConsumerMetricSet's, by reason code
         self.batch_size = self.histogram(
             "batch_size_events", "Messages per consumed batch.", BATCH_SIZE_BUCKETS
         )

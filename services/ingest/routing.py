@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.ingest.validation import InvalidEvent, ReasonCode, decode_event, to_signal
-from shared.contracts import DlqRecord, signal_to_json
-from shared.kafka import dumps
+from shared.contracts import signal_to_json
+from shared.dead_letter import Origin, bounded_key, dead_letter_bytes, dead_letter_record
+
+# A signal must fit the broker's default message.max.bytes (1 MiB incl. overhead);
+# a bigger one would fail its produce forever, so it is dead-lettered instead.
+MAX_SIGNAL_BYTES = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,12 @@ def route_message(
         )
         signal = to_signal(event, source, now)
         key = signal.account_id.encode("utf-8")
-        return Routed(signals_topic, key, signal_to_json(signal), signal.event_id, None)
+        value = signal_to_json(signal)
+        if len(value) > MAX_SIGNAL_BYTES:
+            raise InvalidEvent(
+                ReasonCode.too_large, f"signal of {len(value)} bytes is over {MAX_SIGNAL_BYTES}"
+            )
+        return Routed(signals_topic, key, value, signal.event_id, None)
     except InvalidEvent as invalid:
         return dead_letter(message, invalid.code, invalid.message, dlq_topic=dlq_topic, now=now)
     except Exception as error:  # noqa: BLE001 - a poison message must never stop the loop
@@ -81,25 +89,9 @@ def route_message(
 def dead_letter(
     message: RawMessage, code: str, text: str, *, dlq_topic: str, now: datetime
 ) -> Routed:
-    """A DLQ record that keeps the original bytes and where they came from."""
-    payload, encoding = _payload_text(message.value or b"")
-    record = DlqRecord(
-        reason={"code": str(code), "message": text},
-        source_topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        received_at=now,
-        payload=payload,
-        payload_encoding=encoding,
+    """A bounded DLQ record with (the start of) the original bytes and where they came from."""
+    origin = Origin(message.topic, message.partition, message.offset, message.key, message.value)
+    record = dead_letter_record(
+        origin, stage="ingest", code=str(code), message=text, received_at=now
     )
-    return Routed(dlq_topic, message.key, dumps(record.model_dump(mode="json")), None, str(code))
-
-
-def _payload_text(raw: bytes) -> tuple[str, str]:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return base64.b64encode(raw).decode("ascii"), "base64"
-    if "\x00" in text:
-        return base64.b64encode(raw).decode("ascii"), "base64"
-    return text, "utf-8"
+    return Routed(dlq_topic, bounded_key(message.key), dead_letter_bytes(record), None, str(code))

@@ -33,6 +33,8 @@ class ReasonCode(StrEnum):
     too_large = "too_large"
     unsupported_schema_version = "unsupported_schema_version"
     unknown_source = "unknown_source"
+    out_of_range = "out_of_range"
+    too_long = "too_long"
 
 
 class InvalidEvent(Exception):
@@ -115,8 +117,9 @@ _TYPE_CODES = {
     "literal_error": ReasonCode.invalid_value,
     "greater_than": ReasonCode.invalid_value,
     "greater_than_equal": ReasonCode.invalid_value,
-    "less_than_equal": ReasonCode.invalid_value,
-    "less_than": ReasonCode.invalid_value,
+    "less_than_equal": ReasonCode.out_of_range,
+    "less_than": ReasonCode.out_of_range,
+    "finite_number": ReasonCode.out_of_range,
     "string_pattern_mismatch": ReasonCode.invalid_value,
 }
 

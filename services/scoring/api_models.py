@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.scoring.model_config import HealthModelConfig
+from shared.contracts.fields import plain_decimal
 
 
 class AccountHealth(BaseModel):
@@ -38,7 +39,7 @@ class AccountHealth(BaseModel):
             model_version=row.model_version,
             as_of=row.scored_as_of,
             updated_at=row.updated_at,
-            arr=None if row.arr is None else str(row.arr),
+            arr=None if row.arr is None else plain_decimal(row.arr),
             seats=row.seats,
             renewal_at=row.renewal_at,
         )

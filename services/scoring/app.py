@@ -7,6 +7,7 @@ Start, stop, probes, auth and ``run`` are the skeleton's (:mod:`shared.service`)
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from datetime import timedelta
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.scores import band_counts
 from services.scoring.repository.trust import outcome_counts
+from services.scoring.retention import EventIdRetention
 from services.scoring.runtime import ScoringRuntime
 from services.scoring.scorer import Scorer
 from services.scoring.shadow import ShadowStore, TrustHooks
@@ -45,8 +47,14 @@ def create_app(settings: ScoringSettings, *, now: Now = utc_now, run_loops: bool
                 metrics.outcomes_stored.labels(kind, source).set(n)
 
         outbox = (settings.topics.health_changes, metrics.outbox_backlog)
+        retention = EventIdRetention(
+            runtime.sessions,
+            timedelta(days=settings.dedupe_retention_days),
+            interval_s=settings.dedupe_prune_interval_s,
+            now=now,
+        )
         more = {"accuracy": AccuracyLoop(runtime)} if settings.accuracy_interval_s > 0 else {}
-        return stateful.service_parts(runtime, outbox, bands, **more)
+        return stateful.service_parts(runtime, outbox, bands, retention=retention, **more)
 
     spec = ServiceSpec(
         "scoring", settings, metrics.registry, build, [router, trust_router], run_loops
@@ -58,7 +66,13 @@ async def _build_runtime(
     stack: AsyncExitStack, settings: ScoringSettings, metrics: ScoringMetrics, now: Now
 ) -> ScoringRuntime:
     topics = settings.topics
-    await create_topics(settings, topics.signals, topics.health_changes, registry=metrics.registry)
+    await create_topics(
+        settings,
+        topics.signals,
+        topics.health_changes,
+        topics.scoring_dlq,
+        registry=metrics.registry,
+    )
     engine, sessions = stateful.open_database(stack, settings)
     model_store = await stateful.load_config(sessions, "scoring_config", HealthModelConfig)
     shadow = ShadowStore()
@@ -74,7 +88,7 @@ async def _build_runtime(
     relay = stateful.outbox_relay(
         settings,
         sessions,
-        topics.health_changes,
+        [topics.health_changes, topics.scoring_dlq],
         LockKey.SCORING_OUTBOX,
         metrics.outbox_relayed,
     )
@@ -84,7 +98,8 @@ async def _build_runtime(
         topics.signals,
         SignalBatchHandler(scorer, metrics, now=now),
         on_committed=relay.wake,
-        on_lag=metrics.record_lag,
+        metrics=metrics,
+        dead_letters=("scoring", topics.scoring_dlq),
     )
     hooks = rescore_hooks(metrics, relay.wake)
     clock = ChunkedClock(engine, sessions, rescore_plan(scorer), settings, now=now, hooks=hooks)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.settings import Count, Port, StatefulServiceSettings
+from shared.settings import Count, Port, Seconds, StatefulServiceSettings
 
 
 class ScoringSettings(StatefulServiceSettings):
@@ -16,7 +16,9 @@ class ScoringSettings(StatefulServiceSettings):
     clock_chunk_size: Count = 2000
     # A health change is published when the band changes or the score moves this much.
     change_step: float = Field(default=5.0, ge=0)
-    # Event ids are remembered this long for idempotency (producer retries).
-    dedupe_retention_days: Count = 30
+    # Event ids are remembered this long for idempotency (producer retries), then
+    # pruned every ``dedupe_prune_interval_s`` (services/scoring/retention.py).
+    dedupe_retention_days: int = Field(default=30, ge=1, le=3650)
+    dedupe_prune_interval_s: Seconds = 3600.0
     # Accuracy against recorded outcomes (vigil_model_auc) is recomputed this often; 0: never.
     accuracy_interval_s: float = Field(default=600.0, ge=0)

@@ -59,15 +59,12 @@ class SignalBatchHandler:
         for record in records:
             try:
                 signals.append(signal_from_json(record.value or b""))
-            except (ValidationError, ValueError) as error:
-                # ingest validated it; a foreign producer on `signals` must not stop us
-                self._metrics.malformed.inc()
-                log.warning(
-                    "skipping malformed signal",
-                    partition=record.partition,
-                    offset=record.offset,
-                    error=str(error)[:300],
-                )
+            except (ValidationError, ValueError):
+                # ingest validated it; a foreign producer on `signals` must not stop us:
+                # raising lets the loop isolate and dead-letter this record
+                if len(records) == 1:  # the isolated record: counted once, not per split
+                    self._metrics.malformed.inc()
+                raise
         return signals
 
     def _observe(self, fresh: Sequence[Signal]) -> None:

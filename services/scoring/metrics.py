@@ -29,7 +29,7 @@ class ScoringMetrics(ConsumerMetricSet):
         )
         self.malformed = self.counter(
             "malformed_signals_total",
-            "Messages on signals that did not parse as a signal (skipped).",
+            "Messages on signals that did not parse as a signal (dead-lettered).",
         )
         self.batch_size = self.histogram(
             "batch_size_events", "Signals per applied batch.", BATCH_SIZE_BUCKETS

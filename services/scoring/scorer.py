@@ -23,6 +23,7 @@ from services.scoring.repository.scores import ScoreRow, store_scores
 from services.scoring.repository.trust import ShadowScore
 from services.scoring.shadow import TrustHooks
 from shared.config_store import VersionedConfig
+from shared.contracts.fields import plain_decimal
 from shared.kafka import dumps
 from shared.outbox import OutboxRow, add_to_outbox
 
@@ -127,7 +128,7 @@ class Scorer:
             "reasons": health.reasons,
             "model_version": health.model_version,
             "account": {
-                "arr": None if account.arr is None else str(account.arr),
+                "arr": None if account.arr is None else plain_decimal(account.arr),
                 "seats": account.seats,
                 "renewal_at": account.renewal_at,
                 "subscription_started_at": account.started_at,

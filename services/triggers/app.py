@@ -59,7 +59,11 @@ async def _build_runtime(
 ) -> TriggersRuntime:
     topics = settings.topics
     await create_topics(
-        settings, topics.health_changes, topics.playbook_events, registry=metrics.registry
+        settings,
+        topics.health_changes,
+        topics.playbook_events,
+        topics.triggers_dlq,
+        registry=metrics.registry,
     )
     # No redirects: a receiver must not bounce a signed delivery to another host.
     client = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False))
@@ -69,7 +73,7 @@ async def _build_runtime(
     relay = stateful.outbox_relay(
         settings,
         sessions,
-        topics.playbook_events,
+        [topics.playbook_events, topics.triggers_dlq],
         LockKey.TRIGGERS_OUTBOX,
         metrics.outbox_relayed,
     )
@@ -86,7 +90,8 @@ async def _build_runtime(
         topics.health_changes,
         trigger_engine.on_records,
         on_committed=committed,
-        on_lag=metrics.record_lag,
+        metrics=metrics,
+        dead_letters=("triggers", topics.triggers_dlq),
     )
     plan, hooks = playbook_plan(trigger_engine), playbook_hooks(metrics, committed)
     clock = ChunkedClock(engine, sessions, plan, settings, now=now, hooks=hooks)

@@ -133,12 +133,9 @@ class TriggerEngine:
         for record in records:
             try:
                 changes.append(HealthChange.model_validate_json(record.value or b""))
-            except ValidationError as error:
-                self._metrics.malformed.inc()
-                log.warning(
-                    "skipping malformed health change",
-                    partition=record.partition,
-                    offset=record.offset,
-                    error=str(error)[:300],
-                )
+            except ValidationError:
+                # raising lets the loop isolate and dead-letter this record
+                if len(records) == 1:  # the isolated record: counted once, not per split
+                    self._metrics.malformed.inc()
+                raise
         return changes

@@ -19,7 +19,7 @@ class TriggersMetrics(ConsumerMetricSet):
         )
         self.malformed = self.counter(
             "malformed_health_changes_total",
-            "Messages on health.changes that did not parse (skipped).",
+            "Messages on health.changes that did not parse (dead-lettered).",
         )
         self.event_time_lag = self.histogram(
             "event_time_lag_seconds",

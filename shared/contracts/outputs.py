@@ -79,6 +79,13 @@ class DlqReason(BaseModel):
 
 
 class DlqRecord(BaseModel):
+    """A dead letter; bounded in size (``shared.dead_letter``).
+
+    ``stage``, ``payload_bytes``, ``payload_sha256`` and ``payload_truncated``
+    extend v1 compatibly: ``payload`` holds at most the first 64 KiB of the
+    original bytes; the size and hash identify the whole.
+    """
+
     reason: DlqReason
     source_topic: str
     partition: int
@@ -86,3 +93,7 @@ class DlqRecord(BaseModel):
     received_at: Timestamp
     payload: str
     payload_encoding: Literal["utf-8", "base64"]
+    stage: Literal["ingest", "scoring", "triggers"] = "ingest"
+    payload_bytes: Annotated[int, Field(ge=0)] | None = None
+    payload_sha256: Annotated[str, Field(pattern="^[0-9a-f]{64}$")] | None = None
+    payload_truncated: bool = False

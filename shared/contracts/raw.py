@@ -11,9 +11,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared.contracts.fields import CanonicalName, Day, Id, Money, Timestamp
+from shared.contracts.fields import (
+    CanonicalName,
+    Day,
+    Id,
+    Int32,
+    Money,
+    Quantity,
+    Text,
+    Timestamp,
+)
 
-Quantity = Annotated[float, Field(strict=True, gt=0)]
 SUPPORTED_SCHEMA_VERSIONS = (1,)
 
 
@@ -94,7 +102,7 @@ class PaymentEvent(RawEvent):
     type: PaymentType
     arr: Money | None = None
     currency: Annotated[StrictStr, Field(pattern=r"^[A-Za-z]{3}$")] | None = None
-    seats: Annotated[StrictInt, Field(ge=0)] | None = None
+    seats: Int32 | None = None  # accounts.seats is an int4 column
     plan: Id | None = None
     renewal_at: Day | None = None
     invoice_id: Id | None = None
@@ -123,7 +131,7 @@ class SurveyEvent(RawEvent):
     type: SurveyType
     score: StrictInt
     user_id: Id | None = None
-    comment: StrictStr | None = None
+    comment: Text | None = None
 
     @model_validator(mode="before")
     @classmethod

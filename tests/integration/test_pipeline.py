@@ -38,7 +38,12 @@ def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProces
 def test_alert_rules_pass_promtool() -> None:
     result = promtool("check", "rules", str(REPO / "deploy" / "prometheus" / "alerts.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 5 rules found" in result.stdout
+    assert "SUCCESS: 7 rules found" in result.stdout
+
+
+def test_stalled_consumer_alert_fires_in_promtool_unit_test() -> None:
+    result = promtool("test", "rules", str(REPO / "deploy" / "prometheus" / "alerts_test.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 async def test_raw_events_to_playbooks_and_every_metric_page_passes_promtool(

@@ -17,6 +17,7 @@ from shared.contracts import (
     TicketEvent,
     UsageEvent,
 )
+from shared.contracts.fields import plain_decimal
 
 BASE = {"event_id": " ev-1 ", "account_id": " acct-1 ", "occurred_at": "2026-03-01T12:00:00+02:00"}
 
@@ -180,3 +181,62 @@ def test_output_contracts_round_trip() -> None:
         health={"score": 30, "band": "red", "components": {}},
     )
     assert PlaybookEvent.model_validate_json(playbook.model_dump_json()) == playbook
+
+
+BOUNDED: list[tuple[Any, dict[str, Any], str, str]] = [
+    (PaymentEvent, event(type="subscription_started", seats=2_147_483_648), "seats", "le"),
+    (UsageEvent, event(type="x", user_id="u", quantity=1e308), "quantity", "le"),
+    (UsageEvent, event(type="x", user_id="u", quantity=float("nan")), "quantity", "finite"),
+    (UsageEvent, event(type="x", user_id="u", quantity=float("inf")), "quantity", "finite"),
+    (PaymentEvent, event(type="invoice_paid", amount="9" * 200_000), "amount", "out_of_range"),
+    (PaymentEvent, event(type="invoice_paid", amount="1e300"), "amount", "out_of_range"),
+    (PaymentEvent, event(type="invoice_paid", amount="1.00001"), "amount", "out_of_range"),
+    (
+        UsageEvent,
+        event(type="x", user_id="u", occurred_at="0001-01-01T00:00:00Z"),
+        "occurred_at",
+        "out_of_range",
+    ),
+    (
+        UsageEvent,
+        event(type="x", user_id="u", occurred_at="0001-01-01T00:00:00+01:00"),
+        "occurred_at",
+        "out_of_range",
+    ),
+    (
+        UsageEvent,
+        event(type="x", user_id="u", occurred_at="9999-12-31T23:59:59-01:00"),
+        "occurred_at",
+        "out_of_range",
+    ),
+    (
+        PaymentEvent,
+        event(type="subscription_started", renewal_at="0001-01-01"),
+        "renewal_at",
+        "out_of_range",
+    ),
+    (SurveyEvent, event(type="nps", score=5, comment="c" * 5000), "comment", "too_long"),
+    (UsageEvent, event(type="x", user_id="u\x00"), "user_id", "nul_character"),
+]
+
+
+@pytest.mark.parametrize(("model", "data", "field", "kind"), BOUNDED)
+def test_every_value_is_bounded_and_the_error_names_the_field(
+    model: Any, data: dict[str, Any], field: str, kind: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate(data)
+    first = caught.value.errors(include_url=False)[0]
+    assert first["loc"] == (field,)
+    assert kind in first["type"]
+
+
+def test_money_is_plain_decimal_whatever_its_input_notation() -> None:
+    # what health.changes and the API print for an account's ARR read back from numeric
+    assert plain_decimal(Decimal("1.5E+5")) == "150000"
+    assert plain_decimal(Decimal("120000.00")) == "120000.00"
+    paid = PaymentEvent.model_validate(event(type="subscription_started", arr="1.5E+5"))
+    assert paid.model_dump(mode="json")["arr"] == "150000"
+    assert PaymentEvent.model_validate(event(type="invoice_paid", amount=1e14)).amount == Decimal(
+        "100000000000000"
+    )

@@ -76,6 +76,7 @@ async def test_loops_run_until_shutdown_then_resources_close() -> None:
         assert (await client.get("/readyz")).json() == {
             "ready": False,
             "checks": {"started": False},
+            "reasons": {"started": "check failed"},  # /readyz says why it is not ready
         }
         async with app.router.lifespan_context(app):
             await asyncio.wait_for(polite.started.wait(), 5)

@@ -1,0 +1,89 @@
+"""Dead-letter records: bounded in size whatever the poison message was. Pure.
+
+A record never exceeds the producer's request limit: the original payload is
+kept up to :data:`MAX_PAYLOAD_BYTES`, with its full size, its SHA-256 and a
+``payload_truncated`` flag; the reason and the key are bounded too. Text that
+JSON would escape six-fold (control characters) is stored as base64.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from shared.contracts import DlqRecord
+from shared.kafka import dumps
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_REASON_CHARS = 1000
+MAX_KEY_BYTES = 1024
+# Worst case: 64 KiB as base64 (~88 KB) + reason + origin: far under any limit.
+_SAFE_CONTROL = {"\t", "\n", "\r"}
+
+Stage = Literal["ingest", "scoring", "triggers"]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a dead-lettered message came from."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+def dead_letter_record(
+    origin: Origin,
+    *,
+    stage: Stage,
+    code: str,
+    message: str,
+    received_at: datetime,
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+) -> DlqRecord:
+    raw = origin.value or b""
+    kept = raw[:max_payload_bytes]
+    payload, encoding = payload_text(kept, truncated=len(kept) < len(raw))
+    return DlqRecord(
+        stage=stage,
+        reason={"code": code[:64], "message": message[:MAX_REASON_CHARS]},
+        source_topic=origin.topic,
+        partition=origin.partition,
+        offset=origin.offset,
+        received_at=received_at,
+        payload=payload,
+        payload_encoding=encoding,
+        payload_bytes=len(raw),
+        payload_sha256=hashlib.sha256(raw).hexdigest(),
+        payload_truncated=len(kept) < len(raw),
+    )
+
+
+def dead_letter_bytes(record: DlqRecord) -> bytes:
+    return dumps(record.model_dump(mode="json"))
+
+
+def bounded_key(key: bytes | None) -> bytes | None:
+    """The original key, or its SHA-256 when it is too long to carry."""
+    if key is None or len(key) <= MAX_KEY_BYTES:
+        return key
+    return hashlib.sha256(key).hexdigest().encode("ascii")
+
+
+def payload_text(raw: bytes, *, truncated: bool = False) -> tuple[str, Literal["utf-8", "base64"]]:
+    """UTF-8 text when it is printable text, else base64 (control bytes escape six-fold)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # a cut may split the last character; anything else is not text
+        if not (truncated and error.start >= len(raw) - 3):
+            return base64.b64encode(raw).decode("ascii"), "base64"
+        text = raw[: error.start].decode("utf-8")
+    if any(ch < " " and ch not in _SAFE_CONTROL for ch in text) or "\x7f" in text:
+        return base64.b64encode(raw).decode("ascii"), "base64"
+    return text, "utf-8"
