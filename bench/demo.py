@@ -72,7 +72,7 @@ async def run(options: Options) -> bool:
     await asyncio.to_thread(migrate, info.database_url)
     topics = TopicNames()
     await ensure_topics(info.kafka_bootstrap, topics.model_dump().values())
-    token = secrets.token_urlsafe(24)
+    token = secrets.token_urlsafe(32)
     logs = config.stack_dir / "logs"
     logs.mkdir(exist_ok=True)
     env = {
@@ -80,6 +80,8 @@ async def run(options: Options) -> bool:
         "VIGIL_DATABASE_URL": info.database_url,
         "VIGIL_API_TOKEN": token,
         "VIGIL_CLOCK_ENABLED": "false",
+        # the demo moves the clocks through 90 simulated days, far from the wall clock
+        "VIGIL_CLOCK_ANY_TIME": "true",
         "VIGIL_WEBHOOKS__ALLOW_HTTP": "true",
         "VIGIL_WEBHOOKS__ALLOWLIST": '["127.0.0.1"]',
     }

@@ -8,10 +8,12 @@ environment itself.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_TOKENS = frozenset({"", "changeme", "change-me", "secret"})
+# 32 characters of a random token (e.g. ``openssl rand -hex 32``) cannot be guessed online
+MIN_TOKEN_CHARS = 32
 
 
 class TopicNames(BaseModel):
@@ -43,10 +45,14 @@ class TopicNames(BaseModel):
 
 
 class CommonSettings(BaseSettings):
-    """What every service needs: Kafka, PostgreSQL, the API token, logging.
+    """What every service needs: Kafka, PostgreSQL, the API tokens, logging.
 
     Environment variables use the ``VIGIL_`` prefix; nested topic names use
     ``__`` (``VIGIL_TOPICS__SIGNALS=my-signals``).
+
+    Tokens: ``api_token`` (required, no default) is the admin token and opens
+    every route; ``read_token`` opens only reads, ``write_token`` only event
+    ingestion. Each is at least 32 characters.
     """
 
     model_config = SettingsConfigDict(
@@ -55,26 +61,53 @@ class CommonSettings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     database_url: str = "postgresql+asyncpg://vigil@127.0.0.1:5432/vigil"
-    api_token: SecretStr = Field(default=SecretStr("dev-token-change-me"))
+    api_token: SecretStr
+    read_token: SecretStr | None = None
+    write_token: SecretStr | None = None
     topics: TopicNames = TopicNames()
     topic_partitions: int = Field(default=4, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    # every request body is capped, checked before auth and before it is read past the cap
+    http_max_body_bytes: int = Field(default=65_536, ge=1024)
     instance_id: str = "0"
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
     # A consumer lagging with no progress for this long is restarted in-process.
     stuck_after_s: float = Field(default=60.0, gt=0)
 
-    @field_validator("api_token")
+    @field_validator("api_token", "read_token", "write_token")
     @classmethod
-    def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:
-        if value.get_secret_value().strip().lower() in PLACEHOLDER_TOKENS:
-            raise ValueError("VIGIL_API_TOKEN must be set to a real secret")
+    def _strong_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = value.get_secret_value()
+        if token.strip().lower() in PLACEHOLDER_TOKENS:
+            raise ValueError("must be set to a real secret")
+        if len(token) < MIN_TOKEN_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_TOKEN_CHARS} characters (e.g. `openssl rand -hex 32`)"
+            )
         return value
+
+    def secrets(self) -> list[str]:
+        """Every token value, for the log redactor."""
+        tokens = (self.api_token, self.read_token, self.write_token)
+        return [t.get_secret_value() for t in tokens if t is not None]
 
     @field_validator("log_level")
     @classmethod
     def _upper_level(cls, value: str) -> str:
         return value.upper()
+
+
+def explain(error: ValidationError, prefix: str = "VIGIL_") -> str:
+    """A settings error as lines naming the environment variables to fix (no values shown)."""
+    lines = ["invalid settings, the service cannot start:"]
+    for issue in error.errors(include_input=False, include_url=False):
+        name = prefix + "__".join(str(part) for part in issue["loc"]).upper()
+        message = "is not set" if issue["type"] == "missing" else issue["msg"]
+        message = message.removeprefix("Value error, ")
+        lines.append(f"  {name}: {message}")
+    return "\n".join(lines)

@@ -14,7 +14,7 @@ from services.ingest.config import IngestSettings
 from services.ingest.consumer import IngestConsumer, utc_now
 from services.ingest.metrics import IngestMetrics
 from services.ingest.runtime import IngestRuntime
-from shared.http import install_error_handlers, probe_router, protected, serve
+from shared.http import harden, probe_router, protected, serve
 from shared.kafka import ensure_topics, make_producer, stop_bounded
 from shared.logging import configure_logging, get_logger
 from shared.metrics import new_registry
@@ -58,8 +58,8 @@ def create_app(
 
     app = FastAPI(title="Vigil ingest", version="1", lifespan=lifespan)
     app.include_router(probe_router(registry, readiness))
-    app.include_router(router, dependencies=protected(settings.api_token))
-    install_error_handlers(app)
+    app.include_router(router, dependencies=protected(settings, "write"))
+    harden(app, max_body_bytes=settings.http_max_body_bytes)
     return app
 
 
@@ -69,6 +69,6 @@ def run() -> None:
         "ingest",
         level=settings.log_level,
         json=settings.log_json,
-        secrets=[settings.api_token.get_secret_value()],
+        secrets=settings.secrets(),
     )
     serve(create_app(settings), settings.http_host, settings.http_port)

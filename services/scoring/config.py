@@ -19,6 +19,10 @@ class ScoringSettings(CommonSettings):
     # The clock re-scores every account this often, so silence lowers health.
     clock_interval_s: float = Field(default=300.0, ge=0)
     clock_enabled: bool = True
+    # clock endpoints refuse times further than this from the wall clock...
+    clock_max_skew_s: float = Field(default=86_400.0, gt=0, le=366 * 86_400)
+    # ...unless this test/replay setting is on (VIGIL_CLOCK_ANY_TIME=true)
+    clock_any_time: bool = False
     clock_chunk_size: int = Field(default=2000, ge=1)
     # Event ids are remembered this long for idempotency (producer retries).
     dedupe_retention_days: int = Field(default=30, ge=1)

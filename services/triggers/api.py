@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from services.triggers.deps import RuntimeDep, SessionDep
 from services.triggers.rules_config import PlaybookConfig
+from shared.http import errors, require_near_now
 
 router = APIRouter(prefix="/v1", tags=["playbooks"])
 
@@ -32,17 +33,17 @@ async def get_rules(runtime: RuntimeDep, session: SessionDep) -> RulesView:
     )
 
 
-@router.put("/config/playbooks", response_model=RulesView)
+@router.put("/config/playbooks", response_model=RulesView, responses=errors(409, 422))
 async def put_rules(config: PlaybookConfig, runtime: RuntimeDep, session: SessionDep) -> RulesView:
     version = await runtime.rules.update(session, config)
     return RulesView(version=version, rules_version=config.rules_version, config=config)
 
 
-@router.post("/clock/tick", response_model=ClockResult)
+@router.post("/clock/tick", response_model=ClockResult, responses=errors(422))
 async def tick(runtime: RuntimeDep, now: datetime) -> ClockResult:
     """Evaluate the time-based playbooks of every account at ``now``."""
-    if now.tzinfo is None:
-        raise HTTPException(422, "now must include a UTC offset")
+    settings = runtime.settings
+    require_near_now("now", now, settings.clock_max_skew_s, settings.clock_any_time)
     events = await runtime.clock.tick(now)
     runtime.relay.wake()
     return ClockResult(now=now, events=events)

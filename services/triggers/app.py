@@ -23,7 +23,7 @@ from services.triggers.webhooks.worker import DeliveryWorker
 from shared.config_store import VersionedConfig
 from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
 from shared.db_consumer import DbOffsetsConsumer, LoopOptions
-from shared.http import install_error_handlers, probe_router, protected, serve
+from shared.http import harden, probe_router, protected, serve
 from shared.kafka import ensure_topics
 from shared.logging import configure_logging, get_logger
 from shared.metrics import new_registry
@@ -68,9 +68,9 @@ def create_app(settings: TriggersSettings, *, run_loops: bool = True) -> FastAPI
 
     app = FastAPI(title="Vigil triggers", version="1", lifespan=lifespan)
     app.include_router(probe_router(registry, readiness))
-    app.include_router(router, dependencies=protected(settings.api_token))
-    app.include_router(webhooks_router, dependencies=protected(settings.api_token))
-    install_error_handlers(app)
+    app.include_router(router, dependencies=protected(settings))
+    app.include_router(webhooks_router, dependencies=protected(settings, "admin"))
+    harden(app, max_body_bytes=settings.http_max_body_bytes)
     return app
 
 
@@ -169,6 +169,6 @@ def run() -> None:
         "triggers",
         level=settings.log_level,
         json=settings.log_json,
-        secrets=[settings.api_token.get_secret_value()],
+        secrets=settings.secrets(),
     )
     serve(create_app(settings), settings.http_host, settings.http_port)

@@ -17,6 +17,10 @@ class TriggersSettings(CommonSettings):
     fetch_timeout_ms: int = Field(default=200, ge=1)
     clock_interval_s: float = Field(default=300.0, ge=0)
     clock_enabled: bool = True
+    # clock endpoints refuse times further than this from the wall clock...
+    clock_max_skew_s: float = Field(default=86_400.0, gt=0, le=366 * 86_400)
+    # ...unless this test/replay setting is on (VIGIL_CLOCK_ANY_TIME=true)
+    clock_any_time: bool = False
     clock_chunk_size: int = Field(default=1000, ge=1)
     outbox_poll_interval_s: float = Field(default=0.5, gt=0)
     db_pool_size: int = Field(default=5, ge=1)

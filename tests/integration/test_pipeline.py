@@ -57,7 +57,7 @@ async def test_raw_events_to_playbooks_and_every_metric_page_passes_promtool(
     common = {
         "kafka_bootstrap": infra.kafka_bootstrap,
         "database_url": database,
-        "api_token": "test-token-pipeline",
+        "api_token": "test-token-pipeline-0123456789abcdef0123456789abcdef",
         "topics": topic_names,
     }
     apps = [

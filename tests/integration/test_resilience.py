@@ -31,7 +31,7 @@ from tests.integration.pipeline import snapshot, state_differences
 from tests.integration.processes import ServiceProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-TOKEN = "test-token-resilience"
+TOKEN = "test-token-resilience-0123456789abcdef0123456789abcdef"
 
 
 def own_topics(raw: TopicNames) -> TopicNames:

@@ -18,7 +18,7 @@ from shared.kafka import ensure_topics
 from tests.integration.kafka_io import produce, read_topic
 from tests.integration.pipeline import wait_drained
 
-TOKEN = "test-token-triggers"
+TOKEN = "test-token-triggers-0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -48,6 +48,7 @@ def settings_for(infra, topic_names, database_url: str, **overrides: Any) -> Tri
         topics=topic_names,
         group_id=f"triggers-{uuid.uuid4().hex[:6]}",
         clock_enabled=False,
+        clock_any_time=True,  # the tests tick at fixed times in March 2026
         outbox_poll_interval_s=0.1,
         **overrides,
     )

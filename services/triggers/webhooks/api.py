@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, Field
 
 from services.triggers.deps import RuntimeDep, SessionDep
 from services.triggers.webhooks import repository as repo
 from services.triggers.webhooks.service import NewSubscription, create_subscription, rotate
+from shared.errors import NotFound
+from shared.http import errors
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 EventType = Literal["playbook.triggered", "playbook.resolved", "health.changed"]
@@ -98,7 +100,9 @@ class Replayed(BaseModel):
     replayed: int
 
 
-@router.post("/subscriptions", status_code=201, response_model=CreatedSubscription)
+@router.post(
+    "/subscriptions", status_code=201, response_model=CreatedSubscription, responses=errors(422)
+)
 async def create(
     body: SubscriptionIn, runtime: RuntimeDep, session: SessionDep
 ) -> CreatedSubscription:
@@ -120,20 +124,26 @@ async def list_all(session: SessionDep) -> list[SubscriptionOut]:
     return [SubscriptionOut.from_row(r) for r in await repo.list_subscriptions(session)]
 
 
-@router.delete("/subscriptions/{sub_id}", status_code=204)
+@router.delete("/subscriptions/{sub_id}", status_code=204, responses=errors(404))
 async def delete(sub_id: str, session: SessionDep) -> Response:
     if not await repo.delete_subscription(session, sub_id, datetime.now(UTC)):
-        raise HTTPException(404, f"no subscription {sub_id}")
+        raise NotFound(f"no subscription {sub_id}")
     return Response(status_code=204)
 
 
-@router.post("/subscriptions/{sub_id}/rotate-secret", response_model=RotatedSecret)
+@router.post(
+    "/subscriptions/{sub_id}/rotate-secret", response_model=RotatedSecret, responses=errors(404)
+)
 async def rotate_secret(sub_id: str, runtime: RuntimeDep, session: SessionDep) -> RotatedSecret:
     secret, until = await rotate(session, sub_id, runtime.settings.webhooks, now=datetime.now(UTC))
     return RotatedSecret(secret=secret, previous_valid_until=until)
 
 
-@router.get("/subscriptions/{sub_id}/deliveries", response_model=list[DeliveryOut])
+@router.get(
+    "/subscriptions/{sub_id}/deliveries",
+    response_model=list[DeliveryOut],
+    responses=errors(404, 422),
+)
 async def deliveries(
     sub_id: str,
     session: SessionDep,
@@ -141,20 +151,30 @@ async def deliveries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
     if await repo.get_subscription(session, sub_id) is None:
-        raise HTTPException(404, f"no subscription {sub_id}")
+        raise NotFound(f"no subscription {sub_id}")
     rows = await repo.list_deliveries(session, sub_id, status, limit)
     return [DeliveryOut.from_row(r) for r in rows]
 
 
-@router.post("/deliveries/{delivery_id}/replay", status_code=202, response_model=Replayed)
+@router.post(
+    "/deliveries/{delivery_id}/replay",
+    status_code=202,
+    response_model=Replayed,
+    responses=errors(404),
+)
 async def replay_one(delivery_id: str, session: SessionDep) -> Replayed:
     count = await repo.replay(session, datetime.now(UTC), delivery_id=delivery_id)
     if count == 0:
-        raise HTTPException(404, f"no replayable delivery {delivery_id}")
+        raise NotFound(f"no replayable delivery {delivery_id}")
     return Replayed(replayed=count)
 
 
-@router.post("/subscriptions/{sub_id}/replay-failed", status_code=202, response_model=Replayed)
+@router.post(
+    "/subscriptions/{sub_id}/replay-failed",
+    status_code=202,
+    response_model=Replayed,
+    responses=errors(422),
+)
 async def replay_failed(
     sub_id: str, session: SessionDep, since: datetime | None = None
 ) -> Replayed:
