@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -79,6 +80,7 @@ async def run(options: Options) -> bool:
         "VIGIL_KAFKA_BOOTSTRAP": info.kafka_bootstrap,
         "VIGIL_DATABASE_URL": info.database_url,
         "VIGIL_API_TOKEN": token,
+        "VIGIL_SECRETS_KEY": Fernet.generate_key().decode(),
         "VIGIL_CLOCK_ENABLED": "false",
         # the demo moves the clocks through 90 simulated days, far from the wall clock
         "VIGIL_CLOCK_ANY_TIME": "true",

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import orjson
 from aiokafka import TopicPartition
+from cryptography.fernet import Fernet
 
 from bench.drain import wait_drained
 from bench.receiver import Receiver, serving
@@ -150,6 +151,7 @@ async def measure(
         "VIGIL_KAFKA_BOOTSTRAP": bootstrap,
         "VIGIL_DATABASE_URL": database_url,
         "VIGIL_API_TOKEN": TOKEN,
+        "VIGIL_SECRETS_KEY": Fernet.generate_key().decode(),
         "VIGIL_CLOCK_ENABLED": "false",
         "VIGIL_LOG_LEVEL": "WARNING",
         "VIGIL_FETCH_TIMEOUT_MS": "20",

@@ -7,11 +7,12 @@ a body over its cap); the OpenAPI document declares exactly that.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -19,9 +20,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, BeforeValidator, SecretStr
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import InvalidInput, Unauthorized, VigilError, http_status_for
@@ -71,10 +73,26 @@ _REASONS = {
 }
 
 
-def _tokens_for(settings: CommonSettings, access: Literal["read", "write", "admin"]) -> list[bytes]:
-    extra = {"read": settings.read_token, "write": settings.write_token, "admin": None}[access]
-    tokens: list[SecretStr] = [settings.api_token] + ([extra] if extra is not None else [])
-    return [t.get_secret_value().encode() for t in tokens]
+def _tokens_for(
+    settings: CommonSettings, access: Literal["read", "write", "admin"]
+) -> list[tuple[bytes, str]]:
+    """(token, who) pairs that open ``access``; who names the role and a token fingerprint."""
+    tokens: list[tuple[str, SecretStr | None]] = [("admin", settings.api_token)]
+    if access == "read":
+        tokens.append(("read", settings.read_token))
+    if access == "write":
+        tokens.append(("write", settings.write_token))
+    return [(t.get_secret_value().encode(), _who(role, t)) for role, t in tokens if t is not None]
+
+
+def _who(role: str, token: SecretStr) -> str:
+    digest = hashlib.sha256(token.get_secret_value().encode()).hexdigest()[:12]
+    return f"{role} token sha256:{digest}"
+
+
+def actor(request: Request) -> str:
+    """Who made this request (recorded with config changes): the role and token fingerprint."""
+    return str(getattr(request.state, "actor", "unknown"))
 
 
 def bearer_auth(settings: CommonSettings, access: Access = "auto") -> Callable[[Request], None]:
@@ -88,9 +106,11 @@ def bearer_auth(settings: CommonSettings, access: Access = "auto") -> Callable[[
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         given = token.strip().encode()
         # every candidate compared in constant time, none skipped: timing says nothing
-        matches = [hmac.compare_digest(given, wanted) for wanted in by_access[level]]
-        if scheme.lower() != "bearer" or not any(matches):
+        matches = [(hmac.compare_digest(given, t), who) for t, who in by_access[level]]
+        matched = [who for ok, who in matches if ok]
+        if scheme.lower() != "bearer" or not matched:
             raise Unauthorized("missing or invalid bearer token")
+        request.state.actor = matched[0]
 
     return check
 
@@ -239,15 +259,39 @@ def install_error_handlers(app: FastAPI) -> None:
         summary = "; ".join(f"{'.'.join(map(str, i.loc))}: {i.msg}" for i in items)
         return _error(422, f"invalid request: {summary}"[:2000], errors=items)
 
-    async def starlette(_request: Request, error: Exception) -> JSONResponse:
+    async def starlette(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 400:  # FastAPI's "error parsing the body": a validation error
+            return _error(422, f"invalid request body: {error.detail}")
         response = _error(error.status_code, str(error.detail))
         response.headers.update(error.headers or {})
+        if error.status_code == 405:
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
         return response
 
     app.add_exception_handler(VigilError, vigil)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, starlette)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method of every route on this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+def _iso_datetime(value: Any) -> Any:
+    # lax pydantic reads "0.5" as seconds since 1970; a time here is an RFC 3339 string
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("must be an RFC 3339 date-time, e.g. 2026-03-01T00:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 
 
 def harden(app: FastAPI, *, max_body_bytes: int) -> None:

@@ -74,6 +74,8 @@ class CommonSettings(BaseSettings):
     http_max_body_bytes: int = Field(default=65_536, ge=1024)
     instance_id: str = "0"
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
+    # how often each replica looks for a config version stored by another
+    config_poll_interval_s: float = Field(default=2.0, gt=0, le=60)
     # A consumer lagging with no progress for this long is restarted in-process.
     stuck_after_s: float = Field(default=60.0, gt=0)
 

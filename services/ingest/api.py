@@ -49,7 +49,8 @@ class BatchResponse(BaseModel):
                     "schema": {
                         "type": "object",
                         "required": ["events"],
-                        "properties": {"events": {"type": "array", "items": {"type": "object"}}},
+                        # any item: each is accepted or rejected on its own, with a reason
+                        "properties": {"events": {"type": "array", "items": {}}},
                     }
                 }
             },

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from services.scoring.api_models import (
     AccountHealth,
@@ -21,7 +20,7 @@ from services.scoring.deps import RuntimeDep, SessionDep
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository import scores
 from shared.errors import InvalidInput, NotFound
-from shared.http import errors, require_near_now
+from shared.http import IsoDateTime, actor, errors, require_near_now
 
 router = APIRouter(prefix="/v1", tags=["health"])
 
@@ -42,7 +41,7 @@ async def get_health(account_id: str, session: SessionDep) -> AccountHealth:
 async def get_history(
     account_id: str,
     session: SessionDep,
-    since: datetime | None = None,
+    since: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[HistoryPoint]:
     if await scores.account_health(session, account_id) is None:
@@ -79,14 +78,14 @@ async def get_config(runtime: RuntimeDep, session: SessionDep) -> ModelConfigVie
 
 @router.put("/config/scoring", response_model=ModelConfigView, responses=errors(409, 422))
 async def put_config(
-    config: HealthModelConfig, runtime: RuntimeDep, session: SessionDep
+    config: HealthModelConfig, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> ModelConfigView:
-    version = await runtime.model_store.update(session, config)
+    version = await runtime.model_store.update(session, config, changed_by=actor(request))
     return ModelConfigView.of(version, config)
 
 
 @router.post("/clock/rescore", response_model=RescoreResult, responses=errors(422))
-async def rescore_now(runtime: RuntimeDep, as_of: datetime) -> RescoreResult:
+async def rescore_now(runtime: RuntimeDep, as_of: IsoDateTime) -> RescoreResult:
     """Re-score every account at ``as_of`` now (what the clock does periodically)."""
     settings = runtime.settings
     require_near_now("as_of", as_of, settings.clock_max_skew_s, settings.clock_any_time)

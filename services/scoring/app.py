@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from services.scoring.api import router
 from services.scoring.clock import ClockRescorer
 from services.scoring.config import ScoringSettings
+from services.scoring.config_check import check_health_config
 from services.scoring.consumer import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
@@ -79,7 +80,7 @@ async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> 
     )
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = create_sessionmaker(engine)
-    model_store = VersionedConfig("scoring_config", HealthModelConfig)
+    model_store = VersionedConfig("scoring_config", HealthModelConfig, check_health_config)
     async with transaction(sessions) as session:
         await model_store.refresh(session)
     scorer = Scorer(model_store, metrics, topic=topics.health_changes, step=settings.change_step)
@@ -124,6 +125,10 @@ def _start_loops(runtime: ScoringRuntime, stop: asyncio.Event) -> list[asyncio.T
         asyncio.create_task(runtime.consumer.run(stop), name="consumer"),
         asyncio.create_task(runtime.relay.run(stop), name="outbox-relay"),
         asyncio.create_task(_gauges(runtime, stop), name="gauges"),
+        asyncio.create_task(
+            runtime.model_store.follow(runtime.sessions, stop, s.config_poll_interval_s),
+            name="config-follow",
+        ),
     ]
     if s.clock_enabled and s.clock_interval_s > 0:
         tasks.append(asyncio.create_task(runtime.clock.run(stop, s.clock_interval_s), name="clock"))

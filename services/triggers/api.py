@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from services.triggers.deps import RuntimeDep, SessionDep
 from services.triggers.rules_config import PlaybookConfig
-from shared.http import errors, require_near_now
+from shared.http import IsoDateTime, actor, errors, require_near_now
 
 router = APIRouter(prefix="/v1", tags=["playbooks"])
 
@@ -21,7 +19,7 @@ class RulesView(BaseModel):
 
 
 class ClockResult(BaseModel):
-    now: datetime
+    now: IsoDateTime
     events: int
 
 
@@ -34,13 +32,15 @@ async def get_rules(runtime: RuntimeDep, session: SessionDep) -> RulesView:
 
 
 @router.put("/config/playbooks", response_model=RulesView, responses=errors(409, 422))
-async def put_rules(config: PlaybookConfig, runtime: RuntimeDep, session: SessionDep) -> RulesView:
-    version = await runtime.rules.update(session, config)
+async def put_rules(
+    config: PlaybookConfig, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> RulesView:
+    version = await runtime.rules.update(session, config, changed_by=actor(request))
     return RulesView(version=version, rules_version=config.rules_version, config=config)
 
 
 @router.post("/clock/tick", response_model=ClockResult, responses=errors(422))
-async def tick(runtime: RuntimeDep, now: datetime) -> ClockResult:
+async def tick(runtime: RuntimeDep, now: IsoDateTime) -> ClockResult:
     """Evaluate the time-based playbooks of every account at ``now``."""
     settings = runtime.settings
     require_near_now("now", now, settings.clock_max_skew_s, settings.clock_any_time)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI
@@ -14,11 +15,15 @@ from services.triggers.clock import TriggersClock
 from services.triggers.config import TriggersSettings
 from services.triggers.consumer import TriggerEngine
 from services.triggers.metrics import TriggersMetrics
+from services.triggers.rules_check import check_playbook_config
 from services.triggers.rules_config import PlaybookConfig
 from services.triggers.runtime import TriggersRuntime
 from services.triggers.webhooks.api import router as webhooks_router
 from services.triggers.webhooks.metrics import WebhookMetrics
-from services.triggers.webhooks.repository import retry_backlog
+from services.triggers.webhooks.repository import clear_expired_secrets, retry_backlog
+from services.triggers.webhooks.secrets import SecretBox
+from services.triggers.webhooks.transport import PinnedTransport
+from services.triggers.webhooks.url_policy import Resolver, system_resolver
 from services.triggers.webhooks.worker import DeliveryWorker
 from shared.config_store import VersionedConfig
 from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
@@ -34,7 +39,9 @@ log = get_logger(__name__)
 OUTBOX_LOCK_KEY = 0x56494712
 
 
-def create_app(settings: TriggersSettings, *, run_loops: bool = True) -> FastAPI:
+def create_app(
+    settings: TriggersSettings, *, run_loops: bool = True, resolve: Resolver = system_resolver
+) -> FastAPI:
     registry = new_registry("triggers")
     metrics = TriggersMetrics.create(registry)
     webhook_metrics = WebhookMetrics.create(registry)
@@ -42,8 +49,12 @@ def create_app(settings: TriggersSettings, *, run_loops: bool = True) -> FastAPI
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(follow_redirects=False) as client:
-            runtime = await _build(settings, metrics, webhook_metrics, client)
+        hooks = settings.webhooks
+        pinned = PinnedTransport(
+            allow_http=hooks.allow_http, allowlist=hooks.allowlist, resolve=resolve
+        )
+        async with httpx.AsyncClient(transport=pinned, follow_redirects=False) as client:
+            runtime = await _build(settings, metrics, webhook_metrics, client, resolve)
             app.state.triggers = holder["runtime"] = runtime
             stop = asyncio.Event()
             tasks = _start(runtime, webhook_metrics, stop) if run_loops else []
@@ -79,6 +90,7 @@ async def _build(
     metrics: TriggersMetrics,
     webhook_metrics: WebhookMetrics,
     client: httpx.AsyncClient,
+    resolve: Resolver,
 ) -> TriggersRuntime:
     topics = settings.topics
     await ensure_topics(
@@ -88,7 +100,7 @@ async def _build(
     )
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = create_sessionmaker(engine)
-    rules = VersionedConfig("playbook_config", PlaybookConfig)
+    rules = VersionedConfig("playbook_config", PlaybookConfig, check_playbook_config)
     async with transaction(sessions) as session:
         await rules.refresh(session)
     trigger_engine = TriggerEngine(rules, metrics, topic=topics.playbook_events)
@@ -109,7 +121,8 @@ async def _build(
         fetch_timeout_ms=settings.fetch_timeout_ms,
         stuck_after_s=settings.stuck_after_s,
     )
-    worker = DeliveryWorker(sessions, client, settings.webhooks, webhook_metrics)
+    box = SecretBox(settings.secrets_key.get_secret_value())
+    worker = DeliveryWorker(sessions, client, settings.webhooks, webhook_metrics, box)
 
     def committed(count: int) -> None:
         # playbook events go to the outbox and to the webhook queue in one transaction
@@ -132,7 +145,7 @@ async def _build(
         on_committed=committed,
     )
     return TriggersRuntime(
-        settings, metrics, engine, sessions, consumer, relay, clock, worker, rules
+        settings, metrics, engine, sessions, consumer, relay, clock, worker, rules, box, resolve
     )
 
 
@@ -145,6 +158,10 @@ def _start(
         asyncio.create_task(runtime.relay.run(stop), name="outbox-relay"),
         asyncio.create_task(runtime.worker.run(stop), name="webhooks"),
         asyncio.create_task(_gauges(runtime, webhook_metrics, stop), name="gauges"),
+        asyncio.create_task(
+            runtime.rules.follow(runtime.sessions, stop, s.config_poll_interval_s),
+            name="config-follow",
+        ),
     ]
     if s.clock_enabled and s.clock_interval_s > 0:
         tasks.append(asyncio.create_task(runtime.clock.run(stop, s.clock_interval_s), name="clock"))
@@ -160,6 +177,7 @@ async def _gauges(runtime: TriggersRuntime, hooks: WebhookMetrics, stop: asyncio
                 backlog, disabled = await retry_backlog(session)
                 hooks.retry_backlog.set(backlog)
                 hooks.disabled_endpoints.set(disabled)
+                await clear_expired_secrets(session, datetime.now(UTC))
         await wait_or_stop(stop, 5.0)
 
 

@@ -17,10 +17,12 @@ def get_runtime(request: Request) -> TriggersRuntime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session whose transaction the request owns: committed when the route returns."""
+    """A session whose transaction the request owns: committed before the response."""
     async with get_runtime(request).sessions() as session, session.begin():
         yield session
 
 
 RuntimeDep = Annotated[TriggersRuntime, Depends(get_runtime)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the transaction commits when the route returns, before the response
+# is sent, so a 2xx is never answered for a write that then fails to commit
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

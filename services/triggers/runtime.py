@@ -10,6 +10,8 @@ from services.triggers.clock import TriggersClock
 from services.triggers.config import TriggersSettings
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.rules_config import PlaybookConfig
+from services.triggers.webhooks.secrets import SecretBox
+from services.triggers.webhooks.url_policy import Resolver
 from services.triggers.webhooks.worker import DeliveryWorker
 from shared.config_store import VersionedConfig
 from shared.db_consumer import DbOffsetsConsumer
@@ -27,3 +29,5 @@ class TriggersRuntime:
     clock: TriggersClock
     worker: DeliveryWorker
     rules: VersionedConfig[PlaybookConfig]
+    box: SecretBox  # webhook secrets at rest
+    resolve: Resolver  # the URL policy's resolver, at subscription and at delivery

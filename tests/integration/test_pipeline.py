@@ -24,6 +24,7 @@ from services.triggers.config import TriggersSettings
 from shared.db import create_engine
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import produce
+from tests.integration.keys import SECRETS_KEY
 
 REPO = Path(__file__).resolve().parents[2]
 PROMTOOL = "promtool"
@@ -74,6 +75,7 @@ async def test_raw_events_to_playbooks_and_every_metric_page_passes_promtool(
             TriggersSettings(
                 **common,
                 group_id=groups["triggers"],
+                secrets_key=SECRETS_KEY,
                 clock_enabled=False,
                 outbox_poll_interval_s=0.1,
             )

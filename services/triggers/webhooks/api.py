@@ -13,7 +13,7 @@ from services.triggers.deps import RuntimeDep, SessionDep
 from services.triggers.webhooks import repository as repo
 from services.triggers.webhooks.service import NewSubscription, create_subscription, rotate
 from shared.errors import NotFound
-from shared.http import errors
+from shared.http import IsoDateTime, errors
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 EventType = Literal["playbook.triggered", "playbook.resolved", "health.changed"]
@@ -39,7 +39,7 @@ class SubscriptionOut(BaseModel):
     created_at: datetime
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
-    failing_since: datetime | None = None
+    failing_since: IsoDateTime | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> SubscriptionOut:
@@ -114,7 +114,9 @@ async def create(
         body.filters.segments,
         body.filters.bands,
     )
-    sub_id, secret = await create_subscription(session, new, runtime.settings.webhooks, now=now)
+    sub_id, secret = await create_subscription(
+        session, new, runtime.settings.webhooks, runtime.box, now=now, resolve=runtime.resolve
+    )
     row = await repo.get_subscription(session, sub_id)
     return CreatedSubscription(**SubscriptionOut.from_row(row).model_dump(), secret=secret)
 
@@ -135,7 +137,8 @@ async def delete(sub_id: str, session: SessionDep) -> Response:
     "/subscriptions/{sub_id}/rotate-secret", response_model=RotatedSecret, responses=errors(404)
 )
 async def rotate_secret(sub_id: str, runtime: RuntimeDep, session: SessionDep) -> RotatedSecret:
-    secret, until = await rotate(session, sub_id, runtime.settings.webhooks, now=datetime.now(UTC))
+    hooks = runtime.settings.webhooks
+    secret, until = await rotate(session, sub_id, hooks, runtime.box, now=datetime.now(UTC))
     return RotatedSecret(secret=secret, previous_valid_until=until)
 
 
@@ -176,7 +179,7 @@ async def replay_one(delivery_id: str, session: SessionDep) -> Replayed:
     responses=errors(422),
 )
 async def replay_failed(
-    sub_id: str, session: SessionDep, since: datetime | None = None
+    sub_id: str, session: SessionDep, since: IsoDateTime | None = None
 ) -> Replayed:
     count = await repo.replay(session, datetime.now(UTC), sub_id=sub_id, failed_since=since)
     return Replayed(replayed=count)
