@@ -51,6 +51,8 @@ class VersionedConfig(Generic[M]):
                 config = self.validated(stored[1])
             except InvalidInput as error:
                 self._refused = stored[0]
+                if self.version == 0:  # at start: the newest stored version that passes
+                    await self._fall_back(session)
                 log.error(
                     "stored config refused; keeping the one in force",
                     table=self._table,
@@ -97,6 +99,17 @@ class VersionedConfig(Generic[M]):
             except Exception as error:  # noqa: BLE001 - a database outage: try again next time
                 log.warning("config refresh failed", table=self._table, error=repr(error))
             await wait_or_stop(stop, interval_s)
+
+    async def _fall_back(self, session: AsyncSession) -> None:
+        rows = await session.execute(
+            text(f"SELECT version, config FROM {self._table} ORDER BY version DESC LIMIT 100")
+        )
+        for version, raw in rows.all():
+            try:
+                self.current, self.version = self.validated(dict(raw)), int(version)
+                return
+            except InvalidInput:
+                continue
 
     async def _latest(self, session: AsyncSession) -> tuple[int, dict[str, Any]] | None:
         row = (

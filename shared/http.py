@@ -285,8 +285,13 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 def _iso_datetime(value: Any) -> Any:
-    # lax pydantic reads "0.5" as seconds since 1970; a time here is an RFC 3339 string
-    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+    # lax pydantic reads "0.5" or "-1e-07" as seconds since 1970; a time here is RFC 3339
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+    if isinstance(value, str | int | float):
         raise ValueError("must be an RFC 3339 date-time, e.g. 2026-03-01T00:00:00Z")
     return value
 
