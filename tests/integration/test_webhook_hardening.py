@@ -149,3 +149,44 @@ async def test_secrets_are_encrypted_at_rest_and_the_previous_one_is_cleared(
             await wait_for(cleared, timeout_s=20, what="previous secret cleared after the grace")
     finally:
         await engine.dispose()
+
+
+async def test_the_migration_encrypts_secrets_stored_in_plain_text(database, monkeypatch) -> None:
+    from alembic import command
+
+    from services.triggers.webhooks.secrets import SecretBox
+    from shared.db import alembic_config
+    from tests.integration.keys import SECRETS_KEY
+
+    config = alembic_config(database)
+    await asyncio.to_thread(command.downgrade, config, "0004")
+    engine = create_engine(database, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO webhook_subscriptions (id, url, event_types, secret,"
+                    " previous_secret, created_at) VALUES ('sub_old', 'https://x.example/',"
+                    " ARRAY['health.changed'], 'whsec_current', 'whsec_before', now())"
+                )
+            )
+        monkeypatch.delenv("VIGIL_SECRETS_KEY", raising=False)
+        try:
+            await asyncio.to_thread(command.upgrade, config, "head")
+        except RuntimeError as refused:
+            assert "VIGIL_SECRETS_KEY" in str(refused)
+        else:
+            raise AssertionError("plain secrets without a key must stop the migration")
+        monkeypatch.setenv("VIGIL_SECRETS_KEY", SECRETS_KEY)
+        await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.connect() as conn:
+            secret, previous = (
+                await conn.execute(
+                    text("SELECT secret, previous_secret FROM webhook_subscriptions")
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    box = SecretBox(SECRETS_KEY)
+    assert secret.startswith("fernet:") and box.open(secret) == "whsec_current"
+    assert box.open(previous) == "whsec_before"
