@@ -22,11 +22,19 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, BeforeValidator, SecretStr
 from pydantic.json_schema import models_json_schema
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import InvalidInput, Unauthorized, VigilError, http_status_for
+from shared.db import is_transient_db_error
+from shared.errors import (
+    DatabaseUnavailable,
+    InvalidInput,
+    Unauthorized,
+    VigilError,
+    http_status_for,
+)
 from shared.metrics import render
 from shared.settings import CommonSettings
 
@@ -269,9 +277,15 @@ def install_error_handlers(app: FastAPI) -> None:
             response.headers["Allow"] = ", ".join(_allowed_methods(request))
         return response
 
+    async def database(_request: Request, error: Exception) -> JSONResponse:
+        if not is_transient_db_error(error):
+            raise error  # a bug: the server error it is
+        return _error(503, str(DatabaseUnavailable("the database is unavailable; retry later")))
+
     app.add_exception_handler(VigilError, vigil)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, starlette)
+    app.add_exception_handler(DBAPIError, database)
 
 
 def _allowed_methods(request: Request) -> list[str]:
@@ -299,24 +313,27 @@ def _iso_datetime(value: Any) -> Any:
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 
 
-def harden(app: FastAPI, *, max_body_bytes: int) -> None:
-    """What every service app gets: error mapping, the body cap, a truthful OpenAPI."""
+def harden(app: FastAPI, *, max_body_bytes: int, database: bool = False) -> None:
+    """What every service app gets: error mapping, the body cap, a truthful OpenAPI.
+
+    ``database``: routes under ``/v1`` use PostgreSQL, so they may answer 503 in an outage.
+    """
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    app.openapi = _truthful_openapi(app)  # type: ignore[method-assign]
+    app.openapi = _truthful_openapi(app, database)  # type: ignore[method-assign]
 
 
-def _truthful_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+def _truthful_openapi(app: FastAPI, database: bool) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            app.openapi_schema = document_errors(schema)
+            app.openapi_schema = document_errors(schema, database=database)
         return app.openapi_schema
 
     return build
 
 
-def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+def document_errors(schema: dict[str, Any], *, database: bool = False) -> dict[str, Any]:
     """Declare the bearer scheme, 401 under ``/v1``, 413 everywhere, one error body."""
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -333,9 +350,11 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
             if path.startswith("/v1/"):
                 operation["security"] = [{"bearer": []}]
                 responses["401"] = _error_response(401)
+                if database:
+                    responses["503"] = _error_response(503)
             responses["413"] = _error_response(413)
             for code in list(responses):
-                if code.startswith("4") or code == "503" and path.startswith("/v1/"):
+                if code.startswith("4") or (code == "503" and path.startswith("/v1/")):
                     responses[code] = _error_response(int(code), responses[code])
     return schema
 

@@ -67,7 +67,7 @@ def create_app(settings: ScoringSettings, *, run_loops: bool = True) -> FastAPI:
     app = FastAPI(title="Vigil scoring", version="1", lifespan=lifespan)
     app.include_router(probe_router(registry, readiness))
     app.include_router(router, dependencies=protected(settings))
-    harden(app, max_body_bytes=settings.http_max_body_bytes)
+    harden(app, max_body_bytes=settings.http_max_body_bytes, database=True)
     return app
 
 

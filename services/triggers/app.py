@@ -81,7 +81,7 @@ def create_app(
     app.include_router(probe_router(registry, readiness))
     app.include_router(router, dependencies=protected(settings))
     app.include_router(webhooks_router, dependencies=protected(settings, "admin"))
-    harden(app, max_body_bytes=settings.http_max_body_bytes)
+    harden(app, max_body_bytes=settings.http_max_body_bytes, database=True)
     return app
 
 

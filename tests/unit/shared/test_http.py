@@ -8,6 +8,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from shared.errors import InvalidInput, NotFound
 from shared.http import errors, harden, protected, require_near_now
@@ -28,6 +29,10 @@ def app_with(settings: CommonSettings) -> FastAPI:
         if thing_id == "missing":
             raise NotFound("no thing missing")
         return {"id": thing_id}
+
+    @reads.get("/outage")
+    async def outage() -> None:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError())
 
     @reads.put("/things/{thing_id}")
     async def put_thing(thing_id: str, request: Request) -> dict[str, int]:
@@ -81,6 +86,9 @@ async def test_refusals_share_one_error_body() -> None:
     assert set(anonymous.json()) == {"detail"}
     assert unknown.status_code == 404 and set(unknown.json()) == {"detail"}
     assert nul.status_code == 422 and "NUL" in nul.json()["detail"]
+    async with client(app_with(SETTINGS), ADMIN) as c:
+        outage = await c.get("/v1/outage")
+    assert outage.status_code == 503 and "database is unavailable" in outage.json()["detail"]
 
 
 async def test_an_oversized_body_is_refused_before_auth_and_unread() -> None:
