@@ -8,6 +8,8 @@ from typing import Annotated
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from shared.text import Label, Name
+
 COMPONENTS = ("usage", "adoption", "support", "payment", "sentiment")
 SEGMENTS = ("enterprise", "mid_market", "smb", "self_serve")
 SEVERITIES = ("low", "normal", "high", "urgent")
@@ -24,7 +26,6 @@ Weight = Annotated[float, Field(ge=0, le=100)]
 Points = Annotated[float, Field(ge=0, le=100)]
 Arr = Annotated[float, Field(gt=0, le=1e12)]
 Days = Annotated[int, Field(ge=1, le=3650)]
-Name = Annotated[str, Field(min_length=1, max_length=128)]
 STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
@@ -67,7 +68,7 @@ class HealthModelConfig(BaseModel):
 
     model_config = STRICT
 
-    version: Annotated[str, Field(min_length=1, max_length=64)] = "1"
+    version: Label = "1"
     # segments by ARR: enterprise >= 100k, mid-market 25k-100k, smb 5k-25k, self-serve < 5k
     enterprise_min_arr: Arr = 100_000
     mid_market_min_arr: Arr = 25_000

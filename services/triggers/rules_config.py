@@ -8,6 +8,8 @@ from typing import Annotated
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.text import Label
+
 PLAYBOOKS = (
     "at_risk",
     "score_drop",
@@ -46,7 +48,7 @@ class SegmentRules(BaseModel):
 class PlaybookConfig(BaseModel):
     model_config = STRICT
 
-    version: Annotated[str, Field(min_length=1, max_length=64)] = "1"
+    version: Label = "1"
     enabled: dict[str, bool] = Field(default_factory=lambda: dict.fromkeys(PLAYBOOKS, True))
     segments: dict[str, SegmentRules] = Field(
         default_factory=lambda: {

@@ -14,20 +14,21 @@ from services.triggers.webhooks import repository as repo
 from services.triggers.webhooks.service import NewSubscription, create_subscription, rotate
 from shared.errors import NotFound
 from shared.http import IsoDateTime, errors
+from shared.text import Name
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 EventType = Literal["playbook.triggered", "playbook.resolved", "health.changed"]
 
 
 class Filters(BaseModel):
-    playbooks: list[str] | None = None
+    playbooks: list[Name] | None = Field(default=None, max_length=100)
     segments: list[Literal["enterprise", "mid_market", "smb", "self_serve"]] | None = None
     bands: list[Literal["green", "yellow", "red"]] | None = None
 
 
 class SubscriptionIn(BaseModel):
-    url: AnyHttpUrl
-    event_types: list[EventType] = Field(min_length=1)
+    url: Annotated[AnyHttpUrl, Field(max_length=2048)]
+    event_types: list[EventType] = Field(min_length=1, max_length=3)
     filters: Filters = Filters()
 
 
