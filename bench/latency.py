@@ -15,11 +15,11 @@ import orjson
 from aiokafka import TopicPartition
 from cryptography.fernet import Fernet
 
-from bench.drain import wait_drained
-from bench.receiver import Receiver, serving
-from bench.services import Service
 from shared.db import create_engine
 from shared.kafka import make_consumer, make_producer, stop_bounded
+from tests.support.drain import wait_drained
+from tests.support.receiver import Receiver, serving
+from tests.support.services import Service
 
 # services refuse tokens under 32 characters
 TOKEN = "bench-token-0123456789abcdef0123456789abcdef"

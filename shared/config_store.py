@@ -100,6 +100,12 @@ class VersionedConfig(Generic[M]):
                 log.warning("config refresh failed", table=self._table, error=repr(error))
             await wait_or_stop(stop, interval_s)
 
+    def follower(
+        self, sessions: async_sessionmaker[AsyncSession], interval_s: float
+    ) -> ConfigFollower[M]:
+        """A loop (``run(stop)``) that keeps this store on the newest stored version."""
+        return ConfigFollower(self, sessions, interval_s)
+
     async def _fall_back(self, session: AsyncSession) -> None:
         rows = await session.execute(
             text(f"SELECT version, config FROM {self._table} ORDER BY version DESC LIMIT 100")
@@ -130,3 +136,20 @@ class VersionedConfig(Generic[M]):
             {"v": version, "c": orjson.dumps(config).decode(), "by": changed_by[:200]},
         )
         return result.first() is not None
+
+
+class ConfigFollower(Generic[M]):
+    """Runs :meth:`VersionedConfig.follow` as one of a service's loops."""
+
+    def __init__(
+        self,
+        store: VersionedConfig[M],
+        sessions: async_sessionmaker[AsyncSession],
+        interval_s: float,
+    ) -> None:
+        self._store = store
+        self._sessions = sessions
+        self._interval_s = interval_s
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self._store.follow(self._sessions, stop, self._interval_s)

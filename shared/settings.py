@@ -8,8 +8,15 @@ environment itself.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Constrained field types, so a service overrides a default without restating the bounds.
+Port = Annotated[int, Field(ge=0, le=65535)]
+Count = Annotated[int, Field(ge=1)]
+Seconds = Annotated[float, Field(gt=0)]
 
 PLACEHOLDER_TOKENS = frozenset({"", "changeme", "change-me", "secret"})
 # 32 characters of a random token (e.g. ``openssl rand -hex 32``) cannot be guessed online
@@ -17,7 +24,7 @@ MIN_TOKEN_CHARS = 32
 
 
 class TopicNames(BaseModel):
-    """Kafka topic names; the defaults are those of DESIGN.md."""
+    """Kafka topic names; the defaults are those of docs/DESIGN.md ("Architecture")."""
 
     model_config = {"frozen": True}
 
@@ -69,7 +76,7 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8080, ge=0, le=65535)
+    http_port: Port = 8080
     # every request body is capped, checked before auth and before it is read past the cap
     http_max_body_bytes: int = Field(default=65_536, ge=1024)
     instance_id: str = "0"
@@ -102,6 +109,33 @@ class CommonSettings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: str) -> str:
         return value.upper()
+
+
+class ConsumerServiceSettings(CommonSettings):
+    """A service that consumes its input topics as one consumer group (all three do)."""
+
+    group_id: str = "vigil"
+    batch_max_records: Count = 2000
+    fetch_timeout_ms: Count = 200
+
+
+class StatefulServiceSettings(ConsumerServiceSettings):
+    """Scoring and triggers: state in PostgreSQL, an outbox relay, a periodic clock."""
+
+    db_pool_size: Count = 5
+    outbox_poll_interval_s: Seconds = 0.5
+    # The clock pass runs this often (0 disables it, as does ``clock_enabled``).
+    clock_interval_s: float = Field(default=300.0, ge=0)
+    clock_enabled: bool = True
+    clock_chunk_size: Count = 1000
+    # clock routes refuse times further than this from the wall clock...
+    clock_max_skew_s: float = Field(default=86_400.0, gt=0, le=366 * 86_400)
+    # ...unless this test/replay setting is on (VIGIL_CLOCK_ANY_TIME=true)
+    clock_any_time: bool = False
+
+    @property
+    def clock_runs(self) -> bool:
+        return self.clock_enabled and self.clock_interval_s > 0
 
 
 def explain(error: ValidationError, prefix: str = "VIGIL_") -> str:

@@ -8,9 +8,9 @@ import orjson
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from services.ingest.deps import ProducerDep, SettingsDep, StateDep
 from services.ingest.http_batch import ItemOutcome, validate_batch
 from services.ingest.routing import Limits
+from services.ingest.runtime import ProducerDep, SettingsDep, StateDep
 from shared.contracts import signal_to_json
 from shared.errors import BrokerUnavailable, InvalidInput, PayloadTooLarge
 from shared.http import errors
@@ -67,7 +67,7 @@ async def post_events(
     items = await _read_items(request, settings.http_max_body_bytes, settings.http_max_batch_events)
     outcomes = validate_batch(
         items,
-        now=state.clock(),
+        now=state.now(),
         limits=Limits(settings.max_event_bytes, settings.max_json_depth),
     )
     accepted = [o for o in outcomes if o.signal is not None]
@@ -78,7 +78,7 @@ async def post_events(
     ]
     try:
         await send_all(producer, messages)
-    except Exception as error:  # noqa: BLE001 - the client must retry the whole batch
+    except Exception as error:  # the client must retry the whole batch
         raise BrokerUnavailable(f"Kafka did not acknowledge the events: {error!r}") from error
     state.metrics.http_events.labels("accepted").inc(len(accepted))
     state.metrics.http_events.labels("rejected").inc(len(outcomes) - len(accepted))

@@ -16,9 +16,10 @@ from services.scoring.api_models import (
     ModelConfigView,
     RescoreResult,
 )
-from services.scoring.deps import RuntimeDep, SessionDep
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository import scores
+from services.scoring.runtime import RuntimeDep
+from shared.deps import SessionDep
 from shared.errors import InvalidInput, NotFound
 from shared.http import IsoDateTime, actor, errors, require_near_now
 
@@ -89,7 +90,7 @@ async def rescore_now(runtime: RuntimeDep, as_of: IsoDateTime) -> RescoreResult:
     """Re-score every account at ``as_of`` now (what the clock does periodically)."""
     settings = runtime.settings
     require_near_now("as_of", as_of, settings.clock_max_skew_s, settings.clock_any_time)
-    count = await runtime.clock.rescore_all(as_of)
+    count = await runtime.clock.run_pass(as_of)
     runtime.relay.wake()
     return RescoreResult(accounts=count, as_of=as_of)
 

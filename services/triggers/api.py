@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from services.triggers.deps import RuntimeDep, SessionDep
 from services.triggers.rules_config import PlaybookConfig
+from services.triggers.runtime import RuntimeDep
+from shared.deps import SessionDep
 from shared.http import IsoDateTime, actor, errors, require_near_now
 
 router = APIRouter(prefix="/v1", tags=["playbooks"])
@@ -44,6 +45,6 @@ async def tick(runtime: RuntimeDep, now: IsoDateTime) -> ClockResult:
     """Evaluate the time-based playbooks of every account at ``now``."""
     settings = runtime.settings
     require_near_now("now", now, settings.clock_max_skew_s, settings.clock_any_time)
-    events = await runtime.clock.tick(now)
+    events = await runtime.clock.run_pass(now)
     runtime.relay.wake()
     return ClockResult(now=now, events=events)

@@ -26,7 +26,7 @@ STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class SegmentRules(BaseModel):
-    """Defaults from DESIGN.md's playbook table."""
+    """Defaults from the playbook table of docs/DESIGN.md ("Playbooks")."""
 
     model_config = STRICT
 

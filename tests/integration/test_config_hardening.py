@@ -42,13 +42,15 @@ def scoring_settings(infra, topic_names, database: str, **overrides) -> ScoringS
 @asynccontextmanager
 async def serving(settings: ScoringSettings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
             base_url="http://scoring",
             headers={"Authorization": f"Bearer {TOKEN}"},
-        ) as client:
-            yield app, client
+        ) as client,
+    ):
+        yield app, client
 
 
 async def test_a_config_that_could_break_the_loops_is_refused_and_a_good_one_spreads(
@@ -79,7 +81,7 @@ async def test_a_config_that_could_break_the_loops_is_refused_and_a_good_one_spr
         assert stored.status_code == 200, stored.text
         version = stored.json()["version"]
         # the other replica follows within seconds, without a request of its own
-        store = replica.state.scoring.model_store
+        store = replica.state.runtime.model_store
         await wait_for(lambda: store.version == version, timeout_s=10, what="replica follows")
         assert store.current.hysteresis == 4.0
     engine = create_engine(database, pool_size=1)
@@ -112,7 +114,7 @@ async def test_a_bad_stored_config_does_not_stop_the_service_from_starting(
     async with serving(settings) as (app, client):
         view = (await client.get("/v1/config/scoring")).json()
         assert view["version"] == 1, "the refused version 2 is skipped, version 1 stays"
-        assert app.state.scoring.model_store.current.usage_stopped_days == 7
+        assert app.state.runtime.model_store.current.usage_stopped_days == 7
 
 
 async def test_clock_times_far_from_now_are_refused_unless_the_test_setting_allows(

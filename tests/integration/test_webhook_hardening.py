@@ -15,7 +15,6 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bench.receiver import Receiver, serving
 from services.triggers.app import create_app
 from services.triggers.config import TriggersSettings
 from services.triggers.webhooks.config import WebhookSettings
@@ -24,6 +23,7 @@ from shared.kafka import ensure_topics
 from tests.integration.kafka_io import wait_for
 from tests.integration.test_triggers import TOKEN, change, send, settings_for
 from tests.integration.test_webhooks import subscribe
+from tests.support.receiver import Receiver, serving
 
 HOOKS = WebhookSettings(
     schedule_s=(0, 30),
@@ -62,13 +62,15 @@ class HangingReceiver(Receiver):
 @asynccontextmanager
 async def running(settings: TriggersSettings, dns: FakeDns) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, resolve=dns)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
             base_url="http://triggers",
             headers={"Authorization": f"Bearer {TOKEN}"},
-        ) as client:
-            yield client
+        ) as client,
+    ):
+        yield client
 
 
 async def test_a_name_that_resolves_to_loopback_at_delivery_is_refused_then(

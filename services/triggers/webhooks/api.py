@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, Field
 
-from services.triggers.deps import RuntimeDep, SessionDep
+from services.triggers.runtime import RuntimeDep
 from services.triggers.webhooks import repository as repo
 from services.triggers.webhooks.service import NewSubscription, create_subscription, rotate
+from shared.deps import NowDep, SessionDep
 from shared.errors import NotFound
 from shared.http import IsoDateTime, errors
 from shared.text import Name
@@ -105,9 +106,8 @@ class Replayed(BaseModel):
     "/subscriptions", status_code=201, response_model=CreatedSubscription, responses=errors(422)
 )
 async def create(
-    body: SubscriptionIn, runtime: RuntimeDep, session: SessionDep
+    body: SubscriptionIn, runtime: RuntimeDep, session: SessionDep, now: NowDep
 ) -> CreatedSubscription:
-    now = datetime.now(UTC)
     new = NewSubscription(
         str(body.url),
         body.event_types,
@@ -128,8 +128,8 @@ async def list_all(session: SessionDep) -> list[SubscriptionOut]:
 
 
 @router.delete("/subscriptions/{sub_id}", status_code=204, responses=errors(404))
-async def delete(sub_id: str, session: SessionDep) -> Response:
-    if not await repo.delete_subscription(session, sub_id, datetime.now(UTC)):
+async def delete(sub_id: str, session: SessionDep, now: NowDep) -> Response:
+    if not await repo.delete_subscription(session, sub_id, now):
         raise NotFound(f"no subscription {sub_id}")
     return Response(status_code=204)
 
@@ -137,9 +137,11 @@ async def delete(sub_id: str, session: SessionDep) -> Response:
 @router.post(
     "/subscriptions/{sub_id}/rotate-secret", response_model=RotatedSecret, responses=errors(404)
 )
-async def rotate_secret(sub_id: str, runtime: RuntimeDep, session: SessionDep) -> RotatedSecret:
+async def rotate_secret(
+    sub_id: str, runtime: RuntimeDep, session: SessionDep, now: NowDep
+) -> RotatedSecret:
     hooks = runtime.settings.webhooks
-    secret, until = await rotate(session, sub_id, hooks, runtime.box, now=datetime.now(UTC))
+    secret, until = await rotate(session, sub_id, hooks, runtime.box, now=now)
     return RotatedSecret(secret=secret, previous_valid_until=until)
 
 
@@ -166,8 +168,8 @@ async def deliveries(
     response_model=Replayed,
     responses=errors(404),
 )
-async def replay_one(delivery_id: str, session: SessionDep) -> Replayed:
-    count = await repo.replay(session, datetime.now(UTC), delivery_id=delivery_id)
+async def replay_one(delivery_id: str, session: SessionDep, now: NowDep) -> Replayed:
+    count = await repo.replay(session, now, delivery_id=delivery_id)
     if count == 0:
         raise NotFound(f"no replayable delivery {delivery_id}")
     return Replayed(replayed=count)
@@ -180,7 +182,7 @@ async def replay_one(delivery_id: str, session: SessionDep) -> Replayed:
     responses=errors(422),
 )
 async def replay_failed(
-    sub_id: str, session: SessionDep, since: IsoDateTime | None = None
+    sub_id: str, session: SessionDep, now: NowDep, since: IsoDateTime | None = None
 ) -> Replayed:
-    count = await repo.replay(session, datetime.now(UTC), sub_id=sub_id, failed_since=since)
+    count = await repo.replay(session, now, sub_id=sub_id, failed_since=since)
     return Replayed(replayed=count)

@@ -18,7 +18,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -31,12 +31,12 @@ from services.triggers.webhooks.schedule import due_at, next_attempt_delay, retr
 from services.triggers.webhooks.secrets import SecretBox
 from services.triggers.webhooks.service import secrets_in_use
 from services.triggers.webhooks.signing import headers
+from shared.clock import Now
 from shared.db import transaction
 from shared.logging import get_logger
 from shared.retry import Backoff, wait_any, wait_or_stop
 
 log = get_logger(__name__)
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class DeliveryWorker:
         metrics: WebhookMetrics,
         box: SecretBox,
         *,
-        clock: Clock = lambda: datetime.now(UTC),
+        now: Now,
         on_disabled: Callable[[str, str], None] = lambda _sub, _reason: None,
         rng: random.Random | None = None,
     ) -> None:
@@ -68,7 +68,7 @@ class DeliveryWorker:
         self._client = client
         self._settings = settings
         self._metrics = metrics
-        self._clock = clock
+        self._now = now
         self._on_disabled = on_disabled
         self._rng = rng or random.Random()
         self._box = box
@@ -105,7 +105,7 @@ class DeliveryWorker:
 
     async def deliver_due(self) -> int:
         """Lease what is due for the idle subscriptions; each one's batch runs on its own."""
-        now = self._clock()
+        now = self._now()
         s = self._settings
         lease = now + timedelta(seconds=s.request_timeout_s + s.lease_margin_s)
         async with transaction(self._sessions) as session:
@@ -135,7 +135,7 @@ class DeliveryWorker:
             self.wake()
 
     async def _post(self, row: Any) -> AttemptResult:
-        at = self._clock()
+        at = self._now()
         started = time.perf_counter()
         try:
             signed = headers(secrets_in_use(row, at, self._box), row.id, at, row.body)
@@ -178,7 +178,7 @@ class DeliveryWorker:
 
     async def _record(self, outcomes: list[tuple[Any, AttemptResult]]) -> None:
         """A round's results in one transaction: fewer commits, the same crash semantics."""
-        now = self._clock()
+        now = self._now()
         attempts, finished, disabled, counted = [], [], [], []
         for row, result in outcomes:
             status, next_at, outcome = self._next_step(row, result, now)
