@@ -1,4 +1,4 @@
-"""HTTP pieces every service shares: bearer auth, body caps, probes, metrics, errors, OpenAPI.
+"""HTTP pieces every service shares: bearer auth, probes, metrics, error mapping, hardening.
 
 Every error a service answers has one shape, :class:`ErrorBody`, whatever raised
 it (a :class:`~shared.errors.VigilError`, request validation, an unknown route,
@@ -21,12 +21,11 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, BeforeValidator, SecretStr
-from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.body_limit import BodyLimit
 from shared.db import is_transient_db_error
 from shared.errors import (
     DatabaseUnavailable,
@@ -36,6 +35,7 @@ from shared.errors import (
     http_status_for,
 )
 from shared.metrics import render
+from shared.openapi import ErrorBody, ErrorItem, document_errors
 from shared.settings import CommonSettings
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
@@ -43,42 +43,11 @@ ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 # ``auto`` picks read for GET/HEAD and admin for any other method.
 Access = Literal["read", "write", "admin", "auto"]
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
-
-
-class ErrorItem(BaseModel):
-    """One field that failed request validation."""
-
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class ErrorBody(BaseModel):
-    """The one error shape of every Vigil API: a message, and per field when validation failed."""
-
-    detail: str
-    errors: list[ErrorItem] | None = None
 
 
 class Readiness(BaseModel):
     ready: bool
     checks: dict[str, bool]
-
-
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` for a route: the error statuses it answers, each with :class:`ErrorBody`."""
-    return {status: {"model": ErrorBody, "description": _REASONS[status]} for status in statuses}
-
-
-_REASONS = {
-    401: "missing or invalid bearer token",
-    404: "no such resource",
-    409: "conflicts with the stored state",
-    413: "request body over its cap",
-    422: "the request failed validation",
-    503: "a dependency is unavailable; retry later",
-}
 
 
 def _tokens_for(
@@ -188,63 +157,6 @@ def probe_router(registry: CollectorRegistry, readiness: ReadinessCheck) -> APIR
     return router
 
 
-class BodyLimit:
-    """Refuse a request body over ``max_bytes`` with 413 before any route, auth included, runs.
-
-    A declared ``Content-Length`` over the cap is refused unread; a streamed body
-    is read only up to the cap.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                await self._refuse(scope, send)
-                return
-            if not message.get("more_body", False):
-                break
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
-
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        body = ErrorBody(detail=f"request body over {self.max_bytes} bytes")
-        response = JSONResponse(body.model_dump(exclude_none=True), status_code=413)
-        await response(scope, _no_body, send)
-
-
-async def _no_body() -> Message:
-    return {"type": "http.disconnect"}
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
-
-
 def _error(status: int, detail: str, **extra: Any) -> JSONResponse:
     body = ErrorBody(detail=detail, **extra).model_dump(mode="json", exclude_none=True)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -331,37 +243,6 @@ def _truthful_openapi(app: FastAPI, database: bool) -> Callable[[], dict[str, An
         return app.openapi_schema
 
     return build
-
-
-def document_errors(schema: dict[str, Any], *, database: bool = False) -> dict[str, Any]:
-    """Declare the bearer scheme, 401 under ``/v1``, 413 everywhere, one error body."""
-    components = schema.setdefault("components", {})
-    schemas = components.setdefault("schemas", {})
-    for name in ("HTTPValidationError", "ValidationError"):
-        schemas.pop(name, None)
-    _, defs = models_json_schema(
-        [(ErrorBody, "serialization")], ref_template="#/components/schemas/{model}"
-    )
-    schemas.update(defs["$defs"])
-    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-    for path, item in schema.get("paths", {}).items():
-        for operation in item.values():
-            responses = operation.setdefault("responses", {})
-            if path.startswith("/v1/"):
-                operation["security"] = [{"bearer": []}]
-                responses["401"] = _error_response(401)
-                if database:
-                    responses["503"] = _error_response(503)
-            responses["413"] = _error_response(413)
-            for code in list(responses):
-                if code.startswith("4") or (code == "503" and path.startswith("/v1/")):
-                    responses[code] = _error_response(int(code), responses[code])
-    return schema
-
-
-def _error_response(status: int, declared: dict[str, Any] | None = None) -> dict[str, Any]:
-    description = (declared or {}).get("description") or _REASONS.get(status, "error")
-    return {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
 
 
 class _Server(uvicorn.Server):

@@ -13,8 +13,8 @@ from services.ingest.routing import Limits
 from services.ingest.runtime import ProducerDep, SettingsDep, StateDep
 from shared.contracts import signal_to_json
 from shared.errors import BrokerUnavailable, InvalidInput, PayloadTooLarge
-from shared.http import errors
 from shared.kafka import key_bytes, send_all
+from shared.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["events"])
 

@@ -21,7 +21,8 @@ from services.scoring.repository import scores
 from services.scoring.runtime import RuntimeDep
 from shared.deps import SessionDep
 from shared.errors import InvalidInput, NotFound
-from shared.http import IsoDateTime, actor, errors, require_near_now
+from shared.http import IsoDateTime, actor, require_near_now
+from shared.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["health"])
 

@@ -8,7 +8,8 @@ from pydantic import BaseModel
 from services.triggers.rules_config import PlaybookConfig
 from services.triggers.runtime import RuntimeDep
 from shared.deps import SessionDep
-from shared.http import IsoDateTime, actor, errors, require_near_now
+from shared.http import IsoDateTime, actor, require_near_now
+from shared.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["playbooks"])
 

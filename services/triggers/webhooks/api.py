@@ -14,7 +14,8 @@ from services.triggers.webhooks import repository as repo
 from services.triggers.webhooks.service import NewSubscription, create_subscription, rotate
 from shared.deps import NowDep, SessionDep
 from shared.errors import NotFound
-from shared.http import IsoDateTime, errors
+from shared.http import IsoDateTime
+from shared.openapi import errors
 from shared.text import Name
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from shared.errors import InvalidInput, NotFound
-from shared.http import errors, harden, protected, require_near_now
+from shared.http import harden, protected, require_near_now
+from shared.openapi import errors
 from shared.settings import CommonSettings, explain
 
 ADMIN = "a" * 32
