@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -74,14 +75,17 @@ async def run(options: Options) -> bool:
     await asyncio.to_thread(migrate, info.database_url)
     topics = TopicNames()
     await ensure_topics(info.kafka_bootstrap, topics.model_dump().values())
-    token = secrets.token_urlsafe(24)
+    token = secrets.token_urlsafe(32)
     logs = config.stack_dir / "logs"
     logs.mkdir(exist_ok=True)
     env = {
         "VIGIL_KAFKA_BOOTSTRAP": info.kafka_bootstrap,
         "VIGIL_DATABASE_URL": info.database_url,
         "VIGIL_API_TOKEN": token,
+        "VIGIL_SECRETS_KEY": Fernet.generate_key().decode(),
         "VIGIL_CLOCK_ENABLED": "false",
+        # the demo moves the clocks through 90 simulated days, far from the wall clock
+        "VIGIL_CLOCK_ANY_TIME": "true",
         "VIGIL_WEBHOOKS__ALLOW_HTTP": "true",
         "VIGIL_WEBHOOKS__ALLOWLIST": '["127.0.0.1"]',
     }

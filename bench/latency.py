@@ -13,12 +13,16 @@ from typing import Any
 import httpx
 import orjson
 from aiokafka import TopicPartition
+from cryptography.fernet import Fernet
 
 from shared.db import create_engine
 from shared.kafka import make_consumer, make_producer, stop_bounded
 from tests.support.drain import wait_drained
 from tests.support.receiver import Receiver, serving
 from tests.support.services import Service
+
+# services refuse tokens under 32 characters
+TOKEN = "bench-token-0123456789abcdef0123456789abcdef"
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -146,7 +150,8 @@ async def measure(
     env = {f"VIGIL_TOPICS__{k.upper()}": v for k, v in topics.items()} | {
         "VIGIL_KAFKA_BOOTSTRAP": bootstrap,
         "VIGIL_DATABASE_URL": database_url,
-        "VIGIL_API_TOKEN": "bench-token",
+        "VIGIL_API_TOKEN": TOKEN,
+        "VIGIL_SECRETS_KEY": Fernet.generate_key().decode(),
         "VIGIL_CLOCK_ENABLED": "false",
         "VIGIL_LOG_LEVEL": "WARNING",
         "VIGIL_FETCH_TIMEOUT_MS": "20",
@@ -163,7 +168,7 @@ async def measure(
         for service in services:
             await asyncio.to_thread(service.wait_ready)
         async with serving(receiver):
-            async with httpx.AsyncClient(headers={"Authorization": "Bearer bench-token"}) as c:
+            async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as c:
                 created = await c.post(
                     f"{services[2].url}/v1/webhooks/subscriptions",
                     json={"url": receiver.url, "event_types": ["health.changed"]},

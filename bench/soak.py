@@ -26,6 +26,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import orjson
+from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from sqlalchemy import text
@@ -108,6 +109,7 @@ def service_env(bootstrap: str, database_url: str, topics: TopicNames, run: str)
         "VIGIL_KAFKA_BOOTSTRAP": bootstrap,
         "VIGIL_DATABASE_URL": database_url,
         "VIGIL_API_TOKEN": secrets.token_urlsafe(32),
+        "VIGIL_SECRETS_KEY": Fernet.generate_key().decode(),
         "VIGIL_CLOCK_ENABLED": "false",
         "VIGIL_LAG_INTERVAL_S": "1",
         "VIGIL_TRANSACTIONAL_ID_PREFIX": f"soak-{run}",

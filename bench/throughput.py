@@ -57,7 +57,7 @@ async def ingest(
         "VIGIL_KAFKA_BOOTSTRAP": bootstrap,
         "VIGIL_DATABASE_URL": database_url,
         "VIGIL_GROUP_ID": group,
-        "VIGIL_API_TOKEN": "bench-token",
+        "VIGIL_API_TOKEN": "bench-token-0123456789abcdef0123456789abcdef",
         "VIGIL_INSTANCE_ID": group,
         "VIGIL_LOG_LEVEL": "WARNING",
     }
@@ -92,7 +92,7 @@ async def scoring(
         "VIGIL_KAFKA_BOOTSTRAP": bootstrap,
         "VIGIL_DATABASE_URL": database_url,
         "VIGIL_GROUP_ID": group,
-        "VIGIL_API_TOKEN": "bench-token",
+        "VIGIL_API_TOKEN": "bench-token-0123456789abcdef0123456789abcdef",
         "VIGIL_CLOCK_ENABLED": "false",
         "VIGIL_LOG_LEVEL": "WARNING",
         "VIGIL_BATCH_MAX_RECORDS": str(batch_max_records),

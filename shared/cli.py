@@ -173,9 +173,18 @@ def load_stack_env() -> None:
 
 
 def _run_service(name: str) -> None:
+    from pydantic import ValidationError
+
+    from shared.settings import explain
+
     load_stack_env()
     module = importlib.import_module(f"services.{name}.app")
-    module.run()
+    try:
+        module.run()
+    except ValidationError as error:
+        # a clear refusal (which variable, why) instead of a traceback; exit 2 like argparse
+        typer.echo(f"vigil {name}: {explain(error)}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

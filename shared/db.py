@@ -35,6 +35,8 @@ def create_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> AsyncE
         pool_pre_ping=True,
         pool_recycle=1800,
         echo=echo,
+        # errors and logs never carry bound parameters: they hold account data and secrets
+        hide_parameters=True,
     )
 
 

@@ -21,7 +21,7 @@ def get_runtime(request: Request) -> Any:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session whose transaction the request owns: committed when the route returns."""
+    """A session whose transaction the request owns: committed before the response."""
     async with get_runtime(request).sessions() as session, session.begin():
         yield session
 
@@ -32,5 +32,7 @@ def get_now(request: Request) -> datetime:
     return now
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the transaction commits when the route returns, before the response
+# is sent, so a 2xx is never answered for a write that then fails to commit
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]

@@ -3,11 +3,12 @@
 ::
 
     VigilError
-    ├── ConfigError             settings or stored config are invalid (fatal at start)
+    ├── Unauthorized            no valid bearer token for the route (HTTP 401)
     ├── NotFound                an API resource does not exist (HTTP 404)
     ├── Conflict                an API update conflicts with stored state (HTTP 409)
-    ├── InvalidInput            a request or stored config failed validation (HTTP 422)
-    └── TransientError          the broker or database is unreachable: retry with backoff
+    ├── PayloadTooLarge         a request body or batch is over its cap (HTTP 413)
+    ├── InvalidInput            a request or a config failed validation (HTTP 422)
+    └── TransientError          the broker or database is unreachable: retry with backoff (503)
         ├── BrokerUnavailable
         └── DatabaseUnavailable
 
@@ -22,8 +23,8 @@ class VigilError(Exception):
     """Base of every error Vigil raises on purpose."""
 
 
-class ConfigError(VigilError):
-    """Settings or stored configuration are invalid."""
+class Unauthorized(VigilError):
+    """The request carries no bearer token that opens this route."""
 
 
 class NotFound(VigilError):
@@ -32,6 +33,10 @@ class NotFound(VigilError):
 
 class Conflict(VigilError):
     """The request conflicts with the stored state."""
+
+
+class PayloadTooLarge(VigilError):
+    """The request body (or the batch it holds) is over its limit."""
 
 
 class InvalidInput(VigilError):
@@ -50,14 +55,19 @@ class DatabaseUnavailable(TransientError):
     """PostgreSQL could not be reached or the connection dropped."""
 
 
+_STATUS: tuple[tuple[type[VigilError], int], ...] = (
+    (Unauthorized, 401),
+    (NotFound, 404),
+    (Conflict, 409),
+    (PayloadTooLarge, 413),
+    (InvalidInput, 422),
+    (TransientError, 503),
+)
+
+
 def http_status_for(error: VigilError) -> int:
     """Map an error to its HTTP status code (the one place that does)."""
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, Conflict):
-        return 409
-    if isinstance(error, InvalidInput):
-        return 422
-    if isinstance(error, TransientError):
-        return 503
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return status
     return 500

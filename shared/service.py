@@ -2,8 +2,8 @@
 
 ``create_service_app`` returns the FastAPI app: probes and ``/metrics``
 (:func:`shared.http.probe_router`), the service's routers behind bearer auth
-(:func:`shared.http.protected`), the error handlers
-(:func:`shared.http.install_error_handlers`), and a lifespan that
+(:func:`shared.http.protected`, each with its token access), the error handlers,
+body cap and OpenAPI (:func:`shared.http.harden`), and a lifespan that
 
 1. builds the service's :class:`Parts` (what it opens goes on an ``AsyncExitStack``),
 2. stores the typed runtime on ``app.state.runtime`` (read by :mod:`shared.deps`),
@@ -26,9 +26,10 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
 from shared.http import (
+    Access,
     ReadinessCheck,
     ReadinessReasons,
-    install_error_handlers,
+    harden,
     probe_router,
     protected,
     serve,
@@ -67,14 +68,19 @@ class Parts(Generic[RuntimeT]):
 Build = Callable[[AsyncExitStack], Awaitable[Parts[RuntimeT]]]
 
 
+# A router, or a router and the token access it needs (``auto``: read for GET, else admin).
+Routed = APIRouter | tuple[APIRouter, Access]
+
+
 @dataclass(frozen=True)
 class ServiceSpec(Generic[RuntimeT]):
     name: str
     settings: CommonSettings
     registry: CollectorRegistry
     build: Build[RuntimeT]
-    routers: Sequence[APIRouter]
+    routers: Sequence[Routed]
     run_loops: bool = True  # False in tests that drive the service through its API only
+    database: bool = False  # /v1 routes use PostgreSQL: they may answer 503 in an outage
 
 
 def create_service_app(spec: ServiceSpec[RuntimeT]) -> FastAPI:
@@ -107,9 +113,10 @@ def create_service_app(spec: ServiceSpec[RuntimeT]) -> FastAPI:
 
     app = FastAPI(title=f"Vigil {spec.name}", version="1", lifespan=lifespan)
     app.include_router(probe_router(spec.registry, readiness, reasons))
-    for router in spec.routers:
-        app.include_router(router, dependencies=protected(spec.settings.api_token))
-    install_error_handlers(app)
+    for entry in spec.routers:
+        router, access = entry if isinstance(entry, tuple) else (entry, "auto")
+        app.include_router(router, dependencies=protected(spec.settings, access))
+    harden(app, max_body_bytes=spec.settings.http_max_body_bytes, database=spec.database)
     return app
 
 
@@ -127,11 +134,8 @@ async def create_topics(
 
 
 def run_service(name: str, settings: SettingsT, create_app: Callable[[SettingsT], FastAPI]) -> None:
-    """The ``vigil <name>`` entry point: logging (the API token redacted), then serve."""
+    """The ``vigil <name>`` entry point: logging (tokens and keys redacted), then serve."""
     configure_logging(
-        name,
-        level=settings.log_level,
-        json=settings.log_json,
-        secrets=[settings.api_token.get_secret_value()],
+        name, level=settings.log_level, json=settings.log_json, secrets=settings.secrets()
     )
     serve(create_app(settings), settings.http_host, settings.http_port, settings.shutdown_timeout_s)

@@ -12,7 +12,7 @@ import socket
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Constrained field types, so a service overrides a default without restating the bounds.
@@ -21,6 +21,8 @@ Count = Annotated[int, Field(ge=1)]
 Seconds = Annotated[float, Field(gt=0)]
 
 PLACEHOLDER_TOKENS = frozenset({"", "changeme", "change-me", "secret"})
+# 32 characters of a random token (e.g. ``openssl rand -hex 32``) cannot be guessed online
+MIN_TOKEN_CHARS = 32
 
 
 class TopicNames(BaseModel):
@@ -64,10 +66,14 @@ class TopicSpec:
 
 
 class CommonSettings(BaseSettings):
-    """What every service needs: Kafka, PostgreSQL, the API token, logging.
+    """What every service needs: Kafka, PostgreSQL, the API tokens, logging.
 
     Environment variables use the ``VIGIL_`` prefix; nested topic names use
     ``__`` (``VIGIL_TOPICS__SIGNALS=my-signals``).
+
+    Tokens: ``api_token`` (required, no default) is the admin token and opens
+    every route; ``read_token`` opens only reads, ``write_token`` only event
+    ingestion. Each is at least 32 characters.
     """
 
     model_config = SettingsConfigDict(
@@ -76,7 +82,9 @@ class CommonSettings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     database_url: str = "postgresql+asyncpg://vigil@127.0.0.1:5432/vigil"
-    api_token: SecretStr = Field(default=SecretStr("dev-token-change-me"))
+    api_token: SecretStr
+    read_token: SecretStr | None = None
+    write_token: SecretStr | None = None
     topics: TopicNames = TopicNames()
     # Partitions cap the busy instances of each service (one consumer per partition).
     topic_partitions: int = Field(default=4, ge=1)
@@ -91,7 +99,11 @@ class CommonSettings(BaseSettings):
     instance_id: str | None = None
     # Where the per-host slot lock files live; None: a per-user folder in the temp dir.
     instance_lock_dir: str | None = None
+    # every request body is capped, checked before auth and before it is read past the cap
+    http_max_body_bytes: int = Field(default=65_536, ge=1024)
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
+    # how often each replica looks for a config version stored by another
+    config_poll_interval_s: float = Field(default=2.0, gt=0, le=60)
     # A consumer lagging with no progress for this long is restarted in-process.
     stuck_after_s: float = Field(default=60.0, gt=0)
 
@@ -106,12 +118,24 @@ class CommonSettings(BaseSettings):
         """The instance id, or the host name when none was set (for client ids and logs)."""
         return self.instance_id or socket.gethostname()
 
-    @field_validator("api_token")
+    @field_validator("api_token", "read_token", "write_token")
     @classmethod
-    def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:
-        if value.get_secret_value().strip().lower() in PLACEHOLDER_TOKENS:
-            raise ValueError("VIGIL_API_TOKEN must be set to a real secret")
+    def _strong_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = value.get_secret_value()
+        if token.strip().lower() in PLACEHOLDER_TOKENS:
+            raise ValueError("must be set to a real secret")
+        if len(token) < MIN_TOKEN_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_TOKEN_CHARS} characters (e.g. `openssl rand -hex 32`)"
+            )
         return value
+
+    def secrets(self) -> list[str]:
+        """Every token value, for the log redactor."""
+        tokens = (self.api_token, self.read_token, self.write_token)
+        return [t.get_secret_value() for t in tokens if t is not None]
 
     @field_validator("log_level")
     @classmethod
@@ -138,7 +162,22 @@ class StatefulServiceSettings(ConsumerServiceSettings):
     clock_interval_s: float = Field(default=300.0, ge=0)
     clock_enabled: bool = True
     clock_chunk_size: Count = 1000
+    # clock routes refuse times further than this from the wall clock...
+    clock_max_skew_s: float = Field(default=86_400.0, gt=0, le=366 * 86_400)
+    # ...unless this test/replay setting is on (VIGIL_CLOCK_ANY_TIME=true)
+    clock_any_time: bool = False
 
     @property
     def clock_runs(self) -> bool:
         return self.clock_enabled and self.clock_interval_s > 0
+
+
+def explain(error: ValidationError, prefix: str = "VIGIL_") -> str:
+    """A settings error as lines naming the environment variables to fix (no values shown)."""
+    lines = ["invalid settings, the service cannot start:"]
+    for issue in error.errors(include_input=False, include_url=False):
+        name = prefix + "__".join(str(part) for part in issue["loc"]).upper()
+        message = "is not set" if issue["type"] == "missing" else issue["msg"]
+        message = message.removeprefix("Value error, ")
+        lines.append(f"  {name}: {message}")
+    return "\n".join(lines)

@@ -50,9 +50,15 @@ def open_database(
     return engine, create_sessionmaker(engine)
 
 
-async def load_config(sessions: Sessions, table: str, model: type[M]) -> VersionedConfig[M]:
-    """The versioned config in force before the first batch (defaults stored on first start)."""
-    store = VersionedConfig(table, model)
+async def load_config(
+    sessions: Sessions,
+    table: str,
+    model: type[M],
+    check: Callable[[M], None] = lambda _config: None,
+) -> VersionedConfig[M]:
+    """The versioned config in force before the first batch (defaults stored on first start);
+    ``check`` runs before a config is stored or adopted (see :mod:`shared.config_store`)."""
+    store = VersionedConfig(table, model, check)
     async with transaction(sessions) as session:
         await store.refresh(session)
     return store

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from services.ingest.http_batch import ItemOutcome, validate_batch
 from services.ingest.routing import Limits
 from services.ingest.runtime import ProducerDep, SettingsDep, StateDep
 from shared.contracts import signal_to_json
+from shared.errors import BrokerUnavailable, InvalidInput, PayloadTooLarge
 from shared.kafka import key_bytes, send_all
+from shared.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -38,7 +40,22 @@ class BatchResponse(BaseModel):
 @router.post(
     "/events",
     response_model=BatchResponse,
-    responses={413: {"description": "batch too large"}, 422: {"description": "malformed batch"}},
+    responses=errors(413, 422, 503),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["events"],
+                        # any item: each is accepted or rejected on its own, with a reason
+                        "properties": {"events": {"type": "array", "items": {}}},
+                    }
+                }
+            },
+        }
+    },
 )
 async def post_events(
     request: Request, settings: SettingsDep, producer: ProducerDep, state: StateDep
@@ -62,7 +79,7 @@ async def post_events(
     try:
         await send_all(producer, messages)
     except Exception as error:  # the client must retry the whole batch
-        raise HTTPException(503, f"Kafka did not acknowledge the events: {error!r}") from error
+        raise BrokerUnavailable(f"Kafka did not acknowledge the events: {error!r}") from error
     state.metrics.http_events.labels("accepted").inc(len(accepted))
     state.metrics.http_events.labels("rejected").inc(len(outcomes) - len(accepted))
     return BatchResponse(
@@ -75,21 +92,21 @@ async def post_events(
 async def _read_items(request: Request, max_bytes: int, max_events: int) -> list[Any]:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise HTTPException(413, f"body over {max_bytes} bytes")
+        raise PayloadTooLarge(f"body over {max_bytes} bytes")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > max_bytes:
-            raise HTTPException(413, f"body over {max_bytes} bytes")
+            raise PayloadTooLarge(f"body over {max_bytes} bytes")
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as error:
-        raise HTTPException(422, f"body is not valid JSON: {error}") from error
+        raise InvalidInput(f"body is not valid JSON: {error}") from error
     if not isinstance(parsed, dict) or not isinstance(parsed.get("events"), list):
-        raise HTTPException(422, 'body must be an object {"events": [...]}')
+        raise InvalidInput('body must be an object {"events": [...]}')
     items: list[Any] = parsed["events"]
     if len(items) > max_events:
-        raise HTTPException(413, f"batch of {len(items)} events is over the limit of {max_events}")
+        raise PayloadTooLarge(f"batch of {len(items)} events is over the limit of {max_events}")
     return items
 
 

@@ -65,7 +65,7 @@ def create_app(settings: IngestSettings, *, now: Now = utc_now, run_loops: bool 
         )
 
     return create_service_app(
-        ServiceSpec("ingest", settings, metrics.registry, build, [router], run_loops)
+        ServiceSpec("ingest", settings, metrics.registry, build, [(router, "write")], run_loops)
     )
 
 

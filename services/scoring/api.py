@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query, Request
 
 from services.scoring.api_models import (
     AccountHealth,
@@ -21,32 +20,39 @@ from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository import scores
 from services.scoring.runtime import RuntimeDep
 from shared.deps import SessionDep
+from shared.errors import InvalidInput, NotFound
+from shared.http import IsoDateTime, actor, require_near_now
+from shared.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["health"])
 
 
-@router.get("/accounts/{account_id}/health", response_model=AccountHealth)
+@router.get("/accounts/{account_id}/health", response_model=AccountHealth, responses=errors(404))
 async def get_health(account_id: str, session: SessionDep) -> AccountHealth:
     row = await scores.account_health(session, account_id)
     if row is None or row.score is None:
-        raise HTTPException(404, f"no health score for account {account_id!r}")
+        raise NotFound(f"no health score for account {account_id!r}")
     return AccountHealth.from_row(row)
 
 
-@router.get("/accounts/{account_id}/health/history", response_model=list[HistoryPoint])
+@router.get(
+    "/accounts/{account_id}/health/history",
+    response_model=list[HistoryPoint],
+    responses=errors(404, 422),
+)
 async def get_history(
     account_id: str,
     session: SessionDep,
-    since: datetime | None = None,
+    since: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[HistoryPoint]:
     if await scores.account_health(session, account_id) is None:
-        raise HTTPException(404, f"unknown account {account_id!r}")
+        raise NotFound(f"unknown account {account_id!r}")
     rows = await scores.health_history(session, account_id, since, limit)
     return [HistoryPoint.from_row(row) for row in rows]
 
 
-@router.get("/accounts", response_model=AccountPage)
+@router.get("/accounts", response_model=AccountPage, responses=errors(422))
 async def list_accounts(
     session: SessionDep,
     band: Literal["green", "yellow", "red"] | None = None,
@@ -56,7 +62,7 @@ async def list_accounts(
     cursor: str | None = None,
 ) -> AccountPage:
     rows = await scores.list_accounts(
-        session, band=band, segment=segment, sort=sort, limit=limit, cursor=_decode(cursor)
+        session, band=band, segment=segment, sort=sort, limit=limit, cursor=_decode(cursor, sort)
     )
     items = [AccountSummary.from_row(row) for row in rows]
     next_cursor = None
@@ -72,19 +78,19 @@ async def get_config(runtime: RuntimeDep, session: SessionDep) -> ModelConfigVie
     return ModelConfigView.of(runtime.model_store.version, config)
 
 
-@router.put("/config/scoring", response_model=ModelConfigView)
+@router.put("/config/scoring", response_model=ModelConfigView, responses=errors(409, 422))
 async def put_config(
-    config: HealthModelConfig, runtime: RuntimeDep, session: SessionDep
+    config: HealthModelConfig, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> ModelConfigView:
-    version = await runtime.model_store.update(session, config)
+    version = await runtime.model_store.update(session, config, changed_by=actor(request))
     return ModelConfigView.of(version, config)
 
 
-@router.post("/clock/rescore", response_model=RescoreResult)
-async def rescore_now(runtime: RuntimeDep, as_of: datetime) -> RescoreResult:
+@router.post("/clock/rescore", response_model=RescoreResult, responses=errors(422))
+async def rescore_now(runtime: RuntimeDep, as_of: IsoDateTime) -> RescoreResult:
     """Re-score every account at ``as_of`` now (what the clock does periodically)."""
-    if as_of.tzinfo is None:
-        raise HTTPException(422, "as_of must include a UTC offset")
+    settings = runtime.settings
+    require_near_now("as_of", as_of, settings.clock_max_skew_s, settings.clock_any_time)
     count = await runtime.clock.run_pass(as_of)
     runtime.relay.wake()
     return RescoreResult(accounts=count, as_of=as_of)
@@ -94,11 +100,15 @@ def _encode(value: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(value)).decode()
 
 
-def _decode(cursor: str | None) -> tuple[Any, str] | None:
+def _decode(cursor: str | None, sort: str) -> tuple[Any, str] | None:
     if not cursor:
         return None
     try:
         key, account_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError) as error:
-        raise HTTPException(422, "invalid cursor") from error
-    return key, str(account_id)
+        raise InvalidInput("invalid cursor") from error
+    # a cursor is ours only if its key has the type its sort gives it; anything else fails in SQL
+    key_ok = key is None if sort == "account_id" else isinstance(key, int | float)
+    if not key_ok or not isinstance(account_id, str) or "\x00" in account_id:
+        raise InvalidInput("invalid cursor")
+    return key, account_id

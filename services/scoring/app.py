@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring.api import router
 from services.scoring.clock import rescore_hooks, rescore_plan
 from services.scoring.config import ScoringSettings
+from services.scoring.config_check import check_health_config
 from services.scoring.handler import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
@@ -53,11 +54,20 @@ def create_app(settings: ScoringSettings, *, now: Now = utc_now, run_loops: bool
             interval_s=settings.dedupe_prune_interval_s,
             now=now,
         )
+        follow = runtime.model_store.follower(runtime.sessions, settings.config_poll_interval_s)
         more = {"accuracy": AccuracyLoop(runtime)} if settings.accuracy_interval_s > 0 else {}
-        return stateful.service_parts(runtime, outbox, bands, retention=retention, **more)
+        return stateful.service_parts(
+            runtime, outbox, bands, retention=retention, config=follow, **more
+        )
 
     spec = ServiceSpec(
-        "scoring", settings, metrics.registry, build, [router, trust_router], run_loops
+        "scoring",
+        settings,
+        metrics.registry,
+        build,
+        [router, trust_router],
+        run_loops,
+        database=True,
     )
     return create_service_app(spec)
 
@@ -74,7 +84,9 @@ async def _build_runtime(
         registry=metrics.registry,
     )
     engine, sessions = stateful.open_database(stack, settings)
-    model_store = await stateful.load_config(sessions, "scoring_config", HealthModelConfig)
+    model_store = await stateful.load_config(
+        sessions, "scoring_config", HealthModelConfig, check_health_config
+    )
     shadow = ShadowStore()
     async with transaction(sessions) as session:
         await shadow.refresh(session)

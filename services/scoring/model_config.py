@@ -8,13 +8,29 @@ from typing import Annotated
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from shared.text import Label, Name
+
 COMPONENTS = ("usage", "adoption", "support", "payment", "sentiment")
 SEGMENTS = ("enterprise", "mid_market", "smb", "self_serve")
-Weight = Annotated[float, Field(ge=0)]
+SEVERITIES = ("low", "normal", "high", "urgent")
+RISK_FLAGS = (
+    "urgent_ticket",
+    "urgent_tickets",
+    "payment_failed_30d",
+    "invoice_overdue",
+    "usage_stopped_14d",
+)
+# Every number is finite (``allow_inf_nan=False``) and bounded: a config that could
+# overflow a date or a float in a loop is refused with 422 before it is stored.
+Weight = Annotated[float, Field(ge=0, le=100)]
+Points = Annotated[float, Field(ge=0, le=100)]
+Arr = Annotated[float, Field(gt=0, le=1e12)]
+Days = Annotated[int, Field(ge=1, le=3650)]
+STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class ComponentWeights(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
 
     usage: Weight
     adoption: Weight
@@ -50,13 +66,13 @@ DEFAULT_WEIGHTS = {
 class HealthModelConfig(BaseModel):
     """Defaults follow docs/DESIGN.md ("The health model"); every number is a documented knob."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
 
-    version: str = "1"
+    version: Label = "1"
     # segments by ARR: enterprise >= 100k, mid-market 25k-100k, smb 5k-25k, self-serve < 5k
-    enterprise_min_arr: Annotated[float, Field(gt=0)] = 100_000
-    mid_market_min_arr: Annotated[float, Field(gt=0)] = 25_000
-    smb_min_arr: Annotated[float, Field(gt=0)] = 5_000
+    enterprise_min_arr: Arr = 100_000
+    mid_market_min_arr: Arr = 25_000
+    smb_min_arr: Arr = 5_000
     weights: dict[str, ComponentWeights] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     green_min: Annotated[float, Field(gt=0, le=100)] = 70
     yellow_min: Annotated[float, Field(gt=0, le=100)] = 40
@@ -64,24 +80,25 @@ class HealthModelConfig(BaseModel):
     min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.5
     # usage: active seats share that counts as full use; silence that counts as stopped
     seat_target_ratio: Annotated[float, Field(gt=0, le=1)] = 0.6
-    usage_stopped_days: Annotated[int, Field(ge=1)] = 7
+    usage_stopped_days: Days = 7
     # adoption: fewer than 3 core features is a churn marker, 8+ a retention marker
-    core_features: list[str] = Field(default_factory=list)  # empty: every feature counts
-    adoption_low: Annotated[int, Field(ge=1)] = 3
-    adoption_high: Annotated[int, Field(ge=2)] = 8
-    adoption_window_days: Annotated[int, Field(ge=1)] = 30
+    # empty: every feature counts
+    core_features: list[Name] = Field(default_factory=list, max_length=1000)
+    adoption_low: Annotated[int, Field(ge=1, le=10_000)] = 3
+    adoption_high: Annotated[int, Field(ge=2, le=10_000)] = 8
+    adoption_window_days: Days = 30
     # support: penalty points per open ticket by severity, per reopen
-    severity_penalty: dict[str, float] = Field(
+    severity_penalty: dict[str, Points] = Field(
         default_factory=lambda: {"low": 3.0, "normal": 8.0, "high": 18.0, "urgent": 35.0}
     )
-    reopen_penalty: Annotated[float, Field(ge=0)] = 10
+    reopen_penalty: Points = 10
     # payment: penalty points
-    failed_payment_penalty: Annotated[float, Field(ge=0)] = 25
-    overdue_invoice_penalty: Annotated[float, Field(ge=0)] = 25
-    overdue_day_penalty: Annotated[float, Field(ge=0)] = 0.5
-    downgrade_penalty: Annotated[float, Field(ge=0)] = 20
+    failed_payment_penalty: Points = 25
+    overdue_invoice_penalty: Points = 25
+    overdue_day_penalty: Points = 0.5
+    downgrade_penalty: Points = 20
     # freshness: older data does not count (stale data is not good data)
-    freshness_days: dict[str, int] = Field(
+    freshness_days: dict[str, Days] = Field(
         default_factory=lambda: {
             "usage": 35,
             "adoption": 30,
@@ -93,7 +110,7 @@ class HealthModelConfig(BaseModel):
     max_reasons: Annotated[int, Field(ge=1, le=20)] = 5
     # risk flags cap the score, so a good average cannot hide an account in trouble;
     # each further flag lowers the cap by ``risk_flag_step``
-    risk_caps: dict[str, float] = Field(
+    risk_caps: dict[str, Points] = Field(
         default_factory=lambda: {
             "urgent_ticket": 55.0,
             "urgent_tickets": 45.0,
@@ -102,7 +119,7 @@ class HealthModelConfig(BaseModel):
             "usage_stopped_14d": 45.0,
         }
     )
-    risk_flag_step: Annotated[float, Field(ge=0)] = 15
+    risk_flag_step: Points = 15
     _model_version: str = PrivateAttr(default="")
 
     @model_validator(mode="after")
@@ -117,6 +134,10 @@ class HealthModelConfig(BaseModel):
             raise ValueError(f"freshness_days must name exactly {', '.join(COMPONENTS)}")
         if self.adoption_high <= self.adoption_low:
             raise ValueError("adoption_high must be above adoption_low")
+        if set(self.severity_penalty) != set(SEVERITIES):
+            raise ValueError(f"severity_penalty must name exactly {', '.join(SEVERITIES)}")
+        if not set(self.risk_caps) <= set(RISK_FLAGS):
+            raise ValueError(f"risk_caps may name only {', '.join(RISK_FLAGS)}")
         return self
 
     @property

@@ -133,13 +133,16 @@ async def clear_shadow(session: AsyncSession, store: ShadowStore) -> None:
 
 
 async def promote(
-    session: AsyncSession, models: VersionedConfig[HealthModelConfig], store: ShadowStore
+    session: AsyncSession,
+    models: VersionedConfig[HealthModelConfig],
+    store: ShadowStore,
+    changed_by: str,
 ) -> tuple[int, HealthModelConfig]:
     """The shadow becomes the next live version; the shadow row records it."""
     candidate = await store.refresh(session)
     if candidate is None:
         raise NotFound("no shadow model to promote")
-    version = await models.update(session, candidate)
+    version = await models.update(session, candidate, changed_by)
     await repo.end_shadow(session, "promoted", version)
     store.set(None, None)
     return version, candidate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from services.scoring import trust
 from services.scoring.accuracy.outcomes import OutcomeBatch
@@ -13,6 +13,7 @@ from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.trust import insert_outcomes
 from services.scoring.runtime import RuntimeDep
 from shared.deps import SessionDep
+from shared.http import actor
 
 router = APIRouter(prefix="/v1", tags=["trust"])
 Horizons = Annotated[list[int] | None, Query(description="days before each outcome")]
@@ -48,6 +49,7 @@ async def put_shadow(
     config: HealthModelConfig, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     """Score ``config`` beside the live model from now on (stored, never published)."""
+    config = runtime.model_store.validated(config)  # what could break the loop is refused (422)
     shadow_id = await trust.set_shadow(session, runtime.shadow, config)
     return {"shadow_id": shadow_id, "model_version": config.model_version}
 
@@ -67,7 +69,11 @@ async def delete_shadow(runtime: RuntimeDep, session: SessionDep) -> None:
 
 
 @router.post("/model/shadow/promote")
-async def promote_shadow(runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
+async def promote_shadow(
+    request: Request, runtime: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
     """Make the shadow the live model: the next config version, recorded on the shadow row."""
-    version, config = await trust.promote(session, runtime.model_store, runtime.shadow)
+    version, config = await trust.promote(
+        session, runtime.model_store, runtime.shadow, actor(request)
+    )
     return {"version": version, "model_version": config.model_version}

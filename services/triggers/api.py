@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from services.triggers.rules_config import PlaybookConfig
 from services.triggers.runtime import RuntimeDep
 from shared.deps import SessionDep
+from shared.http import IsoDateTime, actor, require_near_now
+from shared.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["playbooks"])
 
@@ -21,7 +21,7 @@ class RulesView(BaseModel):
 
 
 class ClockResult(BaseModel):
-    now: datetime
+    now: IsoDateTime
     events: int
 
 
@@ -33,17 +33,19 @@ async def get_rules(runtime: RuntimeDep, session: SessionDep) -> RulesView:
     )
 
 
-@router.put("/config/playbooks", response_model=RulesView)
-async def put_rules(config: PlaybookConfig, runtime: RuntimeDep, session: SessionDep) -> RulesView:
-    version = await runtime.rules.update(session, config)
+@router.put("/config/playbooks", response_model=RulesView, responses=errors(409, 422))
+async def put_rules(
+    config: PlaybookConfig, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> RulesView:
+    version = await runtime.rules.update(session, config, changed_by=actor(request))
     return RulesView(version=version, rules_version=config.rules_version, config=config)
 
 
-@router.post("/clock/tick", response_model=ClockResult)
-async def tick(runtime: RuntimeDep, now: datetime) -> ClockResult:
+@router.post("/clock/tick", response_model=ClockResult, responses=errors(422))
+async def tick(runtime: RuntimeDep, now: IsoDateTime) -> ClockResult:
     """Evaluate the time-based playbooks of every account at ``now``."""
-    if now.tzinfo is None:
-        raise HTTPException(422, "now must include a UTC offset")
+    settings = runtime.settings
+    require_near_now("now", now, settings.clock_max_skew_s, settings.clock_any_time)
     events = await runtime.clock.run_pass(now)
     runtime.relay.wake()
     return ClockResult(now=now, events=events)

@@ -17,36 +17,58 @@ from services.triggers.clock import playbook_hooks, playbook_plan
 from services.triggers.config import TriggersSettings
 from services.triggers.handler import TriggerEngine
 from services.triggers.metrics import TriggersMetrics
+from services.triggers.rules_check import check_playbook_config
 from services.triggers.rules_config import PlaybookConfig
 from services.triggers.runtime import TriggersRuntime
 from services.triggers.webhooks.api import router as webhooks_router
 from services.triggers.webhooks.metrics import WebhookMetrics
-from services.triggers.webhooks.repository import retry_backlog
+from services.triggers.webhooks.repository import clear_expired_secrets, retry_backlog
+from services.triggers.webhooks.secrets import SecretBox
+from services.triggers.webhooks.transport import PinnedTransport
+from services.triggers.webhooks.url_policy import Resolver, system_resolver
 from services.triggers.webhooks.worker import DeliveryWorker
 from shared import stateful
 from shared.clock import ChunkedClock, Now, utc_now
 from shared.locks import LockKey
-from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
+from shared.service import (
+    Parts,
+    Routed,
+    ServiceSpec,
+    create_service_app,
+    create_topics,
+    run_service,
+)
 
 
 def create_app(
-    settings: TriggersSettings, *, now: Now = utc_now, run_loops: bool = True
+    settings: TriggersSettings,
+    *,
+    now: Now = utc_now,
+    run_loops: bool = True,
+    resolve: Resolver = system_resolver,
 ) -> FastAPI:
     metrics = TriggersMetrics.new()
     hooks = WebhookMetrics(metrics.registry)
 
     async def build(stack: AsyncExitStack) -> Parts[TriggersRuntime]:
-        runtime = await _build_runtime(stack, settings, metrics, hooks, now)
+        runtime = await _build_runtime(stack, settings, metrics, hooks, now, resolve)
 
         async def deliveries(session: AsyncSession) -> None:
             hooks.retry_backlog.set((counts := await retry_backlog(session))[0])
             hooks.disabled_endpoints.set(counts[1])
+            # the previous secret is erased once its rotation grace is over
+            await clear_expired_secrets(session, now())
 
         outbox = (settings.topics.playbook_events, metrics.outbox_backlog)
-        return stateful.service_parts(runtime, outbox, deliveries, webhooks=runtime.worker)
+        follow = runtime.rules.follower(runtime.sessions, settings.config_poll_interval_s)
+        return stateful.service_parts(
+            runtime, outbox, deliveries, webhooks=runtime.worker, config=follow
+        )
 
-    routers = [router, webhooks_router]
-    spec = ServiceSpec("triggers", settings, metrics.registry, build, routers, run_loops)
+    routers: list[Routed] = [router, (webhooks_router, "admin")]
+    spec = ServiceSpec(
+        "triggers", settings, metrics.registry, build, routers, run_loops, database=True
+    )
     return create_service_app(spec)
 
 
@@ -56,6 +78,7 @@ async def _build_runtime(
     metrics: TriggersMetrics,
     webhook_metrics: WebhookMetrics,
     now: Now,
+    resolve: Resolver,
 ) -> TriggersRuntime:
     topics = settings.topics
     await create_topics(
@@ -65,10 +88,19 @@ async def _build_runtime(
         topics.triggers_dlq,
         registry=metrics.registry,
     )
-    # No redirects: a receiver must not bounce a signed delivery to another host.
-    client = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False))
+    # No redirects: a receiver must not bounce a signed delivery to another host. The
+    # transport checks each target when sending and connects to the address it checked.
+    delivery = settings.webhooks
+    pinned = PinnedTransport(
+        allow_http=delivery.allow_http, allowlist=delivery.allowlist, resolve=resolve
+    )
+    client = await stack.enter_async_context(
+        httpx.AsyncClient(transport=pinned, follow_redirects=False)
+    )
     engine, sessions = stateful.open_database(stack, settings)
-    rules = await stateful.load_config(sessions, "playbook_config", PlaybookConfig)
+    rules = await stateful.load_config(
+        sessions, "playbook_config", PlaybookConfig, check_playbook_config
+    )
     trigger_engine = TriggerEngine(rules, metrics, topic=topics.playbook_events, now=now)
     relay = stateful.outbox_relay(
         settings,
@@ -77,7 +109,8 @@ async def _build_runtime(
         LockKey.TRIGGERS_OUTBOX,
         metrics.outbox_relayed,
     )
-    worker = DeliveryWorker(sessions, client, settings.webhooks, webhook_metrics, now=now)
+    box = SecretBox(settings.secrets_key.get_secret_value())
+    worker = DeliveryWorker(sessions, client, delivery, webhook_metrics, box, now=now)
 
     def committed(count: int) -> None:
         # playbook events go to the outbox and to the webhook queue in one transaction
@@ -96,7 +129,18 @@ async def _build_runtime(
     plan, hooks = playbook_plan(trigger_engine), playbook_hooks(metrics, committed)
     clock = ChunkedClock(engine, sessions, plan, settings, now=now, hooks=hooks)
     return TriggersRuntime(
-        settings, metrics, engine, sessions, consumer, relay, clock, worker, rules, now
+        settings,
+        metrics,
+        engine,
+        sessions,
+        consumer,
+        relay,
+        clock,
+        worker,
+        rules,
+        now,
+        box,
+        resolve,
     )
 
 

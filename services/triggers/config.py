@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr, field_validator
+
 from services.triggers.webhooks.config import WebhookSettings
+from services.triggers.webhooks.secrets import SecretBox
 from shared.settings import Port, StatefulServiceSettings
 
 
@@ -12,3 +15,15 @@ class TriggersSettings(StatefulServiceSettings):
     group_id: str = "vigil-triggers"
     http_port: Port = 8083
     webhooks: WebhookSettings = WebhookSettings()
+    # Fernet key(s), comma-separated, first one encrypts: webhook secrets at rest
+    secrets_key: SecretStr
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr) -> SecretStr:
+        SecretBox(value.get_secret_value())  # raises ValueError saying what a key looks like
+        return value
+
+    def secrets(self) -> list[str]:
+        keys = [k.strip() for k in self.secrets_key.get_secret_value().split(",") if k.strip()]
+        return [*super().secrets(), *keys]

@@ -8,6 +8,8 @@ from typing import Annotated
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.text import Label
+
 PLAYBOOKS = (
     "at_risk",
     "score_drop",
@@ -18,15 +20,17 @@ PLAYBOOKS = (
     "onboarding_stalled",
 )
 SEGMENTS = ("enterprise", "mid_market", "smb", "self_serve")
+# Every number finite and bounded: a config that could overflow a date in a loop is refused.
 Days = Annotated[float, Field(gt=0, le=3650)]
+STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class SegmentRules(BaseModel):
     """Defaults from the playbook table of docs/DESIGN.md ("Playbooks")."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
 
-    at_risk_due_hours: Annotated[float, Field(gt=0)] = 24
+    at_risk_due_hours: Annotated[float, Field(gt=0, le=24 * 3650)] = 24
     score_drop_points: Annotated[float, Field(gt=0, le=100)] = 20
     score_drop_window_days: Days = 7
     score_drop_due_days: Days = 3
@@ -35,16 +39,16 @@ class SegmentRules(BaseModel):
     adoption_due_days: Days = 7
     renewal_window_days: Days = 90
     expansion_seat_ratio: Annotated[float, Field(gt=0, le=1)] = 0.9
-    expansion_usage_ratio: Annotated[float, Field(gt=1)] = 1.3
+    expansion_usage_ratio: Annotated[float, Field(gt=1, le=1000)] = 1.3
     expansion_due_days: Days = 14
     onboarding_days: Days = 30
     stalled_due_days: Days = 3
 
 
 class PlaybookConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
 
-    version: str = "1"
+    version: Label = "1"
     enabled: dict[str, bool] = Field(default_factory=lambda: dict.fromkeys(PLAYBOOKS, True))
     segments: dict[str, SegmentRules] = Field(
         default_factory=lambda: {

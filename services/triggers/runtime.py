@@ -11,6 +11,8 @@ from fastapi import Depends
 from services.triggers.config import TriggersSettings
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.rules_config import PlaybookConfig
+from services.triggers.webhooks.secrets import SecretBox
+from services.triggers.webhooks.url_policy import Resolver
 from services.triggers.webhooks.worker import DeliveryWorker
 from shared.clock import Now
 from shared.config_store import VersionedConfig
@@ -25,6 +27,8 @@ class TriggersRuntime(StatefulRuntime):
     worker: DeliveryWorker
     rules: VersionedConfig[PlaybookConfig]
     now: Now
+    box: SecretBox  # webhook secrets at rest
+    resolve: Resolver  # the URL policy's resolver, at subscription and at delivery
 
 
 RuntimeDep = Annotated[TriggersRuntime, Depends(get_runtime)]

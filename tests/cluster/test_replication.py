@@ -27,6 +27,7 @@ from shared.kafka import ensure_topics
 from shared.settings import TopicNames
 from shared.topics import describe_layouts
 from tests.integration.kafka_io import produce, wait_for
+from tests.integration.keys import SECRETS_KEY
 from tests.integration.pipeline import snapshot, state_differences
 from tests.integration.processes import ServiceProcess
 from tests.integration.streams import bad_payloads
@@ -34,7 +35,7 @@ from tests.support.drain import count_records, wait_drained
 from tests.support.workload import events, make_workload
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-TOKEN = "test-token-cluster"
+TOKEN = "test-token-cluster-0123456789abcdef0123456789abcdef"
 ACCOUNTS = int(os.environ.get("VIGIL_CLUSTER_ACCOUNTS", "150"))
 BAD = 100
 REPLICATED = {"topic_replication_factor": 3, "topic_min_insync_replicas": 2}
@@ -76,7 +77,7 @@ async def test_starting_vigil_creates_its_topics_with_the_configured_replication
     apps = [
         ingest_app(IngestSettings(**common), run_loops=False),
         scoring_app(ScoringSettings(**common), run_loops=False),
-        triggers_app(TriggersSettings(**common), run_loops=False),
+        triggers_app(TriggersSettings(**common, secrets_key=SECRETS_KEY), run_loops=False),
     ]
     names = list(topic_names.model_dump().values())
     async with AsyncExitStack() as lifespans:
@@ -141,7 +142,14 @@ async def undisturbed(infra, raw, make_database) -> tuple[dict[str, Any], tuple[
     apps = [
         ingest_app(IngestSettings(**common, group_id=names["ingest"])),
         scoring_app(ScoringSettings(**common, group_id=names["scoring"], clock_enabled=False)),
-        triggers_app(TriggersSettings(**common, group_id=names["triggers"], clock_enabled=False)),
+        triggers_app(
+            TriggersSettings(
+                **common,
+                secrets_key=SECRETS_KEY,
+                group_id=names["triggers"],
+                clock_enabled=False,
+            )
+        ),
     ]
     engine = create_engine(database, pool_size=1)
     try:
@@ -167,6 +175,7 @@ async def test_a_broker_and_service_instances_killed_mid_stream_change_nothing(
         "VIGIL_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "VIGIL_DATABASE_URL": database,
         "VIGIL_API_TOKEN": TOKEN,
+        "VIGIL_SECRETS_KEY": SECRETS_KEY,
         "VIGIL_CLOCK_ENABLED": "false",
         "VIGIL_BATCH_MAX_RECORDS": "300",
         "VIGIL_TOPIC_REPLICATION_FACTOR": "3",

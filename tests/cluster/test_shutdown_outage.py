@@ -19,11 +19,12 @@ from shared import stack
 from shared.kafka import ensure_topics
 from shared.settings import TopicNames
 from tests.integration.kafka_io import produce, wait_for
+from tests.integration.keys import SECRETS_KEY
 from tests.integration.processes import ServiceProcess
 from tests.integration.streams import mixed_stream
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-TOKEN = "test-token-outage"
+TOKEN = "test-token-outage-0123456789abcdef0123456789abcdef"
 BOUND_S = 10.0
 
 
@@ -57,6 +58,7 @@ async def busy_services(
         "VIGIL_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "VIGIL_DATABASE_URL": database,
         "VIGIL_API_TOKEN": TOKEN,
+        "VIGIL_SECRETS_KEY": SECRETS_KEY,
         "VIGIL_BATCH_MAX_RECORDS": "200",
         "VIGIL_TOPIC_REPLICATION_FACTOR": str(replication),
         "VIGIL_TOPIC_MIN_INSYNC_REPLICAS": "1",

@@ -19,7 +19,7 @@ from shared.settings import TopicNames
 from tests.integration.kafka_io import produce, read_topic, wait_for
 from tests.integration.streams import mixed_stream, valid_event
 
-TOKEN = "test-token-ingest"
+TOKEN = "test-token-ingest-0123456789abcdef0123456789abcdef"
 
 
 def ingest_settings(infra, topics: TopicNames) -> IngestSettings:

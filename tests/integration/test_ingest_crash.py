@@ -28,7 +28,7 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(
     env = {
         "VIGIL_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "VIGIL_DATABASE_URL": infra.database_url,
-        "VIGIL_API_TOKEN": "test-token-crash",
+        "VIGIL_API_TOKEN": "test-token-crash-0123456789abcdef0123456789abcdef",
         "VIGIL_GROUP_ID": f"ingest-crash-{uuid.uuid4().hex[:6]}",
         "VIGIL_INSTANCE_ID": "crash",
         "VIGIL_BATCH_MAX_RECORDS": "500",

@@ -30,7 +30,7 @@ async def test_two_ingest_instances_with_one_configuration_both_make_progress(
     env = {f"VIGIL_TOPICS__{k.upper()}": v for k, v in topic_names.model_dump().items()} | {
         "VIGIL_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "VIGIL_DATABASE_URL": infra.database_url,
-        "VIGIL_API_TOKEN": "test-token-instances",
+        "VIGIL_API_TOKEN": "test-token-instances-0123456789abcdef0123456789abcdef",
         "VIGIL_GROUP_ID": f"ingest-twins-{uuid.uuid4().hex[:6]}",
         "VIGIL_INSTANCE_LOCK_DIR": str(tmp_path / "slots"),
         "VIGIL_BATCH_MAX_RECORDS": "300",

@@ -22,6 +22,7 @@ from services.triggers.config import TriggersSettings
 from shared.db import create_engine
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import produce
+from tests.integration.keys import SECRETS_KEY
 from tests.support.drain import wait_drained
 from tests.support.workload import events, make_workload
 
@@ -62,7 +63,7 @@ async def test_raw_events_to_playbooks_and_every_metric_page_passes_promtool(
     common = {
         "kafka_bootstrap": infra.kafka_bootstrap,
         "database_url": database,
-        "api_token": "test-token-pipeline",
+        "api_token": "test-token-pipeline-0123456789abcdef0123456789abcdef",
         "topics": topic_names,
     }
     apps = [
@@ -79,6 +80,7 @@ async def test_raw_events_to_playbooks_and_every_metric_page_passes_promtool(
             TriggersSettings(
                 **common,
                 group_id=groups["triggers"],
+                secrets_key=SECRETS_KEY,
                 clock_enabled=False,
                 outbox_poll_interval_s=0.1,
             )

@@ -19,6 +19,7 @@ from services.triggers.config import TriggersSettings
 from shared.db import create_engine
 from shared.kafka import MAX_MESSAGE_BYTES, ensure_topics
 from tests.integration.kafka_io import produce, read_topic
+from tests.integration.keys import SECRETS_KEY
 from tests.integration.pipeline import wait_drained
 from tests.support.poison import (
     dead_letters,
@@ -170,6 +171,7 @@ async def test_triggers_dead_letters_poison_and_a_failing_handler_record(
         kafka_bootstrap=infra.kafka_bootstrap,
         database_url=database,
         api_token=TOKEN,
+        secrets_key=SECRETS_KEY,
         topics=topic_names,
         group_id=f"triggers-{uuid.uuid4().hex[:6]}",
         clock_enabled=False,

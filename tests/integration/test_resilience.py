@@ -25,13 +25,14 @@ from shared.db import create_engine
 from shared.kafka import ensure_topics
 from shared.settings import TopicNames
 from tests.integration.kafka_io import produce, wait_for
+from tests.integration.keys import SECRETS_KEY
 from tests.integration.pipeline import snapshot, state_differences
 from tests.integration.processes import ServiceProcess
 from tests.support.drain import wait_drained
 from tests.support.workload import events, make_workload
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-TOKEN = "test-token-resilience"
+TOKEN = "test-token-resilience-0123456789abcdef0123456789abcdef"
 
 
 def own_topics(raw: TopicNames) -> TopicNames:
@@ -81,7 +82,11 @@ async def undisturbed(infra, raw_topics, make_database) -> dict[str, Any]:
     apps = [
         ingest_app(IngestSettings(**common, group_id=names["ingest"])),
         scoring_app(ScoringSettings(**common, group_id=names["scoring"], clock_enabled=False)),
-        triggers_app(TriggersSettings(**common, group_id=names["triggers"], clock_enabled=False)),
+        triggers_app(
+            TriggersSettings(
+                **common, group_id=names["triggers"], clock_enabled=False, secrets_key=SECRETS_KEY
+            )
+        ),
     ]
     engine = create_engine(database, pool_size=1)
     try:
@@ -109,6 +114,7 @@ async def disturbed_run(
         "VIGIL_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "VIGIL_DATABASE_URL": database,
         "VIGIL_API_TOKEN": TOKEN,
+        "VIGIL_SECRETS_KEY": SECRETS_KEY,
         "VIGIL_CLOCK_ENABLED": "false",
         "VIGIL_BATCH_MAX_RECORDS": "200",
     }

@@ -48,7 +48,7 @@ def settings_for(infra, topics: TopicNames, database_url: str, group_id: str) ->
     return ScoringSettings(
         kafka_bootstrap=infra.kafka_bootstrap,
         database_url=database_url,
-        api_token="test-token-scoring",
+        api_token="test-token-scoring-0123456789abcdef0123456789abcdef",
         topics=topics,
         group_id=group_id,
         clock_enabled=False,
@@ -63,7 +63,7 @@ def env_for(infra, topics: TopicNames, database_url: str, group_id: str) -> dict
     return env | {
         "VIGIL_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "VIGIL_DATABASE_URL": database_url,
-        "VIGIL_API_TOKEN": "test-token-scoring",
+        "VIGIL_API_TOKEN": "test-token-scoring-0123456789abcdef0123456789abcdef",
         "VIGIL_GROUP_ID": group_id,
         "VIGIL_CLOCK_ENABLED": "false",
         "VIGIL_BATCH_MAX_RECORDS": "300",

@@ -11,6 +11,7 @@ import httpx
 
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import produce, wait_for
+from tests.integration.keys import SECRETS_KEY
 from tests.integration.processes import ServiceProcess
 from tests.integration.streams import mixed_stream
 
@@ -25,6 +26,7 @@ async def test_sigterm_exits_0_within_10_seconds_and_no_secret_is_logged(
         "VIGIL_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "VIGIL_DATABASE_URL": database,
         "VIGIL_API_TOKEN": TOKEN,
+        "VIGIL_SECRETS_KEY": SECRETS_KEY,
         "VIGIL_LOG_LEVEL": "DEBUG",
         "VIGIL_BATCH_MAX_RECORDS": "200",
         "VIGIL_WEBHOOKS__ALLOW_HTTP": "true",

@@ -53,7 +53,7 @@ async def test_a_service_shows_the_difference_in_its_metrics(infra, topic_names)
     settings = IngestSettings(
         kafka_bootstrap=infra.kafka_bootstrap,
         database_url=infra.database_url,
-        api_token="test-token-topics",
+        api_token="test-token-topics-0123456789abcdef0123456789abcdef",
         topics=topic_names,
         topic_partitions=5,
         instance_id="topics-test",

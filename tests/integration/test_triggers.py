@@ -16,9 +16,10 @@ from services.triggers.config import TriggersSettings
 from shared.contracts import AccountFacts, HealthChange
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import produce, read_topic
+from tests.integration.keys import SECRETS_KEY
 from tests.integration.pipeline import wait_drained
 
-TOKEN = "test-token-triggers"
+TOKEN = "test-token-triggers-0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -45,9 +46,11 @@ def settings_for(infra, topic_names, database_url: str, **overrides: Any) -> Tri
         kafka_bootstrap=infra.kafka_bootstrap,
         database_url=database_url,
         api_token=TOKEN,
+        secrets_key=SECRETS_KEY,
         topics=topic_names,
         group_id=f"triggers-{uuid.uuid4().hex[:6]}",
         clock_enabled=False,
+        clock_any_time=True,  # the tests tick at fixed times in March 2026
         outbox_poll_interval_s=0.1,
         **overrides,
     )

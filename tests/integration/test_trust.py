@@ -28,7 +28,7 @@ from tests.support.workload import make_workload
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 ACCOUNTS, DAYS, SEED = 70, 75, 21
-TOKEN = {"Authorization": "Bearer test-token-scoring"}
+TOKEN = {"Authorization": "Bearer test-token-scoring-0123456789abcdef0123456789abcdef"}
 
 
 @asynccontextmanager

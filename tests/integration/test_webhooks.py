@@ -11,6 +11,7 @@ import httpx
 from services.triggers.webhooks.config import WebhookSettings
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import wait_for
+from tests.integration.keys import SECRETS_KEY
 from tests.integration.processes import ServiceProcess
 from tests.integration.test_triggers import TOKEN, change, running, send, settings_for
 from tests.support.receiver import Receiver, serving
@@ -128,6 +129,7 @@ async def test_sigkill_during_delivery_loses_nothing_and_keeps_the_webhook_id(
         "VIGIL_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "VIGIL_DATABASE_URL": database,
         "VIGIL_API_TOKEN": TOKEN,
+        "VIGIL_SECRETS_KEY": SECRETS_KEY,
         "VIGIL_GROUP_ID": group,
         "VIGIL_CLOCK_ENABLED": "false",
         "VIGIL_WEBHOOKS": FAST.model_dump_json(),

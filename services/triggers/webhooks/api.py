@@ -6,27 +6,31 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, Field
 
 from services.triggers.runtime import RuntimeDep
 from services.triggers.webhooks import repository as repo
 from services.triggers.webhooks.service import NewSubscription, create_subscription, rotate
 from shared.deps import NowDep, SessionDep
+from shared.errors import NotFound
+from shared.http import IsoDateTime
+from shared.openapi import errors
+from shared.text import Name
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 EventType = Literal["playbook.triggered", "playbook.resolved", "health.changed"]
 
 
 class Filters(BaseModel):
-    playbooks: list[str] | None = None
+    playbooks: list[Name] | None = Field(default=None, max_length=100)
     segments: list[Literal["enterprise", "mid_market", "smb", "self_serve"]] | None = None
     bands: list[Literal["green", "yellow", "red"]] | None = None
 
 
 class SubscriptionIn(BaseModel):
-    url: AnyHttpUrl
-    event_types: list[EventType] = Field(min_length=1)
+    url: Annotated[AnyHttpUrl, Field(max_length=2048)]
+    event_types: list[EventType] = Field(min_length=1, max_length=3)
     filters: Filters = Filters()
 
 
@@ -38,7 +42,7 @@ class SubscriptionOut(BaseModel):
     created_at: datetime
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
-    failing_since: datetime | None = None
+    failing_since: IsoDateTime | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> SubscriptionOut:
@@ -99,7 +103,9 @@ class Replayed(BaseModel):
     replayed: int
 
 
-@router.post("/subscriptions", status_code=201, response_model=CreatedSubscription)
+@router.post(
+    "/subscriptions", status_code=201, response_model=CreatedSubscription, responses=errors(422)
+)
 async def create(
     body: SubscriptionIn, runtime: RuntimeDep, session: SessionDep, now: NowDep
 ) -> CreatedSubscription:
@@ -110,7 +116,9 @@ async def create(
         body.filters.segments,
         body.filters.bands,
     )
-    sub_id, secret = await create_subscription(session, new, runtime.settings.webhooks, now=now)
+    sub_id, secret = await create_subscription(
+        session, new, runtime.settings.webhooks, runtime.box, now=now, resolve=runtime.resolve
+    )
     row = await repo.get_subscription(session, sub_id)
     return CreatedSubscription(**SubscriptionOut.from_row(row).model_dump(), secret=secret)
 
@@ -120,22 +128,29 @@ async def list_all(session: SessionDep) -> list[SubscriptionOut]:
     return [SubscriptionOut.from_row(r) for r in await repo.list_subscriptions(session)]
 
 
-@router.delete("/subscriptions/{sub_id}", status_code=204)
+@router.delete("/subscriptions/{sub_id}", status_code=204, responses=errors(404))
 async def delete(sub_id: str, session: SessionDep, now: NowDep) -> Response:
     if not await repo.delete_subscription(session, sub_id, now):
-        raise HTTPException(404, f"no subscription {sub_id}")
+        raise NotFound(f"no subscription {sub_id}")
     return Response(status_code=204)
 
 
-@router.post("/subscriptions/{sub_id}/rotate-secret", response_model=RotatedSecret)
+@router.post(
+    "/subscriptions/{sub_id}/rotate-secret", response_model=RotatedSecret, responses=errors(404)
+)
 async def rotate_secret(
     sub_id: str, runtime: RuntimeDep, session: SessionDep, now: NowDep
 ) -> RotatedSecret:
-    secret, until = await rotate(session, sub_id, runtime.settings.webhooks, now=now)
+    hooks = runtime.settings.webhooks
+    secret, until = await rotate(session, sub_id, hooks, runtime.box, now=now)
     return RotatedSecret(secret=secret, previous_valid_until=until)
 
 
-@router.get("/subscriptions/{sub_id}/deliveries", response_model=list[DeliveryOut])
+@router.get(
+    "/subscriptions/{sub_id}/deliveries",
+    response_model=list[DeliveryOut],
+    responses=errors(404, 422),
+)
 async def deliveries(
     sub_id: str,
     session: SessionDep,
@@ -143,22 +158,32 @@ async def deliveries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
     if await repo.get_subscription(session, sub_id) is None:
-        raise HTTPException(404, f"no subscription {sub_id}")
+        raise NotFound(f"no subscription {sub_id}")
     rows = await repo.list_deliveries(session, sub_id, status, limit)
     return [DeliveryOut.from_row(r) for r in rows]
 
 
-@router.post("/deliveries/{delivery_id}/replay", status_code=202, response_model=Replayed)
+@router.post(
+    "/deliveries/{delivery_id}/replay",
+    status_code=202,
+    response_model=Replayed,
+    responses=errors(404),
+)
 async def replay_one(delivery_id: str, session: SessionDep, now: NowDep) -> Replayed:
     count = await repo.replay(session, now, delivery_id=delivery_id)
     if count == 0:
-        raise HTTPException(404, f"no replayable delivery {delivery_id}")
+        raise NotFound(f"no replayable delivery {delivery_id}")
     return Replayed(replayed=count)
 
 
-@router.post("/subscriptions/{sub_id}/replay-failed", status_code=202, response_model=Replayed)
+@router.post(
+    "/subscriptions/{sub_id}/replay-failed",
+    status_code=202,
+    response_model=Replayed,
+    responses=errors(422),
+)
 async def replay_failed(
-    sub_id: str, session: SessionDep, now: NowDep, since: datetime | None = None
+    sub_id: str, session: SessionDep, now: NowDep, since: IsoDateTime | None = None
 ) -> Replayed:
     count = await repo.replay(session, now, sub_id=sub_id, failed_since=since)
     return Replayed(replayed=count)

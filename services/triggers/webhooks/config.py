@@ -16,10 +16,14 @@ class WebhookSettings(BaseModel):
 
     schedule_s: tuple[float, ...] = RECOMMENDED_SCHEDULE_S
     jitter_ratio: Annotated[float, Field(ge=0, le=0.5)] = 0.1
-    request_timeout_s: Annotated[float, Field(gt=0)] = 15.0
+    # one overall deadline per attempt: connect, send, and the (capped) answer
+    request_timeout_s: Annotated[float, Field(gt=0, le=300)] = 15.0
+    # only this much of a receiver's answer is read (it is logged, truncated, on failure)
+    max_response_bytes: Annotated[int, Field(ge=0, le=1_048_576)] = 4096
     # a leased delivery whose worker died is sent again after timeout + margin
     lease_margin_s: Annotated[float, Field(gt=0)] = 10.0
-    per_endpoint_concurrency: Annotated[int, Field(ge=1)] = 4
+    # deliveries in flight per subscription; subscriptions never wait for each other
+    per_endpoint_concurrency: Annotated[int, Field(ge=1, le=100)] = 4
     disable_after_s: Annotated[float, Field(gt=0)] = 86_400.0
     rotation_grace_s: Annotated[float, Field(ge=0)] = 86_400.0
     allow_http: bool = False

@@ -132,20 +132,34 @@ async def enqueue(session: AsyncSession, items: Sequence[WebhookItem], now: date
 
 
 async def claim_due(
-    session: AsyncSession, now: datetime, lease_until: datetime, limit: int
+    session: AsyncSession,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    *,
+    per_subscription: int,
+    busy: Sequence[str] = (),
 ) -> list[Row[Any]]:
-    """Lease the due deliveries that are first in line for their (subscription, account)."""
+    """Lease due deliveries first in line for their (subscription, account).
+
+    At most ``per_subscription`` per subscription, none for the ``busy`` ones (their
+    previous batch is still in flight), so every leased batch is sent at once.
+    """
     result = await session.execute(
         text(
-            "WITH due AS ("
-            " SELECT d.account_id, d.id FROM webhook_deliveries d"
+            "WITH candidates AS ("
+            " SELECT d.account_id, d.id, d.seq, d.subscription_id FROM webhook_deliveries d"
             " JOIN webhook_subscriptions s ON s.id = d.subscription_id"
             " WHERE (d.status = 'pending' OR (d.status = 'in_flight' AND d.lease_until < :now))"
             " AND d.next_attempt_at <= :now AND s.disabled_at IS NULL AND s.deleted_at IS NULL"
+            " AND NOT (d.subscription_id = ANY(CAST(:busy AS text[])))"
             " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e"
             "   WHERE e.subscription_id = d.subscription_id AND e.account_id = d.account_id"
             "   AND e.status IN ('pending', 'in_flight') AND e.seq < d.seq)"
-            " ORDER BY d.seq LIMIT :limit FOR UPDATE OF d SKIP LOCKED)"
+            " ORDER BY d.seq LIMIT :limit FOR UPDATE OF d SKIP LOCKED),"
+            " due AS (SELECT account_id, id FROM (SELECT c.account_id, c.id, row_number()"
+            "   OVER (PARTITION BY c.subscription_id ORDER BY c.seq) AS n FROM candidates c) r"
+            "   WHERE r.n <= :per_sub)"
             " UPDATE webhook_deliveries d SET status = 'in_flight', lease_until = :lease,"
             " attempts = d.attempts + 1, total_attempts = d.total_attempts + 1"
             " FROM due, webhook_subscriptions s"
@@ -154,9 +168,27 @@ async def claim_due(
             " d.attempts, d.total_attempts, s.url, s.secret, s.previous_secret,"
             " s.previous_valid_until"
         ),
-        {"now": now, "lease": lease_until, "limit": limit},
+        {
+            "now": now,
+            "lease": lease_until,
+            "limit": limit,
+            "per_sub": per_subscription,
+            "busy": list(busy),
+        },
     )
     return sorted(result.all(), key=lambda r: r.seq)
+
+
+async def clear_expired_secrets(session: AsyncSession, now: datetime) -> int:
+    """Forget previous secrets whose rotation grace is over."""
+    result = await session.execute(
+        text(
+            "UPDATE webhook_subscriptions SET previous_secret = NULL, previous_valid_until = NULL"
+            " WHERE previous_secret IS NOT NULL AND previous_valid_until <= :now RETURNING id"
+        ),
+        {"now": now},
+    )
+    return len(result.all())
 
 
 async def record_attempts(session: AsyncSession, values: list[dict[str, Any]]) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.triggers.webhooks import repository as repo
 from services.triggers.webhooks.config import WebhookSettings
+from services.triggers.webhooks.secrets import SecretBox
 from services.triggers.webhooks.signing import new_secret
 from services.triggers.webhooks.url_policy import Resolver, check_url, system_resolver
 from shared.errors import InvalidInput, NotFound
@@ -38,6 +39,7 @@ async def create_subscription(
     session: AsyncSession,
     new: NewSubscription,
     settings: WebhookSettings,
+    box: SecretBox,
     *,
     now: datetime,
     resolve: Resolver = system_resolver,
@@ -63,7 +65,7 @@ async def create_subscription(
             "filter_playbooks": _maybe(new.playbooks),
             "filter_segments": _maybe(new.segments),
             "filter_bands": _maybe(new.bands),
-            "secret": secret,
+            "secret": box.seal(secret),
             "now": now,
         },
     )
@@ -75,18 +77,18 @@ def _maybe(values: Sequence[str] | None) -> list[str] | None:
 
 
 async def rotate(
-    session: AsyncSession, sub_id: str, settings: WebhookSettings, *, now: datetime
+    session: AsyncSession, sub_id: str, settings: WebhookSettings, box: SecretBox, *, now: datetime
 ) -> tuple[str, datetime]:
     secret = new_secret()
     until = now + timedelta(seconds=settings.rotation_grace_s)
-    if not await repo.rotate_secret(session, sub_id, secret, until):
+    if not await repo.rotate_secret(session, sub_id, box.seal(secret), until):
         raise NotFound(f"no subscription {sub_id}")
     return secret, until
 
 
-def secrets_in_use(row: Any, now: datetime) -> list[str]:
-    """The current secret, plus the previous one during its grace period."""
-    in_use = [row.secret]
+def secrets_in_use(row: Any, now: datetime, box: SecretBox) -> list[str]:
+    """The current secret, plus the previous one during its grace period (decrypted)."""
+    in_use = [box.open(row.secret)]
     if row.previous_secret and row.previous_valid_until and row.previous_valid_until > now:
-        in_use.append(row.previous_secret)
+        in_use.append(box.open(row.previous_secret))
     return in_use

@@ -3,6 +3,12 @@
 A delivery is leased (``in_flight``) in one short transaction, sent without
 holding a transaction, and its result recorded in another; a crash mid-send
 lets the lease expire and the same ``webhook-id`` is sent again.
+
+Subscriptions are independent: each one's leased deliveries (at most
+``per_endpoint_concurrency``) are sent and recorded by a task of their own, and
+the loop goes on leasing for the other subscriptions meanwhile, so a slow or
+hanging receiver holds up only itself. Each attempt has one overall deadline
+(connect, send, response) and reads at most ``max_response_bytes`` of the answer.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from services.triggers.webhooks import repository as repo
 from services.triggers.webhooks.config import WebhookSettings
 from services.triggers.webhooks.metrics import WebhookMetrics
 from services.triggers.webhooks.schedule import due_at, next_attempt_delay, retry_after_seconds
+from services.triggers.webhooks.secrets import SecretBox
 from services.triggers.webhooks.service import secrets_in_use
 from services.triggers.webhooks.signing import headers
 from shared.clock import Now
@@ -51,6 +58,7 @@ class DeliveryWorker:
         client: httpx.AsyncClient,
         settings: WebhookSettings,
         metrics: WebhookMetrics,
+        box: SecretBox,
         *,
         now: Now,
         on_disabled: Callable[[str, str], None] = lambda _sub, _reason: None,
@@ -63,7 +71,9 @@ class DeliveryWorker:
         self._now = now
         self._on_disabled = on_disabled
         self._rng = rng or random.Random()
-        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._box = box
+        self._busy: set[str] = set()  # subscriptions with deliveries in flight here
+        self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
 
     def wake(self, _count: int = 0) -> None:
@@ -83,42 +93,85 @@ class DeliveryWorker:
                 delay = backoff.next_delay()
                 log.warning("webhook worker failed; retrying", error=repr(error), delay_s=delay)
                 await wait_or_stop(stop, delay)
+        # a short grace for answers in hand; what is cut off is resent when its lease expires
+        await self.settle(1.0)
+        for task in set(self._tasks):
+            task.cancel()
+
+    async def settle(self, timeout_s: float | None = None) -> None:
+        """Wait for the deliveries in flight to be sent and recorded (tests, shutdown)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout_s)
 
     async def deliver_due(self) -> int:
-        """One round: lease what is due, send it all concurrently, record the results."""
+        """Lease what is due for the idle subscriptions; each one's batch runs on its own."""
         now = self._now()
         s = self._settings
         lease = now + timedelta(seconds=s.request_timeout_s + s.lease_margin_s)
         async with transaction(self._sessions) as session:
-            due = await repo.claim_due(session, now, lease, self._settings.batch_size)
-        if due:
-            results = await asyncio.gather(*(self._send(row) for row in due))
-            await self._record(list(zip(due, results, strict=True)))
+            due = await repo.claim_due(
+                session,
+                now,
+                lease,
+                s.batch_size,
+                per_subscription=s.per_endpoint_concurrency,
+                busy=sorted(self._busy),
+            )
+        for sub_id, rows in _group(due).items():
+            self._busy.add(sub_id)
+            task = asyncio.create_task(self._deliver(sub_id, rows), name=f"webhooks-{sub_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return len(due)
 
-    async def _send(self, row: Any) -> AttemptResult:
-        limit = self._limits.setdefault(
-            row.subscription_id, asyncio.Semaphore(self._settings.per_endpoint_concurrency)
-        )
-        async with limit:
-            return await self._post(row)
+    async def _deliver(self, sub_id: str, rows: list[Any]) -> None:
+        try:
+            results = await asyncio.gather(*(self._post(row) for row in rows))
+            await self._record(list(zip(rows, results, strict=True)))
+        except Exception as error:  # noqa: BLE001 - the leases expire and the rows are resent
+            log.warning("webhook results not recorded", subscription_id=sub_id, error=repr(error))
+        finally:
+            self._busy.discard(sub_id)
+            self.wake()
 
     async def _post(self, row: Any) -> AttemptResult:
         at = self._now()
-        signed = headers(secrets_in_use(row, at), row.id, at, row.body)
         started = time.perf_counter()
         try:
-            response = await self._client.post(
-                row.url,
-                content=row.body.encode(),
-                headers=signed,
-                timeout=self._settings.request_timeout_s,
-            )
+            signed = headers(secrets_in_use(row, at, self._box), row.id, at, row.body)
+        except ValueError as error:  # a secret that does not decrypt: the key is wrong
+            return AttemptResult(None, f"signing failed: {error}"[:500], _since(started))
+        try:
+            async with asyncio.timeout(self._settings.request_timeout_s):
+                return await self._exchange(row, signed, started)
+        except TimeoutError:
+            limit = self._settings.request_timeout_s
+            return AttemptResult(None, f"no complete answer within {limit} s", _since(started))
         except httpx.HTTPError as error:
             return AttemptResult(None, f"{type(error).__name__}: {error}"[:500], _since(started))
+
+    async def _exchange(self, row: Any, signed: dict[str, str], started: float) -> AttemptResult:
+        """POST and read at most ``max_response_bytes`` of the answer, then hang up."""
+        request = self._client.build_request(
+            "POST",
+            row.url,
+            content=row.body.encode(),
+            headers=signed,
+            timeout=self._settings.request_timeout_s,
+        )
+        response = await self._client.send(request, stream=True)
+        try:
+            head = bytearray()
+            async for chunk in response.aiter_raw():
+                head += chunk
+                if len(head) >= self._settings.max_response_bytes:
+                    break
+        finally:
+            await response.aclose()
+        text = bytes(head[: self._settings.max_response_bytes]).decode(errors="replace")
         return AttemptResult(
             response.status_code,
-            None if response.is_success else response.text[:200],
+            None if response.is_success else text[:200],
             _since(started),
             response.headers.get("retry-after"),
         )
@@ -177,6 +230,13 @@ class DeliveryWorker:
             now=now,
             disable_after_s=self._settings.disable_after_s,
         )
+
+
+def _group(rows: list[Any]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row.subscription_id, []).append(row)
+    return grouped
 
 
 def _by_subscription(outcomes: list[tuple[Any, AttemptResult]]) -> dict[str, list[AttemptResult]]:

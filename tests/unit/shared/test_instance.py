@@ -13,9 +13,11 @@ from pydantic import SecretStr
 from shared.instance import claim_slot, with_instance_id
 from shared.settings import CommonSettings
 
+TOKEN = SecretStr("unit-token-0123456789abcdef0123456789abcdef")
+
 
 def settings(**values: object) -> CommonSettings:
-    return CommonSettings(api_token=SecretStr("unit-token"), **values)  # type: ignore[arg-type]
+    return CommonSettings(api_token=TOKEN, **values)  # type: ignore[arg-type]
 
 
 def test_concurrent_claims_get_different_slots_and_a_released_slot_is_reused(tmp_path) -> None:

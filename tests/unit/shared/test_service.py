@@ -13,7 +13,7 @@ from shared.metrics import new_registry
 from shared.service import Parts, ServiceSpec, create_service_app
 from shared.settings import CommonSettings
 
-TOKEN = "unit-test-token"
+TOKEN = "unit-test-token-0123456789abcdef0123456789"
 
 
 @dataclass

@@ -23,10 +23,10 @@ def test_a_matching_topic_and_unset_settings_report_nothing() -> None:
 
 
 def test_settings_build_the_spec_and_leave_replication_to_the_broker_by_default() -> None:
-    default = CommonSettings(api_token=SecretStr("unit-token"))
+    default = CommonSettings(api_token=SecretStr("unit-token-0123456789abcdef0123456789abcdef"))
     assert default.topic_spec == TopicSpec(4, None, None)
     tuned = CommonSettings(
-        api_token=SecretStr("unit-token"),
+        api_token=SecretStr("unit-token-0123456789abcdef0123456789abcdef"),
         topic_partitions=12,
         topic_replication_factor=3,
         topic_min_insync_replicas=2,
