@@ -25,7 +25,7 @@ class IngestSettings(CommonSettings):
     # partition's watermark is the wall clock less this lateness...
     allowed_lateness_s: float = Field(default=60.0, ge=0)
     # ...and is re-sent on every signals partition at most this often when unchanged.
-    watermark_interval_ms: int = Field(default=1000, ge=50)
+    watermark_interval_ms: int = Field(default=2000, ge=50)
 
     @property
     def transactional_id(self) -> str:

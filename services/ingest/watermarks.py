@@ -99,7 +99,7 @@ class WatermarkTracker:
             mark = self.watermark(key, now)
             known = lowest.get(source, mark)
             lowest[source] = None if mark is None or known is None else min(mark, known)
-        return {s: (now - m).total_seconds() for s, m in lowest.items() if m is not None}
+        return {s: max(0.0, (now - m).total_seconds()) for s, m in lowest.items() if m is not None}
 
     def records(
         self, marks: Iterable[PartitionMark], signals_partitions: int, now: datetime
