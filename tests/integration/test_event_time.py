@@ -27,7 +27,7 @@ from services.triggers.config import TriggersSettings
 from shared.db import create_engine
 from shared.kafka import ensure_topics, make_consumer, stop_bounded
 from shared.settings import TopicNames
-from tests.integration.kafka_io import produce
+from tests.integration.kafka_io import produce, read_topic
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -153,3 +153,89 @@ async def test_a_source_read_behind_the_others_makes_no_healthy_account_red(
     # the scenario happened: accounts were held back by the usage watermark and released
     held = scoring_metrics[("vigil_scoring_accounts_scored_total", (("trigger", "watermark"),))]
     assert held > 0
+
+
+def raw_event(kind: str, account: str, at: datetime, n: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "event_id": f"{account}-{kind}-{n}",
+        "account_id": account,
+        "occurred_at": at.isoformat(),
+        "type": kind,
+        **fields,
+    }
+
+
+async def test_only_a_renewal_date_changes_and_triggers_opens_renewal(
+    infra, topic_names, database
+) -> None:
+    """A subscription update that moves only the renewal date into the window:
+    the score does not move, yet a health change carries the new date to triggers."""
+    await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
+    now = datetime.now(UTC)
+    account = f"renews-{uuid.uuid4().hex[:6]}"
+    subscription = {"arr": "50000", "currency": "USD", "seats": 10, "plan": "pro"}
+    far, near = (now + timedelta(days=300)).date(), (now + timedelta(days=45)).date()
+    first = [
+        raw_event(
+            "subscription_started",
+            account,
+            now - timedelta(days=200),
+            0,
+            renewal_at=far.isoformat(),
+            **subscription,
+        ),
+        *(
+            raw_event("session_started", account, now - timedelta(hours=h), h, user_id=f"u{h % 8}")
+            for h in range(1, 72, 3)
+        ),
+    ]
+    update = raw_event(
+        "subscription_updated", account, now, 1, renewal_at=near.isoformat(), **subscription
+    )
+    topic_of = {
+        "subscription_started": topic_names.payment,
+        "subscription_updated": topic_names.payment,
+    }
+
+    def messages(batch: list[dict[str, Any]]) -> list[tuple[str, bytes, bytes]]:
+        return [
+            (topic_of.get(e["type"], topic_names.usage), account.encode(), orjson.dumps(e))
+            for e in batch
+        ]
+
+    latest_usage = now - timedelta(hours=1)
+
+    def as_of(record: ConsumerRecord) -> datetime:
+        return datetime.fromisoformat(orjson.loads(record.value)["as_of"])
+
+    async with pipeline(infra, topic_names, database):
+        await produce(infra.kafka_bootstrap, messages(first))
+        initial = await read_topic(
+            infra.kafka_bootstrap,
+            topic_names.health_changes,
+            until=lambda r: any(as_of(x) >= latest_usage for x in r),
+            timeout_s=120,
+        )
+        await produce(infra.kafka_bootstrap, messages([update]))
+        playbooks = await read_topic(
+            infra.kafka_bootstrap,
+            topic_names.playbook_events,
+            until=lambda r: any(orjson.loads(x.value)["playbook"] == "renewal" for x in r),
+            timeout_s=120,
+        )
+        changes = [
+            orjson.loads(r.value)
+            for r in await read_all(infra.kafka_bootstrap, topic_names.health_changes)
+        ]
+
+    before = max((orjson.loads(r.value) for r in initial), key=lambda c: c["as_of"])
+    last = max(changes, key=lambda c: c["as_of"])
+    assert before["account"]["renewal_at"] == far.isoformat()
+    assert last["facts_changed"] == ["renewal_at"]
+    assert last["account"]["renewal_at"] == near.isoformat()
+    # not a health change by the score rule: same band, moved less than the step
+    assert last["band"] == last["previous_band"] and abs(last["score"] - last["previous_score"]) < 5
+    renewal = [orjson.loads(r.value) for r in playbooks]
+    opened = [p for p in renewal if p["playbook"] == "renewal" and p["kind"] == "triggered"]
+    assert [p["account_id"] for p in opened] == [account]
+    assert opened[0]["due_by"].startswith(near.isoformat())
