@@ -75,11 +75,13 @@ def merge(rows: Mapping[Key, WatermarkRow], new: Iterable[WatermarkRow]) -> dict
 
 
 def effective(row: WatermarkRow, now: datetime, fresh: timedelta) -> datetime:
+    if row.watermark is None:
+        return HELD
     if row.caught_up:
         if now - row.emitted_at <= fresh:
             return now
-        return max(row.emitted_at, row.watermark or row.emitted_at)
-    return row.watermark if row.watermark is not None else HELD
+        return max(row.emitted_at, row.watermark)
+    return row.watermark
 
 
 def complete(rows: Mapping[Key, WatermarkRow]) -> bool:
