@@ -127,3 +127,12 @@ def test_only_facts_that_changed_are_listed_and_the_first_lists_all_set() -> Non
     assert facts_changed(before, after) == ["renewal_at"]
     assert facts_change_id("x", before) != facts_change_id("x", after)
     assert facts_change_id("x", after) == facts_change_id("x", dict(after))
+
+
+def test_the_bound_allows_the_lateness_past_the_slowest_watermark_but_not_past_held() -> None:
+    behind = rows(row("usage", mark=NOW - timedelta(seconds=0.3)), row("ticket", mark=NOW))
+    lateness = timedelta(minutes=1)
+    assert judgement_bound(behind, NOW, FRESH, lateness) == NOW + timedelta(seconds=59.7)
+    assert (
+        judgement_bound(rows(row("usage"), row("ticket", mark=NOW)), NOW, FRESH, lateness) == HELD
+    )
