@@ -22,7 +22,7 @@ Days = Annotated[float, Field(gt=0, le=3650)]
 
 
 class SegmentRules(BaseModel):
-    """Defaults from DESIGN.md's playbook table."""
+    """Defaults from the playbook table of docs/DESIGN.md ("Playbooks")."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
