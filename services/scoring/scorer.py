@@ -92,10 +92,13 @@ class Scorer:
             health = score(state, times[account.account_id], config)
             row, message = self._result(account, health, times[account.account_id], state)
             rows.append(row)
-            if message is not None:
-                published.append((account.account_id, account_facts(account, health.segment)))
-                outbox.append((account.account_id, self._topic, message))
-                self._metrics.health_changes.labels(health.band).inc()
+            if message is None:
+                continue
+            outbox.append((account.account_id, self._topic, message))
+            self._metrics.health_changes.labels(health.band).inc()
+            facts = account_facts(account, health.segment)
+            if facts_changed(account.published_facts, facts):
+                published.append((account.account_id, facts))  # rare: not on every change
         await store_scores(session, rows)
         await add_to_outbox(session, outbox)
         await store_published_facts(session, published)
