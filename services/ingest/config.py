@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from shared.settings import ConsumerServiceSettings, Count, Port
@@ -19,6 +21,16 @@ class IngestSettings(ConsumerServiceSettings):
     # Kafka transactions make a restart re-produce nothing; each instance
     # needs its own id so that a restarted instance fences its zombie.
     transactional_id_prefix: str = "vigil-ingest"
+    # Event-time watermarks (README "Event time and watermarks"): a caught-up
+    # partition's watermark is the wall clock less this lateness...
+    allowed_lateness_s: float = Field(default=60.0, ge=0)
+    # ...and is re-sent on every signals partition at most this often when unchanged.
+    watermark_interval_ms: int = Field(default=2000, ge=50)
+    # Sources whose topic holds time back while nothing was ever produced to it
+    # (a backfill producing one source after another); others are idle when empty.
+    expected_sources: list[Literal["usage", "ticket", "payment", "survey"]] = Field(
+        default_factory=list
+    )
 
     @property
     def transactional_id(self) -> str:

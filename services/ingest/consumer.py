@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from services.ingest.config import IngestSettings
 from services.ingest.metrics import IngestMetrics
 from services.ingest.routing import Limits, RawMessage, Routed, route_message
+from services.ingest.watermark_emitter import WatermarkEmitter
 from shared.clock import Now
 from shared.consumer_health import ConsumerHealth
 from shared.failures import classify, describe
@@ -41,6 +42,15 @@ class IngestConsumer:
         self._limits = Limits(settings.max_event_bytes, settings.max_json_depth)
         self.health = ConsumerHealth()
         self._handover = Handover()  # no batch committed after its partition moved on
+        self.watermarks = WatermarkEmitter(
+            self._sources,
+            settings.topics.signals,
+            metrics,
+            now,
+            lateness_s=settings.allowed_lateness_s,
+            interval_ms=settings.watermark_interval_ms,
+            expected=settings.expected_sources,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = Backoff()
@@ -65,6 +75,7 @@ class IngestConsumer:
         try:
             await producer.start()
             await consumer.start()
+            await self.watermarks.start_session(producer)
             listener = self.health.listener(on_revoked=self._handover.on_revoked)
             consumer.subscribe(list(self._sources), listener=listener)
             self.health.mark_up()
@@ -73,6 +84,7 @@ class IngestConsumer:
                 batch = await consumer.getmany(
                     timeout_ms=s.fetch_timeout_ms, max_records=s.batch_max_records
                 )
+                await self.watermarks.refresh(consumer)
                 if batch:
                     async with self._handover.batch(token) as current:
                         if current:
@@ -83,6 +95,8 @@ class IngestConsumer:
                                 "batch fetched across a rebalance; read again", size=len(batch)
                             )
                     backoff.reset()
+                else:
+                    await self.watermarks.send_idle(producer)
                 # the lag gauge comes from shared.lag_monitor (committed offsets)
                 await self.health.polled(consumer)
                 if self.health.stuck(s.stuck_after_s):
@@ -99,8 +113,11 @@ class IngestConsumer:
         now = self._now()
         routed = [self._route(record, now) for records in batch.values() for record in records]
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+        self.watermarks.observe(batch, routed)
+        marks = self.watermarks.due()
         async with producer.transaction():
             sends = [await producer.send(r.topic, r.value, key=r.key) for r in routed]
+            sends += await self.watermarks.send(producer, marks)  # after the signals they cover
             await producer.send_offsets_to_transaction(offsets, self._settings.group_id)
         await asyncio.gather(*sends)
         self.health.progressed(offsets)

@@ -33,3 +33,9 @@ class IngestMetrics(ConsumerMetricSet):
             "http_events_total", "Events received over POST /v1/events, by outcome.", ["outcome"]
         )
         self.retries = self.counter("batch_retries_total", "Batches retried after a broker error.")
+        self.watermark_lag = self.gauge(
+            "watermark_lag_seconds",
+            "Wall clock minus the event-time watermark of each source's slowest partition"
+            " read by this instance.",
+            ["source"],
+        )

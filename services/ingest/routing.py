@@ -41,6 +41,7 @@ class Routed:
     value: bytes
     event_id: str | None
     reason_code: str | None  # None for a valid event
+    occurred_at: datetime | None = None  # a valid event's event time (for watermarks)
 
 
 def route_message(
@@ -73,7 +74,7 @@ def route_message(
             raise InvalidEvent(
                 ReasonCode.too_large, f"signal of {len(value)} bytes is over {MAX_SIGNAL_BYTES}"
             )
-        return Routed(signals_topic, key, value, signal.event_id, None)
+        return Routed(signals_topic, key, value, signal.event_id, None, signal.occurred_at)
     except InvalidEvent as invalid:
         return dead_letter(message, invalid.code, invalid.message, dlq_topic=dlq_topic, now=now)
     except Exception as error:  # noqa: BLE001 - a poison message must never stop the loop

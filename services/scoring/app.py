@@ -27,6 +27,7 @@ from services.scoring.scorer import Scorer
 from services.scoring.shadow import ShadowStore, TrustHooks
 from services.scoring.trust import AccuracyLoop
 from services.scoring.trust_api import router as trust_router
+from services.scoring.watermark_step import WatermarkStep
 from shared import stateful
 from shared.clock import ChunkedClock, Now, utc_now
 from shared.db import transaction
@@ -97,6 +98,14 @@ async def _build_runtime(
         step=settings.change_step,
         hooks=TrustHooks(shadow, metrics),
     )
+    watermarks = WatermarkStep(
+        scorer,
+        metrics,
+        fresh_s=settings.watermark_fresh_s,
+        lateness_s=settings.allowed_lateness_s,
+        held_back_chunk=settings.held_back_chunk,
+        now=now,
+    )
     relay = stateful.outbox_relay(
         settings,
         sessions,
@@ -108,13 +117,14 @@ async def _build_runtime(
         settings,
         sessions,
         topics.signals,
-        SignalBatchHandler(scorer, metrics, now=now),
+        SignalBatchHandler(scorer, metrics, now=now, watermarks=watermarks),
         on_committed=relay.wake,
         metrics=metrics,
         dead_letters=("scoring", topics.scoring_dlq),
     )
     hooks = rescore_hooks(metrics, relay.wake)
-    clock = ChunkedClock(engine, sessions, rescore_plan(scorer), settings, now=now, hooks=hooks)
+    plan = rescore_plan(scorer, watermarks)
+    clock = ChunkedClock(engine, sessions, plan, settings, now=now, hooks=hooks)
     return ScoringRuntime(
         settings, metrics, engine, sessions, consumer, relay, clock, model_store, shadow
     )

@@ -13,15 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.repository.reads import account_ids_page
 from services.scoring.scorer import Scorer
+from services.scoring.watermark_step import WatermarkStep
 from shared.clock import ClockHooks, ClockPlan
 from shared.locks import LockKey
 
 
-def rescore_plan(scorer: Scorer) -> ClockPlan:
-    """Each chunk re-scores its accounts at the pass's ``as_of``; a pass counts accounts."""
+def rescore_plan(scorer: Scorer, watermarks: WatermarkStep | None = None) -> ClockPlan:
+    """Each chunk re-scores its accounts at the pass's ``as_of``, never past the
+    watermarks (silence is only silence where every source was read); a pass
+    counts accounts."""
 
     async def rescore(session: AsyncSession, ids: Sequence[str], as_of: datetime) -> int:
-        await scorer.rescore(session, ids, as_of=as_of, trigger="clock")
+        bound = None if watermarks is None else await watermarks.clock_bound(session, as_of)
+        await scorer.rescore(session, ids, as_of=as_of, trigger="clock", bound=bound)
         return len(ids)
 
     return ClockPlan("clock pass", LockKey.SCORING_CLOCK, account_ids_page, rescore)

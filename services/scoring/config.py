@@ -22,3 +22,10 @@ class ScoringSettings(StatefulServiceSettings):
     dedupe_prune_interval_s: Seconds = 3600.0
     # Accuracy against recorded outcomes (vigil_model_auc) is recomputed this often; 0: never.
     accuracy_interval_s: float = Field(default=600.0, ge=0)
+    # Event-time watermarks (README "Event time and watermarks"): a caught-up
+    # report from ingest younger than this stands for the wall clock.
+    watermark_fresh_s: Seconds = 10.0
+    # Accounts are judged up to this far past the slowest source's watermark.
+    allowed_lateness_s: float = Field(default=60.0, ge=0)
+    # Accounts held back by a watermark re-scored per signals batch, at most.
+    held_back_chunk: Count = 1000

@@ -47,6 +47,7 @@ class ScoringMetrics(ConsumerMetricSet):
         )
         self._outputs()
         self._trust()
+        self._event_time()
         self.clock_runs = self.counter("clock_runs_total", "Clock re-scoring passes completed.")
         self.clock_seconds = self.histogram(
             "clock_duration_seconds",
@@ -90,4 +91,21 @@ class ScoringMetrics(ConsumerMetricSet):
             "ROC AUC of a model against churn, by model version and horizon (days).",
             ["model_version", "horizon"],
             registry=self.registry,
+        )
+
+    def _event_time(self) -> None:
+        self.watermark_lag = self.gauge(
+            "watermark_lag_seconds",
+            "Wall clock minus the effective event-time watermark of each source"
+            " (its slowest raw partition), as scoring last read it.",
+            ["source"],
+        )
+        self.late_events = self.counter(
+            "late_events_total",
+            "Signals older than their source's watermark when read (folded and re-scored).",
+            ["source"],
+        )
+        self.held_back = self.counter(
+            "held_back_judgements_total",
+            "Accounts judged before their latest event because a watermark held them back.",
         )

@@ -14,6 +14,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.changes import health_change_id, is_health_change
+from services.scoring.event_time import (
+    account_facts,
+    facts_change_id,
+    facts_changed,
+    judgement_time,
+)
 from services.scoring.loader import build_state
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model import Health, score
@@ -21,6 +27,7 @@ from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.reads import load_related, lock_accounts
 from services.scoring.repository.scores import ScoreRow, store_scores
 from services.scoring.repository.trust import ShadowScore
+from services.scoring.repository.watermarks import store_published_facts
 from services.scoring.shadow import TrustHooks
 from shared.config_store import VersionedConfig
 from shared.contracts.fields import plain_decimal
@@ -54,12 +61,26 @@ class Scorer:
         *,
         as_of: datetime | None,
         trigger: str,
+        bound: datetime | None = None,
     ) -> list[ScoreRow]:
-        """Score ``account_ids``; ``as_of=None`` scores each at its latest event time."""
-        accounts = await lock_accounts(session, sorted(set(account_ids)))
+        """Score ``account_ids``; ``as_of=None`` scores each at its latest event time.
+
+        Never past ``bound`` (the watermarks, ``services.scoring.event_time``);
+        an account the bound has not reached yet is left for later.
+        """
+        locked = await lock_accounts(session, sorted(set(account_ids)))
+        judged = {a.account_id: judgement_time(a, as_of, bound) for a in locked}
+        times = {a: t for a, t in judged.items() if t is not None}
+        accounts = [a for a in locked if a.account_id in times]
+        if bound is not None:
+            held = len(locked) - len(accounts)
+            held += sum(
+                times[a.account_id] < min(a.last_event_at, as_of or a.last_event_at)
+                for a in accounts
+            )
+            self._metrics.held_back.inc(held)
         if not accounts:
             return []
-        times = {a.account_id: as_of or _event_time(a) for a in accounts}
         earliest = min(times.values())
         related = await load_related(
             session,
@@ -71,6 +92,7 @@ class Scorer:
         rows: list[ScoreRow] = []
         outbox: list[OutboxRow] = []
         shadow: list[ShadowScore] = []
+        published: list[tuple[str, dict[str, Any]]] = []
         for account in accounts:
             state = build_state(account, related)
             health = score(state, times[account.account_id], config)
@@ -81,13 +103,18 @@ class Scorer:
                     shadow.append(extra)
             row, message = self._result(account, health, times[account.account_id], state)
             rows.append(row)
-            if message is not None:
-                outbox.append((account.account_id, self._topic, message))
-                self._metrics.health_changes.labels(health.band).inc()
+            if message is None:
+                continue
+            outbox.append((account.account_id, self._topic, message))
+            self._metrics.health_changes.labels(health.band).inc()
+            facts = account_facts(account, health.segment)
+            if facts_changed(account.published_facts, facts):
+                published.append((account.account_id, facts))  # rare: not on every change
         await store_scores(session, rows)
         await add_to_outbox(session, outbox)
         if self.hooks is not None:
             await self.hooks.after_scoring(session, accounts, times, shadow)
+        await store_published_facts(session, published)
         self._metrics.accounts_scored.labels(trigger).inc(len(rows))
         return rows
 
@@ -98,6 +125,11 @@ class Scorer:
             account.score, account.band, health.score, health.band, self._step
         )
         event_id = health_change_id(account.account_id, as_of, health.score, health.band)
+        # facts playbooks read reach triggers even when the score does not move
+        facts = account_facts(account, health.segment)
+        new_facts = facts_changed(account.published_facts, facts)
+        if new_facts and not changed:
+            changed, event_id = True, facts_change_id(event_id, facts)
         row = ScoreRow(
             account_id=account.account_id,
             as_of=as_of,
@@ -127,6 +159,7 @@ class Scorer:
             "coverage": health.coverage,
             "reasons": health.reasons,
             "model_version": health.model_version,
+            "facts_changed": new_facts,
             "account": {
                 "arr": None if account.arr is None else plain_decimal(account.arr),
                 "seats": account.seats,
@@ -139,11 +172,3 @@ class Scorer:
             },
         }
         return row, dumps(message)
-
-
-def _event_time(account: Any) -> datetime:
-    """The account's own clock: its latest event, never behind a clock re-score."""
-    latest: datetime = account.last_event_at
-    if account.scored_as_of is not None and account.scored_as_of > latest:
-        return account.scored_as_of  # type: ignore[no-any-return]
-    return latest
