@@ -191,7 +191,12 @@ def _usage(
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Each week a share of the seats is active (by cohort); active users show up on
     about 40% of the days. Healthy, expanding and onboarding accounts keep their
-    champion (the first user) active every week."""
+    champion (the first user) active every week.
+
+    The active users are the same people week after week (the first ones of the
+    account), as in a real team: an account grows by adding users, not by drawing
+    new ones at random. Drawn afresh each week, a healthy account of a few seats
+    would now and then have every seat active and look like an expanding one."""
     days = (w.end - w.start).days
     breadth = {"healthy": 10, "declining": 4, "churning": 5, "expanding": 11, "onboarding": 4}
     features = FEATURES[: breadth[a.cohort]]
@@ -200,11 +205,10 @@ def _usage(
     keeps_champion = a.cohort in ("healthy", "expanding", "onboarding")
     for week_start in range(first_day, days, 7):
         level = _activity_level(a, min(week_start + 3, days - 1), days)
-        active = [
-            u for i, u in enumerate(users) if (i == 0 and keeps_champion) or rng.random() < level
-        ]
-        if level == 0.0:
-            active = []
+        count = round(level * a.seats)
+        if keeps_champion and level > 0.0:
+            count = max(count, 1)
+        active = users[:count]
         for day in range(week_start, min(week_start + 7, days)):
             for user in active:
                 if rng.random() < 0.4:

@@ -78,6 +78,7 @@ class Timing(BaseModel):
 
     dwell_hours: Hours = 0  # event time the condition must hold continuously
     cooldown_hours: Hours = 0  # after a resolve, no new episode of the playbook before this
+    exit_dwell_hours: Hours = 0  # once holding, off this long before it clears
 
 
 def default_timing() -> dict[str, Timing]:
@@ -91,7 +92,8 @@ def default_timing() -> dict[str, Timing]:
         "score_drop": Timing(cooldown_hours=30 * 24),
         "adoption": Timing(dwell_hours=24, cooldown_hours=14 * 24),
         "renewal": Timing(),
-        "expansion": Timing(dwell_hours=48, cooldown_hours=30 * 24),
+        # seats active in 7 days jump by a user's absence: a few days off before it clears
+        "expansion": Timing(dwell_hours=48, cooldown_hours=30 * 24, exit_dwell_hours=72),
         "onboarding": Timing(),
         "onboarding_stalled": Timing(),
     }

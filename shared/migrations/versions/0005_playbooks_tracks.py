@@ -25,6 +25,7 @@ def upgrade() -> None:
             condition_since   timestamptz,
             opened_at         timestamptz,
             last_resolved_at  timestamptz,
+            clearing_since    timestamptz,
             PRIMARY KEY (account_id, playbook)
         )
         """

@@ -16,6 +16,7 @@ from services.triggers.rules_config import (
     SegmentRules,
     Timing,
 )
+from shared.contracts import HealthChange
 from tests.unit.triggers.test_engine import T0, Account, change, kinds
 
 HOUR = timedelta(hours=1)
@@ -86,13 +87,36 @@ def test_at_risk_clears_only_past_its_exit_score() -> None:
     assert kinds(account.change(change(3, 46, "yellow"))) == [("at_risk", "resolved")]
 
 
-def test_dwell_restarts_when_the_condition_breaks() -> None:
+def seats(hours: float, active: int) -> HealthChange:
+    return change(hours, 90, "green", seats=10, active_users_7d=active)
+
+
+def test_a_flicker_shorter_than_the_exit_dwell_keeps_the_dwell_running() -> None:
     account = Account()
-    account.change(change(0, 90, "green", seats=10, active_users_7d=10))
-    account.change(change(40, 90, "green", seats=10, active_users_7d=7))  # below the exit
-    account.change(change(41, 90, "green", seats=10, active_users_7d=10))
-    assert account.clock(T0 + 88 * HOUR) == []  # 48 h from hour 0, but only 47 h from hour 41
-    assert kinds(account.clock(T0 + 89 * HOUR)) == [("expansion", "triggered")]
+    account.change(seats(0, 10))
+    account.change(seats(10, 7))  # below the exit for 20 h: less than its 72 h exit dwell
+    account.change(seats(30, 10))
+    assert account.clock(T0 + 47 * HOUR) == []
+    assert kinds(account.clock(T0 + 48 * HOUR)) == [("expansion", "triggered")]
+
+
+def test_dwell_restarts_when_the_condition_clears() -> None:
+    account = Account()
+    account.change(seats(0, 10))
+    account.change(seats(10, 7))
+    assert account.clock(T0 + 82 * HOUR) == []  # off 72 h: cleared before it ever opened
+    account.change(seats(83, 10))
+    assert account.clock(T0 + 130 * HOUR) == []  # 47 h since it held again
+    assert kinds(account.clock(T0 + 131 * HOUR)) == [("expansion", "triggered")]
+
+
+def test_an_open_expansion_resolves_only_after_its_exit_dwell() -> None:
+    account = Account()
+    account.change(seats(0, 10))
+    account.clock(T0 + 48 * HOUR)
+    account.change(seats(50, 6))
+    assert account.clock(T0 + 121 * HOUR) == []
+    assert kinds(account.clock(T0 + 122 * HOUR)) == [("expansion", "resolved")]
 
 
 def test_no_reopen_within_the_cooldown_then_one_after_it() -> None:
