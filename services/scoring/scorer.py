@@ -86,7 +86,9 @@ class Scorer:
             row, message = self._result(account, health, times[account.account_id], state)
             rows.append(row)
             if message is not None:
-                published.append((account.account_id, account_facts(account, health.segment)))
+                published.append(
+                    (account.account_id, account_facts(account, health.segment, health.usage))
+                )
                 outbox.append((account.account_id, self._topic, message))
                 self._metrics.health_changes.labels(health.band).inc()
         await store_scores(session, rows)
@@ -103,7 +105,7 @@ class Scorer:
         )
         event_id = health_change_id(account.account_id, as_of, health.score, health.band)
         # facts playbooks read reach triggers even when the score does not move
-        facts = account_facts(account, health.segment)
+        facts = account_facts(account, health.segment, health.usage)
         new_facts = facts_changed(account.published_facts, facts)
         if new_facts and not changed:
             changed, event_id = True, facts_change_id(event_id, facts)

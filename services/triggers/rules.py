@@ -119,7 +119,11 @@ def expansion(view: AccountView, now: datetime, rules: SegmentRules, latched: bo
     usage_ratio = rules.expansion_exit_usage_ratio if latched else rules.expansion_usage_ratio
     if view.seats and view.active_users_7d >= seat_ratio * view.seats:
         reason = f"{view.active_users_7d} of {view.seats} seats active"
-    elif view.usage_ratio is not None and view.usage_ratio >= usage_ratio:
+    elif (
+        view.usage_ratio is not None
+        and view.usage_ratio >= usage_ratio
+        and view.active_users_7d >= rules.expansion_usage_min_users
+    ):
         reason = f"Usage up {100 * (view.usage_ratio - 1):.0f}% over its baseline"
     else:
         return OFF

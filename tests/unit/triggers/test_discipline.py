@@ -237,3 +237,11 @@ def test_exit_thresholds_must_sit_inside_their_enter_thresholds() -> None:
         PlaybookConfig(timing={"nope": Timing()})
     with pytest.raises(ValidationError):
         Timing(dwell_hours=-1)
+
+
+def test_usage_growth_needs_enough_users_to_mean_something() -> None:
+    small, large = Account(), Account()
+    small.change(change(0, 90, "green", seats=5, active_users_7d=3, usage_ratio_to_baseline=1.6))
+    large.change(change(0, 90, "green", seats=40, active_users_7d=20, usage_ratio_to_baseline=1.6))
+    assert small.clock(T0 + 48 * HOUR) == []
+    assert kinds(large.clock(T0 + 48 * HOUR)) == [("expansion", "triggered")]
