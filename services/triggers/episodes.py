@@ -125,21 +125,26 @@ def advance(
         if condition.active:
             since = track.condition_since or min(condition.since or default_since, at)
             new = _hold(track, since, at, gate)
-            if new.opened_at is not None and current is None:
-                if emit:
-                    step.transitions.append(_triggered(account_id, playbook, since, at, condition))
-                elif track.opened_at is None:
-                    step.held_back.append(playbook)
         elif (
             track.condition_since is not None
             and at < (track.clearing_since or at) + gate.exit_dwell
         ):
             new = replace(track, clearing_since=track.clearing_since or at)  # off, not for long
+            # still open in the state machine, as it would be live: emit what was held back
+            since = track.condition_since
+            condition = Condition(True, f"Holding since {since.date().isoformat()}")
         else:
             was_open = track.opened_at is not None or current is not None
             new = Track(last_resolved_at=at if was_open else track.last_resolved_at)
             if current is not None:
                 step.transitions.append(_resolved(playbook, current, at))
+        if new.opened_at is not None and new.condition_since is not None and current is None:
+            if emit:
+                step.transitions.append(
+                    _triggered(account_id, playbook, new.condition_since, at, condition)
+                )
+            elif track.opened_at is None:
+                step.held_back.append(playbook)
         if new != tracks.get(playbook, Track()):
             step.tracks[playbook] = new
     return step

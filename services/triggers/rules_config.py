@@ -95,7 +95,7 @@ def default_timing() -> dict[str, Timing]:
         "adoption": Timing(dwell_hours=24, cooldown_hours=14 * 24),
         "renewal": Timing(),
         # seats active in 7 days jump by a user's absence: a few days off before it clears
-        "expansion": Timing(dwell_hours=48, cooldown_hours=30 * 24, exit_dwell_hours=72),
+        "expansion": Timing(dwell_hours=6, cooldown_hours=30 * 24, exit_dwell_hours=72),
         "onboarding": Timing(),
         "onboarding_stalled": Timing(),
     }

@@ -94,10 +94,10 @@ def seats(hours: float, active: int) -> HealthChange:
 def test_a_flicker_shorter_than_the_exit_dwell_keeps_the_dwell_running() -> None:
     account = Account()
     account.change(seats(0, 10))
-    account.change(seats(10, 7))  # below the exit for 20 h: less than its 72 h exit dwell
-    account.change(seats(30, 10))
-    assert account.clock(T0 + 47 * HOUR) == []
-    assert kinds(account.clock(T0 + 48 * HOUR)) == [("expansion", "triggered")]
+    account.change(seats(1, 7))  # below the exit for 20 h: less than its 72 h exit dwell
+    account.change(seats(21, 10))  # so it has held since hour 0, and the 6 h dwell is long past
+    assert kinds(account.events) == [("expansion", "triggered")]
+    assert account.events[0].at == T0 + 21 * HOUR
 
 
 def test_dwell_restarts_when_the_condition_clears() -> None:
@@ -106,17 +106,30 @@ def test_dwell_restarts_when_the_condition_clears() -> None:
     account.change(seats(10, 7))
     assert account.clock(T0 + 82 * HOUR) == []  # off 72 h: cleared before it ever opened
     account.change(seats(83, 10))
-    assert account.clock(T0 + 130 * HOUR) == []  # 47 h since it held again
-    assert kinds(account.clock(T0 + 131 * HOUR)) == [("expansion", "triggered")]
+    assert account.clock(T0 + 88 * HOUR) == []  # 5 h since it held again
+    assert kinds(account.clock(T0 + 89 * HOUR)) == [("expansion", "triggered")]
 
 
 def test_an_open_expansion_resolves_only_after_its_exit_dwell() -> None:
     account = Account()
     account.change(seats(0, 10))
-    account.clock(T0 + 48 * HOUR)
+    account.clock(T0 + 6 * HOUR)
     account.change(seats(50, 6))
     assert account.clock(T0 + 121 * HOUR) == []
     assert kinds(account.clock(T0 + 122 * HOUR)) == [("expansion", "resolved")]
+
+
+def test_an_episode_held_back_is_sent_while_its_condition_flickers() -> None:
+    """Live it would be open (a flicker shorter than the exit dwell does not clear it):
+    read as history, the first pass within the horizon sends it."""
+    end = T0 + 10 * DAY
+    account = Account()
+    account.change(seats(0, 10), wall_now=end)
+    account.change(seats(24, 10), wall_now=end)  # held back
+    account.change(seats(10 * 24 - 30, 6), wall_now=end)  # a flicker, 30 h before the end
+    sent = account.clock(end, wall_now=end)
+    assert kinds(sent) == [("expansion", "triggered")]
+    assert account.held_back == ["expansion"]
 
 
 def test_no_reopen_within_the_cooldown_then_one_after_it() -> None:
