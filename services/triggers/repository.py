@@ -204,7 +204,9 @@ async def load_tracks(
         ),
         {"ids": sorted(set(account_ids))},
     ):
-        result[r.account_id][r.playbook] = Track(r.condition_since, r.opened_at, r.last_resolved_at)
+        result[r.account_id][r.playbook] = Track(
+            r.condition_since, r.opened_at, r.last_resolved_at, r.clearing_since
+        )
     return result
 
 

@@ -252,9 +252,22 @@ def test_exit_thresholds_must_sit_inside_their_enter_thresholds() -> None:
         Timing(dwell_hours=-1)
 
 
-def test_usage_growth_needs_enough_users_to_mean_something() -> None:
-    small, large = Account(), Account()
-    small.change(change(0, 90, "green", seats=5, active_users_7d=3, usage_ratio_to_baseline=1.6))
-    large.change(change(0, 90, "green", seats=40, active_users_7d=20, usage_ratio_to_baseline=1.6))
-    assert small.clock(T0 + 48 * HOUR) == []
-    assert kinds(large.clock(T0 + 48 * HOUR)) == [("expansion", "triggered")]
+def test_usage_growth_needs_enough_users_and_a_full_baseline_to_mean_something() -> None:
+    started = T0 - 60 * DAY
+    small, large, young = Account(), Account(), Account()
+    growing: dict[str, Any] = {
+        "usage_ratio_to_baseline": 1.6,
+        "subscription_started_at": started,
+        "first_value_at": started,
+    }
+    for account in (small, large):  # seen by Vigil for 40 days
+        account.change(change(-40 * 24, 90, "green", seats=40, active_users_7d=20))
+    small.change(change(0, 90, "green", seats=5, active_users_7d=3, **growing))
+    large.change(change(0, 90, "green", seats=40, active_users_7d=20, **growing))
+    young.change(
+        change(0, 90, "green", seats=40, active_users_7d=20, usage_ratio_to_baseline=1.6)
+    )  # first seen now: its baseline is still filling
+    for account in (small, large, young):
+        account.clock(T0 + 6 * HOUR)
+    assert [k for k in kinds(large.events) if k[0] == "expansion"] == [("expansion", "triggered")]
+    assert small.events == [] and young.events == []
