@@ -182,7 +182,9 @@ def _activity_level(a: Account, day: int, days: int) -> float:
     if a.cohort == "churning":
         return 0.5 if day < days - 21 else 0.0
     if a.cohort == "expanding":
-        return min(0.97, 0.6 + 0.37 * progress)
+        # at 90% of its seats from about two thirds of the window on: an expansion signal
+        # that has lasted weeks by the end, not one that appears in its last days
+        return min(1.0, 0.6 + 0.6 * progress)
     return 0.3 + 0.3 * progress  # onboarding
 
 
