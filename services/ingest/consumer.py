@@ -51,6 +51,7 @@ class IngestConsumer:
             clock,
             lateness_s=settings.allowed_lateness_s,
             interval_ms=settings.watermark_interval_ms,
+            expected=settings.expected_sources,
         )
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -88,6 +88,7 @@ async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> 
         scorer,
         metrics,
         fresh_s=settings.watermark_fresh_s,
+        lateness_s=settings.allowed_lateness_s,
         held_back_chunk=settings.held_back_chunk,
     )
     relay = OutboxRelay(

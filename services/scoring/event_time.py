@@ -11,6 +11,7 @@ only silence where every source has been read up to that time.
 - A caught-up report that is not recent stands for its emission time.
 - Otherwise a report stands for its watermark (the highest event time read);
   none yet holds time back entirely (``HELD``).
+- Accounts may be judged up to the allowed lateness past the slowest of them.
 - Until every (signals partition, raw partition) of each reported source is
   known, time is held back; with no report at all watermarks are not in effect
   (signals produced without ingest are scored at their own time, as before).
@@ -77,11 +78,13 @@ def merge(rows: Mapping[Key, WatermarkRow], new: Iterable[WatermarkRow]) -> dict
 
 
 def effective(row: WatermarkRow, now: datetime, fresh: timedelta) -> datetime:
+    if row.watermark is None:
+        return HELD
     if row.caught_up:
         if now - row.emitted_at <= fresh:
             return now
-        return max(row.emitted_at, row.watermark or row.emitted_at)
-    return row.watermark if row.watermark is not None else HELD
+        return max(row.emitted_at, row.watermark)
+    return row.watermark
 
 
 def complete(rows: Mapping[Key, WatermarkRow]) -> bool:
@@ -98,14 +101,24 @@ def complete(rows: Mapping[Key, WatermarkRow]) -> bool:
 
 
 def judgement_bound(
-    rows: Mapping[Key, WatermarkRow], now: datetime, fresh: timedelta
+    rows: Mapping[Key, WatermarkRow],
+    now: datetime,
+    fresh: timedelta,
+    lateness: timedelta = timedelta(0),
 ) -> datetime | None:
-    """The latest time any account may be judged at; ``None``: not in effect."""
+    """The latest time any account may be judged at; ``None``: not in effect.
+
+    The slowest effective watermark plus the allowed lateness: a partition read
+    a few hundred milliseconds behind the others (as in any live stream, with
+    records fetched but not yet returned) must not delay scoring, and silence
+    shorter than the lateness is no signal to a model whose windows are days.
+    """
     if not rows:
         return None
     if not complete(rows):
         return HELD
-    return min(effective(r, now, fresh) for r in rows.values())
+    slowest = min(effective(r, now, fresh) for r in rows.values())
+    return HELD if slowest == HELD else slowest + lateness
 
 
 def source_watermarks(

@@ -29,6 +29,7 @@ class ScoringMetrics:
     clock_seconds: Histogram
     watermark_lag: Gauge
     late_events: Counter
+    held_back: Counter
 
     def record_lag(self, lags: dict[TopicPartition, int]) -> None:
         for tp, lag in lags.items():
@@ -133,6 +134,11 @@ class ScoringMetrics:
                 "vigil_scoring_late_events_total",
                 "Signals older than their source's watermark when read (folded and re-scored).",
                 ["source"],
+                registry=r,
+            ),
+            held_back=Counter(
+                "vigil_scoring_held_back_judgements_total",
+                "Accounts judged before their latest event because a watermark held them back.",
                 registry=r,
             ),
         )

@@ -67,6 +67,13 @@ class Scorer:
         judged = {a.account_id: judgement_time(a, as_of, bound) for a in locked}
         times = {a: t for a, t in judged.items() if t is not None}
         accounts = [a for a in locked if a.account_id in times]
+        if bound is not None:
+            held = len(locked) - len(accounts)
+            held += sum(
+                times[a.account_id] < min(a.last_event_at, as_of or a.last_event_at)
+                for a in accounts
+            )
+            self._metrics.held_back.inc(held)
         if not accounts:
             return []
         earliest = min(times.values())
