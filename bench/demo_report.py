@@ -10,11 +10,11 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.drain import count_records
-from bench.receiver import Receiver
-from bench.services import Service
-from bench.workload import COHORTS, Workload
 from shared.settings import TopicNames
+from tests.support.drain import count_records
+from tests.support.receiver import Receiver
+from tests.support.services import Service
+from tests.support.workload import COHORTS, Workload
 
 BANDS = ("green", "yellow", "red")
 

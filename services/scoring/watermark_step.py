@@ -8,9 +8,9 @@ events and re-scores accounts held back by an earlier bound.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
@@ -30,6 +30,7 @@ from services.scoring.repository.watermarks import (
     store_watermarks,
 )
 from services.scoring.scorer import Scorer
+from shared.clock import Now, utc_now
 from shared.contracts import Signal
 from shared.contracts.watermarks import is_watermark, watermark_from_json
 from shared.logging import get_logger
@@ -52,14 +53,14 @@ class WatermarkStep:
         fresh_s: float = 10.0,
         lateness_s: float = 60.0,
         held_back_chunk: int = 1000,
-        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Now = utc_now,
     ) -> None:
         self._scorer = scorer
         self._metrics = metrics
         self._fresh = timedelta(seconds=fresh_s)
         self._lateness = timedelta(seconds=lateness_s)
         self._chunk = held_back_chunk
-        self._wall_clock = wall_clock
+        self._now = now
 
     def split(
         self, records: Sequence[ConsumerRecord]
@@ -75,7 +76,7 @@ class WatermarkStep:
         self, session: AsyncSession, marks: Sequence[ConsumerRecord], now: datetime | None = None
     ) -> Progress:
         """Store the batch's reports; the bound they (and the wall clock) give now."""
-        now = now or self._wall_clock()
+        now = now or self._now()
         stored = await load_watermarks(session)
         new = []
         for record in marks:
