@@ -122,32 +122,39 @@ def advance(
         track = track_of(tracks, open_episodes, playbook)
         current = open_episodes.get(playbook)
         gate = gates.get(playbook, Gate())
-        if condition.active:
-            since = track.condition_since or min(condition.since or default_since, at)
-            new = _hold(track, since, at, gate)
-        elif (
-            track.condition_since is not None
-            and at < (track.clearing_since or at) + gate.exit_dwell
-        ):
-            new = replace(track, clearing_since=track.clearing_since or at)  # off, not for long
-            # still open in the state machine, as it would be live: emit what was held back
-            since = track.condition_since
-            condition = Condition(True, f"Holding since {since.date().isoformat()}")
-        else:
-            was_open = track.opened_at is not None or current is not None
-            new = Track(last_resolved_at=at if was_open else track.last_resolved_at)
-            if current is not None:
-                step.transitions.append(_resolved(playbook, current, at))
-        if new.opened_at is not None and new.condition_since is not None and current is None:
+        new, holding = _next(track, condition, at, gate, default_since, current is not None)
+        since = new.condition_since
+        if since is None and current is not None:
+            step.transitions.append(_resolved(playbook, current, at))
+        elif since is not None and new.opened_at is not None and current is None:
             if emit:
-                step.transitions.append(
-                    _triggered(account_id, playbook, new.condition_since, at, condition)
-                )
+                step.transitions.append(_triggered(account_id, playbook, since, at, holding))
             elif track.opened_at is None:
                 step.held_back.append(playbook)
         if new != tracks.get(playbook, Track()):
             step.tracks[playbook] = new
     return step
+
+
+def _next(
+    track: Track,
+    condition: Condition,
+    at: datetime,
+    gate: Gate,
+    default_since: datetime,
+    emitted: bool,
+) -> tuple[Track, Condition]:
+    """The track after ``condition`` at ``at``, and what an episode opening now would say."""
+    held = track.condition_since
+    if condition.active:
+        since = held or min(condition.since or default_since, at)
+        return _hold(track, since, at, gate), condition
+    if held is not None and at < (track.clearing_since or at) + gate.exit_dwell:
+        # off, not for long: still holding, as it would be live (a held-back episode opens)
+        clearing = replace(track, clearing_since=track.clearing_since or at)
+        return clearing, Condition(True, f"Holding since {held.date().isoformat()}")
+    was_open = track.opened_at is not None or emitted
+    return Track(last_resolved_at=at if was_open else track.last_resolved_at), condition
 
 
 def _hold(track: Track, since: datetime, at: datetime, gate: Gate) -> Track:
