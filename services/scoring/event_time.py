@@ -19,12 +19,14 @@ only silence where every source has been read up to that time.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from services.scoring.components import UsageFacts
 from shared.contracts.watermarks import WatermarkRecord
 
 HELD = datetime.min.replace(tzinfo=UTC)
@@ -164,12 +166,17 @@ FACT_NAMES = (
     "subscription_started_at",
     "canceled",
     "first_value_at",
+    # the expansion signals, coarse so that they change rarely (see ``_seat_use``)
+    "seat_use",
+    "usage_trend",
 )
 
 
-def account_facts(account: Any, segment: str) -> dict[str, Any]:
+def account_facts(account: Any, segment: str, usage: UsageFacts | None = None) -> dict[str, Any]:
     """The facts playbooks read, as JSON values (compared with the last published)."""
     return {
+        "seat_use": _seat_use(account.seats, usage),
+        "usage_trend": _usage_trend(usage),
         "segment": segment,
         "arr": None if account.arr is None else str(account.arr),
         "seats": account.seats,
@@ -192,6 +199,24 @@ def facts_change_id(health_event_id: str, facts: Mapping[str, Any]) -> str:
     """A facts change at an unchanged score and time still gets an id of its own."""
     text = health_event_id + "|" + "|".join(f"{n}={facts.get(n)}" for n in FACT_NAMES)
     return str(uuid.uuid5(FACTS_NAMESPACE, text))
+
+
+def _seat_use(seats: int | None, usage: UsageFacts | None) -> int | None:
+    """Users active in 7 days over seats, in tenths (0-10): ``expansion`` enters at 9 and
+    exits under 8 by default, and must see the crossing even when the score stays put."""
+    if not seats or usage is None:
+        return None
+    return min(10, int(10 * usage.active_users_7d / seats))
+
+
+def _usage_trend(usage: UsageFacts | None) -> float | None:
+    """Usage over its baseline in steps of 0.15 from 1 (1.15, 1.3: ``expansion``'s exit and
+    enter by default), capped at 2; a fall is not an expansion signal and reads as 1."""
+    ratio = None if usage is None else usage.ratio_to_baseline
+    if ratio is None:
+        return None
+    steps = max(0, math.floor(round((ratio - 1) / 0.15, 6)))
+    return round(min(2.0, 1 + 0.15 * steps), 2)
 
 
 def _iso(value: date | datetime | None) -> str | None:

@@ -107,7 +107,7 @@ class Scorer:
                 continue
             outbox.append((account.account_id, self._topic, message))
             self._metrics.health_changes.labels(health.band).inc()
-            facts = account_facts(account, health.segment)
+            facts = account_facts(account, health.segment, health.usage)
             if facts_changed(account.published_facts, facts):
                 published.append((account.account_id, facts))  # rare: not on every change
         await store_scores(session, rows)
@@ -126,7 +126,7 @@ class Scorer:
         )
         event_id = health_change_id(account.account_id, as_of, health.score, health.band)
         # facts playbooks read reach triggers even when the score does not move
-        facts = account_facts(account, health.segment)
+        facts = account_facts(account, health.segment, health.usage)
         new_facts = facts_changed(account.published_facts, facts)
         if new_facts and not changed:
             changed, event_id = True, facts_change_id(event_id, facts)

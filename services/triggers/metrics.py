@@ -30,3 +30,9 @@ class TriggersMetrics(ConsumerMetricSet):
         self.clock_runs = self.counter(
             "clock_runs_total", "Clock evaluations of time-based playbooks."
         )
+        self.held_back = self.counter(
+            "episodes_held_back_total",
+            "Episodes not emitted because their state was older than the horizon"
+            " (history being replayed or caught up); emitted later if they still hold.",
+            ["playbook"],
+        )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 COHORTS = ("healthy", "declining", "churning", "expanding", "onboarding")
@@ -36,6 +36,14 @@ FEATURES = (
     "billing_portal",
     "forecasting",
 )
+# What the playbooks mean, as DESIGN.md's table states it (the triggers' defaults).
+ONBOARDING_DAYS = 30
+RENEWAL_WINDOW_DAYS = {"enterprise": 180}
+DEFAULT_RENEWAL_WINDOW_DAYS = 90
+# Cohorts whose behaviour does not change over the window: more than one
+# ``expansion`` or ``score_drop`` episode for one of them is flapping.
+STEADY_COHORTS = ("healthy", "expanding")
+Label = bool | None  # True: must hold; False: a false alarm; None: the cohort does not decide
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,39 @@ class Workload:
             for a in self.accounts
         }
 
+    def expected_playbooks(self, now: datetime | None = None) -> dict[str, dict[str, Label]]:
+        """Per account and playbook, whether an episode should be open at ``now``.
+
+        ``now`` defaults to the end of the history. ``None`` means either answer is
+        right (a declining account may or may not be red yet); precision and recall
+        count only the definite labels.
+        """
+        at = now or self.end
+        return {a.account_id: expected_for(a, at) for a in self.accounts}
+
+
+def expected_for(a: Account, now: datetime) -> dict[str, Label]:
+    """The ground truth of one account at ``now``; see :meth:`Workload.expected_playbooks`."""
+    c = a.cohort
+    started_recently = a.started_at <= now < a.started_at + timedelta(days=ONBOARDING_DAYS)
+    return {
+        "at_risk": True if c == "churning" else None if c == "declining" else False,
+        "score_drop": False if c in STEADY_COHORTS else None,
+        "adoption": False if c in (*STEADY_COHORTS, "onboarding") else None,
+        "renewal": renewal_due(a, now),
+        "expansion": True if c == "expanding" else None if c == "onboarding" else False,
+        # the onboarding episode lasts the onboarding window, first value or not
+        "onboarding": started_recently,
+        # onboarding accounts are at most 20 days old and reach first value at once
+        "onboarding_stalled": False,
+    }
+
+
+def renewal_due(a: Account, now: datetime) -> bool:
+    renews = datetime.combine(a.renewal_at, time(), tzinfo=UTC)
+    window = RENEWAL_WINDOW_DAYS.get(a.segment, DEFAULT_RENEWAL_WINDOW_DAYS)
+    return now <= renews <= now + timedelta(days=window)
+
 
 def make_workload(accounts: int, days: int, *, seed: int, end: datetime | None = None) -> Workload:
     rng = random.Random(seed)
@@ -78,7 +119,8 @@ def _make_account(rng: random.Random, i: int, start: datetime, end: datetime, da
         started = end - timedelta(days=rng.uniform(3, 20))
     else:
         started = start - timedelta(days=rng.uniform(60, 600))
-    renewal = (end + timedelta(days=rng.uniform(200, 330))).date()
+    # about a fifth of the accounts (half of enterprise) renew within their renewal window
+    renewal = (end + timedelta(days=rng.uniform(20, 330))).date()
     return Account(
         account_id=f"acct-{i:05d}",
         cohort=cohort,
@@ -140,7 +182,9 @@ def _activity_level(a: Account, day: int, days: int) -> float:
     if a.cohort == "churning":
         return 0.5 if day < days - 21 else 0.0
     if a.cohort == "expanding":
-        return min(0.97, 0.6 + 0.37 * progress)
+        # at 90% of its seats from about two thirds of the window on: an expansion signal
+        # that has lasted weeks by the end, not one that appears in its last days
+        return min(1.0, 0.6 + 0.6 * progress)
     return 0.3 + 0.3 * progress  # onboarding
 
 
@@ -149,7 +193,12 @@ def _usage(
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Each week a share of the seats is active (by cohort); active users show up on
     about 40% of the days. Healthy, expanding and onboarding accounts keep their
-    champion (the first user) active every week."""
+    champion (the first user) active every week.
+
+    The active users are the same people week after week (the first ones of the
+    account), as in a real team: an account grows by adding users, not by drawing
+    new ones at random. Drawn afresh each week, a healthy account of a few seats
+    would now and then have every seat active and look like an expanding one."""
     days = (w.end - w.start).days
     breadth = {"healthy": 10, "declining": 4, "churning": 5, "expanding": 11, "onboarding": 4}
     features = FEATURES[: breadth[a.cohort]]
@@ -158,11 +207,10 @@ def _usage(
     keeps_champion = a.cohort in ("healthy", "expanding", "onboarding")
     for week_start in range(first_day, days, 7):
         level = _activity_level(a, min(week_start + 3, days - 1), days)
-        active = [
-            u for i, u in enumerate(users) if (i == 0 and keeps_champion) or rng.random() < level
-        ]
-        if level == 0.0:
-            active = []
+        count = round(level * a.seats)
+        if keeps_champion and level > 0.0:
+            count = max(count, 1)
+        active = users[:count]
         for day in range(week_start, min(week_start + 7, days)):
             for user in active:
                 if rng.random() < 0.4:
