@@ -1,0 +1,110 @@
+"""Reading back what the pipeline concluded: final bands, open episodes, emitted playbooks.
+
+The emitted playbooks are read from ``playbook.events`` itself, with each record's
+Kafka timestamp (set by the producer when the outbox relayed it) as the wall clock
+at which the playbook went out: what a subscriber saw, whatever the bookkeeping.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bench.drain import topic_ends
+from bench.evaluate_score import Emitted, Observed
+from bench.receiver import Receiver
+from shared.kafka import make_consumer, stop_bounded
+
+
+async def observe(
+    engine: AsyncEngine,
+    bootstrap: str,
+    playbook_topic: str,
+    receiver: Receiver | None,
+    scoring_url: str | None,
+    late_before_restarts: float = 0.0,
+) -> Observed:
+    async with engine.connect() as conn:
+        bands = {
+            r.account_id: r.band
+            for r in await conn.execute(
+                text("SELECT account_id, band FROM accounts WHERE band IS NOT NULL")
+            )
+        }
+        open_at_end: dict[str, set[str]] = {}
+        for r in await conn.execute(
+            text("SELECT account_id, playbook FROM playbook_episodes WHERE closed_at IS NULL")
+        ):
+            open_at_end.setdefault(r.playbook, set()).add(r.account_id)
+    late = await late_events(scoring_url) if scoring_url else None
+    if late is not None:
+        late += late_before_restarts
+    ids = {r.webhook_id: r.verified for r in receiver.accepted} if receiver else {}
+    return Observed(
+        bands,
+        open_at_end,
+        await emitted(bootstrap, playbook_topic),
+        late,
+        len(ids),
+        sum(ids.values()),
+    )
+
+
+async def emitted(bootstrap: str, topic: str, timeout_s: float = 120) -> list[Emitted]:
+    """Every ``triggered`` event on ``topic``, once per episode."""
+    ends = await topic_ends(bootstrap, [topic])
+    consumer = make_consumer(bootstrap, group_id=None, client_id="vigil-evaluate-read")
+    await consumer.start()
+    out: dict[str, Emitted] = {}
+    try:
+        consumer.assign(list(ends))
+        await consumer.seek_to_beginning(*ends)
+        deadline = time.monotonic() + timeout_s
+        while not await _at_end(consumer, ends):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {topic} to its end in {timeout_s:.0f}s")
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    event = orjson.loads(record.value) if record.value else {}
+                    if event.get("kind") == "triggered":
+                        out.setdefault(event["episode_id"], _emitted(event, record.timestamp))
+    finally:
+        await stop_bounded(consumer, 5)
+    return list(out.values())
+
+
+async def _at_end(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    positions = [await consumer.position(tp) for tp in ends]
+    return all(p >= end for p, end in zip(positions, ends.values(), strict=True))
+
+
+def _emitted(event: dict[str, object], timestamp_ms: int) -> Emitted:
+    return Emitted(
+        str(event["account_id"]),
+        str(event["playbook"]),
+        str(event["episode_id"]),
+        datetime.fromisoformat(str(event["at"])),
+        datetime.fromtimestamp(timestamp_ms / 1000, UTC),
+    )
+
+
+async def late_events(scoring_url: str) -> float | None:
+    """Late events counted by scoring (any counter named ``*late*``); None when it has none."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(f"{scoring_url}/metrics")
+    response.raise_for_status()
+    total: float | None = None
+    for family in text_string_to_metric_families(response.text):
+        if "late" not in family.name or family.type != "counter":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                total = (total or 0.0) + sample.value
+    return total
