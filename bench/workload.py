@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 COHORTS = ("healthy", "declining", "churning", "expanding", "onboarding")
@@ -36,6 +36,14 @@ FEATURES = (
     "billing_portal",
     "forecasting",
 )
+# What the playbooks mean, as DESIGN.md's table states it (the triggers' defaults).
+ONBOARDING_DAYS = 30
+RENEWAL_WINDOW_DAYS = {"enterprise": 180}
+DEFAULT_RENEWAL_WINDOW_DAYS = 90
+# Cohorts whose behaviour does not change over the window: more than one
+# ``expansion`` or ``score_drop`` episode for one of them is flapping.
+STEADY_COHORTS = ("healthy", "expanding")
+Label = bool | None  # True: must hold; False: a false alarm; None: the cohort does not decide
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,39 @@ class Workload:
             for a in self.accounts
         }
 
+    def expected_playbooks(self, now: datetime | None = None) -> dict[str, dict[str, Label]]:
+        """Per account and playbook, whether an episode should be open at ``now``.
+
+        ``now`` defaults to the end of the history. ``None`` means either answer is
+        right (a declining account may or may not be red yet); precision and recall
+        count only the definite labels.
+        """
+        at = now or self.end
+        return {a.account_id: expected_for(a, at) for a in self.accounts}
+
+
+def expected_for(a: Account, now: datetime) -> dict[str, Label]:
+    """The ground truth of one account at ``now``; see :meth:`Workload.expected_playbooks`."""
+    c = a.cohort
+    started_recently = a.started_at <= now < a.started_at + timedelta(days=ONBOARDING_DAYS)
+    return {
+        "at_risk": True if c == "churning" else None if c == "declining" else False,
+        "score_drop": False if c in STEADY_COHORTS else None,
+        "adoption": False if c in (*STEADY_COHORTS, "onboarding") else None,
+        "renewal": renewal_due(a, now),
+        "expansion": True if c == "expanding" else None if c == "onboarding" else False,
+        # the onboarding episode lasts the onboarding window, first value or not
+        "onboarding": started_recently,
+        # onboarding accounts are at most 20 days old and reach first value at once
+        "onboarding_stalled": False,
+    }
+
+
+def renewal_due(a: Account, now: datetime) -> bool:
+    renews = datetime.combine(a.renewal_at, time(), tzinfo=UTC)
+    window = RENEWAL_WINDOW_DAYS.get(a.segment, DEFAULT_RENEWAL_WINDOW_DAYS)
+    return now <= renews <= now + timedelta(days=window)
+
 
 def make_workload(accounts: int, days: int, *, seed: int, end: datetime | None = None) -> Workload:
     rng = random.Random(seed)
@@ -78,7 +119,8 @@ def _make_account(rng: random.Random, i: int, start: datetime, end: datetime, da
         started = end - timedelta(days=rng.uniform(3, 20))
     else:
         started = start - timedelta(days=rng.uniform(60, 600))
-    renewal = (end + timedelta(days=rng.uniform(200, 330))).date()
+    # about a fifth of the accounts (half of enterprise) renew within their renewal window
+    renewal = (end + timedelta(days=rng.uniform(20, 330))).date()
     return Account(
         account_id=f"acct-{i:05d}",
         cohort=cohort,
