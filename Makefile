@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1s
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint typecheck test unit schemas lock stack-up stack-down stack-status demo demo-stop bench clean
+.PHONY: help install lint typecheck test unit schemas lock stack-up stack-down stack-status demo demo-stop bench evaluate clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ bench: install ## Benchmark: throughput ratios, latency, memory (bench/results/l
 	test -x $(PEER)/bin/python || $(PYTHON) -m venv $(PEER)
 	$(PEER)/bin/python -m pip install -q -r requirements-peer.lock
 	$(BIN)/python -m bench.run --peer-python $(PEER)/bin/python $(BENCH_ARGS)
+
+evaluate: install ## Playbook precision/recall on a labelled population, 4 arrival orders (bench/results/evaluate.md)
+	$(BIN)/python -m bench.evaluate $(EVALUATE_ARGS)
 
 clean: ## Remove the virtualenv and local stack data
 	-$(BIN)/vigil stack down

@@ -34,7 +34,7 @@ from bench.evaluate_orders import ORDERS
 from bench.evaluate_report import as_json, markdown, print_results
 from bench.evaluate_run import Run, Target, run_order
 from bench.evaluate_score import Evaluation
-from bench.evaluate_truth import provisional_truth
+from bench.evaluate_truth import truth_of
 from bench.workload import events, make_workload
 from shared import stack
 from shared.db import migrate
@@ -86,7 +86,7 @@ async def evaluate_orders(
     workload = make_workload(
         options.accounts, options.days, seed=options.seed, end=datetime.now(UTC)
     )
-    truth = provisional_truth(workload)
+    truth = truth_of(workload)
     items = list(events(workload, seed=options.seed))
     console.print(
         f"{options.accounts} accounts, {options.days} days, {len(items)} events; "

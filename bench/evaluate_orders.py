@@ -3,9 +3,13 @@
 - ``live``: the four sources interleaved by event time, at a steady rate;
 - ``backfill``: each source's whole history on its own, one source after
   another, as fast as the broker takes it. Usage comes last
-  (payment, ticket, survey, usage): the adversarial order, where every account
-  has its subscription, tickets and surveys read weeks of event time before any
-  of its usage, so silence that is only "not read yet" looks like churn;
+  (payment, ticket, survey, usage): the adversarial order for the score, where
+  every account has its subscription, tickets and surveys read weeks of event
+  time before any of its usage, so silence that is only "not read yet" looks
+  like churn;
+- ``backfill-payment-last``: the same with payment last (usage, ticket, survey,
+  payment): the adversarial order for the facts, where the subscription event
+  carrying renewal date, seats and ARR arrives after the score has settled;
 - ``kill``: ``live``, and each service killed with SIGKILL once mid-stream
   (ingest at 25% of the events produced, scoring at 50%, triggers at 75%) and
   started again at once.
@@ -22,8 +26,11 @@ from typing import Any
 from shared.kafka import dumps, key_bytes, make_producer, stop_bounded
 from shared.settings import TopicNames
 
-ORDERS = ("live", "backfill", "kill")
-BACKFILL_SOURCES = ("payment", "ticket", "survey", "usage")
+ORDERS = ("live", "backfill", "backfill-payment-last", "kill")
+BACKFILLS = {
+    "backfill": ("payment", "ticket", "survey", "usage"),
+    "backfill-payment-last": ("usage", "ticket", "survey", "payment"),
+}
 KILLS = ((0.25, "ingest"), (0.50, "scoring"), (0.75, "triggers"))
 
 Item = tuple[str, dict[str, Any]]  # (source, raw event)
@@ -42,8 +49,8 @@ def arrange(order: str, items: Sequence[Item]) -> list[Item]:
     by_time = sorted(items, key=lambda item: (item[1]["occurred_at"], item[1]["event_id"]))
     if order in ("live", "kill"):
         return by_time
-    if order == "backfill":
-        return [item for source in BACKFILL_SOURCES for item in by_time if item[0] == source]
+    if order in BACKFILLS:
+        return [item for source in BACKFILLS[order] for item in by_time if item[0] == source]
     raise ValueError(f"unknown arrival order {order!r}; one of {', '.join(ORDERS)}")
 
 

@@ -16,7 +16,7 @@ import httpx
 
 from bench.drain import wait_drained
 from bench.evaluate_collect import late_events, observe
-from bench.evaluate_orders import KILLS, Item, Plan, arrange, produce
+from bench.evaluate_orders import BACKFILLS, KILLS, Item, Plan, arrange, produce
 from bench.evaluate_score import Evaluation, evaluate
 from bench.evaluate_truth import Truth
 from bench.receiver import Receiver, serving
@@ -112,7 +112,7 @@ async def _replay(run: Run, target: Target, services: dict[str, Service], say: S
         for fraction, name in KILLS:
             disruptions.append((fraction, _killer(services[name], late_before, say)))
     items = arrange(run.order, run.items)
-    rate = None if run.order == "backfill" else run.rate
+    rate = None if run.order in BACKFILLS else run.rate
     took = await produce(Plan(items, rate, disruptions), target.bootstrap, target.topics)
     say(f"    {run.order}: produced {len(items)} events in {took:.0f}s")
     for service in services.values():

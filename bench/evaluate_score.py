@@ -22,7 +22,15 @@ THRESHOLDS = {
     "expansion": (0.9, 1.0),
 }
 FLAPPING = ("expansion", "score_drop")
-SHOWN = ("at_risk", "renewal", "onboarding", "expansion", "score_drop", "adoption")
+SHOWN = (
+    "at_risk",
+    "renewal",
+    "onboarding",
+    "expansion",
+    "score_drop",
+    "adoption",
+    "onboarding_stalled",
+)
 
 
 @dataclass(frozen=True)
@@ -100,9 +108,9 @@ def evaluate(order: str, truth: Truth, seen: Observed, horizon: timedelta) -> Ev
         episodes[(e.account_id, e.playbook)].add(e.episode_id)
     for playbook in SHOWN:
         result.at_end[playbook] = score(
-            truth.at_end.get(playbook, {}), seen.open_at_end.get(playbook, set())
+            truth.labels.get(playbook, {}), seen.open_at_end.get(playbook, set())
         )
-        result.ever[playbook] = score(truth.ever.get(playbook, {}), opened[playbook])
+        result.ever[playbook] = score(truth.labels.get(playbook, {}), opened[playbook])
     result.per_account = _per_account(truth, episodes)
     result.stale = [e for e in seen.emitted if e.received_at - e.at > horizon]
     result.checks = checks(result, horizon)
