@@ -92,6 +92,7 @@ def _emitted(event: dict[str, object], timestamp_ms: int) -> Emitted:
         str(event["episode_id"]),
         datetime.fromisoformat(str(event["at"])),
         datetime.fromtimestamp(timestamp_ms / 1000, UTC),
+        str(event.get("reason", "")),
     )
 
 

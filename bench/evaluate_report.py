@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.evaluate_score import BANDS, SHOWN, Evaluation, ratio
+from bench.evaluate_score import BANDS, SHOWN, Emitted, Evaluation, ratio, suspects
 from bench.workload import COHORTS
 
 PER_ACCOUNT = (("expansion", "exp"), ("score_drop", "drop"), ("at_risk", "risk"))
@@ -44,7 +44,8 @@ def table_rows(results: list[Evaluation]) -> list[list[str]]:
     rows.append(
         ["webhooks received/verified", *(f"{r.webhooks[0]}/{r.webhooks[1]}" for r in results)]
     )
-    rows.append(["run time", *(f"{r.seconds:.0f} s" for r in results)])
+    if any(r.seconds for r in results):
+        rows.append(["run time", *(f"{r.seconds:.0f} s" for r in results)])
     rows.append(["thresholds", *("PASS" if r.passed else "FAIL" for r in results)])
     return rows
 
@@ -112,16 +113,28 @@ def as_json(r: Evaluation) -> dict[str, Any]:
             cohort: {p: {"mean": m, "max": x} for p, (m, x) in by.items()}
             for cohort, by in r.per_account.items()
         },
-        "stale_episodes": [
-            {
-                "account_id": e.account_id,
-                "playbook": e.playbook,
-                "at": e.at.isoformat(),
-                "received_at": e.received_at.isoformat(),
+        "stale_episodes": [_emitted(e) for e in r.stale],
+        # what the pipeline emitted for each account behind a failed threshold
+        "suspects": {
+            a: {
+                "band": r.final_bands.get(a),
+                "emitted": [
+                    _emitted(e) for e in sorted(r.emitted, key=lambda e: e.at) if e.account_id == a
+                ],
             }
-            for e in r.stale
-        ],
+            for a in suspects(r)
+        },
         "late_events": r.late_events,
         "webhooks": {"received": r.webhooks[0], "verified": r.webhooks[1]},
         "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in r.checks],
+    }
+
+
+def _emitted(e: Emitted) -> dict[str, str]:
+    return {
+        "account_id": e.account_id,
+        "playbook": e.playbook,
+        "at": e.at.isoformat(),
+        "received_at": e.received_at.isoformat(),
+        "reason": e.reason,
     }

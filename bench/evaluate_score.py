@@ -42,6 +42,7 @@ class Emitted:
     episode_id: str
     at: datetime  # the state's time the episode opened for
     received_at: datetime  # wall clock when it reached the topic
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ class Evaluation:
     ever: dict[str, Score] = field(default_factory=dict)
     per_account: dict[str, dict[str, tuple[float, int]]] = field(default_factory=dict)
     stale: list[Emitted] = field(default_factory=list)
+    emitted: list[Emitted] = field(default_factory=list)  # kept to explain the failures
+    final_bands: dict[str, str] = field(default_factory=dict)
     late_events: float | None = None
     webhooks: tuple[int, int] = (0, 0)
     checks: list[Check] = field(default_factory=list)
@@ -99,6 +102,7 @@ class Evaluation:
 def evaluate(order: str, truth: Truth, seen: Observed, horizon: timedelta) -> Evaluation:
     result = Evaluation(order, late_events=seen.late_events)
     result.webhooks = (seen.webhooks_received, seen.webhooks_verified)
+    result.emitted, result.final_bands = seen.emitted, seen.bands
     for account, cohort in truth.cohort.items():
         result.bands.setdefault(cohort, Counter())[seen.bands.get(account, "missing")] += 1
     opened: dict[str, set[str]] = defaultdict(set)
@@ -115,6 +119,15 @@ def evaluate(order: str, truth: Truth, seen: Observed, horizon: timedelta) -> Ev
     result.stale = [e for e in seen.emitted if e.received_at - e.at > horizon]
     result.checks = checks(result, horizon)
     return result
+
+
+def suspects(result: Evaluation) -> list[str]:
+    """Accounts behind a failed precision or recall threshold."""
+    out: set[str] = set()
+    for playbook in THRESHOLDS:
+        for s in (result.at_end[playbook], result.ever[playbook]):
+            out.update(s.false_alarms, s.missed)
+    return sorted(out)
 
 
 def score(labels: Labels, predicted: set[str]) -> Score:

@@ -72,7 +72,9 @@ def test_missing_playbooks_wrong_bands_stale_and_flapping_episodes_fail() -> Non
     assert failed["healthy: ≤ 1 expansion/score_drop episode per account"] == "max 2"
     assert result.per_account["healthy"]["score_drop"] == (1.0, 2)
     assert "FAIL" in markdown([result], "run")
-    assert as_json(result)["passed"] is False
+    report = as_json(result)
+    assert report["passed"] is False
+    assert "e1" in report["suspects"]  # the missed expansion, with what was emitted for it
 
 
 def test_score_counts_only_definite_labels() -> None:
