@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI
@@ -34,7 +35,17 @@ log = get_logger(__name__)
 OUTBOX_LOCK_KEY = 0x56494712
 
 
-def create_app(settings: TriggersSettings, *, run_loops: bool = True) -> FastAPI:
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: TriggersSettings,
+    *,
+    run_loops: bool = True,
+    now: Callable[[], datetime] = _utc_now,
+) -> FastAPI:
+    """``now`` is the wall clock the playbook horizon is measured against."""
     registry = new_registry("triggers")
     metrics = TriggersMetrics.create(registry)
     webhook_metrics = WebhookMetrics.create(registry)
@@ -43,7 +54,7 @@ def create_app(settings: TriggersSettings, *, run_loops: bool = True) -> FastAPI
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with httpx.AsyncClient(follow_redirects=False) as client:
-            runtime = await _build(settings, metrics, webhook_metrics, client)
+            runtime = await _build(settings, metrics, webhook_metrics, client, now)
             app.state.triggers = holder["runtime"] = runtime
             stop = asyncio.Event()
             tasks = _start(runtime, webhook_metrics, stop) if run_loops else []
@@ -79,6 +90,7 @@ async def _build(
     metrics: TriggersMetrics,
     webhook_metrics: WebhookMetrics,
     client: httpx.AsyncClient,
+    now: Callable[[], datetime],
 ) -> TriggersRuntime:
     topics = settings.topics
     await ensure_topics(
@@ -91,7 +103,7 @@ async def _build(
     rules = VersionedConfig("playbook_config", PlaybookConfig)
     async with transaction(sessions) as session:
         await rules.refresh(session)
-    trigger_engine = TriggerEngine(rules, metrics, topic=topics.playbook_events)
+    trigger_engine = TriggerEngine(rules, metrics, topic=topics.playbook_events, wall_clock=now)
     relay = OutboxRelay(
         sessions,
         settings.kafka_bootstrap,

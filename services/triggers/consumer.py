@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.triggers.engine import Outcome, on_clock, on_health_changes
 from services.triggers.metrics import TriggersMetrics
-from services.triggers.repository import add_scores, apply_transitions, lock_views, store_views
+from services.triggers.repository import (
+    add_scores,
+    apply_transitions,
+    load_tracks,
+    lock_views,
+    store_tracks,
+    store_views,
+)
 from services.triggers.rules_config import PlaybookConfig
 from services.triggers.webhooks.repository import WebhookItem, enqueue
 from services.triggers.webhooks.service import webhook_body
@@ -55,9 +62,13 @@ class TriggerEngine:
             by_account[change.account_id].append(change)
         earliest = min(c.as_of for c in changes) - SCORE_WINDOW
         views, episodes = await lock_views(session, list(by_account), earliest)
+        tracks = await load_tracks(session, list(by_account))
         config = self._rules.current
+        wall_now = self._wall_clock()
         outcomes = [
-            on_health_changes(views.get(a), episodes.get(a, {}), cs, config)
+            on_health_changes(
+                views.get(a), episodes.get(a, {}), cs, config, wall_now=wall_now, tracks=tracks[a]
+            )
             for a, cs in sorted(by_account.items())
         ]
         await self._store(session, outcomes, changes)
@@ -66,9 +77,14 @@ class TriggerEngine:
         self, session: AsyncSession, account_ids: Sequence[str], now: datetime
     ) -> int:
         views, episodes = await lock_views(session, account_ids, now - SCORE_WINDOW)
+        tracks = await load_tracks(session, list(views))
         config = self._rules.current
-        outcomes = [on_clock(v, episodes.get(a, {}), now, config) for a, v in sorted(views.items())]
-        await self._store(session, [o for o in outcomes if o.transitions], [])
+        wall_now = self._wall_clock()
+        outcomes = [
+            on_clock(v, episodes.get(a, {}), now, config, wall_now=wall_now, tracks=tracks[a])
+            for a, v in sorted(views.items())
+        ]
+        await self._store(session, [o for o in outcomes if o.transitions or o.tracks], [])
         return sum(len(o.events) for o in outcomes)
 
     async def _store(
@@ -82,6 +98,13 @@ class TriggerEngine:
         await apply_transitions(
             session, [(o.view.account_id, t) for o in outcomes if o.view for t in o.transitions]
         )
+        await store_tracks(
+            session,
+            [(o.view.account_id, p, t) for o in outcomes if o.view for p, t in o.tracks.items()],
+        )
+        for outcome in outcomes:
+            for playbook in outcome.held_back:
+                self._metrics.held_back.labels(playbook).inc()
         now = self._wall_clock()
         rows: list[OutboxRow] = []
         hooks: list[WebhookItem] = []

@@ -1,16 +1,18 @@
 """The triggers' decision step: health changes or the clock -> episode transitions. Pure.
 
 Health changes are applied in event-time order; a change no newer than what
-the account already saw is a duplicate or a replay and changes nothing.
+the account already saw is a duplicate or a replay and changes nothing. The
+wall clock is given (``wall_now``): episodes open only for an evaluation time
+within the rules' horizon of it; older ones update the bookkeeping silently.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from services.triggers.episodes import Episode, Transition, transitions
+from services.triggers.episodes import Episode, Gate, Track, Transition, advance
 from services.triggers.rules import AccountView, evaluate
 from services.triggers.rules_config import PlaybookConfig
 from shared.contracts import HealthChange, PlaybookEvent
@@ -26,6 +28,16 @@ class Outcome:
     scores: list[tuple[datetime, float]] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
     events: list[PlaybookEvent] = field(default_factory=list)
+    tracks: dict[str, Track] = field(default_factory=dict)  # the tracks that changed
+    held_back: list[str] = field(default_factory=list)  # playbooks held back as historical
+
+
+@dataclass
+class _Known:
+    """An account's episodes and tracks as the evaluation moves them along."""
+
+    episodes: dict[str, Episode]
+    tracks: dict[str, Track]
 
 
 def view_from_change(change: HealthChange, previous: AccountView | None) -> AccountView:
@@ -56,43 +68,75 @@ def on_health_changes(
     open_episodes: Mapping[str, Episode],
     changes: Sequence[HealthChange],
     config: PlaybookConfig,
+    *,
+    wall_now: datetime,
+    tracks: Mapping[str, Track] | None = None,
 ) -> Outcome:
     outcome = Outcome(view)
-    episodes = dict(open_episodes)
+    known = _Known(dict(open_episodes), dict(tracks or {}))
     for change in sorted(changes, key=lambda c: (c.as_of, c.event_id)):
         if outcome.view is not None and change.as_of <= outcome.view.as_of:
             continue  # a duplicate or a replay of something already applied
         outcome.view = view_from_change(change, outcome.view)
         outcome.scores.append((change.as_of, change.score))
-        _step(outcome, episodes, change.as_of, config)
+        _step(outcome, known, change.as_of, config, wall_now)
     return outcome
 
 
 def on_clock(
-    view: AccountView, open_episodes: Mapping[str, Episode], now: datetime, config: PlaybookConfig
+    view: AccountView,
+    open_episodes: Mapping[str, Episode],
+    now: datetime,
+    config: PlaybookConfig,
+    *,
+    wall_now: datetime,
+    tracks: Mapping[str, Track] | None = None,
 ) -> Outcome:
-    """Time-based playbooks (renewal, onboarding) move with the clock, not with events."""
+    """Time moves conditions too: renewal and onboarding windows, dwell, the horizon.
+
+    A clock pass at the end of a catch-up opens what holds then, however old the
+    last health change: no new change means the health has not moved since.
+    """
     outcome = Outcome(view)
     if now > view.as_of:
-        _step(outcome, dict(open_episodes), now, config)
+        _step(outcome, _Known(dict(open_episodes), dict(tracks or {})), now, config, wall_now)
     return outcome
 
 
 def _step(
-    outcome: Outcome, episodes: dict[str, Episode], at: datetime, config: PlaybookConfig
+    outcome: Outcome, known: _Known, at: datetime, config: PlaybookConfig, wall_now: datetime
 ) -> None:
     view = outcome.view
     assert view is not None
-    conditions = evaluate(view, at, config)
-    for transition in transitions(view.account_id, conditions, episodes, at):
+    latched = {p for p, t in known.tracks.items() if t.condition_since} | set(known.episodes)
+    conditions = evaluate(view, at, config, latched)
+    step = advance(
+        view.account_id,
+        conditions,
+        known.episodes,
+        known.tracks,
+        at,
+        gates={p: _gate(config, p) for p in conditions},
+        emit=wall_now - at <= timedelta(hours=config.horizon_hours),
+        default_since=view.as_of,
+    )
+    known.tracks.update(step.tracks)
+    outcome.tracks.update(step.tracks)
+    outcome.held_back += step.held_back
+    for transition in step.transitions:
         outcome.transitions.append(transition)
         outcome.events.append(playbook_event(view, transition))
         if transition.kind == "triggered":
-            episodes[transition.playbook] = Episode(
+            known.episodes[transition.playbook] = Episode(
                 transition.episode_id, transition.playbook, at, transition.due_by, transition.reason
             )
         else:
-            episodes.pop(transition.playbook, None)
+            known.episodes.pop(transition.playbook, None)
+
+
+def _gate(config: PlaybookConfig, playbook: str) -> Gate:
+    timing = config.timing_of(playbook)
+    return Gate(timedelta(hours=timing.dwell_hours), timedelta(hours=timing.cooldown_hours))
 
 
 def playbook_event(view: AccountView, t: Transition) -> PlaybookEvent:

@@ -1,15 +1,30 @@
 """Episodes: a playbook fires once when its condition starts, resolves when it clears.
 
-Ids are deterministic (uuid5 of what opened the episode), so the same input
-replayed gives the same episode and event ids.
+Per account and playbook a ``Track`` keeps the rule's bookkeeping in event time:
+since when the condition has held (``condition_since``), whether an episode is
+open in the state machine (``opened_at``) and when the last one resolved. The
+state machine runs the same whatever is emitted:
+
+- an episode opens once the condition has held for the playbook's dwell and the
+  cool-down after the last resolve has passed;
+- it is *emitted* only when the evaluation time is within the horizon of the wall
+  clock (``emit``); otherwise it is held back, and the first evaluation within
+  the horizon (a newer health change, or a clock pass) emits it if it still holds;
+- a resolve is always emitted when an emitted episode is open: a task opened
+  downstream must be closable, even by a change read late.
+
+So a replay of history ends with exactly the episodes that hold at its end, each
+emitted once. Ids are deterministic: the episode id derives from when its
+condition started holding (an event time, or a date from the facts), never from
+when a clock happened to run, so the same input replayed gives the same ids.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from services.triggers.rules import Condition
 
@@ -26,6 +41,29 @@ class Episode:
 
 
 @dataclass(frozen=True)
+class Track:
+    """One account's bookkeeping for one playbook, kept whether or not anything was emitted."""
+
+    condition_since: datetime | None = None  # holding (entered, not exited) since
+    opened_at: datetime | None = None  # the state machine's episode opened (emitted or held)
+    last_resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Gate:
+    """When an episode may open: after ``dwell`` of holding, ``cooldown`` after a resolve."""
+
+    dwell: timedelta = timedelta(0)
+    cooldown: timedelta = timedelta(0)
+
+    def allows(self, track: Track, since: datetime, at: datetime) -> bool:
+        if at < since + self.dwell:
+            return False
+        last = track.last_resolved_at
+        return last is None or at >= last + self.cooldown
+
+
+@dataclass(frozen=True)
 class Transition:
     kind: str  # triggered | resolved
     playbook: str
@@ -36,47 +74,96 @@ class Transition:
     reason: str
 
 
-def episode_id(account_id: str, playbook: str, opened_at: datetime) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"{account_id}|{playbook}|{opened_at.isoformat()}"))
+@dataclass
+class Step:
+    """What one evaluation decided: the tracks after it, what to emit, what was held back."""
+
+    tracks: dict[str, Track] = field(default_factory=dict)
+    transitions: list[Transition] = field(default_factory=list)
+    held_back: list[str] = field(default_factory=list)
+
+
+def episode_id(account_id: str, playbook: str, since: datetime) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{account_id}|{playbook}|{since.isoformat()}"))
 
 
 def event_id(episode: str, kind: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{episode}|{kind}"))
 
 
-def transitions(
+def track_of(tracks: Mapping[str, Track], episodes: Mapping[str, Episode], playbook: str) -> Track:
+    """The stored track, or one read off an open episode stored before tracks existed."""
+    if playbook in tracks:
+        return tracks[playbook]
+    open_episode = episodes.get(playbook)
+    if open_episode is None:
+        return Track()
+    return Track(open_episode.opened_at, open_episode.opened_at)
+
+
+def advance(
     account_id: str,
     conditions: Mapping[str, Condition],
     open_episodes: Mapping[str, Episode],
+    tracks: Mapping[str, Track],
     at: datetime,
-) -> list[Transition]:
-    """Open an episode for each new condition, resolve each open one whose condition cleared."""
-    out: list[Transition] = []
+    *,
+    gates: Mapping[str, Gate],
+    emit: bool,
+    default_since: datetime,
+) -> Step:
+    """Move every playbook's track to ``at``; emit what opens or clears (see the module doc)."""
+    step = Step()
     for playbook, condition in sorted(conditions.items()):
+        track = track_of(tracks, open_episodes, playbook)
         current = open_episodes.get(playbook)
-        if condition.active and current is None:
-            eid = episode_id(account_id, playbook, at)
-            out.append(
-                Transition(
-                    "triggered",
-                    playbook,
-                    eid,
-                    event_id(eid, "triggered"),
-                    at,
-                    condition.due_by,
-                    condition.reason,
-                )
-            )
-        elif not condition.active and current is not None:
-            out.append(
-                Transition(
-                    "resolved",
-                    playbook,
-                    current.episode_id,
-                    event_id(current.episode_id, "resolved"),
-                    at,
-                    None,
-                    f"Cleared: {current.reason}",
-                )
-            )
-    return out
+        if condition.active:
+            since = track.condition_since or min(condition.since or default_since, at)
+            new = _hold(track, since, at, gates.get(playbook, Gate()))
+            if new.opened_at is not None and current is None:
+                if emit:
+                    step.transitions.append(_triggered(account_id, playbook, since, at, condition))
+                elif track.opened_at is None:
+                    step.held_back.append(playbook)
+        else:
+            was_open = track.opened_at is not None or current is not None
+            new = Track(last_resolved_at=at if was_open else track.last_resolved_at)
+            if current is not None:
+                step.transitions.append(_resolved(playbook, current, at))
+        if new != tracks.get(playbook, Track()):
+            step.tracks[playbook] = new
+    return step
+
+
+def _hold(track: Track, since: datetime, at: datetime, gate: Gate) -> Track:
+    opened = track.opened_at
+    if opened is None and gate.allows(track, since, at):
+        opened = at
+    return Track(since, opened, track.last_resolved_at)
+
+
+def _triggered(
+    account_id: str, playbook: str, since: datetime, at: datetime, condition: Condition
+) -> Transition:
+    eid = episode_id(account_id, playbook, since)
+    return Transition(
+        "triggered",
+        playbook,
+        eid,
+        event_id(eid, "triggered"),
+        at,
+        condition.due_by,
+        condition.reason,
+    )
+
+
+def _resolved(playbook: str, current: Episode, at: datetime) -> Transition:
+    return Transition(
+        "resolved",
+        playbook,
+        current.episode_id,
+        event_id(current.episode_id, "resolved"),
+        at,
+        None,
+        f"Cleared: {current.reason}",
+    )

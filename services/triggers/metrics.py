@@ -19,6 +19,7 @@ class TriggersMetrics:
     outbox_relayed: Counter
     lag: Gauge
     clock_runs: Counter
+    held_back: Counter
 
     def record_lag(self, lags: dict[TopicPartition, int]) -> None:
         for tp, lag in lags.items():
@@ -64,6 +65,13 @@ class TriggersMetrics:
             clock_runs=Counter(
                 "vigil_triggers_clock_runs_total",
                 "Clock evaluations of time-based playbooks.",
+                registry=r,
+            ),
+            held_back=Counter(
+                "vigil_triggers_episodes_held_back_total",
+                "Episodes not emitted because their state was older than the horizon"
+                " (history being replayed or caught up); emitted later if they still hold.",
+                ["playbook"],
                 registry=r,
             ),
         )

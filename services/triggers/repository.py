@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.triggers.episodes import Episode, Transition
+from services.triggers.episodes import Episode, Track, Transition
 from services.triggers.rules import AccountView
 
 
@@ -190,3 +190,42 @@ async def account_ids_page(session: AsyncSession, after: str | None, limit: int)
 
 async def prune_scores(session: AsyncSession, before: datetime) -> None:
     await session.execute(text("DELETE FROM trigger_scores WHERE as_of < :t"), {"t": before})
+
+
+async def load_tracks(
+    session: AsyncSession, account_ids: Sequence[str]
+) -> dict[str, dict[str, Track]]:
+    """Each account's rule bookkeeping (read under the account rows' locks)."""
+    result: dict[str, dict[str, Track]] = defaultdict(dict)
+    for r in await session.execute(
+        text(
+            "SELECT account_id, playbook, condition_since, opened_at, last_resolved_at"
+            " FROM playbook_tracks WHERE account_id = ANY(CAST(:ids AS text[]))"
+        ),
+        {"ids": sorted(set(account_ids))},
+    ):
+        result[r.account_id][r.playbook] = Track(r.condition_since, r.opened_at, r.last_resolved_at)
+    return result
+
+
+async def store_tracks(session: AsyncSession, tracks: Sequence[tuple[str, str, Track]]) -> None:
+    """Upsert (account, playbook, track) rows."""
+    if not tracks:
+        return
+    await session.execute(
+        text(
+            "INSERT INTO playbook_tracks AS t (account_id, playbook, condition_since, opened_at,"
+            " last_resolved_at) SELECT * FROM unnest(CAST(:a AS text[]), CAST(:p AS text[]),"
+            " CAST(:s AS timestamptz[]), CAST(:o AS timestamptz[]), CAST(:r AS timestamptz[]))"
+            " ON CONFLICT (account_id, playbook) DO UPDATE SET"
+            " condition_since = EXCLUDED.condition_since, opened_at = EXCLUDED.opened_at,"
+            " last_resolved_at = EXCLUDED.last_resolved_at"
+        ),
+        {
+            "a": [a for a, _, _ in tracks],
+            "p": [p for _, p, _ in tracks],
+            "s": [t.condition_since for _, _, t in tracks],
+            "o": [t.opened_at for _, _, t in tracks],
+            "r": [t.last_resolved_at for _, _, t in tracks],
+        },
+    )

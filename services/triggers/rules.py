@@ -1,12 +1,15 @@
 """Playbook rules: pure functions from an account's view and a time to conditions.
 
-Each rule says whether its condition holds now, why, and by when the playbook
-is due. Opening and closing episodes is ``episodes.py``'s job.
+Each rule says whether its condition holds now, why, by when the playbook is
+due, and (when the facts tell) since when it has held. A rule is told whether
+its condition already holds (``latched``): it then applies its exit threshold,
+not its enter threshold, so a value sitting on a threshold does not flap.
+Opening and closing episodes (dwell, cool-down, horizon) is ``episodes.py``'s job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -42,27 +45,34 @@ class Condition:
     active: bool
     reason: str = ""
     due_by: datetime | None = None
+    # since when it has held, when the facts say so (a start date, a window's opening);
+    # None: since the view's as_of. Keeps episode ids independent of when a clock ran.
+    since: datetime | None = None
 
 
-Rule = Callable[[AccountView, datetime, SegmentRules], Condition]
+Rule = Callable[[AccountView, datetime, SegmentRules, bool], Condition]
 OFF = Condition(False)
 
 
-def at_risk(view: AccountView, now: datetime, rules: SegmentRules) -> Condition:
-    if view.band != "red":
+def at_risk(view: AccountView, now: datetime, rules: SegmentRules, latched: bool) -> Condition:
+    recovering = latched and view.score < rules.at_risk_exit_score
+    if view.band != "red" and not recovering:
         return OFF
+    state = "red" if view.band == "red" else "not yet recovered"
     return Condition(
-        True, f"Health is red ({view.score:.0f})", now + timedelta(hours=rules.at_risk_due_hours)
+        True,
+        f"Health is {state} ({view.score:.0f})",
+        now + timedelta(hours=rules.at_risk_due_hours),
     )
 
 
-def score_drop(view: AccountView, now: datetime, rules: SegmentRules) -> Condition:
+def score_drop(view: AccountView, now: datetime, rules: SegmentRules, latched: bool) -> Condition:
     window = now - rules.score_drop_window_days * DAY
     earlier = [s for at, s in view.recent_scores if window <= at <= now]
     if not earlier:
         return OFF
     drop = max(earlier) - view.score
-    if drop < rules.score_drop_points:
+    if drop < (rules.score_drop_exit_points if latched else rules.score_drop_points):
         return OFF
     days = rules.score_drop_window_days
     return Condition(
@@ -72,59 +82,83 @@ def score_drop(view: AccountView, now: datetime, rules: SegmentRules) -> Conditi
     )
 
 
-def adoption(view: AccountView, now: datetime, rules: SegmentRules) -> Condition:
+def adoption(view: AccountView, now: datetime, rules: SegmentRules, latched: bool) -> Condition:
     value = view.components.get("adoption")
     born = view.started_at or view.first_seen_at
-    if value is None or value >= rules.adoption_threshold:
+    threshold = rules.adoption_exit_threshold if latched else rules.adoption_threshold
+    if value is None or value >= threshold:
         return OFF
-    if now - born < rules.adoption_min_age_days * DAY:
+    old_enough = born + rules.adoption_min_age_days * DAY
+    if now < old_enough:
         return OFF
     return Condition(
-        True, f"Adoption is low ({value:.0f}/100)", now + rules.adoption_due_days * DAY
+        True,
+        f"Adoption is low ({value:.0f}/100)",
+        now + rules.adoption_due_days * DAY,
+        since=max(view.as_of, old_enough),
     )
 
 
-def renewal(view: AccountView, now: datetime, rules: SegmentRules) -> Condition:
+def renewal(view: AccountView, now: datetime, rules: SegmentRules, latched: bool) -> Condition:
     if view.renewal_at is None or view.canceled:
         return OFF
     renews = datetime.combine(view.renewal_at, time(), tzinfo=UTC)
-    if not now <= renews <= now + rules.renewal_window_days * DAY:
+    opens = renews - rules.renewal_window_days * DAY
+    if not opens <= now <= renews:
         return OFF
     days = (renews - now).days
-    return Condition(True, f"Renewal on {view.renewal_at.isoformat()} ({days} days)", renews)
+    reason = f"Renewal on {view.renewal_at.isoformat()} ({days} days)"
+    return Condition(True, reason, renews, since=opens)
 
 
-def expansion(view: AccountView, now: datetime, rules: SegmentRules) -> Condition:
-    if view.band != "green":
+def expansion(view: AccountView, now: datetime, rules: SegmentRules, latched: bool) -> Condition:
+    # enters green; once open, only red (or the signal fading past its exit) clears it
+    if view.band == "red" or (view.band != "green" and not latched):
         return OFF
-    if view.seats and view.active_users_7d >= rules.expansion_seat_ratio * view.seats:
+    seat_ratio = rules.expansion_exit_seat_ratio if latched else rules.expansion_seat_ratio
+    usage_ratio = rules.expansion_exit_usage_ratio if latched else rules.expansion_usage_ratio
+    if view.seats and view.active_users_7d >= seat_ratio * view.seats:
         reason = f"{view.active_users_7d} of {view.seats} seats active"
-    elif view.usage_ratio is not None and view.usage_ratio >= rules.expansion_usage_ratio:
+    elif view.usage_ratio is not None and view.usage_ratio >= usage_ratio:
         reason = f"Usage up {100 * (view.usage_ratio - 1):.0f}% over its baseline"
     else:
         return OFF
     return Condition(True, reason, now + rules.expansion_due_days * DAY)
 
 
-def onboarding(view: AccountView, now: datetime, rules: SegmentRules) -> Condition:
+def onboarding(view: AccountView, now: datetime, rules: SegmentRules, latched: bool) -> Condition:
+    """The onboarding window itself: from the subscription's start for ``onboarding_days``.
+
+    First value does not close it: usage often arrives before the start event (or
+    is read first), and the episode is the onboarding programme, not a single step.
+    Only the window's end or a cancellation resolves it.
+    """
     start = view.started_at
-    if start is None or view.canceled or view.first_value_at is not None:
+    if start is None or view.canceled:
         return OFF
     deadline = start + rules.onboarding_days * DAY
     if not start <= now < deadline:
         return OFF
-    return Condition(True, "Subscription started: first value due", deadline)
+    reached = view.first_value_at is not None
+    reason = "Subscription started: " + ("first value reached" if reached else "first value due")
+    return Condition(True, reason, deadline, since=start)
 
 
-def onboarding_stalled(view: AccountView, now: datetime, rules: SegmentRules) -> Condition:
+def onboarding_stalled(
+    view: AccountView, now: datetime, rules: SegmentRules, latched: bool
+) -> Condition:
     start = view.started_at
     if start is None or view.canceled or view.first_value_at is not None:
         return OFF
-    if now < start + rules.onboarding_days * DAY:
+    stalled = start + rules.onboarding_days * DAY
+    if now < stalled:
         return OFF
     days = rules.onboarding_days
     return Condition(
-        True, f"No first value {days:.0f} days after start", now + rules.stalled_due_days * DAY
+        True,
+        f"No first value {days:.0f} days after start",
+        now + rules.stalled_due_days * DAY,
+        since=stalled,
     )
 
 
@@ -139,7 +173,16 @@ RULES: dict[str, Rule] = {
 }
 
 
-def evaluate(view: AccountView, now: datetime, config: PlaybookConfig) -> dict[str, Condition]:
-    """Every enabled playbook's condition for ``view`` at ``now``."""
+def evaluate(
+    view: AccountView,
+    now: datetime,
+    config: PlaybookConfig,
+    latched: Collection[str] = frozenset(),
+) -> dict[str, Condition]:
+    """Every enabled playbook's condition for ``view`` at ``now``; ``latched`` already hold."""
     rules = config.rules_for(view.segment)
-    return {name: rule(view, now, rules) for name, rule in RULES.items() if config.is_enabled(name)}
+    return {
+        name: rule(view, now, rules, name in latched)
+        for name, rule in RULES.items()
+        if config.is_enabled(name)
+    }

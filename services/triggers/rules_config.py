@@ -1,4 +1,9 @@
-"""Playbook parameters per segment: versioned, validated, stored in PostgreSQL."""
+"""Playbook parameters per segment: versioned, validated, stored in PostgreSQL.
+
+Each threshold rule has an enter and an exit threshold (hysteresis); each
+playbook a minimum dwell before it opens and a cool-down after it resolves
+(``Timing``); episodes open only within ``horizon_hours`` of the wall clock.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ PLAYBOOKS = (
 )
 SEGMENTS = ("enterprise", "mid_market", "smb", "self_serve")
 Days = Annotated[float, Field(gt=0, le=3650)]
+Hours = Annotated[float, Field(ge=0, le=24 * 365)]
+Points = Annotated[float, Field(gt=0, le=100)]
 
 
 class SegmentRules(BaseModel):
@@ -27,24 +34,76 @@ class SegmentRules(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     at_risk_due_hours: Annotated[float, Field(gt=0)] = 24
-    score_drop_points: Annotated[float, Field(gt=0, le=100)] = 20
+    # red enters; leaving takes a band other than red and this score (red < 40, + 5)
+    at_risk_exit_score: Points = 45
+    score_drop_points: Points = 20
+    # an open drop clears once the drop over the window is under this (half recovered)
+    score_drop_exit_points: Points = 10
     score_drop_window_days: Days = 7
     score_drop_due_days: Days = 3
-    adoption_threshold: Annotated[float, Field(gt=0, le=100)] = 40
+    adoption_threshold: Points = 40
+    adoption_exit_threshold: Points = 45
     adoption_min_age_days: Days = 30
     adoption_due_days: Days = 7
     renewal_window_days: Days = 90
     expansion_seat_ratio: Annotated[float, Field(gt=0, le=1)] = 0.9
+    expansion_exit_seat_ratio: Annotated[float, Field(gt=0, le=1)] = 0.8
     expansion_usage_ratio: Annotated[float, Field(gt=1)] = 1.3
+    expansion_exit_usage_ratio: Annotated[float, Field(gt=1)] = 1.15
     expansion_due_days: Days = 14
     onboarding_days: Days = 30
     stalled_due_days: Days = 3
+
+    @model_validator(mode="after")
+    def _exits_inside_enters(self) -> SegmentRules:
+        """An exit threshold on the far side of its enter threshold would flap by design."""
+        pairs = {
+            "score_drop_exit_points": self.score_drop_exit_points <= self.score_drop_points,
+            "adoption_exit_threshold": self.adoption_exit_threshold >= self.adoption_threshold,
+            "expansion_exit_seat_ratio": self.expansion_exit_seat_ratio
+            <= self.expansion_seat_ratio,
+            "expansion_exit_usage_ratio": self.expansion_exit_usage_ratio
+            <= self.expansion_usage_ratio,
+        }
+        wrong = [name for name, ok in pairs.items() if not ok]
+        if wrong:
+            raise ValueError(f"exit thresholds beyond their enter thresholds: {wrong}")
+        return self
+
+
+class Timing(BaseModel):
+    """How long a condition must hold before its playbook opens, and the pause after."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dwell_hours: Hours = 0  # event time the condition must hold continuously
+    cooldown_hours: Hours = 0  # after a resolve, no new episode of the playbook before this
+
+
+def default_timing() -> dict[str, Timing]:
+    """A steady account opens ``expansion`` or ``score_drop`` at most once a month.
+
+    Unambiguous facts (red band, renewal date, subscription start) open at once:
+    a dwell would push ``at_risk`` past its 24 h meaning or make a renewal late.
+    """
+    return {
+        "at_risk": Timing(),  # hysteresis (exit score) already keeps it from flapping
+        "score_drop": Timing(cooldown_hours=30 * 24),
+        "adoption": Timing(dwell_hours=24, cooldown_hours=14 * 24),
+        "renewal": Timing(),
+        "expansion": Timing(dwell_hours=48, cooldown_hours=30 * 24),
+        "onboarding": Timing(),
+        "onboarding_stalled": Timing(),
+    }
 
 
 class PlaybookConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: str = "1"
+    # episodes open only for a state (health as_of, or the clock's time) this recent
+    horizon_hours: Annotated[float, Field(gt=0, le=24 * 365)] = 24
+    timing: dict[str, Timing] = Field(default_factory=default_timing)
     enabled: dict[str, bool] = Field(default_factory=lambda: dict.fromkeys(PLAYBOOKS, True))
     segments: dict[str, SegmentRules] = Field(
         default_factory=lambda: {
@@ -61,12 +120,19 @@ class PlaybookConfig(BaseModel):
             raise ValueError(
                 f"unknown playbook in enabled: {sorted(set(self.enabled) - set(PLAYBOOKS))}"
             )
+        if set(self.timing) - set(PLAYBOOKS):
+            raise ValueError(
+                f"unknown playbook in timing: {sorted(set(self.timing) - set(PLAYBOOKS))}"
+            )
         if set(self.segments) != set(SEGMENTS):
             raise ValueError(f"segments must name exactly {', '.join(SEGMENTS)}")
         return self
 
     def rules_for(self, segment: str) -> SegmentRules:
         return self.segments.get(segment, self.segments["smb"])
+
+    def timing_of(self, playbook: str) -> Timing:
+        return self.timing.get(playbook) or default_timing().get(playbook, Timing())
 
     def is_enabled(self, playbook: str) -> bool:
         return self.enabled.get(playbook, True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,10 +16,11 @@ from services.triggers.config import TriggersSettings
 from shared.contracts import AccountFacts, HealthChange
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import produce, read_topic
-from tests.integration.pipeline import wait_drained
+from tests.integration.pipeline import end_offsets, wait_drained
 
 TOKEN = "test-token-triggers"
-T0 = datetime(2026, 3, 1, tzinfo=UTC)
+# within the playbook horizon (24 h) of the wall clock: these scripts are "now", not history
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 
 
 def change(account: str, hours: float, score: float, band: str, **facts: object) -> HealthChange:
@@ -90,7 +91,8 @@ async def test_scripted_changes_give_exactly_the_expected_playbooks_and_replay_a
         change("a", 2, 30, "red"),
         change("a", 3, 75, "green"),
         change("a", 4, 20, "red"),
-        change("b", 0, 85, "green", seats=10, active_users_7d=10),
+        change("b", -50, 85, "green", seats=10, active_users_7d=10),
+        change("b", 0, 85, "green", seats=10, active_users_7d=10),  # 50 h > the 48 h dwell
         change("c", 0, 90, "green"),
         change("c", 30, 65, "yellow"),
     ]
@@ -99,8 +101,7 @@ async def test_scripted_changes_give_exactly_the_expected_playbooks_and_replay_a
         ("a", "score_drop", "triggered"),
         ("a", "at_risk", "resolved"),
         ("a", "score_drop", "resolved"),
-        ("a", "at_risk", "triggered"),
-        ("a", "score_drop", "triggered"),
+        ("a", "at_risk", "triggered"),  # at_risk has no cool-down; score_drop has 30 days
         ("b", "expansion", "triggered"),
         ("c", "score_drop", "triggered"),
     ]
@@ -134,10 +135,12 @@ async def test_time_based_rules_fire_as_now_moves_forward(infra, topic_names, da
     await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
     started = T0 - timedelta(days=1)
     script = [
-        change("smb-renews", 0, 80, "green", renewal_at=date(2026, 7, 1)),
+        change("smb-renews", 0, 80, "green", renewal_at=(T0 + timedelta(days=122)).date()),
         HealthChange(
             **{
-                **change("ent-renews", 0, 80, "green", renewal_at=date(2026, 9, 1)).model_dump(),
+                **change(
+                    "ent-renews", 0, 80, "green", renewal_at=(T0 + timedelta(days=184)).date()
+                ).model_dump(),
                 "segment": "enterprise",
             }
         ),
@@ -159,7 +162,7 @@ async def test_time_based_rules_fire_as_now_moves_forward(infra, topic_names, da
             infra.kafka_bootstrap, topic_names.playbook_events, until=lambda r: len(r) >= 5
         )
     events = summary(records)
-    # day 10: the enterprise renewal (Sep 1) enters its 180 days; the smb one (Jul 1) not its 90
+    # day 10: the enterprise renewal (day 184) enters its 180 days; the smb one (122) not its 90
     # day 35: smb renewal enters its 90-day window; onboarding stalls without first value
     assert sorted(events) == sorted(
         [
@@ -170,3 +173,51 @@ async def test_time_based_rules_fire_as_now_moves_forward(infra, topic_names, da
             ("new", "onboarding_stalled", "triggered"),
         ]
     )
+
+
+async def published(infra, topic: str) -> int:
+    return sum((await end_offsets(infra.kafka_bootstrap, topic)).values())
+
+
+async def test_history_emits_nothing_until_a_clock_pass_opens_what_holds_once(
+    infra, topic_names, database
+) -> None:
+    await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
+    day = 24
+    started = T0 - timedelta(days=5)
+    history = [
+        change("h-red", -10 * day, 80, "green"),
+        change("h-red", -9 * day, 30, "red"),  # red for nine days: holds now
+        change("h-back", -10 * day, 30, "red"),
+        change("h-back", -8 * day, 85, "green"),  # was red, recovered: nothing holds
+        change("h-new", -5 * day, 60, "yellow", subscription_started_at=started),
+    ]
+    settings = settings_for(infra, topic_names, database)
+    topic, group = topic_names.playbook_events, settings.group_id
+    async with running(settings) as client:
+        await send(infra, topic_names.health_changes, history)
+        await wait_drained(database, infra.kafka_bootstrap, group, topic_names.health_changes)
+        assert await published(infra, topic) == 0, "history older than the horizon emits nothing"
+        now = T0 + timedelta(hours=1)
+        response = await client.post("/v1/clock/tick", params={"now": now.isoformat()})
+        assert response.json()["events"] == 2, response.text
+        records = await read_topic(infra.kafka_bootstrap, topic, until=lambda r: len(r) >= 2)
+        # the same history again, and another clock pass: nothing new
+        await send(infra, topic_names.health_changes, history)
+        await wait_drained(database, infra.kafka_bootstrap, group, topic_names.health_changes)
+        later = (now + timedelta(minutes=5)).isoformat()
+        assert (await client.post("/v1/clock/tick", params={"now": later})).json()["events"] == 0
+        metrics = (await client.get("/metrics")).text
+    assert sorted(summary(records)) == [
+        ("h-new", "onboarding", "triggered"),
+        ("h-red", "at_risk", "triggered"),
+    ]
+    # opened at the clock's time, not at the old state's
+    assert {datetime.fromisoformat(orjson.loads(r.value)["at"]) for r in records} == {now}
+    assert await published(infra, topic) == 2
+    held = {
+        line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("vigil_triggers_episodes_held_back_total{")
+    }
+    assert held == {"at_risk": 2.0, "score_drop": 1.0, "onboarding": 1.0}

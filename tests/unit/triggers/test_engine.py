@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from services.triggers.engine import on_clock, on_health_changes
-from services.triggers.episodes import Episode
+from services.triggers.engine import Outcome, on_clock, on_health_changes
+from services.triggers.episodes import Episode, Track
+from services.triggers.rules import AccountView
 from services.triggers.rules_config import PlaybookConfig
-from shared.contracts import AccountFacts, HealthChange
+from shared.contracts import AccountFacts, HealthChange, PlaybookEvent
 
 CFG = PlaybookConfig()
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -40,19 +41,63 @@ def change(
     )
 
 
-def run(changes: list[HealthChange]):
-    view, events = None, []
-    episodes: dict[str, Episode] = {}
-    for c in changes:
-        outcome = on_health_changes(view, episodes, [c], CFG)
-        view = outcome.view
+class Account:
+    """One account's stored state, carried between evaluations as the service stores it."""
+
+    def __init__(self, config: PlaybookConfig = CFG) -> None:
+        self.config = config
+        self.view: AccountView | None = None
+        self.episodes: dict[str, Episode] = {}
+        self.tracks: dict[str, Track] = {}
+        self.events: list[PlaybookEvent] = []
+        self.held_back: list[str] = []
+
+    def apply(self, outcome: Outcome) -> list[PlaybookEvent]:
+        self.view = outcome.view
+        self.tracks.update(outcome.tracks)
+        self.held_back += outcome.held_back
         for t in outcome.transitions:
             if t.kind == "triggered":
-                episodes[t.playbook] = Episode(t.episode_id, t.playbook, t.at, t.due_by, t.reason)
+                self.episodes[t.playbook] = Episode(
+                    t.episode_id, t.playbook, t.at, t.due_by, t.reason
+                )
             else:
-                episodes.pop(t.playbook)
-        events += outcome.events
-    return view, episodes, events
+                self.episodes.pop(t.playbook)
+        self.events += outcome.events
+        return outcome.events
+
+    def change(self, c: HealthChange, wall_now: datetime | None = None) -> list[PlaybookEvent]:
+        return self.apply(
+            on_health_changes(
+                self.view,
+                self.episodes,
+                [c],
+                self.config,
+                wall_now=wall_now or c.as_of,
+                tracks=self.tracks,
+            )
+        )
+
+    def clock(self, now: datetime, wall_now: datetime | None = None) -> list[PlaybookEvent]:
+        assert self.view is not None
+        return self.apply(
+            on_clock(
+                self.view,
+                self.episodes,
+                now,
+                self.config,
+                wall_now=wall_now or now,
+                tracks=self.tracks,
+            )
+        )
+
+
+def run(changes: list[HealthChange]):
+    """Live: each change evaluated with the wall clock at its own time."""
+    account = Account()
+    for c in changes:
+        account.change(c)
+    return account.view, account.episodes, account.events
 
 
 def kinds(events) -> list[tuple[str, str]]:
@@ -90,31 +135,42 @@ def test_score_drop_of_20_points_in_7_days_whatever_the_band() -> None:
 def test_replaying_the_same_changes_yields_nothing_new() -> None:
     script = [change(0, 80, "green"), change(1, 35, "red"), change(3, 75, "green")]
     view, episodes, events = run(script)
-    again = on_health_changes(view, episodes, script, CFG)
+    again = on_health_changes(view, episodes, script, CFG, wall_now=T0 + timedelta(hours=3))
     assert again.events == [] and again.transitions == []
     # and a fresh run over the same input gives the same ids
     _, _, replayed = run(script)
     assert [e.event_id for e in replayed] == [e.event_id for e in events]
 
 
-def test_adoption_needs_an_account_older_than_30_days() -> None:
-    young = change(0, 60, "yellow", adoption=20, subscription_started_at=T0 - timedelta(days=5))
-    old = change(1, 60, "yellow", adoption=20, subscription_started_at=T0 - timedelta(days=60))
-    assert ("adoption", "triggered") not in kinds(run([young])[2])
-    assert ("adoption", "triggered") in kinds(run([old])[2])
+def test_adoption_needs_an_account_older_than_30_days_and_a_day_of_low_adoption() -> None:
+    young, old = Account(), Account()
+    young.change(
+        change(0, 60, "yellow", adoption=20, subscription_started_at=T0 - timedelta(days=5))
+    )
+    old.change(
+        change(0, 60, "yellow", adoption=20, subscription_started_at=T0 - timedelta(days=60))
+    )
+    assert young.clock(T0 + timedelta(hours=24)) == []
+    assert ("adoption", "triggered") not in kinds(old.events)  # dwell: 24 h
+    assert ("adoption", "triggered") not in kinds(old.clock(T0 + timedelta(hours=23)))
+    assert ("adoption", "triggered") in kinds(old.clock(T0 + timedelta(hours=24)))
 
 
-def test_expansion_when_green_and_near_the_seat_limit() -> None:
-    events = run([change(0, 90, "green", seats=10, active_users_7d=9)])[2]
-    assert ("expansion", "triggered") in kinds(events)
-    assert kinds(run([change(0, 90, "green", seats=10, active_users_7d=5)])[2]) == []
+def test_expansion_when_green_and_near_the_seat_limit_for_two_days() -> None:
+    near, far = Account(), Account()
+    assert near.change(change(0, 90, "green", seats=10, active_users_7d=9)) == []
+    far.change(change(0, 90, "green", seats=10, active_users_7d=5))
+    assert near.clock(T0 + timedelta(hours=47)) == []
+    assert kinds(near.clock(T0 + timedelta(hours=48))) == [("expansion", "triggered")]
+    assert far.clock(T0 + timedelta(hours=48)) == []
 
 
 def test_renewal_enters_its_window_with_the_clock() -> None:
     renews = (T0 + timedelta(days=120)).date()
     view, episodes, events = run([change(0, 80, "green", renewal_at=renews)])
     assert kinds(events) == []
-    later = on_clock(view, episodes, T0 + timedelta(days=31), CFG)
+    now = T0 + timedelta(days=31)
+    later = on_clock(view, episodes, now, CFG, wall_now=now)
     assert kinds(later.events) == [("renewal", "triggered")]
     assert later.events[0].due_by == datetime.combine(renews, datetime.min.time(), tzinfo=UTC)
 
@@ -130,22 +186,23 @@ def test_onboarding_then_stalled_without_first_value() -> None:
     view, episodes, events = run([change(0, 60, "yellow", subscription_started_at=started)])
     assert kinds(events) == [("onboarding", "triggered")]
     episodes = {"onboarding": Episode(events[0].episode_id, "onboarding", T0, None, "x")}
-    later = on_clock(view, episodes, started + timedelta(days=31), CFG)
+    now = started + timedelta(days=31)
+    later = on_clock(view, episodes, now, CFG, wall_now=now)
     assert sorted(kinds(later.events)) == [
         ("onboarding", "resolved"),
         ("onboarding_stalled", "triggered"),
     ]
 
 
-def test_first_value_resolves_onboarding() -> None:
+def test_onboarding_lasts_its_window_first_value_or_not() -> None:
     started = T0 - timedelta(days=2)
-    _, _, events = run(
-        [
-            change(0, 60, "yellow", subscription_started_at=started),
-            change(5, 70, "green", subscription_started_at=started, first_value_at=T0),
-        ]
-    )
-    assert kinds(events) == [("onboarding", "triggered"), ("onboarding", "resolved")]
+    account = Account()
+    account.change(change(0, 60, "yellow", subscription_started_at=started))
+    account.change(change(5, 70, "green", subscription_started_at=started, first_value_at=T0))
+    assert kinds(account.events) == [("onboarding", "triggered")]
+    assert account.clock(started + timedelta(days=29)) == []
+    ended = account.clock(started + timedelta(days=30))
+    assert kinds(ended) == [("onboarding", "resolved")]  # not stalled: first value reached
 
 
 def test_renewal_date_in_the_past_does_not_fire() -> None:

@@ -1,0 +1,215 @@
+"""Rule discipline and the horizon: hysteresis, dwell, cool-down, history held back."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from services.triggers.rules_config import (
+    PLAYBOOKS,
+    SEGMENTS,
+    PlaybookConfig,
+    SegmentRules,
+    Timing,
+)
+from tests.unit.triggers.test_engine import T0, Account, change, kinds
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+def flapping(hours: float) -> dict[str, Any]:
+    """A steady account whose signals sit on the thresholds: score, band, seats, usage."""
+    wave = math.sin(hours / 5)
+    score = 80 + 12 * wave if int(hours) % 97 else 55  # now and then a sharp dip
+    return {
+        "score": score,
+        "band": "green" if score >= 70 else "yellow",
+        "seats": 10,
+        "active_users_7d": 9 if wave > 0 else 8,
+        "usage_ratio_to_baseline": 1.1 + 0.25 * (wave > 0.5),
+    }
+
+
+def steady_run(config: PlaybookConfig) -> Account:
+    account = Account(config)
+    for step in range(60 * 4):  # every 6 hours for 60 days
+        hours = 6.0 * step
+        f = flapping(hours)
+        account.change(
+            change(
+                hours,
+                f.pop("score"),
+                f.pop("band"),
+                **f,
+            )
+        )
+    return account
+
+
+def opened(account: Account, playbook: str) -> list[datetime]:
+    return [e.at for e in account.events if e.playbook == playbook and e.kind == "triggered"]
+
+
+@pytest.mark.parametrize("playbook", ["expansion", "score_drop"])
+def test_a_steady_flapping_account_opens_at_most_once_a_month(playbook: str) -> None:
+    times = opened(steady_run(PlaybookConfig()), playbook)
+    assert 1 <= len(times) <= 2
+    assert all(b - a >= 30 * DAY for a, b in zip(times, times[1:], strict=False))
+
+
+def test_without_discipline_the_same_input_flaps() -> None:
+    """The test above can fail: with no dwell, cool-down or hysteresis the input flaps."""
+    loose = SegmentRules(
+        score_drop_exit_points=20,
+        expansion_exit_seat_ratio=0.9,
+        expansion_exit_usage_ratio=1.3,
+    )
+    config = PlaybookConfig(
+        timing=dict.fromkeys(PLAYBOOKS, Timing()),
+        segments=dict.fromkeys(SEGMENTS, loose),
+    )
+    account = steady_run(config)
+    assert len(opened(account, "expansion")) > 5
+    assert len(opened(account, "score_drop")) > 2
+
+
+def test_at_risk_clears_only_past_its_exit_score() -> None:
+    account = Account()
+    account.change(change(0, 80, "green"))
+    account.change(change(1, 30, "red"))
+    assert account.change(change(2, 42, "yellow")) == []  # out of red, not recovered
+    assert kinds(account.change(change(3, 46, "yellow"))) == [("at_risk", "resolved")]
+
+
+def test_dwell_restarts_when_the_condition_breaks() -> None:
+    account = Account()
+    account.change(change(0, 90, "green", seats=10, active_users_7d=10))
+    account.change(change(40, 90, "green", seats=10, active_users_7d=7))  # below the exit
+    account.change(change(41, 90, "green", seats=10, active_users_7d=10))
+    assert account.clock(T0 + 88 * HOUR) == []  # 48 h from hour 0, but only 47 h from hour 41
+    assert kinds(account.clock(T0 + 89 * HOUR)) == [("expansion", "triggered")]
+
+
+def test_no_reopen_within_the_cooldown_then_one_after_it() -> None:
+    account = Account()
+    account.change(change(0, 90, "green"))
+    account.change(change(1, 60, "yellow"))  # down 30: opens
+    account.change(change(2, 88, "green"))  # recovered: resolves
+    account.change(change(3, 60, "yellow"))  # down again: latched, in cool-down
+    assert kinds(account.events) == [("score_drop", "triggered"), ("score_drop", "resolved")]
+    resolved_at = T0 + 2 * HOUR
+    account.change(change(20 * 24, 90, "green"))
+    account.change(change(20 * 24 + 1, 60, "yellow"))
+    assert len(opened(account, "score_drop")) == 1
+    account.change(change(32 * 24, 90, "green"))
+    account.change(change(32 * 24 + 1, 60, "yellow"))
+    assert opened(account, "score_drop")[1] - resolved_at >= 30 * DAY
+
+
+HISTORY = [
+    change(0, 80, "green", seats=10, active_users_7d=10),
+    change(24 * 3, 80, "green", seats=10, active_users_7d=10),  # expansion, for a while
+    change(24 * 9, 80, "green", seats=10, active_users_7d=5),
+    change(24 * 10, 30, "red"),  # red and a drop, 50 days before the end
+    change(24 * 12, 85, "green"),
+    change(24 * 52, 90, "green"),
+    change(24 * 55, 25, "red"),  # red again five days before the end, and stays
+    change(24 * 56, 24, "red"),
+]
+END = T0 + 60 * DAY
+
+
+def test_history_emits_nothing_then_exactly_what_holds_once_in_horizon() -> None:
+    live, backfill = Account(), Account()
+    for c in HISTORY:
+        live.change(c)  # each change read as it happened
+        assert backfill.change(c, wall_now=END) == []  # all read at the end: history
+    assert sorted(backfill.held_back) == sorted(
+        ["expansion", "at_risk", "score_drop", "at_risk", "score_drop"]
+    )
+    live.clock(END)
+    opened_now = backfill.clock(END, wall_now=END)
+    # the drop is a week old by now: only at_risk still holds
+    assert kinds(opened_now) == [("at_risk", "triggered")]
+    assert opened_now[0].at == END and opened_now[0].due_by == END + 24 * HOUR
+    # the same episode as a live run holds at the end, with the same id
+    assert {p: e.episode_id for p, e in backfill.episodes.items()} == {
+        p: e.episode_id for p, e in live.episodes.items()
+    }
+    # replaying the same history, or another clock pass, emits nothing more
+    for c in HISTORY:
+        assert backfill.change(c, wall_now=END) == []
+    assert backfill.clock(END + HOUR, wall_now=END + HOUR) == []
+
+
+def test_a_late_resolve_still_closes_an_episode_opened_live() -> None:
+    account = Account()
+    account.change(change(0, 30, "red"))
+    assert kinds(account.events) == [("at_risk", "triggered")]
+    # read three days late: out of the horizon, yet the open task must be closable
+    late = account.change(change(1, 80, "green"), wall_now=T0 + 3 * DAY)
+    assert kinds(late) == [("at_risk", "resolved")]
+
+
+def test_first_in_horizon_change_opens_what_holds() -> None:
+    account = Account()
+    account.change(change(0, 30, "red"), wall_now=END)
+    assert account.events == [] and account.held_back == ["at_risk"]
+    recent = account.change(change(60 * 24 - 2, 28, "red"), wall_now=END)
+    assert kinds(recent) == [("at_risk", "triggered")]
+    assert account.held_back == ["at_risk"]  # counted once, when it was first held back
+
+
+def test_the_horizon_is_configurable() -> None:
+    account = Account(PlaybookConfig(horizon_hours=24 * 90))
+    account.change(change(0, 30, "red"), wall_now=END)
+    assert kinds(account.events) == [("at_risk", "triggered")]
+
+
+STARTED = T0 - 2 * DAY
+
+
+@pytest.mark.parametrize("usage_first", [False, True])
+def test_onboarding_opens_once_whichever_of_start_and_usage_arrives_first(
+    usage_first: bool,
+) -> None:
+    first_value = STARTED - HOUR if usage_first else STARTED + HOUR
+    account = Account()
+    if usage_first:  # usage read before the subscription: no start date known yet
+        account.change(change(0, 60, "yellow", first_value_at=first_value))
+    account.change(change(1, 60, "yellow", subscription_started_at=STARTED))
+    account.change(
+        change(2, 65, "yellow", subscription_started_at=STARTED, first_value_at=first_value)
+    )
+    account.clock(T0 + 5 * DAY)
+    triggered = [e for e in account.events if e.playbook == "onboarding"]
+    assert [e.kind for e in triggered] == ["triggered"]
+    other = Account()
+    other.change(change(1, 60, "yellow", subscription_started_at=STARTED))
+    assert triggered[0].episode_id == other.events[0].episode_id  # one episode, either order
+
+
+def test_onboarding_found_by_a_backfill_opens_at_its_end() -> None:
+    account = Account()
+    account.change(change(0, 60, "yellow", subscription_started_at=STARTED), wall_now=END)
+    account.change(
+        change(1, 70, "green", subscription_started_at=STARTED, first_value_at=T0), wall_now=END
+    )
+    assert account.events == []
+    assert kinds(account.clock(STARTED + 20 * DAY, wall_now=STARTED + 20 * DAY)) == [
+        ("onboarding", "triggered")
+    ]
+
+
+def test_exit_thresholds_must_sit_inside_their_enter_thresholds() -> None:
+    with pytest.raises(ValidationError, match="exit thresholds"):
+        SegmentRules(expansion_exit_seat_ratio=0.95)
+    with pytest.raises(ValidationError, match="unknown playbook in timing"):
+        PlaybookConfig(timing={"nope": Timing()})
+    with pytest.raises(ValidationError):
+        Timing(dwell_hours=-1)
