@@ -21,6 +21,11 @@ class IngestSettings(CommonSettings):
     # Kafka transactions make a restart re-produce nothing; each instance
     # needs its own id so that a restarted instance fences its zombie.
     transactional_id_prefix: str = "vigil-ingest"
+    # Event-time watermarks (README "Event time and watermarks"): a caught-up
+    # partition's watermark is the wall clock less this lateness...
+    allowed_lateness_s: float = Field(default=60.0, ge=0)
+    # ...and is re-sent on every signals partition at most this often when unchanged.
+    watermark_interval_ms: int = Field(default=2000, ge=50)
 
     @property
     def transactional_id(self) -> str:

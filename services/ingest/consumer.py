@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from services.ingest.config import IngestSettings
 from services.ingest.metrics import IngestMetrics
 from services.ingest.routing import Limits, RawMessage, Routed, route_message
+from services.ingest.watermark_emitter import WatermarkEmitter
 from shared.consumer_health import ConsumerHealth
 from shared.kafka import make_consumer, make_producer, stop_bounded
 from shared.logging import get_logger
@@ -43,6 +44,14 @@ class IngestConsumer:
         self._sources = settings.topics.raw_topics()
         self._limits = Limits(settings.max_event_bytes, settings.max_json_depth)
         self.health = ConsumerHealth()
+        self.watermarks = WatermarkEmitter(
+            self._sources,
+            settings.topics.signals,
+            metrics,
+            clock,
+            lateness_s=settings.allowed_lateness_s,
+            interval_ms=settings.watermark_interval_ms,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = Backoff()
@@ -65,15 +74,19 @@ class IngestConsumer:
         try:
             await producer.start()
             await consumer.start()
+            await self.watermarks.start_session(producer)
             consumer.subscribe(list(self._sources), listener=self.health.listener())
             self.health.mark_up()
             while not stop.is_set():
                 batch = await consumer.getmany(
                     timeout_ms=s.fetch_timeout_ms, max_records=s.batch_max_records
                 )
+                await self.watermarks.refresh(consumer)
                 if batch:
                     await self._process(producer, batch)
                     backoff.reset()
+                else:
+                    await self.watermarks.send_idle(producer)
                 self._record_lag(await self.health.polled(consumer))
                 if self.health.stuck(s.stuck_after_s):
                     raise RuntimeError("consumer made no progress while lagging; restarting it")
@@ -89,8 +102,11 @@ class IngestConsumer:
         now = self._clock()
         routed = [self._route(record, now) for records in batch.values() for record in records]
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+        self.watermarks.observe(batch, routed)
+        marks = self.watermarks.due()
         async with producer.transaction():
             sends = [await producer.send(r.topic, r.value, key=r.key) for r in routed]
+            sends += await self.watermarks.send(producer, marks)  # after the signals they cover
             await producer.send_offsets_to_transaction(offsets, self._settings.group_id)
         await asyncio.gather(*sends)
         self.health.progressed(offsets)

@@ -19,6 +19,7 @@ class IngestMetrics:
     lag: Gauge
     http_events: Counter
     retries: Counter
+    watermark_lag: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> IngestMetrics:
@@ -68,6 +69,13 @@ class IngestMetrics:
             retries=Counter(
                 "vigil_ingest_batch_retries_total",
                 "Batches retried after a broker error.",
+                registry=registry,
+            ),
+            watermark_lag=Gauge(
+                "vigil_ingest_watermark_lag_seconds",
+                "Wall clock minus the event-time watermark of each source's slowest partition"
+                " read by this instance.",
+                ["source"],
                 registry=registry,
             ),
         )

@@ -38,6 +38,7 @@ class Routed:
     value: bytes
     event_id: str | None
     reason_code: str | None  # None for a valid event
+    occurred_at: datetime | None = None  # a valid event's event time (for watermarks)
 
 
 def route_message(
@@ -65,7 +66,9 @@ def route_message(
         )
         signal = to_signal(event, source, now)
         key = signal.account_id.encode("utf-8")
-        return Routed(signals_topic, key, signal_to_json(signal), signal.event_id, None)
+        return Routed(
+            signals_topic, key, signal_to_json(signal), signal.event_id, None, signal.occurred_at
+        )
     except InvalidEvent as invalid:
         return dead_letter(message, invalid.code, invalid.message, dlq_topic=dlq_topic, now=now)
     except Exception as error:  # noqa: BLE001 - a poison message must never stop the loop

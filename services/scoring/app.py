@@ -18,6 +18,7 @@ from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.scores import band_counts
 from services.scoring.runtime import ScoringRuntime
 from services.scoring.scorer import Scorer
+from services.scoring.watermark_step import WatermarkStep
 from shared.config_store import VersionedConfig
 from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
 from shared.db_consumer import DbOffsetsConsumer, LoopOptions
@@ -83,6 +84,12 @@ async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> 
     async with transaction(sessions) as session:
         await model_store.refresh(session)
     scorer = Scorer(model_store, metrics, topic=topics.health_changes, step=settings.change_step)
+    watermarks = WatermarkStep(
+        scorer,
+        metrics,
+        fresh_s=settings.watermark_fresh_s,
+        held_back_chunk=settings.held_back_chunk,
+    )
     relay = OutboxRelay(
         sessions,
         settings.kafka_bootstrap,
@@ -103,7 +110,7 @@ async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> 
     consumer = DbOffsetsConsumer(
         options,
         sessions,
-        SignalBatchHandler(scorer, metrics),
+        SignalBatchHandler(scorer, metrics, watermarks=watermarks),
         on_committed=relay.wake,
         on_lag=metrics.record_lag,
     )
@@ -114,6 +121,7 @@ async def _build_runtime(settings: ScoringSettings, metrics: ScoringMetrics) -> 
         metrics,
         chunk_size=settings.clock_chunk_size,
         on_committed=relay.wake,
+        watermarks=watermarks,
     )
     return ScoringRuntime(settings, metrics, engine, sessions, consumer, relay, clock, model_store)
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.repository.reads import account_ids_page
 from services.scoring.scorer import Scorer
+from services.scoring.watermark_step import WatermarkStep
 from shared.db import transaction
 from shared.logging import get_logger
 from shared.retry import run_periodically
@@ -36,6 +37,7 @@ class ClockRescorer:
         *,
         chunk_size: int,
         on_committed: Callable[[int], None] = lambda _n: None,
+        watermarks: WatermarkStep | None = None,
     ) -> None:
         self._engine = engine
         self._sessions = sessions
@@ -43,6 +45,7 @@ class ClockRescorer:
         self._metrics = metrics
         self._chunk_size = chunk_size
         self._on_committed = on_committed
+        self._watermarks = watermarks
 
     async def run(
         self,
@@ -83,7 +86,9 @@ class ClockRescorer:
                 ids = await account_ids_page(session, after, self._chunk_size)
                 if not ids:
                     break
-                await self._scorer.rescore(session, ids, as_of=as_of, trigger="clock")
+                # silence is only silence up to the watermarks
+                bound = await self._bound(session, as_of)
+                await self._scorer.rescore(session, ids, as_of=as_of, trigger="clock", bound=bound)
             self._metrics.transaction_seconds.labels("clock").observe(
                 time.perf_counter() - chunk_started
             )
@@ -91,3 +96,8 @@ class ClockRescorer:
             scored += len(ids)
             after = ids[-1]
         return scored
+
+    async def _bound(self, session: AsyncSession, as_of: datetime) -> datetime | None:
+        if self._watermarks is None:
+            return None
+        return await self._watermarks.clock_bound(session, as_of)

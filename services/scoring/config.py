@@ -24,3 +24,8 @@ class ScoringSettings(CommonSettings):
     dedupe_retention_days: int = Field(default=30, ge=1)
     db_pool_size: int = Field(default=5, ge=1)
     outbox_poll_interval_s: float = Field(default=0.5, gt=0)
+    # Event-time watermarks (README "Event time and watermarks"): a caught-up
+    # report from ingest younger than this stands for the wall clock.
+    watermark_fresh_s: float = Field(default=10.0, gt=0)
+    # Accounts held back by a watermark re-scored per signals batch, at most.
+    held_back_chunk: int = Field(default=1000, ge=1)

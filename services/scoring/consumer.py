@@ -19,6 +19,7 @@ from services.scoring.metrics import ScoringMetrics
 from services.scoring.repository.writes import apply_changes, claim_new_events
 from services.scoring.scorer import Scorer
 from services.scoring.state import fold_signals
+from services.scoring.watermark_step import WatermarkStep
 from shared.contracts import Signal, signal_from_json
 from shared.logging import get_logger
 
@@ -34,23 +35,30 @@ class SignalBatchHandler:
         metrics: ScoringMetrics,
         *,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        watermarks: WatermarkStep | None = None,
     ) -> None:
         self._scorer = scorer
         self._metrics = metrics
         self._wall_clock = wall_clock
+        self._watermarks = watermarks or WatermarkStep(scorer, metrics, wall_clock=wall_clock)
 
     async def __call__(self, session: AsyncSession, records: Sequence[ConsumerRecord]) -> None:
-        signals = self._parse(records)
+        signal_records, marks = self._watermarks.split(records)
+        progress = await self._watermarks.advance(session, marks)
+        signals = self._parse(signal_records)
         keys = list({(s.account_id, s.event_id): s.occurred_at for s in signals}.items())
         new = await claim_new_events(session, [(a, e, t) for (a, e), t in keys])
         fresh = _first_of_each(s for s in signals if (s.account_id, s.event_id) in new)
         self._metrics.duplicates.inc(len(signals) - len(fresh))
-        if not fresh:
-            return
-        changes = fold_signals(fresh)
-        await apply_changes(session, changes)
-        await self._scorer.rescore(session, list(changes.accounts), as_of=None, trigger="event")
-        self._observe(fresh)
+        if fresh:
+            self._watermarks.count_late(fresh, progress)
+            changes = fold_signals(fresh)
+            await apply_changes(session, changes)
+            await self._scorer.rescore(
+                session, list(changes.accounts), as_of=None, trigger="event", bound=progress.bound
+            )
+            self._observe(fresh)
+        await self._watermarks.release(session, progress)
 
     def _parse(self, records: Sequence[ConsumerRecord]) -> list[Signal]:
         signals: list[Signal] = []

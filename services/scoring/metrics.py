@@ -27,6 +27,8 @@ class ScoringMetrics:
     lag: Gauge
     clock_runs: Counter
     clock_seconds: Histogram
+    watermark_lag: Gauge
+    late_events: Counter
 
     def record_lag(self, lags: dict[TopicPartition, int]) -> None:
         for tp, lag in lags.items():
@@ -118,6 +120,19 @@ class ScoringMetrics:
                 "vigil_scoring_clock_duration_seconds",
                 "Duration of one clock re-scoring pass over all accounts.",
                 buckets=(1, 5, 10, 30, 60, 120, 300, 600),
+                registry=r,
+            ),
+            watermark_lag=Gauge(
+                "vigil_scoring_watermark_lag_seconds",
+                "Wall clock minus the effective event-time watermark of each source"
+                " (its slowest raw partition), as scoring last read it.",
+                ["source"],
+                registry=r,
+            ),
+            late_events=Counter(
+                "vigil_scoring_late_events_total",
+                "Signals older than their source's watermark when read (folded and re-scored).",
+                ["source"],
                 registry=r,
             ),
         )

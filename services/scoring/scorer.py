@@ -14,12 +14,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.changes import health_change_id, is_health_change
+from services.scoring.event_time import (
+    account_facts,
+    facts_change_id,
+    facts_changed,
+    judgement_time,
+)
 from services.scoring.loader import build_state
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model import Health, score
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.reads import load_related, lock_accounts
 from services.scoring.repository.scores import ScoreRow, store_scores
+from services.scoring.repository.watermarks import store_published_facts
 from shared.config_store import VersionedConfig
 from shared.kafka import dumps
 from shared.outbox import OutboxRow, add_to_outbox
@@ -49,12 +56,19 @@ class Scorer:
         *,
         as_of: datetime | None,
         trigger: str,
+        bound: datetime | None = None,
     ) -> list[ScoreRow]:
-        """Score ``account_ids``; ``as_of=None`` scores each at its latest event time."""
-        accounts = await lock_accounts(session, sorted(set(account_ids)))
+        """Score ``account_ids``; ``as_of=None`` scores each at its latest event time.
+
+        Never past ``bound`` (the watermarks, ``services.scoring.event_time``);
+        an account the bound has not reached yet is left for later.
+        """
+        locked = await lock_accounts(session, sorted(set(account_ids)))
+        judged = {a.account_id: judgement_time(a, as_of, bound) for a in locked}
+        times = {a: t for a, t in judged.items() if t is not None}
+        accounts = [a for a in locked if a.account_id in times]
         if not accounts:
             return []
-        times = {a.account_id: as_of or _event_time(a) for a in accounts}
         earliest = min(times.values())
         related = await load_related(
             session,
@@ -65,16 +79,19 @@ class Scorer:
         config = self._model_store.current
         rows: list[ScoreRow] = []
         outbox: list[OutboxRow] = []
+        published: list[tuple[str, dict[str, Any]]] = []
         for account in accounts:
             state = build_state(account, related)
             health = score(state, times[account.account_id], config)
             row, message = self._result(account, health, times[account.account_id], state)
             rows.append(row)
             if message is not None:
+                published.append((account.account_id, account_facts(account, health.segment)))
                 outbox.append((account.account_id, self._topic, message))
                 self._metrics.health_changes.labels(health.band).inc()
         await store_scores(session, rows)
         await add_to_outbox(session, outbox)
+        await store_published_facts(session, published)
         self._metrics.accounts_scored.labels(trigger).inc(len(rows))
         return rows
 
@@ -85,6 +102,11 @@ class Scorer:
             account.score, account.band, health.score, health.band, self._step
         )
         event_id = health_change_id(account.account_id, as_of, health.score, health.band)
+        # facts playbooks read reach triggers even when the score does not move
+        facts = account_facts(account, health.segment)
+        new_facts = facts_changed(account.published_facts, facts)
+        if new_facts and not changed:
+            changed, event_id = True, facts_change_id(event_id, facts)
         row = ScoreRow(
             account_id=account.account_id,
             as_of=as_of,
@@ -114,6 +136,7 @@ class Scorer:
             "coverage": health.coverage,
             "reasons": health.reasons,
             "model_version": health.model_version,
+            "facts_changed": new_facts,
             "account": {
                 "arr": None if account.arr is None else str(account.arr),
                 "seats": account.seats,
@@ -126,11 +149,3 @@ class Scorer:
             },
         }
         return row, dumps(message)
-
-
-def _event_time(account: Any) -> datetime:
-    """The account's own clock: its latest event, never behind a clock re-score."""
-    latest: datetime = account.last_event_at
-    if account.scored_as_of is not None and account.scored_as_of > latest:
-        return account.scored_as_of  # type: ignore[no-any-return]
-    return latest

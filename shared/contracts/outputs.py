@@ -12,6 +12,17 @@ from shared.contracts.fields import Id, Timestamp
 Band = Literal["green", "yellow", "red"]
 Segment = Literal["enterprise", "mid_market", "smb", "self_serve"]
 Score = Annotated[float, Field(ge=0, le=100)]
+# Facts playbooks read; a health change is published when one of them changes,
+# even if the score did not move (listed in ``HealthChange.facts_changed``).
+Fact = Literal[
+    "segment",
+    "arr",
+    "seats",
+    "renewal_at",
+    "subscription_started_at",
+    "canceled",
+    "first_value_at",
+]
 Playbook = Literal[
     "at_risk", "score_drop", "adoption", "renewal", "expansion", "onboarding", "onboarding_stalled"
 ]
@@ -47,6 +58,9 @@ class HealthChange(BaseModel):
     coverage: Annotated[float, Field(ge=0, le=1)]
     reasons: list[str]
     model_version: str
+    # Which playbook facts differ from the previous change of this account (all
+    # that are set, on its first); a change may carry an unchanged score for them.
+    facts_changed: list[Fact] = Field(default_factory=list)
     account: AccountFacts = AccountFacts()
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from shared.contracts.outputs import DlqRecord, HealthChange, PlaybookEvent
 from shared.contracts.raw import PaymentEvent, SurveyEvent, TicketEvent, UsageEvent
 from shared.contracts.signals import SIGNAL_ADAPTER
+from shared.contracts.watermarks import WatermarkRecord
 
 MODELS: dict[str, type[BaseModel]] = {
     "usage.events": UsageEvent,
@@ -19,6 +20,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "health.changes": HealthChange,
     "playbook.events": PlaybookEvent,
     "ingest.dlq": DlqRecord,
+    # records on `signals` with the header `vigil-kind: watermark`
+    "signals.watermark": WatermarkRecord,
 }
 
 

@@ -38,7 +38,7 @@ def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProces
 def test_alert_rules_pass_promtool() -> None:
     result = promtool("check", "rules", str(REPO / "deploy" / "prometheus" / "alerts.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 5 rules found" in result.stdout
+    assert "SUCCESS: 6 rules found" in result.stdout
 
 
 async def test_raw_events_to_playbooks_and_every_metric_page_passes_promtool(

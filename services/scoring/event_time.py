@@ -1,0 +1,185 @@
+"""Event time in scoring: watermarks, the time an account may be judged at. Pure.
+
+Ingest reports, per raw partition and on every ``signals`` partition, how far
+in event time it has read (``shared.contracts.watermarks``). Scoring keeps the
+latest report per (signals partition, source, raw partition) with its offsets
+and derives one bound: no account is judged at a time past it, so silence is
+only silence where every source has been read up to that time.
+
+- A report that is caught up and recent (``fresh``) stands for the wall clock:
+  in a caught-up pipeline an event is scored at once at its own time.
+- A caught-up report that is not recent stands for its emission time.
+- Otherwise a report stands for its watermark (the highest event time read);
+  none yet holds time back entirely (``HELD``).
+- Until every (signals partition, raw partition) of each reported source is
+  known, time is held back; with no report at all watermarks are not in effect
+  (signals produced without ingest are scored at their own time, as before).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from shared.contracts.watermarks import WatermarkRecord
+
+HELD = datetime.min.replace(tzinfo=UTC)
+Key = tuple[int, str, int]  # (signals partition, source, raw partition)
+FACTS_NAMESPACE = uuid.UUID("1c6f0b8e-4a7d-4f0e-8b7e-5d2a9c3e6f41")
+
+
+@dataclass(frozen=True)
+class WatermarkRow:
+    signals_partition: int
+    source: str
+    raw_partition: int
+    raw_partitions: int
+    signals_partitions: int
+    watermark: datetime | None
+    caught_up: bool
+    emitted_at: datetime
+
+    @property
+    def key(self) -> Key:
+        return (self.signals_partition, self.source, self.raw_partition)
+
+
+def row_of(record: WatermarkRecord) -> WatermarkRow:
+    return WatermarkRow(
+        record.signals_partition,
+        record.source,
+        record.raw_partition,
+        record.raw_partitions,
+        record.signals_partitions,
+        record.watermark,
+        record.caught_up,
+        record.emitted_at,
+    )
+
+
+def merge(rows: Mapping[Key, WatermarkRow], new: Iterable[WatermarkRow]) -> dict[Key, WatermarkRow]:
+    """Watermarks never move back; the latest report says whether it is caught up."""
+    merged = dict(rows)
+    for row in sorted(new, key=lambda r: r.emitted_at):
+        old = merged.get(row.key)
+        if old is None:
+            merged[row.key] = row
+            continue
+        marks = [m for m in (old.watermark, row.watermark) if m is not None]
+        latest = row if row.emitted_at >= old.emitted_at else old
+        merged[row.key] = replace(latest, watermark=max(marks) if marks else None)
+    return merged
+
+
+def effective(row: WatermarkRow, now: datetime, fresh: timedelta) -> datetime:
+    if row.caught_up:
+        if now - row.emitted_at <= fresh:
+            return now
+        return max(row.emitted_at, row.watermark or row.emitted_at)
+    return row.watermark if row.watermark is not None else HELD
+
+
+def complete(rows: Mapping[Key, WatermarkRow]) -> bool:
+    """Every raw partition of every reported source is known on every signals partition."""
+    signals = max(r.signals_partitions for r in rows.values())
+    wanted: dict[str, int] = {}
+    for row in rows.values():
+        wanted[row.source] = max(wanted.get(row.source, 1), row.raw_partitions)
+    for source, partitions in wanted.items():
+        have = {(r.signals_partition, r.raw_partition) for r in rows.values() if r.source == source}
+        if not {(s, p) for s in range(signals) for p in range(partitions)} <= have:
+            return False
+    return True
+
+
+def judgement_bound(
+    rows: Mapping[Key, WatermarkRow], now: datetime, fresh: timedelta
+) -> datetime | None:
+    """The latest time any account may be judged at; ``None``: not in effect."""
+    if not rows:
+        return None
+    if not complete(rows):
+        return HELD
+    return min(effective(r, now, fresh) for r in rows.values())
+
+
+def source_watermarks(
+    rows: Mapping[Key, WatermarkRow], now: datetime, fresh: timedelta
+) -> dict[str, datetime]:
+    """Per source, the effective watermark of its slowest partition (for lag metrics)."""
+    out: dict[str, datetime] = {}
+    for row in rows.values():
+        mark = effective(row, now, fresh)
+        out[row.source] = min(mark, out.get(row.source, mark))
+    return out
+
+
+def read_up_to(rows: Mapping[Key, WatermarkRow]) -> dict[str, datetime]:
+    """Per source, the lowest watermark reported (an event older than it is late)."""
+    out: dict[str, datetime] = {}
+    for row in rows.values():
+        if row.watermark is not None:
+            out[row.source] = min(row.watermark, out.get(row.source, row.watermark))
+    return out
+
+
+def judgement_time(account: Any, as_of: datetime | None, bound: datetime | None) -> datetime | None:
+    """When to judge ``account``: its own clock (or ``as_of``), never past ``bound``.
+
+    Never earlier than the account was last judged (a late event re-scores at
+    that same time); ``None`` when the bound is before anything known of it.
+    """
+    latest: datetime = account.last_event_at
+    previous: datetime | None = account.scored_as_of
+    own = as_of or (previous if previous is not None and previous > latest else latest)
+    if bound is None:
+        return own
+    at = min(own, bound)
+    if previous is not None and at < previous:
+        at = previous
+    return None if at < account.first_seen_at else at
+
+
+FACT_NAMES = (
+    "segment",
+    "arr",
+    "seats",
+    "renewal_at",
+    "subscription_started_at",
+    "canceled",
+    "first_value_at",
+)
+
+
+def account_facts(account: Any, segment: str) -> dict[str, Any]:
+    """The facts playbooks read, as JSON values (compared with the last published)."""
+    return {
+        "segment": segment,
+        "arr": None if account.arr is None else str(account.arr),
+        "seats": account.seats,
+        "renewal_at": _iso(account.renewal_at),
+        "subscription_started_at": _iso(account.started_at),
+        "canceled": account.canceled_at is not None,
+        "first_value_at": _iso(account.first_value_at),
+    }
+
+
+def facts_changed(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) -> list[str]:
+    """Names of the facts that differ from the last published ones (all set ones at first)."""
+    before = previous or {}
+    return [
+        n for n in FACT_NAMES if before.get(n) != current.get(n) and (previous or current.get(n))
+    ]
+
+
+def facts_change_id(health_event_id: str, facts: Mapping[str, Any]) -> str:
+    """A facts change at an unchanged score and time still gets an id of its own."""
+    text = health_event_id + "|" + "|".join(f"{n}={facts.get(n)}" for n in FACT_NAMES)
+    return str(uuid.uuid5(FACTS_NAMESPACE, text))
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

@@ -1,0 +1,60 @@
+"""Ingest's per-partition watermark tracker (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.ingest.watermarks import WatermarkTracker
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+SOURCES = {"usage.events": "usage", "ticket.events": "ticket"}
+LATENESS = timedelta(minutes=1)
+
+
+def tracker() -> WatermarkTracker:
+    return WatermarkTracker(SOURCES, lateness=LATENESS, interval_s=1.0)
+
+
+def test_behind_partition_holds_at_the_latest_event_read_and_nothing_read_holds_time() -> None:
+    t = tracker()
+    t.positions({("usage.events", 0): 500, ("ticket.events", 0): 10}, {"usage.events": 1})
+    t.observe("usage.events", 0, NOW - timedelta(days=3))
+    t.observe("usage.events", 0, NOW - timedelta(days=5))  # older: does not move it back
+    assert t.watermark(("usage.events", 0), NOW) == NOW - timedelta(days=3)
+    assert t.watermark(("ticket.events", 0), NOW) is None
+
+
+def test_caught_up_partition_follows_the_wall_clock_less_the_lateness() -> None:
+    t = tracker()
+    t.positions({("ticket.events", 0): 0}, {"ticket.events": 4})
+    assert t.watermark(("ticket.events", 0), NOW) == NOW - LATENESS
+    t.observe("ticket.events", 0, NOW + timedelta(minutes=5))  # a producer clock ahead
+    assert t.watermark(("ticket.events", 0), NOW) == NOW + timedelta(minutes=5)
+    assert t.lag_seconds(NOW) == {"ticket": 0.0}
+
+
+def test_due_reports_moves_while_behind_and_caught_up_only_once_per_interval() -> None:
+    t = tracker()
+    t.positions({("usage.events", 0): 5, ("ticket.events", 0): 0}, {"usage.events": 2})
+    first = t.due(NOW, monotonic=100.0)
+    assert {(m.topic, m.partitions, m.caught_up) for m in first} == {
+        ("usage.events", 2, False),
+        ("ticket.events", 1, True),
+    }
+    t.observe("usage.events", 0, NOW - timedelta(hours=1))
+    later = NOW + timedelta(seconds=0.3)
+    assert [m.topic for m in t.due(later, monotonic=100.3)] == ["usage.events"]
+    assert t.due(later, monotonic=100.5) == []
+    assert {m.topic for m in t.due(later, monotonic=101.4)} == {"usage.events", "ticket.events"}
+
+
+def test_records_go_to_every_signals_partition_and_revoked_partitions_are_forgotten() -> None:
+    t = tracker()
+    t.positions({("usage.events", 0): 0, ("usage.events", 1): 3}, {"usage.events": 2})
+    records = t.records(t.due(NOW, monotonic=1.0), signals_partitions=3, now=NOW)
+    assert sorted((r.raw_partition, r.signals_partition) for r in records) == [
+        (p, s) for p in range(2) for s in range(3)
+    ]
+    assert all(r.source == "usage" and r.raw_partitions == 2 for r in records)
+    t.positions({("usage.events", 1): 0}, {"usage.events": 2})
+    assert [m.partition for m in t.due(NOW, monotonic=5.0)] == [1]

@@ -1,0 +1,123 @@
+"""Scoring's event time: the judgement bound from watermark reports, facts changes (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from services.scoring.event_time import (
+    HELD,
+    WatermarkRow,
+    account_facts,
+    facts_change_id,
+    facts_changed,
+    judgement_bound,
+    judgement_time,
+    merge,
+    read_up_to,
+)
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+FRESH = timedelta(seconds=10)
+HOUR = timedelta(hours=1)
+
+
+def row(
+    source: str,
+    raw: int = 0,
+    signals: int = 0,
+    *,
+    mark: datetime | None = None,
+    caught_up: bool = False,
+    emitted: datetime = NOW,
+    raw_partitions: int = 1,
+    signals_partitions: int = 1,
+) -> WatermarkRow:
+    return WatermarkRow(
+        signals, source, raw, raw_partitions, signals_partitions, mark, caught_up, emitted
+    )
+
+
+def rows(*items: WatermarkRow) -> dict[tuple[int, str, int], WatermarkRow]:
+    return {r.key: r for r in items}
+
+
+def test_no_report_means_watermarks_are_not_in_effect() -> None:
+    assert judgement_bound({}, NOW, FRESH) is None
+
+
+def test_bound_is_the_slowest_source_and_fresh_caught_up_stands_for_the_wall_clock() -> None:
+    reports = rows(
+        row("usage", mark=NOW - 2 * HOUR),
+        row("ticket", mark=NOW - timedelta(minutes=1), caught_up=True),
+    )
+    assert judgement_bound(reports, NOW, FRESH) == NOW - 2 * HOUR
+    live = rows(row("usage", mark=NOW - HOUR, caught_up=True), row("ticket", caught_up=True))
+    assert judgement_bound(live, NOW + timedelta(seconds=5), FRESH) == NOW + timedelta(seconds=5)
+    # a caught-up report gone stale stands for when it was made
+    assert judgement_bound(live, NOW + timedelta(minutes=5), FRESH) == NOW
+
+
+def test_a_partition_with_nothing_read_or_not_reported_holds_time_back() -> None:
+    assert judgement_bound(rows(row("usage"), row("ticket", caught_up=True)), NOW, FRESH) == HELD
+    two = rows(row("usage", 0, mark=NOW, raw_partitions=2), row("ticket", caught_up=True))
+    assert judgement_bound(two, NOW, FRESH) == HELD
+    other_signals = rows(row("usage", 0, 0, mark=NOW, signals_partitions=2))
+    assert judgement_bound(other_signals, NOW, FRESH) == HELD
+
+
+def test_merge_never_moves_a_watermark_back_and_the_latest_report_says_caught_up() -> None:
+    stored = rows(row("usage", mark=NOW, caught_up=True, emitted=NOW))
+    restarted = row("usage", mark=None, caught_up=False, emitted=NOW + HOUR)
+    merged = merge(stored, [restarted])
+    only = next(iter(merged.values()))
+    assert (only.watermark, only.caught_up, only.emitted_at) == (NOW, False, NOW + HOUR)
+    older = row("usage", mark=NOW + 2 * HOUR, caught_up=True, emitted=NOW - HOUR)
+    again = next(iter(merge(merged, [older]).values()))
+    assert (again.watermark, again.caught_up) == (NOW + 2 * HOUR, False)
+    assert read_up_to(merged) == {"usage": NOW}
+
+
+@dataclass
+class Account:
+    last_event_at: datetime
+    scored_as_of: datetime | None
+    first_seen_at: datetime = NOW - 100 * HOUR
+
+
+def test_judgement_time_is_clamped_never_goes_back_and_waits_before_the_first_event() -> None:
+    account = Account(last_event_at=NOW, scored_as_of=NOW - 10 * HOUR)
+    assert judgement_time(account, None, None) == NOW
+    assert judgement_time(account, None, NOW - 5 * HOUR) == NOW - 5 * HOUR
+    assert judgement_time(account, None, NOW - 20 * HOUR) == NOW - 10 * HOUR
+    assert judgement_time(account, NOW + HOUR, NOW + 2 * HOUR) == NOW + HOUR  # clock
+    new = Account(last_event_at=NOW, scored_as_of=None, first_seen_at=NOW - HOUR)
+    assert judgement_time(new, None, HELD) is None
+    assert judgement_time(new, None, NOW - 2 * HOUR) is None
+
+
+@dataclass
+class Facts:
+    arr: Decimal | None = Decimal("50000")
+    seats: int | None = 30
+    renewal_at: date | None = date(2026, 5, 1)
+    started_at: datetime | None = NOW - 400 * HOUR
+    canceled_at: datetime | None = None
+    first_value_at: datetime | None = None
+
+
+def test_only_facts_that_changed_are_listed_and_the_first_lists_all_set() -> None:
+    before = account_facts(Facts(), "mid_market")
+    assert facts_changed(None, before) == [
+        "segment",
+        "arr",
+        "seats",
+        "renewal_at",
+        "subscription_started_at",
+    ]
+    assert facts_changed(before, before) == []
+    after = account_facts(Facts(renewal_at=date(2026, 6, 1)), "mid_market")
+    assert facts_changed(before, after) == ["renewal_at"]
+    assert facts_change_id("x", before) != facts_change_id("x", after)
+    assert facts_change_id("x", after) == facts_change_id("x", dict(after))
