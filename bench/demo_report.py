@@ -85,9 +85,8 @@ async def collect_report(
     report.received, report.verified = len(ids), sum(ids.values())
     report.dead_letters = await count_records(bootstrap, topics.dlq)
     report.urls = {name: s.url for name, s in services.items()}
-    seen = await observe(
-        engine, bootstrap, topics.playbook_events, receiver, services["scoring"].url
-    )
+    urls = {name: s.url for name, s in services.items()}
+    seen = await observe(engine, bootstrap, topics.playbook_events, receiver, urls)
     report.evaluation = evaluate("demo", truth_of(workload), seen, timedelta(hours=24))
     return report
 

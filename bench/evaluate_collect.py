@@ -28,9 +28,11 @@ async def observe(
     bootstrap: str,
     playbook_topic: str,
     receiver: Receiver | None,
-    scoring_url: str | None,
-    late_before_restarts: float = 0.0,
+    urls: dict[str, str],
+    before_restarts: dict[str, float] | None = None,
 ) -> Observed:
+    """``urls``: service name -> base URL, for the counters; ``before_restarts``: what
+    a killed service had counted before it died (its counters restart at zero)."""
     async with engine.connect() as conn:
         bands = {
             r.account_id: r.band
@@ -43,17 +45,18 @@ async def observe(
             text("SELECT account_id, playbook FROM playbook_episodes WHERE closed_at IS NULL")
         ):
             open_at_end.setdefault(r.playbook, set()).add(r.account_id)
-    late = await late_events(scoring_url) if scoring_url else None
-    if late is not None:
-        late += late_before_restarts
+    counted = await counters(urls)
+    for name, value in (before_restarts or {}).items():
+        counted[name] = (counted.get(name) or 0.0) + value
     ids = {r.webhook_id: r.verified for r in receiver.accepted} if receiver else {}
     return Observed(
         bands,
         open_at_end,
         await emitted(bootstrap, playbook_topic),
-        late,
+        counted.get("late_events"),
         len(ids),
         sum(ids.values()),
+        counted.get("held_back"),
     )
 
 
@@ -96,14 +99,27 @@ def _emitted(event: dict[str, object], timestamp_ms: int) -> Emitted:
     )
 
 
-async def late_events(scoring_url: str) -> float | None:
-    """Late events counted by scoring (any counter named ``*late*``); None when it has none."""
+# what the pipeline counts itself: name -> (service, word in a counter's name)
+COUNTERS = {"late_events": ("scoring", "late"), "held_back": ("triggers", "held_back")}
+
+
+async def counters(urls: dict[str, str], service: str | None = None) -> dict[str, float | None]:
+    """Each of ``COUNTERS`` (of ``service`` only, when given) scraped from ``/metrics``."""
+    out: dict[str, float | None] = {}
+    for name, (owner, word) in COUNTERS.items():
+        if owner in urls and service in (None, owner):
+            out[name] = await counter_total(urls[owner], word)
+    return out
+
+
+async def counter_total(url: str, word: str) -> float | None:
+    """The sum of every counter with ``word`` in its name; None when there is none."""
     async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.get(f"{scoring_url}/metrics")
+        response = await client.get(f"{url}/metrics")
     response.raise_for_status()
     total: float | None = None
     for family in text_string_to_metric_families(response.text):
-        if "late" not in family.name or family.type != "counter":
+        if word not in family.name or family.type != "counter":
             continue
         for sample in family.samples:
             if sample.name.endswith("_total"):

@@ -42,6 +42,12 @@ def table_rows(results: list[Evaluation]) -> list[list[str]]:
     )
     rows.append(["late events (scoring metric)", *(_late(r.late_events) for r in results)])
     rows.append(
+        [
+            "episodes held back as historical (triggers metric)",
+            *(_late(r.held_back) for r in results),
+        ]
+    )
+    rows.append(
         ["webhooks received/verified", *(f"{r.webhooks[0]}/{r.webhooks[1]}" for r in results)]
     )
     if any(r.seconds for r in results):
@@ -125,6 +131,7 @@ def as_json(r: Evaluation) -> dict[str, Any]:
             for a in suspects(r)
         },
         "late_events": r.late_events,
+        "held_back": r.held_back,
         "webhooks": {"received": r.webhooks[0], "verified": r.webhooks[1]},
         "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in r.checks],
     }

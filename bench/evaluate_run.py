@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from bench.drain import wait_drained
-from bench.evaluate_collect import late_events, observe
+from bench.evaluate_collect import counters, observe
 from bench.evaluate_orders import BACKFILLS, KILLS, Item, Plan, arrange, produce
 from bench.evaluate_score import Evaluation, evaluate
 from bench.evaluate_truth import Truth
@@ -69,7 +69,7 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
             await asyncio.to_thread(service.wait_ready, 180)
         async with serving(receiver), _client(token) as client:
             await _subscribe(client, services["triggers"], receiver)
-            late_before = await _replay(run, target, services, say)
+            before_restarts = await _replay(run, target, services, say)
 
             async def drain() -> None:
                 took = await wait_drained(
@@ -92,8 +92,8 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
                 target.bootstrap,
                 target.topics.playbook_events,
                 receiver,
-                services["scoring"].url,
-                late_before,
+                {name: s.url for name, s in services.items()},
+                before_restarts,
             )
     finally:
         await engine.dispose()
@@ -104,26 +104,29 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
     return result
 
 
-async def _replay(run: Run, target: Target, services: dict[str, Service], say: Say) -> float:
-    """Produce the events in the run's order; returns late events counted before restarts."""
-    late_before = [0.0]
+async def _replay(
+    run: Run, target: Target, services: dict[str, Service], say: Say
+) -> dict[str, float]:
+    """Produce the events in the run's order; returns what killed services had counted."""
+    before: dict[str, float] = {}
     disruptions: list[tuple[float, Callable[[], Awaitable[None]]]] = []
     if run.order == "kill":
         for fraction, name in KILLS:
-            disruptions.append((fraction, _killer(services[name], late_before, say)))
+            disruptions.append((fraction, _killer(services[name], before, say)))
     items = arrange(run.order, run.items)
     rate = None if run.order in BACKFILLS else run.rate
     took = await produce(Plan(items, rate, disruptions), target.bootstrap, target.topics)
     say(f"    {run.order}: produced {len(items)} events in {took:.0f}s")
     for service in services.values():
         await asyncio.to_thread(service.wait_ready, 180)
-    return late_before[0]
+    return before
 
 
-def _killer(service: Service, late_before: list[float], say: Say) -> Callable[[], Awaitable[None]]:
+def _killer(service: Service, before: dict[str, float], say: Say) -> Callable[[], Awaitable[None]]:
     async def kill_and_restart() -> None:
-        if service.name == "scoring":  # its counters die with it: keep what it had counted
-            late_before[0] += await late_events(service.url) or 0.0
+        # its counters die with it: keep what it had counted (up to a moment before)
+        for name, value in (await counters({service.name: service.url}, service.name)).items():
+            before[name] = before.get(name, 0.0) + (value or 0.0)
         await asyncio.to_thread(service.kill)
         say(f"    kill -9 {service.name} (pid {service.process.pid if service.process else '?'})")
         service.start()

@@ -53,6 +53,7 @@ class Observed:
     late_events: float | None = None
     webhooks_received: int = 0
     webhooks_verified: int = 0
+    held_back: float | None = None  # episodes triggers kept silent as historical
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class Evaluation:
     emitted: list[Emitted] = field(default_factory=list)  # kept to explain the failures
     final_bands: dict[str, str] = field(default_factory=dict)
     late_events: float | None = None
+    held_back: float | None = None
     webhooks: tuple[int, int] = (0, 0)
     checks: list[Check] = field(default_factory=list)
     seconds: float = 0.0
@@ -100,7 +102,7 @@ class Evaluation:
 
 
 def evaluate(order: str, truth: Truth, seen: Observed, horizon: timedelta) -> Evaluation:
-    result = Evaluation(order, late_events=seen.late_events)
+    result = Evaluation(order, late_events=seen.late_events, held_back=seen.held_back)
     result.webhooks = (seen.webhooks_received, seen.webhooks_verified)
     result.emitted, result.final_bands = seen.emitted, seen.bands
     for account, cohort in truth.cohort.items():
