@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # the benchmark peer (Quix Streams) has a virtualenv of its own, see bench/peer-requirements.in
 PEER := .vigil/peer-venv
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-dev.lock pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -14,23 +14,25 @@ PYTEST_ARGS ?=
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q -r requirements.lock -r requirements-dev.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP) ## Create .venv and install the locked dependencies (with dev extras)
+install: $(STAMP) ## Create .venv with the runtime and the dev lock installed
 
-lock: ## Re-resolve requirements.lock from pyproject.toml (needs uv)
+lock: ## Re-resolve requirements.lock (runtime) and requirements-dev.lock (+ dev tools) with uv
 	$(BIN)/python -m pip install -q uv
-	$(BIN)/uv pip compile --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile --python-version 3.11 pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile --python-version 3.11 --extra dev pyproject.toml -o requirements-dev.lock
 	$(BIN)/uv pip compile --python-version 3.11 bench/peer-requirements.in -o requirements-peer.lock
 
-lint: install ## ruff
+lint: install ## ruff, and import-linter's architecture contracts (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: install ## mypy --strict
 	$(BIN)/mypy shared services bench tests

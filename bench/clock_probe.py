@@ -7,13 +7,14 @@ import asyncio
 import json
 import resource
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from services.scoring.clock import ClockRescorer
+from services.scoring.clock import rescore_plan
+from services.scoring.config import ScoringSettings
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.scorer import Scorer
+from shared.clock import ChunkedClock, utc_now
 from shared.config_store import VersionedConfig
 from shared.db import create_engine, create_sessionmaker, transaction
 from shared.metrics import new_registry
@@ -57,10 +58,11 @@ async def rescore(database_url: str, chunk: int) -> dict[str, float]:
     async with transaction(sessions) as session:
         await store.refresh(session)
     scorer = Scorer(store, metrics, topic="health.changes", step=5)
-    clock = ClockRescorer(engine, sessions, scorer, metrics, chunk_size=chunk)
+    settings = ScoringSettings(database_url=database_url, clock_chunk_size=chunk)
+    clock = ChunkedClock(engine, sessions, rescore_plan(scorer), settings, now=utc_now)
     started = time.perf_counter()
     try:
-        count = await clock.rescore_all(datetime.now(UTC))
+        count = await clock.run_pass(utc_now())
     finally:
         await engine.dispose()
     return {

@@ -24,16 +24,16 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.demo_report import Report, collect_report, print_report
-from bench.drain import Backlog, kafka_group_lag, wait_drained
-from bench.receiver import Receiver, serving
-from bench.services import Service
 from bench.simulate import produce_invalid, produce_workload
-from bench.workload import make_workload
 from shared import stack
 from shared.db import create_engine, migrate
 from shared.kafka import ensure_topics
 from shared.settings import TopicNames
 from shared.stack.process import stop_process
+from tests.support.drain import Backlog, kafka_group_lag, wait_drained
+from tests.support.receiver import Receiver, serving
+from tests.support.services import Service
+from tests.support.workload import make_workload
 
 REPO = Path(__file__).resolve().parent.parent
 GROUPS = {"ingest": "vigil-ingest", "scoring": "vigil-scoring", "triggers": "vigil-triggers"}

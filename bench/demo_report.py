@@ -11,15 +11,15 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.drain import count_records
-from bench.evaluate_collect import observe
-from bench.evaluate_report import print_results
-from bench.evaluate_score import Evaluation, evaluate
-from bench.evaluate_truth import truth_of
-from bench.receiver import Receiver
-from bench.services import Service
-from bench.workload import COHORTS, Workload
 from shared.settings import TopicNames
+from tests.support.drain import count_records
+from tests.support.evaluation.collect import observe
+from tests.support.evaluation.report import print_results
+from tests.support.evaluation.score import Evaluation, evaluate
+from tests.support.evaluation.truth import truth_of
+from tests.support.receiver import Receiver
+from tests.support.services import Service
+from tests.support.workload import COHORTS, Workload
 
 BANDS = ("green", "yellow", "red")
 

@@ -1,7 +1,7 @@
 """`make evaluate`: the project measures itself against a labelled population.
 
-Replays the demo's cohorts (``bench.workload``, with their ground truth) through the
-real pipeline in several arrival orders (``bench.evaluate_orders``), each order on
+Replays the demo's cohorts (``tests.support.workload``, with their ground truth) through the
+real pipeline in several arrival orders (``tests.support.evaluation.orders``), each order on
 topics, a database and consumer groups of its own, and prints per order: band
 accuracy per cohort, precision and recall of each playbook, episodes per account,
 late events and episodes opened for a state older than the horizon. Writes
@@ -30,15 +30,15 @@ import asyncpg
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
-from bench.evaluate_orders import ORDERS
-from bench.evaluate_report import as_json, markdown, print_results
-from bench.evaluate_run import Run, Target, run_order
-from bench.evaluate_score import Evaluation
-from bench.evaluate_truth import truth_of
-from bench.workload import events, make_workload
 from shared import stack
 from shared.db import migrate
 from shared.settings import TopicNames
+from tests.support.evaluation.orders import ORDERS
+from tests.support.evaluation.report import as_json, markdown, print_results
+from tests.support.evaluation.run import Run, Target, run_order
+from tests.support.evaluation.score import Evaluation
+from tests.support.evaluation.truth import truth_of
+from tests.support.workload import events, make_workload
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"

@@ -14,11 +14,11 @@ import httpx
 import orjson
 from aiokafka import TopicPartition
 
-from bench.drain import wait_drained
-from bench.receiver import Receiver, serving
-from bench.services import Service
 from shared.db import create_engine
 from shared.kafka import make_consumer, make_producer, stop_bounded
+from tests.support.drain import wait_drained
+from tests.support.receiver import Receiver, serving
+from tests.support.services import Service
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

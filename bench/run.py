@@ -25,13 +25,13 @@ from sqlalchemy.engine import make_url
 
 from bench import latency, throughput
 from bench.measure import Stat
-from bench.workload import events, make_workload
 from services.ingest.validation import to_signal, validate_object
 from shared import stack
 from shared.contracts import signal_to_json
 from shared.db import migrate
 from shared.kafka import ensure_topics, key_bytes, make_producer, send_all, stop_bounded
 from shared.settings import TopicNames
+from tests.support.workload import events, make_workload
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "latest.json"

@@ -1,18 +1,22 @@
-"""``vigil simulate``: produce a workload's raw events to Kafka, with progress."""
+"""Produce a workload's raw events to Kafka, with progress: ``python -m bench.simulate``."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from bench.workload import Workload, events, make_workload
+from shared.cli import load_stack_env
 from shared.kafka import dumps, ensure_topics, key_bytes, make_producer, stop_bounded
 from shared.settings import TopicNames
+from tests.support.workload import Workload, events, make_workload
 
 
 async def produce_workload(
@@ -117,3 +121,33 @@ async def produce_invalid(bootstrap: str, topics: TopicNames, *, count: int) -> 
     finally:
         await stop_bounded(producer, 10)
     return len(messages)
+
+
+def main(
+    accounts: Annotated[int, typer.Option(help="Accounts in the population")] = 500,
+    days: Annotated[int, typer.Option(help="Days of event time")] = 90,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same events)")] = 7,
+    rate: Annotated[
+        float | None, typer.Option(help="Events/s (default: as fast as possible)")
+    ] = None,
+    truth: Annotated[Path, typer.Option(help="Where to write the cohort ground truth")] = Path(
+        ".vigil/ground-truth.json"
+    ),
+) -> None:
+    """Produce a realistic workload (healthy, declining, churning, expanding, onboarding)."""
+    load_stack_env()
+    bootstrap = os.environ.get("VIGIL_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    workload, count = simulate(
+        bootstrap,
+        TopicNames(),
+        accounts=accounts,
+        days=days,
+        seed=seed,
+        rate=rate,
+        truth_path=truth,
+    )
+    typer.echo(f"produced {count} events for {len(workload.accounts)} accounts; truth in {truth}")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -12,11 +12,11 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 
-from bench.drain import topic_ends
 from bench.measure import rate_until
-from bench.services import Service
 from shared.db import create_engine
 from shared.kafka import make_consumer, stop_bounded
+from tests.support.drain import topic_ends
+from tests.support.services import Service
 
 REPO = Path(__file__).resolve().parent.parent
 

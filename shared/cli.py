@@ -1,4 +1,7 @@
-"""The ``vigil`` command: the local stack, the services, schemas, migrations."""
+"""The ``vigil`` command: the local stack, the services, schemas, migrations.
+
+The workload simulator is a tool, not part of the product: ``python -m bench.simulate``.
+"""
 
 from __future__ import annotations
 
@@ -109,36 +112,6 @@ def schemas(
 
     for path in write_schemas(out):
         typer.echo(str(path))
-
-
-@app.command()
-def simulate(
-    accounts: Annotated[int, typer.Option(help="Accounts in the population")] = 500,
-    days: Annotated[int, typer.Option(help="Days of event time")] = 90,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same events)")] = 7,
-    rate: Annotated[
-        float | None, typer.Option(help="Events/s (default: as fast as possible)")
-    ] = None,
-    truth: Annotated[Path, typer.Option(help="Where to write the cohort ground truth")] = Path(
-        ".vigil/ground-truth.json"
-    ),
-) -> None:
-    """Produce a realistic workload (healthy, declining, churning, expanding, onboarding)."""
-    load_stack_env()
-    from bench.simulate import simulate as run_simulation
-    from shared.settings import TopicNames
-
-    bootstrap = os.environ.get("VIGIL_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-    workload, count = run_simulation(
-        bootstrap,
-        TopicNames(),
-        accounts=accounts,
-        days=days,
-        seed=seed,
-        rate=rate,
-        truth_path=truth,
-    )
-    typer.echo(f"produced {count} events for {len(workload.accounts)} accounts; truth in {truth}")
 
 
 def _env_from_stack_file() -> dict[str, str]:

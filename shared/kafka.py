@@ -8,6 +8,7 @@ stores the offsets).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -114,10 +115,9 @@ async def ensure_topics(
             if t not in existing
         ]
         if wanted:
-            try:
+            # another instance may create them at the same moment
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
             await _wait_for_topics(admin, [t.name for t in wanted])
     finally:
         await admin.close()

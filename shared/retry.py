@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -33,10 +34,8 @@ class Backoff:
 
 async def wait_or_stop(stop: asyncio.Event, delay: float) -> None:
     """Sleep for ``delay`` unless ``stop`` is set first."""
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), delay)
-    except TimeoutError:
-        pass
 
 
 async def wait_any(wake: asyncio.Event, stop: asyncio.Event, timeout_s: float) -> None:

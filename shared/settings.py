@@ -8,14 +8,21 @@ environment itself.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Constrained field types, so a service overrides a default without restating the bounds.
+Port = Annotated[int, Field(ge=0, le=65535)]
+Count = Annotated[int, Field(ge=1)]
+Seconds = Annotated[float, Field(gt=0)]
 
 PLACEHOLDER_TOKENS = frozenset({"", "changeme", "change-me", "secret"})
 
 
 class TopicNames(BaseModel):
-    """Kafka topic names; the defaults are those of DESIGN.md."""
+    """Kafka topic names; the defaults are those of docs/DESIGN.md ("Architecture")."""
 
     model_config = {"frozen": True}
 
@@ -61,7 +68,7 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8080, ge=0, le=65535)
+    http_port: Port = 8080
     instance_id: str = "0"
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
     # A consumer lagging with no progress for this long is restarted in-process.
@@ -78,3 +85,26 @@ class CommonSettings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: str) -> str:
         return value.upper()
+
+
+class ConsumerServiceSettings(CommonSettings):
+    """A service that consumes its input topics as one consumer group (all three do)."""
+
+    group_id: str = "vigil"
+    batch_max_records: Count = 2000
+    fetch_timeout_ms: Count = 200
+
+
+class StatefulServiceSettings(ConsumerServiceSettings):
+    """Scoring and triggers: state in PostgreSQL, an outbox relay, a periodic clock."""
+
+    db_pool_size: Count = 5
+    outbox_poll_interval_s: Seconds = 0.5
+    # The clock pass runs this often (0 disables it, as does ``clock_enabled``).
+    clock_interval_s: float = Field(default=300.0, ge=0)
+    clock_enabled: bool = True
+    clock_chunk_size: Count = 1000
+
+    @property
+    def clock_runs(self) -> bool:
+        return self.clock_enabled and self.clock_interval_s > 0

@@ -8,9 +8,9 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from services.ingest.deps import ProducerDep, SettingsDep, StateDep
 from services.ingest.http_batch import ItemOutcome, validate_batch
 from services.ingest.routing import Limits
+from services.ingest.runtime import ProducerDep, SettingsDep, StateDep
 from shared.contracts import signal_to_json
 from shared.kafka import key_bytes, send_all
 
@@ -50,7 +50,7 @@ async def post_events(
     items = await _read_items(request, settings.http_max_body_bytes, settings.http_max_batch_events)
     outcomes = validate_batch(
         items,
-        now=state.clock(),
+        now=state.now(),
         limits=Limits(settings.max_event_bytes, settings.max_json_depth),
     )
     accepted = [o for o in outcomes if o.signal is not None]
@@ -61,7 +61,7 @@ async def post_events(
     ]
     try:
         await send_all(producer, messages)
-    except Exception as error:  # noqa: BLE001 - the client must retry the whole batch
+    except Exception as error:  # the client must retry the whole batch
         raise HTTPException(503, f"Kafka did not acknowledge the events: {error!r}") from error
     state.metrics.http_events.labels("accepted").inc(len(accepted))
     state.metrics.http_events.labels("rejected").inc(len(outcomes) - len(accepted))

@@ -1,74 +1,51 @@
-"""Wiring of the ingest service: the one place that builds and closes everything."""
+"""Wiring of the ingest service: the one place that builds its parts.
+
+The skeleton (start, stop, probes, auth, errors, ``run``) is :mod:`shared.service`.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from datetime import datetime
+from contextlib import AsyncExitStack
 
 from fastapi import FastAPI
 
 from services.ingest.api import router
 from services.ingest.config import IngestSettings
-from services.ingest.consumer import IngestConsumer, utc_now
+from services.ingest.consumer import IngestConsumer
 from services.ingest.metrics import IngestMetrics
 from services.ingest.runtime import IngestRuntime
-from shared.http import install_error_handlers, probe_router, protected, serve
-from shared.kafka import ensure_topics, make_producer, stop_bounded
-from shared.logging import configure_logging, get_logger
-from shared.metrics import new_registry
-from shared.retry import finish_tasks
+from shared.clock import Now, utc_now
+from shared.kafka import make_producer, stop_bounded
+from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
 
-log = get_logger(__name__)
+# The HTTP producer's share of the shutdown timeout, after the consumer loop finished.
+PRODUCER_STOP_S = 2.0
 
 
-def create_app(
-    settings: IngestSettings, *, clock: Callable[[], datetime] = utc_now, run_consumer: bool = True
-) -> FastAPI:
-    registry = new_registry("ingest")
-    metrics = IngestMetrics.create(registry)
-    consumer = IngestConsumer(settings, metrics, clock=clock)
+def create_app(settings: IngestSettings, *, now: Now = utc_now, run_loops: bool = True) -> FastAPI:
+    metrics = IngestMetrics.new()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def build(stack: AsyncExitStack) -> Parts[IngestRuntime]:
         topics = settings.topics
-        await ensure_topics(
-            settings.kafka_bootstrap,
-            [*topics.raw_topics(), topics.signals, topics.dlq],
-            partitions=settings.topic_partitions,
-        )
+        await create_topics(settings, *topics.raw_topics(), topics.signals, topics.dlq)
         producer = make_producer(settings.kafka_bootstrap, client_id="vigil-ingest-http")
         await producer.start()
-        app.state.ingest = IngestRuntime(settings, metrics, producer, consumer, clock)
-        stop = asyncio.Event()
-        loop_task = asyncio.create_task(consumer.run(stop)) if run_consumer else None
-        log.info("ingest started", topics=list(topics.raw_topics()))
-        try:
-            yield
-        finally:
-            stop.set()
-            if loop_task is not None:
-                await finish_tasks([loop_task], settings.shutdown_timeout_s - 2)
-            await stop_bounded(producer, 2)
-            log.info("ingest stopped")
+        stack.push_async_callback(stop_bounded, producer, PRODUCER_STOP_S)
+        consumer = IngestConsumer(settings, metrics, now=now)
 
-    async def readiness() -> dict[str, bool]:
-        return {"kafka": consumer.health.connected, "partitions": bool(consumer.health.assigned)}
+        async def readiness() -> dict[str, bool]:
+            return {
+                "kafka": consumer.health.connected,
+                "partitions": bool(consumer.health.assigned),
+            }
 
-    app = FastAPI(title="Vigil ingest", version="1", lifespan=lifespan)
-    app.include_router(probe_router(registry, readiness))
-    app.include_router(router, dependencies=protected(settings.api_token))
-    install_error_handlers(app)
-    return app
+        runtime = IngestRuntime(settings, metrics, producer, consumer, now)
+        return Parts(runtime, readiness, {"consumer": consumer})
+
+    return create_service_app(
+        ServiceSpec("ingest", settings, metrics.registry, build, [router], run_loops)
+    )
 
 
 def run() -> None:
-    settings = IngestSettings()
-    configure_logging(
-        "ingest",
-        level=settings.log_level,
-        json=settings.log_json,
-        secrets=[settings.api_token.get_secret_value()],
-    )
-    serve(create_app(settings), settings.http_host, settings.http_port)
+    run_service("ingest", IngestSettings(), create_app)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.settings import CommonSettings
+from shared.settings import ConsumerServiceSettings, Count, Port
 
 
-class IngestSettings(CommonSettings):
+class IngestSettings(ConsumerServiceSettings):
     """Ingest: raw topics in, ``signals`` and ``ingest.dlq`` out."""
 
     group_id: str = "vigil-ingest"
-    http_port: int = Field(default=8081, ge=0, le=65535)
-    batch_max_records: int = Field(default=2000, ge=1)
-    fetch_timeout_ms: int = Field(default=200, ge=1)
+    http_port: Port = 8081
     max_event_bytes: int = Field(default=1_048_576, ge=1024)
     max_json_depth: int = Field(default=8, ge=2)
-    http_max_batch_events: int = Field(default=1000, ge=1)
+    http_max_batch_events: Count = 1000
     http_max_body_bytes: int = Field(default=8 * 1_048_576, ge=1024)
     # Kafka transactions make a restart re-produce nothing; each instance
     # needs its own id so that a restarted instance fences its zombie.

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
@@ -19,28 +18,22 @@ from services.ingest.config import IngestSettings
 from services.ingest.metrics import IngestMetrics
 from services.ingest.routing import Limits, RawMessage, Routed, route_message
 from services.ingest.watermark_emitter import WatermarkEmitter
+from shared.clock import Now
 from shared.consumer_health import ConsumerHealth
 from shared.kafka import make_consumer, make_producer, stop_bounded
 from shared.logging import get_logger
 from shared.retry import Backoff, wait_or_stop
 
 log = get_logger(__name__)
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class IngestConsumer:
     """Runs until ``stop`` is set; survives poison messages and broker restarts."""
 
-    def __init__(
-        self, settings: IngestSettings, metrics: IngestMetrics, *, clock: Clock = utc_now
-    ) -> None:
+    def __init__(self, settings: IngestSettings, metrics: IngestMetrics, *, now: Now) -> None:
         self._settings = settings
         self._metrics = metrics
-        self._clock = clock
+        self._now = now
         self._sources = settings.topics.raw_topics()
         self._limits = Limits(settings.max_event_bytes, settings.max_json_depth)
         self.health = ConsumerHealth()
@@ -48,7 +41,7 @@ class IngestConsumer:
             self._sources,
             settings.topics.signals,
             metrics,
-            clock,
+            now,
             lateness_s=settings.allowed_lateness_s,
             interval_ms=settings.watermark_interval_ms,
         )
@@ -87,7 +80,7 @@ class IngestConsumer:
                     backoff.reset()
                 else:
                     await self.watermarks.send_idle(producer)
-                self._record_lag(await self.health.polled(consumer))
+                self._metrics.record_lag(await self.health.polled(consumer))
                 if self.health.stuck(s.stuck_after_s):
                     raise RuntimeError("consumer made no progress while lagging; restarting it")
         finally:
@@ -99,7 +92,7 @@ class IngestConsumer:
         self, producer: AIOKafkaProducer, batch: dict[TopicPartition, list[ConsumerRecord]]
     ) -> None:
         started = time.perf_counter()
-        now = self._clock()
+        now = self._now()
         routed = [self._route(record, now) for records in batch.values() for record in records]
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
         self.watermarks.observe(batch, routed)
@@ -139,7 +132,3 @@ class IngestConsumer:
                 m.dead_lettered.labels(r.reason_code).inc()
         m.batch_size.observe(len(routed))
         m.batch_seconds.observe(took)
-
-    def _record_lag(self, lags: dict[TopicPartition, int]) -> None:
-        for tp, lag in lags.items():
-            self._metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)

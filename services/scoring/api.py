@@ -17,9 +17,10 @@ from services.scoring.api_models import (
     ModelConfigView,
     RescoreResult,
 )
-from services.scoring.deps import RuntimeDep, SessionDep
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository import scores
+from services.scoring.runtime import RuntimeDep
+from shared.deps import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["health"])
 
@@ -84,7 +85,7 @@ async def rescore_now(runtime: RuntimeDep, as_of: datetime) -> RescoreResult:
     """Re-score every account at ``as_of`` now (what the clock does periodically)."""
     if as_of.tzinfo is None:
         raise HTTPException(422, "as_of must include a UTC offset")
-    count = await runtime.clock.rescore_all(as_of)
+    count = await runtime.clock.run_pass(as_of)
     runtime.relay.wake()
     return RescoreResult(accounts=count, as_of=as_of)
 

@@ -48,7 +48,7 @@ DEFAULT_WEIGHTS = {
 
 
 class HealthModelConfig(BaseModel):
-    """Defaults follow DESIGN.md; every number here is a documented knob."""
+    """Defaults follow docs/DESIGN.md ("The health model"); every number is a documented knob."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

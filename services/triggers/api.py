@@ -7,8 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-from services.triggers.deps import RuntimeDep, SessionDep
 from services.triggers.rules_config import PlaybookConfig
+from services.triggers.runtime import RuntimeDep
+from shared.deps import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["playbooks"])
 
@@ -43,6 +44,6 @@ async def tick(runtime: RuntimeDep, now: datetime) -> ClockResult:
     """Evaluate the time-based playbooks of every account at ``now``."""
     if now.tzinfo is None:
         raise HTTPException(422, "now must include a UTC offset")
-    events = await runtime.clock.tick(now)
+    events = await runtime.clock.run_pass(now)
     runtime.relay.wake()
     return ClockResult(now=now, events=events)

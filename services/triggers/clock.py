@@ -1,76 +1,41 @@
-"""The triggers' clock: time-based playbooks (renewal, onboarding) for every account.
+"""What the triggers' clock does: time-based playbooks (renewal, onboarding) for every
+account, then prune scores too old for any rule.
 
-In chunks of accounts, each chunk its own transaction; one instance at a time
-(advisory lock); ``now`` is injectable.
+The pass itself (chunks, lock, schedule) is :class:`shared.clock.ChunkedClock`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.triggers.consumer import TriggerEngine
+from services.triggers.handler import TriggerEngine
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.repository import account_ids_page, prune_scores
-from shared.db import transaction
-from shared.retry import run_periodically
+from shared.clock import ClockHooks, ClockPlan
+from shared.locks import LockKey
 
-CLOCK_LOCK_KEY = 0x56494711
+# Scores are kept a year; a timedelta, because ``replace(year=...)`` fails on 29 February.
+SCORE_RETENTION = timedelta(days=365)
 
 
-class TriggersClock:
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        sessions: async_sessionmaker[AsyncSession],
-        trigger_engine: TriggerEngine,
-        metrics: TriggersMetrics,
-        *,
-        chunk_size: int,
-        on_committed: Callable[[int], None] = lambda _n: None,
-    ) -> None:
-        self._engine = engine
-        self._sessions = sessions
-        self._trigger_engine = trigger_engine
-        self._metrics = metrics
-        self._chunk_size = chunk_size
-        self._on_committed = on_committed
+def prune_cutoff(now: datetime) -> datetime:
+    """Scores older than this are read by no rule any more."""
+    return now - SCORE_RETENTION
 
-    async def run(
-        self,
-        stop: asyncio.Event,
-        interval_s: float,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        await run_periodically(stop, interval_s, lambda: self.tick(now()), name="triggers clock")
 
-    async def tick(self, now: datetime) -> int:
-        """Evaluate every account at ``now``; returns the playbook events emitted."""
-        async with self._engine.connect() as lock_conn:
-            if not await lock_conn.scalar(text(f"SELECT pg_try_advisory_lock({CLOCK_LOCK_KEY})")):
-                return 0
-            try:
-                emitted = await self._chunks(now)
-            finally:
-                await lock_conn.execute(text(f"SELECT pg_advisory_unlock({CLOCK_LOCK_KEY})"))
-                await lock_conn.commit()
-        self._metrics.clock_runs.inc()
-        return emitted
+def playbook_plan(trigger_engine: TriggerEngine) -> ClockPlan:
+    """Each chunk evaluates its accounts at ``now``; a pass counts the events emitted."""
 
-    async def _chunks(self, now: datetime) -> int:
-        after: str | None = None
-        emitted = 0
-        while True:
-            async with transaction(self._sessions) as session:
-                ids = await account_ids_page(session, after, self._chunk_size)
-                if not ids:
-                    await prune_scores(session, now.replace(year=now.year - 1))
-                    break
-                emitted += await self._trigger_engine.on_clock(session, ids, now)
-            self._on_committed(len(ids))
-            after = ids[-1]
-        return emitted
+    async def prune(session: AsyncSession, now: datetime) -> None:
+        await prune_scores(session, prune_cutoff(now))
+
+    return ClockPlan(
+        "triggers clock", LockKey.TRIGGERS_CLOCK, account_ids_page, trigger_engine.on_clock, prune
+    )
+
+
+def playbook_hooks(metrics: TriggersMetrics, on_committed: Callable[[int], None]) -> ClockHooks:
+    return ClockHooks(on_committed=on_committed, on_pass=lambda _n, _s: metrics.clock_runs.inc())

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from services.triggers.webhooks.config import WebhookSettings
-from shared.settings import CommonSettings
+from shared.settings import Port, StatefulServiceSettings
 
 
-class TriggersSettings(CommonSettings):
+class TriggersSettings(StatefulServiceSettings):
     """Triggers: ``health.changes`` and the clock in, ``playbook.events`` and webhooks out."""
 
     group_id: str = "vigil-triggers"
-    http_port: int = Field(default=8083, ge=0, le=65535)
-    batch_max_records: int = Field(default=2000, ge=1)
-    fetch_timeout_ms: int = Field(default=200, ge=1)
-    clock_interval_s: float = Field(default=300.0, ge=0)
-    clock_enabled: bool = True
-    clock_chunk_size: int = Field(default=1000, ge=1)
-    outbox_poll_interval_s: float = Field(default=0.5, gt=0)
-    db_pool_size: int = Field(default=5, ge=1)
+    http_port: Port = 8083
     webhooks: WebhookSettings = WebhookSettings()

@@ -29,7 +29,7 @@ Points = Annotated[float, Field(gt=0, le=100)]
 
 
 class SegmentRules(BaseModel):
-    """Defaults from DESIGN.md's playbook table."""
+    """Defaults from the playbook table of docs/DESIGN.md ("Playbooks")."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -1,29 +1,30 @@
-"""What the running triggers service holds, shared by its routes and loops."""
+"""What the running triggers service holds, shared by its routes and loops, and the
+typed dependency alias its routes take (the skeleton stores it on ``app.state``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from fastapi import Depends
 
-from services.triggers.clock import TriggersClock
 from services.triggers.config import TriggersSettings
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.rules_config import PlaybookConfig
 from services.triggers.webhooks.worker import DeliveryWorker
+from shared.clock import Now
 from shared.config_store import VersionedConfig
-from shared.db_consumer import DbOffsetsConsumer
-from shared.outbox import OutboxRelay
+from shared.deps import get_runtime
+from shared.stateful import StatefulRuntime
 
 
 @dataclass
-class TriggersRuntime:
+class TriggersRuntime(StatefulRuntime):
     settings: TriggersSettings
     metrics: TriggersMetrics
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    consumer: DbOffsetsConsumer
-    relay: OutboxRelay
-    clock: TriggersClock
     worker: DeliveryWorker
     rules: VersionedConfig[PlaybookConfig]
+    now: Now
+
+
+RuntimeDep = Annotated[TriggersRuntime, Depends(get_runtime)]

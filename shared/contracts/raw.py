@@ -1,4 +1,4 @@
-"""Raw events, one model per topic (contract v1 of DESIGN.md).
+"""Raw events, one model per topic (contract v1 of docs/DESIGN.md, "Event contracts").
 
 Extra fields are kept (they travel on to ``signals``) but ignored. Strings
 are strict: a number where an id belongs is an error, not a conversion.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -50,10 +51,8 @@ def pid_alive(pid: int | None) -> bool:
 
 def _reap(pid: int) -> None:
     """Collect our own exited child, if it is one, so it does not linger as a zombie."""
-    try:
+    with contextlib.suppress(ChildProcessError):  # not our child: nothing to collect
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _is_zombie(pid: int) -> bool:
@@ -90,10 +89,8 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(os.getpgid(pid), sig)
     except (ProcessLookupError, PermissionError):
-        try:
+        with contextlib.suppress(ProcessLookupError):  # already gone
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 def processes_mentioning(needle: str) -> list[int]:

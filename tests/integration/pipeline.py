@@ -9,12 +9,12 @@ from typing import Any
 from aiokafka import TopicPartition
 from sqlalchemy import text
 
-from bench.workload import events, make_workload
 from services.ingest.validation import to_signal, validate_object
 from shared.contracts import signal_to_json
 from shared.db import create_engine
 from shared.kafka import ensure_topics, make_consumer, stop_bounded
 from tests.integration.kafka_io import produce
+from tests.support.workload import events, make_workload
 
 END = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from bench.services import Service
+from tests.support.services import Service
 
 
 class ServiceProcess(Service):

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.evaluate_run import Run, Target, run_order
-from bench.evaluate_truth import truth_of
-from bench.workload import events, make_workload
 from shared.settings import TopicNames
 from tests.conftest import Infra
+from tests.support.evaluation.run import Run, Target, run_order
+from tests.support.evaluation.truth import truth_of
+from tests.support.workload import events, make_workload
 
 ACCOUNTS, DAYS, SEED = 36, 60, 3
 KNOWN = {

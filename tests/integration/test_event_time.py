@@ -16,8 +16,6 @@ from aiokafka import ConsumerRecord, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from bench.drain import wait_drained
-from bench.workload import events, make_workload
 from services.ingest.app import create_app as ingest_app
 from services.ingest.config import IngestSettings
 from services.scoring.app import create_app as scoring_app
@@ -28,6 +26,8 @@ from shared.db import create_engine
 from shared.kafka import ensure_topics, make_consumer, stop_bounded
 from shared.settings import TopicNames
 from tests.integration.kafka_io import produce, read_topic
+from tests.support.drain import wait_drained
+from tests.support.workload import events, make_workload
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

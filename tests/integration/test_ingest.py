@@ -96,7 +96,7 @@ async def test_http_batch_answers_per_event_and_is_on_kafka_before_the_response(
     infra, topic_names
 ) -> None:
     await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
-    app = create_app(ingest_settings(infra, topic_names), run_consumer=False)
+    app = create_app(ingest_settings(infra, topic_names), run_loops=False)
     good = [{"source": "usage", **valid_event("usage", i)} for i in range(3)]
     bad = [
         {"source": "usage", **valid_event("usage", 9), "occurred_at": "2026-01-01T00:00:00"},
@@ -140,7 +140,7 @@ async def test_http_batch_answers_per_event_and_is_on_kafka_before_the_response(
 
 async def test_same_event_posted_twice_is_accepted_twice(infra, topic_names) -> None:
     await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
-    app = create_app(ingest_settings(infra, topic_names), run_consumer=False)
+    app = create_app(ingest_settings(infra, topic_names), run_loops=False)
     event = {"source": "payment", **valid_event("payment", 1)}
     async with running(app) as client:
         auth = {"Authorization": f"Bearer {TOKEN}"}

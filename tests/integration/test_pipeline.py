@@ -13,8 +13,6 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from bench.drain import wait_drained
-from bench.workload import events, make_workload
 from services.ingest.app import create_app as ingest_app
 from services.ingest.config import IngestSettings
 from services.scoring.app import create_app as scoring_app
@@ -24,6 +22,8 @@ from services.triggers.config import TriggersSettings
 from shared.db import create_engine
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import produce
+from tests.support.drain import wait_drained
+from tests.support.workload import events, make_workload
 
 REPO = Path(__file__).resolve().parents[2]
 PROMTOOL = "promtool"

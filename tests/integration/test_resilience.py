@@ -14,8 +14,6 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from bench.drain import wait_drained
-from bench.workload import events, make_workload
 from services.ingest.app import create_app as ingest_app
 from services.ingest.config import IngestSettings
 from services.scoring.app import create_app as scoring_app
@@ -29,6 +27,8 @@ from shared.settings import TopicNames
 from tests.integration.kafka_io import produce, wait_for
 from tests.integration.pipeline import snapshot, state_differences
 from tests.integration.processes import ServiceProcess
+from tests.support.drain import wait_drained
+from tests.support.workload import events, make_workload
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 TOKEN = "test-token-resilience"

@@ -8,12 +8,12 @@ from collections import defaultdict
 
 import httpx
 
-from bench.receiver import Receiver, serving
 from services.triggers.webhooks.config import WebhookSettings
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import wait_for
 from tests.integration.processes import ServiceProcess
 from tests.integration.test_triggers import TOKEN, change, running, send, settings_for
+from tests.support.receiver import Receiver, serving
 
 FAST = WebhookSettings(
     schedule_s=(0, 0.3, 0.6, 1.2, 2.4, 4.8),
@@ -63,7 +63,15 @@ async def test_retries_until_the_receiver_recovers_verified_and_in_order(
             timeout_s=60,
             what="every delivery accepted",
         )
-        deliveries = (await client.get(f"/v1/webhooks/subscriptions/{sub_id}/deliveries")).json()
+        path = f"/v1/webhooks/subscriptions/{sub_id}/deliveries"
+
+        async def all_delivered() -> bool:
+            # the worker records "delivered" after the receiver has answered
+            rows = (await client.get(path)).json()
+            return len(rows) == expected and all(d["status"] == "delivered" for d in rows)
+
+        await wait_for(all_delivered, timeout_s=10, what="every delivery recorded as delivered")
+        deliveries = (await client.get(path)).json()
 
     assert all(r.verified for r in receiver.accepted + receiver.rejected)
     assert len(receiver.rejected) == 3

@@ -12,10 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.event_time import Key, WatermarkRow
 
-COLUMNS = (
-    "signals_partition source raw_partition raw_partitions signals_partitions"
-    " watermark caught_up emitted_at"
-).split()
+COLUMNS = [
+    "signals_partition",
+    "source",
+    "raw_partition",
+    "raw_partitions",
+    "signals_partitions",
+    "watermark",
+    "caught_up",
+    "emitted_at",
+]
 
 
 async def load_watermarks(session: AsyncSession) -> dict[Key, WatermarkRow]:

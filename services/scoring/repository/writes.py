@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.state import BatchChanges
+from services.scoring.fold import BatchChanges
 
 
 async def claim_new_events(
@@ -49,10 +49,21 @@ def _columns(rows: Sequence[Any], *names: str) -> dict[str, list[Any]]:
     return {name: [getattr(row, name) for row in rows] for name in names}
 
 
-ACCOUNT_COLUMNS = (
-    "account_id first_seen_at last_event_at subscription_at subscription_event arr seats plan"
-    " currency renewal_at started_at canceled_at downgraded_at"
-).split()
+ACCOUNT_COLUMNS = [
+    "account_id",
+    "first_seen_at",
+    "last_event_at",
+    "subscription_at",
+    "subscription_event",
+    "arr",
+    "seats",
+    "plan",
+    "currency",
+    "renewal_at",
+    "started_at",
+    "canceled_at",
+    "downgraded_at",
+]
 
 UPSERT_ACCOUNTS = text(
     """

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, Field
 
-from services.triggers.deps import RuntimeDep, SessionDep
+from services.triggers.runtime import RuntimeDep
 from services.triggers.webhooks import repository as repo
 from services.triggers.webhooks.service import NewSubscription, create_subscription, rotate
+from shared.deps import NowDep, SessionDep
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 EventType = Literal["playbook.triggered", "playbook.resolved", "health.changed"]
@@ -100,9 +101,8 @@ class Replayed(BaseModel):
 
 @router.post("/subscriptions", status_code=201, response_model=CreatedSubscription)
 async def create(
-    body: SubscriptionIn, runtime: RuntimeDep, session: SessionDep
+    body: SubscriptionIn, runtime: RuntimeDep, session: SessionDep, now: NowDep
 ) -> CreatedSubscription:
-    now = datetime.now(UTC)
     new = NewSubscription(
         str(body.url),
         body.event_types,
@@ -121,15 +121,17 @@ async def list_all(session: SessionDep) -> list[SubscriptionOut]:
 
 
 @router.delete("/subscriptions/{sub_id}", status_code=204)
-async def delete(sub_id: str, session: SessionDep) -> Response:
-    if not await repo.delete_subscription(session, sub_id, datetime.now(UTC)):
+async def delete(sub_id: str, session: SessionDep, now: NowDep) -> Response:
+    if not await repo.delete_subscription(session, sub_id, now):
         raise HTTPException(404, f"no subscription {sub_id}")
     return Response(status_code=204)
 
 
 @router.post("/subscriptions/{sub_id}/rotate-secret", response_model=RotatedSecret)
-async def rotate_secret(sub_id: str, runtime: RuntimeDep, session: SessionDep) -> RotatedSecret:
-    secret, until = await rotate(session, sub_id, runtime.settings.webhooks, now=datetime.now(UTC))
+async def rotate_secret(
+    sub_id: str, runtime: RuntimeDep, session: SessionDep, now: NowDep
+) -> RotatedSecret:
+    secret, until = await rotate(session, sub_id, runtime.settings.webhooks, now=now)
     return RotatedSecret(secret=secret, previous_valid_until=until)
 
 
@@ -147,8 +149,8 @@ async def deliveries(
 
 
 @router.post("/deliveries/{delivery_id}/replay", status_code=202, response_model=Replayed)
-async def replay_one(delivery_id: str, session: SessionDep) -> Replayed:
-    count = await repo.replay(session, datetime.now(UTC), delivery_id=delivery_id)
+async def replay_one(delivery_id: str, session: SessionDep, now: NowDep) -> Replayed:
+    count = await repo.replay(session, now, delivery_id=delivery_id)
     if count == 0:
         raise HTTPException(404, f"no replayable delivery {delivery_id}")
     return Replayed(replayed=count)
@@ -156,7 +158,7 @@ async def replay_one(delivery_id: str, session: SessionDep) -> Replayed:
 
 @router.post("/subscriptions/{sub_id}/replay-failed", status_code=202, response_model=Replayed)
 async def replay_failed(
-    sub_id: str, session: SessionDep, since: datetime | None = None
+    sub_id: str, session: SessionDep, now: NowDep, since: datetime | None = None
 ) -> Replayed:
-    count = await repo.replay(session, datetime.now(UTC), sub_id=sub_id, failed_since=since)
+    count = await repo.replay(session, now, sub_id=sub_id, failed_since=since)
     return Replayed(replayed=count)

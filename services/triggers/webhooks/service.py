@@ -1,11 +1,11 @@
-"""Webhook operations the routes and the triggers engine call; the caller owns the transaction."""
+"""Webhook operations the routes call; the caller owns the transaction."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -32,32 +32,6 @@ class NewSubscription:
 def webhook_body(event_type: str, payload: dict[str, Any], at: datetime) -> str:
     """The Standard Webhooks payload shape: type, timestamp, data."""
     return orjson.dumps({"type": event_type, "timestamp": at.isoformat(), "data": payload}).decode()
-
-
-async def enqueue_for_event(
-    session: AsyncSession,
-    *,
-    event_type: str,
-    event_id: str,
-    account_id: str,
-    payload: dict[str, Any],
-    playbook: str | None,
-    segment: str | None,
-    band: str | None,
-    now: datetime | None = None,
-) -> int:
-    """Queue one delivery per matching subscription; a replayed event queues nothing new."""
-    at = now or datetime.now(UTC)
-    item = repo.WebhookItem(
-        event_type,
-        event_id,
-        account_id,
-        webhook_body(event_type, payload, at),
-        playbook,
-        segment,
-        band,
-    )
-    return await repo.enqueue(session, [item], at)
 
 
 async def create_subscription(

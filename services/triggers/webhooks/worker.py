@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,12 +24,12 @@ from services.triggers.webhooks.metrics import WebhookMetrics
 from services.triggers.webhooks.schedule import due_at, next_attempt_delay, retry_after_seconds
 from services.triggers.webhooks.service import secrets_in_use
 from services.triggers.webhooks.signing import headers
+from shared.clock import Now
 from shared.db import transaction
 from shared.logging import get_logger
 from shared.retry import Backoff, wait_any, wait_or_stop
 
 log = get_logger(__name__)
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class DeliveryWorker:
         settings: WebhookSettings,
         metrics: WebhookMetrics,
         *,
-        clock: Clock = lambda: datetime.now(UTC),
+        now: Now,
         on_disabled: Callable[[str, str], None] = lambda _sub, _reason: None,
         rng: random.Random | None = None,
     ) -> None:
@@ -60,7 +60,7 @@ class DeliveryWorker:
         self._client = client
         self._settings = settings
         self._metrics = metrics
-        self._clock = clock
+        self._now = now
         self._on_disabled = on_disabled
         self._rng = rng or random.Random()
         self._limits: dict[str, asyncio.Semaphore] = {}
@@ -86,7 +86,7 @@ class DeliveryWorker:
 
     async def deliver_due(self) -> int:
         """One round: lease what is due, send it all concurrently, record the results."""
-        now = self._clock()
+        now = self._now()
         s = self._settings
         lease = now + timedelta(seconds=s.request_timeout_s + s.lease_margin_s)
         async with transaction(self._sessions) as session:
@@ -104,7 +104,7 @@ class DeliveryWorker:
             return await self._post(row)
 
     async def _post(self, row: Any) -> AttemptResult:
-        at = self._clock()
+        at = self._now()
         signed = headers(secrets_in_use(row, at), row.id, at, row.body)
         started = time.perf_counter()
         try:
@@ -125,7 +125,7 @@ class DeliveryWorker:
 
     async def _record(self, outcomes: list[tuple[Any, AttemptResult]]) -> None:
         """A round's results in one transaction: fewer commits, the same crash semantics."""
-        now = self._clock()
+        now = self._now()
         attempts, finished, disabled, counted = [], [], [], []
         for row, result in outcomes:
             status, next_at, outcome = self._next_step(row, result, now)

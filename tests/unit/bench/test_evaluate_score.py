@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
-from bench.evaluate_orders import BACKFILLS, arrange
-from bench.evaluate_report import as_json, markdown
-from bench.evaluate_score import Emitted, Observed, evaluate, score
-from bench.evaluate_truth import Truth, truth_of
-from bench.workload import events, make_workload
+from tests.support.evaluation.orders import BACKFILLS, arrange
+from tests.support.evaluation.report import as_json, markdown
+from tests.support.evaluation.score import Emitted, Observed, evaluate, score
+from tests.support.evaluation.truth import Truth, truth_of
+from tests.support.workload import events, make_workload
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -93,7 +94,7 @@ def test_backfill_produces_each_source_whole_with_usage_last() -> None:
         firsts = [sources.index(s) for s in BACKFILLS[order] if s in sources]
         assert firsts == sorted(firsts) and sources[-1] == last
         # each source in one run, nothing lost
-        assert sum(1 for a, b in zip(sources, sources[1:], strict=False) if a != b) == 3
+        assert sum(1 for a, b in itertools.pairwise(sources) if a != b) == 3
         assert sorted(map(str, backfill)) == sorted(map(str, items))
     live = arrange("live", items)
     times = [body["occurred_at"] for _, body in live]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bench.workload import make_workload
+from tests.support.workload import make_workload
 
 END = datetime(2026, 3, 1, tzinfo=UTC)
 

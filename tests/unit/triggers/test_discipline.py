@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from services.triggers.rules_config import (
     SegmentRules,
     Timing,
 )
-from tests.unit.triggers.test_engine import T0, Account, change, kinds
+from tests.unit.triggers.test_decisions import T0, Account, change, kinds
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -59,7 +60,7 @@ def opened(account: Account, playbook: str) -> list[datetime]:
 def test_a_steady_flapping_account_opens_at_most_once_a_month(playbook: str) -> None:
     times = opened(steady_run(PlaybookConfig()), playbook)
     assert 1 <= len(times) <= 2
-    assert all(b - a >= 30 * DAY for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= 30 * DAY for a, b in itertools.pairwise(times))
 
 
 def test_without_discipline_the_same_input_flaps() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from services.triggers.engine import Outcome, on_clock, on_health_changes
+from services.triggers.decisions import Outcome, on_clock, on_health_changes
 from services.triggers.episodes import Episode, Track
 from services.triggers.rules import AccountView
 from services.triggers.rules_config import PlaybookConfig

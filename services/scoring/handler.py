@@ -8,18 +8,18 @@ accounts the batch touched. No per-event round trips to the database.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
 
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.fold import fold_signals
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.repository.writes import apply_changes, claim_new_events
 from services.scoring.scorer import Scorer
-from services.scoring.state import fold_signals
 from services.scoring.watermark_step import WatermarkStep
+from shared.clock import Now
 from shared.contracts import Signal, signal_from_json
 from shared.logging import get_logger
 
@@ -34,13 +34,13 @@ class SignalBatchHandler:
         scorer: Scorer,
         metrics: ScoringMetrics,
         *,
-        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Now,
         watermarks: WatermarkStep | None = None,
     ) -> None:
         self._scorer = scorer
         self._metrics = metrics
-        self._wall_clock = wall_clock
-        self._watermarks = watermarks or WatermarkStep(scorer, metrics, wall_clock=wall_clock)
+        self._now = now
+        self._watermarks = watermarks or WatermarkStep(scorer, metrics, wall_clock=now)
 
     async def __call__(self, session: AsyncSession, records: Sequence[ConsumerRecord]) -> None:
         signal_records, marks = self._watermarks.split(records)
@@ -77,7 +77,7 @@ class SignalBatchHandler:
         return signals
 
     def _observe(self, fresh: Sequence[Signal]) -> None:
-        now = self._wall_clock()
+        now = self._now()
         self._metrics.batch_size.observe(len(fresh))
         for source, count in Counter(s.source for s in fresh).items():
             self._metrics.events_applied.labels(source).inc(count)

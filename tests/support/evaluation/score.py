@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bench.evaluate_truth import EXPECTED_BAND, STEADY_COHORTS, Labels, Truth
+from tests.support.evaluation.truth import EXPECTED_BAND, STEADY_COHORTS, Labels, Truth
 
 BANDS = ("green", "yellow", "red")
 # playbook: (minimum precision, minimum recall), from issue 11 "What it must show"
@@ -200,4 +200,4 @@ def checks(result: Evaluation, horizon: timedelta) -> list[Check]:
 
 
 def ratio(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}"
+    return "-" if value is None else f"{value:.2f}"

@@ -8,14 +8,14 @@ delivery queue in that same transaction, so nothing is lost or sent early.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.triggers.engine import Outcome, on_clock, on_health_changes
+from services.triggers.decisions import Outcome, on_clock, on_health_changes
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.repository import (
     add_scores,
@@ -28,6 +28,7 @@ from services.triggers.repository import (
 from services.triggers.rules_config import PlaybookConfig
 from services.triggers.webhooks.repository import WebhookItem, enqueue
 from services.triggers.webhooks.service import webhook_body
+from shared.clock import Now
 from shared.config_store import VersionedConfig
 from shared.contracts import HealthChange
 from shared.logging import get_logger
@@ -46,12 +47,12 @@ class TriggerEngine:
         metrics: TriggersMetrics,
         *,
         topic: str,
-        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Now,
     ) -> None:
         self._rules = rules
         self._metrics = metrics
         self._topic = topic
-        self._wall_clock = wall_clock
+        self._now = now
 
     async def on_records(self, session: AsyncSession, records: Sequence[ConsumerRecord]) -> None:
         changes = self._parse(records)
@@ -64,7 +65,7 @@ class TriggerEngine:
         views, episodes = await lock_views(session, list(by_account), earliest)
         tracks = await load_tracks(session, list(by_account))
         config = self._rules.current
-        wall_now = self._wall_clock()
+        wall_now = self._now()
         outcomes = [
             on_health_changes(
                 views.get(a), episodes.get(a, {}), cs, config, wall_now=wall_now, tracks=tracks[a]
@@ -79,7 +80,7 @@ class TriggerEngine:
         views, episodes = await lock_views(session, account_ids, now - SCORE_WINDOW)
         tracks = await load_tracks(session, list(views))
         config = self._rules.current
-        wall_now = self._wall_clock()
+        wall_now = self._now()
         outcomes = [
             on_clock(v, episodes.get(a, {}), now, config, wall_now=wall_now, tracks=tracks[a])
             for a, v in sorted(views.items())
@@ -105,7 +106,7 @@ class TriggerEngine:
         for outcome in outcomes:
             for playbook in outcome.held_back:
                 self._metrics.held_back.labels(playbook).inc()
-        now = self._wall_clock()
+        now = self._now()
         rows: list[OutboxRow] = []
         hooks: list[WebhookItem] = []
         for outcome in outcomes:
@@ -148,7 +149,7 @@ class TriggerEngine:
         return [c for c in changes if (c.account_id, c.as_of) in applied]
 
     def _observe_latency(self, at: datetime) -> None:
-        self._metrics.event_time_lag.observe(max(0.0, (self._wall_clock() - at).total_seconds()))
+        self._metrics.event_time_lag.observe(max(0.0, (self._now() - at).total_seconds()))
 
     def _parse(self, records: Sequence[ConsumerRecord]) -> list[HealthChange]:
         changes = []

@@ -14,17 +14,17 @@ from pathlib import Path
 
 import httpx
 
-from bench.drain import wait_drained
-from bench.evaluate_collect import counters, observe
-from bench.evaluate_orders import BACKFILLS, KILLS, Item, Plan, arrange, produce
-from bench.evaluate_score import Evaluation, evaluate
-from bench.evaluate_truth import Truth
-from bench.receiver import Receiver, serving
-from bench.services import Service
-from bench.workload import Workload
 from shared.db import create_engine
 from shared.kafka import ensure_topics
 from shared.settings import TopicNames
+from tests.support.drain import wait_drained
+from tests.support.evaluation.collect import counters, observe
+from tests.support.evaluation.orders import BACKFILLS, KILLS, Item, Plan, arrange, produce
+from tests.support.evaluation.score import Evaluation, evaluate
+from tests.support.evaluation.truth import Truth
+from tests.support.receiver import Receiver, serving
+from tests.support.services import Service
+from tests.support.workload import Workload
 
 SERVICES = ("ingest", "scoring", "triggers")
 Say = Callable[[str], None]

@@ -8,8 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.evaluate_score import BANDS, SHOWN, Emitted, Evaluation, ratio, suspects
-from bench.workload import COHORTS
+from tests.support.evaluation.score import BANDS, SHOWN, Emitted, Evaluation, ratio, suspects
+from tests.support.workload import COHORTS
 
 PER_ACCOUNT = (("expansion", "exp"), ("score_drop", "drop"), ("at_risk", "risk"))
 

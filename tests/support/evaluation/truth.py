@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bench.workload import STEADY_COHORTS, Workload
+from tests.support.workload import STEADY_COHORTS, Workload
 
 EXPECTED_BAND = {"healthy": "green", "churning": "red", "expanding": "green"}
 __all__ = ["EXPECTED_BAND", "STEADY_COHORTS", "Labels", "Truth", "truth_of"]

@@ -1,0 +1,166 @@
+"""Parts of the services whose state lives in PostgreSQL (scoring and triggers).
+
+Each builds, in its ``app.py``: the database (engine closed on the exit
+stack), its versioned config loaded once, the batch consumer of its input
+topic with offsets in PostgreSQL, the outbox relay of its output topic, the
+chunked clock (:mod:`shared.clock`) and a loop refreshing the gauges that
+need a query. The functions here build those from the shared settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from prometheus_client import Counter, Gauge
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.clock import ChunkedClock
+from shared.config_store import VersionedConfig
+from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
+from shared.db_consumer import BatchHandler, DbOffsetsConsumer, LoopOptions
+from shared.http import ReadinessCheck
+from shared.locks import LockKey
+from shared.metrics import ConsumerMetricSet
+from shared.outbox import OutboxRelay, outbox_backlog
+from shared.retry import wait_or_stop
+from shared.service import Loop, Parts
+from shared.settings import StatefulServiceSettings
+
+GAUGE_INTERVAL_S = 5.0
+M = TypeVar("M", bound=BaseModel)
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def open_database(
+    stack: AsyncExitStack, settings: StatefulServiceSettings
+) -> tuple[AsyncEngine, Sessions]:
+    """The engine (disposed when ``stack`` closes) and its sessionmaker."""
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    stack.push_async_callback(engine.dispose)
+    return engine, create_sessionmaker(engine)
+
+
+async def load_config(sessions: Sessions, table: str, model: type[M]) -> VersionedConfig[M]:
+    """The versioned config in force before the first batch (defaults stored on first start)."""
+    store = VersionedConfig(table, model)
+    async with transaction(sessions) as session:
+        await store.refresh(session)
+    return store
+
+
+def outbox_relay(
+    settings: StatefulServiceSettings,
+    sessions: Sessions,
+    topic: str,
+    lock_key: LockKey,
+    relayed: Counter,
+) -> OutboxRelay:
+    """The relay of ``topic``'s outbox, counting what it moved in ``relayed``."""
+    return OutboxRelay(
+        sessions,
+        settings.kafka_bootstrap,
+        [topic],
+        lock_key=lock_key,
+        poll_interval_s=settings.outbox_poll_interval_s,
+        on_relayed=relayed.inc,
+    )
+
+
+def batch_consumer(
+    settings: StatefulServiceSettings,
+    sessions: Sessions,
+    topic: str,
+    handle: BatchHandler,
+    *,
+    on_committed: Callable[[int], None],
+    on_lag: Callable[[Any], None],
+) -> DbOffsetsConsumer:
+    """The consumer of ``topic`` in the service's group, offsets stored with the state."""
+    options = LoopOptions(
+        bootstrap=settings.kafka_bootstrap,
+        group_id=settings.group_id,
+        topics=[topic],
+        client_id=f"{settings.group_id}-{settings.instance_id}",
+        batch_max_records=settings.batch_max_records,
+        fetch_timeout_ms=settings.fetch_timeout_ms,
+        stuck_after_s=settings.stuck_after_s,
+    )
+    return DbOffsetsConsumer(options, sessions, handle, on_committed=on_committed, on_lag=on_lag)
+
+
+@dataclass
+class StatefulRuntime:
+    """What every stateful service holds; a service's runtime extends it (and narrows
+    ``settings`` and ``metrics`` to its own classes)."""
+
+    settings: StatefulServiceSettings
+    metrics: ConsumerMetricSet
+    engine: AsyncEngine
+    sessions: Sessions
+    consumer: DbOffsetsConsumer
+    relay: OutboxRelay
+    clock: ChunkedClock
+
+
+RuntimeT = TypeVar("RuntimeT", bound=StatefulRuntime)
+Refresh = Callable[[AsyncSession], Awaitable[None]]
+
+
+def service_parts(
+    runtime: RuntimeT, outbox: tuple[str, Gauge], refresh: Refresh, **more: Loop
+) -> Parts[RuntimeT]:
+    """Readiness and loops: the consumer, the relay, the gauges (the backlog of the
+    ``outbox`` topic, then ``refresh``), the clock when enabled, and ``more``."""
+    topic, backlog = outbox
+
+    async def gauges(session: AsyncSession) -> None:
+        backlog.set(await outbox_backlog(session, [topic]))
+        await refresh(session)
+
+    loops: dict[str, Loop] = {
+        "consumer": runtime.consumer,
+        "outbox-relay": runtime.relay,
+        "gauges": GaugeLoop(runtime.sessions, gauges),
+        **more,
+    }
+    if runtime.settings.clock_runs:
+        loops["clock"] = runtime.clock
+    return Parts(runtime, readiness(runtime.engine, runtime.consumer), loops)
+
+
+def readiness(engine: AsyncEngine, consumer: DbOffsetsConsumer) -> ReadinessCheck:
+    """Ready when PostgreSQL answers, the broker is reached and partitions are held."""
+
+    async def check() -> dict[str, bool]:
+        return {
+            "postgres": await db_reachable(engine),
+            "kafka": consumer.health.connected,
+            "partitions": bool(consumer.health.assigned),
+        }
+
+    return check
+
+
+class GaugeLoop:
+    """Refreshes the gauges that need a query (outbox backlog, bands) every few seconds."""
+
+    def __init__(
+        self, sessions: Sessions, refresh: Callable[[AsyncSession], Awaitable[None]]
+    ) -> None:
+        self._sessions = sessions
+        self._refresh = refresh
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            # Best effort: during an outage the gauges keep their last value, and the
+            # consumer's own health (``/readyz``) reports the outage.
+            with contextlib.suppress(Exception):
+                async with transaction(self._sessions) as session:
+                    await self._refresh(session)
+            await wait_or_stop(stop, GAUGE_INTERVAL_S)
