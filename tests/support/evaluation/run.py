@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import create_engine
 from shared.kafka import ensure_topics
@@ -70,23 +71,7 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
         async with serving(receiver), _client(token) as client:
             await _subscribe(client, services["triggers"], receiver)
             before_restarts = await _replay(run, target, services, say)
-
-            async def drain() -> None:
-                took = await wait_drained(
-                    engine,
-                    target.bootstrap,
-                    target.topics.model_dump(),
-                    target.groups,
-                    timeout_s=1200,
-                )
-                say(f"    {run.order}: drained in {took:.0f}s")
-
-            await drain()
-            end = run.workload.end.isoformat()
-            await _post(client, f"{services['scoring'].url}/v1/clock/rescore", {"as_of": end})
-            await drain()
-            await _post(client, f"{services['triggers'].url}/v1/clock/tick", {"now": end})
-            await drain()
+            await _close_the_period(run, target, engine, client, services, say)
             seen = await observe(
                 engine,
                 target.bootstrap,
@@ -102,6 +87,31 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
     result = evaluate(run.order, run.truth, seen, run.horizon)
     result.seconds = time.monotonic() - started
     return result
+
+
+async def _close_the_period(
+    run: Run,
+    target: Target,
+    engine: AsyncEngine,
+    client: httpx.AsyncClient,
+    services: dict[str, Service],
+    say: Say,
+) -> None:
+    """Drained, then the clocks once at the end of the history, as the demo does: silence
+    lowers health, and time-based playbooks (and held-back ones that still hold) open."""
+
+    async def drain() -> None:
+        took = await wait_drained(
+            engine, target.bootstrap, target.topics.model_dump(), target.groups, timeout_s=1200
+        )
+        say(f"    {run.order}: drained in {took:.0f}s")
+
+    await drain()
+    end = run.workload.end.isoformat()
+    await _post(client, f"{services['scoring'].url}/v1/clock/rescore", {"as_of": end})
+    await drain()
+    await _post(client, f"{services['triggers'].url}/v1/clock/tick", {"now": end})
+    await drain()
 
 
 async def _replay(
