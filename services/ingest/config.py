@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from shared.settings import ConsumerServiceSettings, Count, Port
@@ -24,6 +26,11 @@ class IngestSettings(ConsumerServiceSettings):
     allowed_lateness_s: float = Field(default=60.0, ge=0)
     # ...and is re-sent on every signals partition at most this often when unchanged.
     watermark_interval_ms: int = Field(default=2000, ge=50)
+    # Sources whose topic holds time back while nothing was ever produced to it
+    # (a backfill producing one source after another); others are idle when empty.
+    expected_sources: list[Literal["usage", "ticket", "payment", "survey"]] = Field(
+        default_factory=list
+    )
 
     @property
     def transactional_id(self) -> str:

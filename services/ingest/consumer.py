@@ -44,6 +44,7 @@ class IngestConsumer:
             now,
             lateness_s=settings.allowed_lateness_s,
             interval_ms=settings.watermark_interval_ms,
+            expected=settings.expected_sources,
         )
 
     async def run(self, stop: asyncio.Event) -> None:

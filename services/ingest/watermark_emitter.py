@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -37,6 +37,7 @@ class WatermarkEmitter:
         *,
         lateness_s: float,
         interval_ms: int,
+        expected: Iterable[str] = (),
     ) -> None:
         self._sources = dict(sources)
         self._signals_topic = signals_topic
@@ -45,6 +46,8 @@ class WatermarkEmitter:
         self._lateness = timedelta(seconds=lateness_s)
         self._interval_s = interval_ms / 1000
         self._signals_partitions = 0
+        self._expected = {t for t, source in self._sources.items() if source in set(expected)}
+        self._produced_to: set[str] = set()  # expected topics known to hold events
         self.tracker = self._new_tracker()
 
     def _new_tracker(self) -> WatermarkTracker:
@@ -72,7 +75,7 @@ class WatermarkEmitter:
             position = await consumer.position(tp)
             lags[(tp.topic, tp.partition)] = 1 if end is None else max(0, end - position)
         counts = {t: len(consumer.partitions_for_topic(t) or ()) for t in self._sources}
-        self.tracker.positions(lags, counts)
+        self.tracker.positions(lags, counts, await self._empty_topics(consumer, counts))
         for source, lag in self.tracker.lag_seconds(self._clock()).items():
             self._metrics.watermark_lag.labels(source).set(max(0.0, lag))
 
@@ -83,6 +86,18 @@ class WatermarkEmitter:
         if not marks or self._signals_partitions == 0:
             return []
         return self.tracker.records(marks, self._signals_partitions, now)
+
+    async def _empty_topics(
+        self, consumer: AIOKafkaConsumer, counts: Mapping[str, int]
+    ) -> set[str]:
+        """Expected sources' topics nothing was produced to yet (all partitions, not
+        just ours: another instance may own the ones with events)."""
+        for topic in self._expected - self._produced_to:
+            tps = [TopicPartition(topic, p) for p in range(counts.get(topic, 0))]
+            ends = await consumer.end_offsets(tps) if tps else {}
+            if any(offset > 0 for offset in ends.values()):
+                self._produced_to.add(topic)
+        return self._expected - self._produced_to
 
     async def send(
         self, producer: AIOKafkaProducer, records: list[WatermarkRecord]

@@ -46,6 +46,7 @@ class WatermarkTracker:
         self._lateness = lateness
         self._interval_s = interval_s
         self._parts: dict[PartitionKey, _Progress] = {}
+        self._empty: set[str] = set()  # expected sources' topics with nothing produced yet
 
     def observe(self, topic: str, partition: int, occurred_at: datetime) -> None:
         """A valid event was read (its event time counts, however old)."""
@@ -53,8 +54,18 @@ class WatermarkTracker:
         if progress.seen is None or occurred_at > progress.seen:
             progress.seen = occurred_at
 
-    def positions(self, lags: Mapping[PartitionKey, int], counts: Mapping[str, int]) -> None:
-        """The assignment and how far behind each partition is (0 = caught up)."""
+    def positions(
+        self,
+        lags: Mapping[PartitionKey, int],
+        counts: Mapping[str, int],
+        empty: Iterable[str] = (),
+    ) -> None:
+        """The assignment and how far behind each partition is (0 = caught up).
+
+        ``empty``: topics of expected sources nothing was ever produced to; they
+        hold time back even when caught up (their history may be yet to come).
+        """
+        self._empty = set(empty)
         for key in [k for k in self._parts if k not in lags]:
             del self._parts[key]  # revoked: another instance reports it now
         for key, lag in lags.items():
@@ -64,7 +75,7 @@ class WatermarkTracker:
 
     def watermark(self, key: PartitionKey, now: datetime) -> datetime | None:
         progress = self._parts[key]
-        if not progress.caught_up:
+        if not progress.caught_up or key[0] in self._empty:
             return progress.seen
         idle = now - self._lateness
         return idle if progress.seen is None or progress.seen < idle else progress.seen
@@ -79,7 +90,8 @@ class WatermarkTracker:
         for key, progress in sorted(self._parts.items()):
             if key[0] not in self._sources:
                 continue
-            state = (self.watermark(key, now), progress.caught_up)
+            # an expected source with nothing produced yet is not caught up with its history
+            state = (self.watermark(key, now), progress.caught_up and key[0] not in self._empty)
             stale = progress.sent_at is None or monotonic - progress.sent_at >= self._interval_s
             moved = progress.sent is None or (
                 state != progress.sent and not (state[1] and progress.sent[1])

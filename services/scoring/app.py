@@ -58,6 +58,7 @@ async def _build_runtime(
         metrics,
         wall_clock=now,
         fresh_s=settings.watermark_fresh_s,
+        lateness_s=settings.allowed_lateness_s,
         held_back_chunk=settings.held_back_chunk,
     )
     relay = stateful.outbox_relay(

@@ -21,5 +21,7 @@ class ScoringSettings(StatefulServiceSettings):
     # Event-time watermarks (README "Event time and watermarks"): a caught-up
     # report from ingest younger than this stands for the wall clock.
     watermark_fresh_s: float = Field(default=10.0, gt=0)
+    # Accounts are judged up to this far past the slowest source's watermark.
+    allowed_lateness_s: float = Field(default=60.0, ge=0)
     # Accounts held back by a watermark re-scored per signals batch, at most.
     held_back_chunk: Count = 1000

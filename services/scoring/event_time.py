@@ -11,6 +11,7 @@ only silence where every source has been read up to that time.
 - A caught-up report that is not recent stands for its emission time.
 - Otherwise a report stands for its watermark (the highest event time read);
   none yet holds time back entirely (``HELD``).
+- Accounts may be judged up to the allowed lateness past the slowest of them.
 - Until every (signals partition, raw partition) of each reported source is
   known, time is held back; with no report at all watermarks are not in effect
   (signals produced without ingest are scored at their own time, as before).
@@ -18,12 +19,14 @@ only silence where every source has been read up to that time.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from services.scoring.components import UsageFacts
 from shared.contracts.watermarks import WatermarkRecord
 
 HELD = datetime.min.replace(tzinfo=UTC)
@@ -75,11 +78,13 @@ def merge(rows: Mapping[Key, WatermarkRow], new: Iterable[WatermarkRow]) -> dict
 
 
 def effective(row: WatermarkRow, now: datetime, fresh: timedelta) -> datetime:
+    if row.watermark is None:
+        return HELD
     if row.caught_up:
         if now - row.emitted_at <= fresh:
             return now
-        return max(row.emitted_at, row.watermark or row.emitted_at)
-    return row.watermark if row.watermark is not None else HELD
+        return max(row.emitted_at, row.watermark)
+    return row.watermark
 
 
 def complete(rows: Mapping[Key, WatermarkRow]) -> bool:
@@ -96,14 +101,24 @@ def complete(rows: Mapping[Key, WatermarkRow]) -> bool:
 
 
 def judgement_bound(
-    rows: Mapping[Key, WatermarkRow], now: datetime, fresh: timedelta
+    rows: Mapping[Key, WatermarkRow],
+    now: datetime,
+    fresh: timedelta,
+    lateness: timedelta = timedelta(0),
 ) -> datetime | None:
-    """The latest time any account may be judged at; ``None``: not in effect."""
+    """The latest time any account may be judged at; ``None``: not in effect.
+
+    The slowest effective watermark plus the allowed lateness: a partition read
+    a few hundred milliseconds behind the others (as in any live stream, with
+    records fetched but not yet returned) must not delay scoring, and silence
+    shorter than the lateness is no signal to a model whose windows are days.
+    """
     if not rows:
         return None
     if not complete(rows):
         return HELD
-    return min(effective(r, now, fresh) for r in rows.values())
+    slowest = min(effective(r, now, fresh) for r in rows.values())
+    return HELD if slowest == HELD else slowest + lateness
 
 
 def source_watermarks(
@@ -151,12 +166,17 @@ FACT_NAMES = (
     "subscription_started_at",
     "canceled",
     "first_value_at",
+    # the expansion signals, coarse so that they change rarely (see ``_seat_use``)
+    "seat_use",
+    "usage_trend",
 )
 
 
-def account_facts(account: Any, segment: str) -> dict[str, Any]:
+def account_facts(account: Any, segment: str, usage: UsageFacts | None = None) -> dict[str, Any]:
     """The facts playbooks read, as JSON values (compared with the last published)."""
     return {
+        "seat_use": _seat_use(account.seats, usage),
+        "usage_trend": _usage_trend(usage),
         "segment": segment,
         "arr": None if account.arr is None else str(account.arr),
         "seats": account.seats,
@@ -179,6 +199,24 @@ def facts_change_id(health_event_id: str, facts: Mapping[str, Any]) -> str:
     """A facts change at an unchanged score and time still gets an id of its own."""
     text = health_event_id + "|" + "|".join(f"{n}={facts.get(n)}" for n in FACT_NAMES)
     return str(uuid.uuid5(FACTS_NAMESPACE, text))
+
+
+def _seat_use(seats: int | None, usage: UsageFacts | None) -> int | None:
+    """Users active in 7 days over seats, in tenths (0-10): ``expansion`` enters at 9 and
+    exits under 8 by default, and must see the crossing even when the score stays put."""
+    if not seats or usage is None:
+        return None
+    return min(10, int(10 * usage.active_users_7d / seats))
+
+
+def _usage_trend(usage: UsageFacts | None) -> float | None:
+    """Usage over its baseline in steps of 0.15 from 1 (1.15, 1.3: ``expansion``'s exit and
+    enter by default), capped at 2; a fall is not an expansion signal and reads as 1."""
+    ratio = None if usage is None else usage.ratio_to_baseline
+    if ratio is None:
+        return None
+    steps = max(0, math.floor(round((ratio - 1) / 0.15, 6)))
+    return round(min(2.0, 1 + 0.15 * steps), 2)
 
 
 def _iso(value: date | datetime | None) -> str | None:

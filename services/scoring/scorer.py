@@ -67,6 +67,13 @@ class Scorer:
         judged = {a.account_id: judgement_time(a, as_of, bound) for a in locked}
         times = {a: t for a, t in judged.items() if t is not None}
         accounts = [a for a in locked if a.account_id in times]
+        if bound is not None:
+            held = len(locked) - len(accounts)
+            held += sum(
+                times[a.account_id] < min(a.last_event_at, as_of or a.last_event_at)
+                for a in accounts
+            )
+            self._metrics.held_back.inc(held)
         if not accounts:
             return []
         earliest = min(times.values())
@@ -86,7 +93,9 @@ class Scorer:
             row, message = self._result(account, health, times[account.account_id], state)
             rows.append(row)
             if message is not None:
-                published.append((account.account_id, account_facts(account, health.segment)))
+                published.append(
+                    (account.account_id, account_facts(account, health.segment, health.usage))
+                )
                 outbox.append((account.account_id, self._topic, message))
                 self._metrics.health_changes.labels(health.band).inc()
         await store_scores(session, rows)
@@ -103,7 +112,7 @@ class Scorer:
         )
         event_id = health_change_id(account.account_id, as_of, health.score, health.band)
         # facts playbooks read reach triggers even when the score does not move
-        facts = account_facts(account, health.segment)
+        facts = account_facts(account, health.segment, health.usage)
         new_facts = facts_changed(account.published_facts, facts)
         if new_facts and not changed:
             changed, event_id = True, facts_change_id(event_id, facts)

@@ -50,12 +50,14 @@ class WatermarkStep:
         metrics: ScoringMetrics,
         *,
         fresh_s: float = 10.0,
+        lateness_s: float = 60.0,
         held_back_chunk: int = 1000,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._scorer = scorer
         self._metrics = metrics
         self._fresh = timedelta(seconds=fresh_s)
+        self._lateness = timedelta(seconds=lateness_s)
         self._chunk = held_back_chunk
         self._wall_clock = wall_clock
 
@@ -90,7 +92,8 @@ class WatermarkStep:
             await store_watermarks(session, [merged[k] for k in sorted({r.key for r in new})])
         for source, mark in source_watermarks(merged, now, self._fresh).items():
             self._metrics.watermark_lag.labels(source).set(max(0.0, (now - mark).total_seconds()))
-        return Progress(judgement_bound(merged, now, self._fresh), read_up_to(stored))
+        bound = judgement_bound(merged, now, self._fresh, self._lateness)
+        return Progress(bound, read_up_to(stored))
 
     def count_late(self, signals: Sequence[Signal], progress: Progress) -> None:
         """Events older than their source's watermark when read: folded all the same."""

@@ -136,7 +136,11 @@ def _step(
 
 def _gate(config: PlaybookConfig, playbook: str) -> Gate:
     timing = config.timing_of(playbook)
-    return Gate(timedelta(hours=timing.dwell_hours), timedelta(hours=timing.cooldown_hours))
+    return Gate(
+        timedelta(hours=timing.dwell_hours),
+        timedelta(hours=timing.cooldown_hours),
+        timedelta(hours=timing.exit_dwell_hours),
+    )
 
 
 def playbook_event(view: AccountView, t: Transition) -> PlaybookEvent:

@@ -6,7 +6,8 @@ open in the state machine (``opened_at``) and when the last one resolved. The
 state machine runs the same whatever is emitted:
 
 - an episode opens once the condition has held for the playbook's dwell and the
-  cool-down after the last resolve has passed;
+  cool-down after the last resolve has passed; once holding, the condition must
+  be off for the playbook's exit dwell before it clears (a flicker does not);
 - it is *emitted* only when the evaluation time is within the horizon of the wall
   clock (``emit``); otherwise it is held back, and the first evaluation within
   the horizon (a newer health change, or a clock pass) emits it if it still holds;
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from services.triggers.rules import Condition
@@ -47,14 +48,17 @@ class Track:
     condition_since: datetime | None = None  # holding (entered, not exited) since
     opened_at: datetime | None = None  # the state machine's episode opened (emitted or held)
     last_resolved_at: datetime | None = None
+    clearing_since: datetime | None = None  # holding, but off since then (exit dwell)
 
 
 @dataclass(frozen=True)
 class Gate:
-    """When an episode may open: after ``dwell`` of holding, ``cooldown`` after a resolve."""
+    """When an episode may open (after ``dwell`` of holding, ``cooldown`` after a resolve)
+    and when a holding condition clears (after ``exit_dwell`` off)."""
 
     dwell: timedelta = timedelta(0)
     cooldown: timedelta = timedelta(0)
+    exit_dwell: timedelta = timedelta(0)
 
     def allows(self, track: Track, since: datetime, at: datetime) -> bool:
         if at < since + self.dwell:
@@ -117,19 +121,30 @@ def advance(
     for playbook, condition in sorted(conditions.items()):
         track = track_of(tracks, open_episodes, playbook)
         current = open_episodes.get(playbook)
+        gate = gates.get(playbook, Gate())
         if condition.active:
             since = track.condition_since or min(condition.since or default_since, at)
-            new = _hold(track, since, at, gates.get(playbook, Gate()))
-            if new.opened_at is not None and current is None:
-                if emit:
-                    step.transitions.append(_triggered(account_id, playbook, since, at, condition))
-                elif track.opened_at is None:
-                    step.held_back.append(playbook)
+            new = _hold(track, since, at, gate)
+        elif (
+            track.condition_since is not None
+            and at < (track.clearing_since or at) + gate.exit_dwell
+        ):
+            new = replace(track, clearing_since=track.clearing_since or at)  # off, not for long
+            # still open in the state machine, as it would be live: emit what was held back
+            since = track.condition_since
+            condition = Condition(True, f"Holding since {since.date().isoformat()}")
         else:
             was_open = track.opened_at is not None or current is not None
             new = Track(last_resolved_at=at if was_open else track.last_resolved_at)
             if current is not None:
                 step.transitions.append(_resolved(playbook, current, at))
+        if new.opened_at is not None and new.condition_since is not None and current is None:
+            if emit:
+                step.transitions.append(
+                    _triggered(account_id, playbook, new.condition_since, at, condition)
+                )
+            elif track.opened_at is None:
+                step.held_back.append(playbook)
         if new != tracks.get(playbook, Track()):
             step.tracks[playbook] = new
     return step
@@ -139,7 +154,7 @@ def _hold(track: Track, since: datetime, at: datetime, gate: Gate) -> Track:
     opened = track.opened_at
     if opened is None and gate.allows(track, since, at):
         opened = at
-    return Track(since, opened, track.last_resolved_at)
+    return Track(since, opened, track.last_resolved_at)  # holding again: not clearing
 
 
 def _triggered(

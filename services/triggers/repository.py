@@ -199,12 +199,14 @@ async def load_tracks(
     result: dict[str, dict[str, Track]] = defaultdict(dict)
     for r in await session.execute(
         text(
-            "SELECT account_id, playbook, condition_since, opened_at, last_resolved_at"
-            " FROM playbook_tracks WHERE account_id = ANY(CAST(:ids AS text[]))"
+            "SELECT account_id, playbook, condition_since, opened_at, last_resolved_at,"
+            " clearing_since FROM playbook_tracks WHERE account_id = ANY(CAST(:ids AS text[]))"
         ),
         {"ids": sorted(set(account_ids))},
     ):
-        result[r.account_id][r.playbook] = Track(r.condition_since, r.opened_at, r.last_resolved_at)
+        result[r.account_id][r.playbook] = Track(
+            r.condition_since, r.opened_at, r.last_resolved_at, r.clearing_since
+        )
     return result
 
 
@@ -215,11 +217,13 @@ async def store_tracks(session: AsyncSession, tracks: Sequence[tuple[str, str, T
     await session.execute(
         text(
             "INSERT INTO playbook_tracks AS t (account_id, playbook, condition_since, opened_at,"
-            " last_resolved_at) SELECT * FROM unnest(CAST(:a AS text[]), CAST(:p AS text[]),"
-            " CAST(:s AS timestamptz[]), CAST(:o AS timestamptz[]), CAST(:r AS timestamptz[]))"
+            " last_resolved_at, clearing_since) SELECT * FROM unnest(CAST(:a AS text[]),"
+            " CAST(:p AS text[]), CAST(:s AS timestamptz[]), CAST(:o AS timestamptz[]),"
+            " CAST(:r AS timestamptz[]), CAST(:c AS timestamptz[]))"
             " ON CONFLICT (account_id, playbook) DO UPDATE SET"
             " condition_since = EXCLUDED.condition_since, opened_at = EXCLUDED.opened_at,"
-            " last_resolved_at = EXCLUDED.last_resolved_at"
+            " last_resolved_at = EXCLUDED.last_resolved_at,"
+            " clearing_since = EXCLUDED.clearing_since"
         ),
         {
             "a": [a for a, _, _ in tracks],
@@ -227,5 +231,6 @@ async def store_tracks(session: AsyncSession, tracks: Sequence[tuple[str, str, T
             "s": [t.condition_since for _, _, t in tracks],
             "o": [t.opened_at for _, _, t in tracks],
             "r": [t.last_resolved_at for _, _, t in tracks],
+            "c": [t.clearing_since for _, _, t in tracks],
         },
     )

@@ -119,11 +119,21 @@ def expansion(view: AccountView, now: datetime, rules: SegmentRules, latched: bo
     usage_ratio = rules.expansion_exit_usage_ratio if latched else rules.expansion_usage_ratio
     if view.seats and view.active_users_7d >= seat_ratio * view.seats:
         reason = f"{view.active_users_7d} of {view.seats} seats active"
-    elif view.usage_ratio is not None and view.usage_ratio >= usage_ratio:
+    elif view.usage_ratio is not None and _usage_grows(view, now, rules, usage_ratio):
         reason = f"Usage up {100 * (view.usage_ratio - 1):.0f}% over its baseline"
     else:
         return OFF
     return Condition(True, reason, now + rules.expansion_due_days * DAY)
+
+
+def _usage_grows(view: AccountView, now: datetime, rules: SegmentRules, ratio: float) -> bool:
+    """Usage over its baseline, where that means something: enough users, a full baseline
+    (data since the later of the subscription's start and when Vigil first saw it)."""
+    if view.usage_ratio is None or view.usage_ratio < ratio:
+        return False
+    known_since = max(t for t in (view.started_at, view.first_seen_at) if t is not None)
+    full_baseline = now - known_since >= rules.expansion_usage_min_history_days * DAY
+    return full_baseline and view.active_users_7d >= rules.expansion_usage_min_users
 
 
 def onboarding(view: AccountView, now: datetime, rules: SegmentRules, latched: bool) -> Condition:

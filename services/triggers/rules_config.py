@@ -50,6 +50,10 @@ class SegmentRules(BaseModel):
     expansion_exit_seat_ratio: Annotated[float, Field(gt=0, le=1)] = 0.8
     expansion_usage_ratio: Annotated[float, Field(gt=1)] = 1.3
     expansion_exit_usage_ratio: Annotated[float, Field(gt=1)] = 1.15
+    # usage growth counts only with this many users active: a few users' weeks swing it by half
+    expansion_usage_min_users: Annotated[int, Field(ge=0, le=100_000)] = 10
+    # ... and a full baseline (7 days against the 28 before): younger data reads as growth
+    expansion_usage_min_history_days: Days = 35
     expansion_due_days: Days = 14
     onboarding_days: Days = 30
     stalled_due_days: Days = 3
@@ -78,6 +82,7 @@ class Timing(BaseModel):
 
     dwell_hours: Hours = 0  # event time the condition must hold continuously
     cooldown_hours: Hours = 0  # after a resolve, no new episode of the playbook before this
+    exit_dwell_hours: Hours = 0  # once holding, off this long before it clears
 
 
 def default_timing() -> dict[str, Timing]:
@@ -91,7 +96,8 @@ def default_timing() -> dict[str, Timing]:
         "score_drop": Timing(cooldown_hours=30 * 24),
         "adoption": Timing(dwell_hours=24, cooldown_hours=14 * 24),
         "renewal": Timing(),
-        "expansion": Timing(dwell_hours=48, cooldown_hours=30 * 24),
+        # seats active in 7 days jump by a user's absence: a few days off before it clears
+        "expansion": Timing(dwell_hours=6, cooldown_hours=30 * 24, exit_dwell_hours=72),
         "onboarding": Timing(),
         "onboarding_stalled": Timing(),
     }

@@ -22,6 +22,8 @@ Fact = Literal[
     "subscription_started_at",
     "canceled",
     "first_value_at",
+    "seat_use",
+    "usage_trend",
 ]
 Playbook = Literal[
     "at_risk", "score_drop", "adoption", "renewal", "expansion", "onboarding", "onboarding_stalled"

@@ -3,6 +3,7 @@ a fact that changes alone (a renewal date) reaches triggers."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -26,7 +27,7 @@ from shared.db import create_engine
 from shared.kafka import ensure_topics, make_consumer, stop_bounded
 from shared.settings import TopicNames
 from tests.integration.kafka_io import produce, read_topic
-from tests.support.drain import wait_drained
+from tests.support.drain import kafka_group_lag, wait_drained
 from tests.support.workload import events, make_workload
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -52,7 +53,7 @@ async def read_all(bootstrap: str, topic: str, partitions: int = 4) -> list[Cons
 
 @asynccontextmanager
 async def pipeline(
-    infra: Any, topics: TopicNames, database: str, *, ingest_batch: int = 2000
+    infra: Any, topics: TopicNames, database: str, *, ingest_batch: int = 2000, **ingest: Any
 ) -> AsyncIterator[tuple[dict[str, str], list[Any]]]:
     """Ingest, scoring and triggers in process (clocks off); yields (groups, apps)."""
     suffix = uuid.uuid4().hex[:6]
@@ -71,6 +72,7 @@ async def pipeline(
                 group_id=groups["ingest"],
                 instance_id=suffix,
                 batch_max_records=ingest_batch,
+                **ingest,
             )
         ),
         scoring_app(ScoringSettings(**common, group_id=groups["scoring"], **quick)),
@@ -93,50 +95,13 @@ async def metric_samples(app: Any) -> dict[tuple[str, tuple[tuple[str, str], ...
     }
 
 
-async def test_a_source_read_behind_the_others_makes_no_healthy_account_red(
-    infra, topic_names, database
-) -> None:
-    """Usage is read an hour (and more) of event time behind the other sources.
-
-    Its whole history sits on its topic before ingest starts, produced after the
-    other sources' (and ten times their volume), and ingest reads small batches:
-    tickets, payments and surveys are read to the end long before usage is.
-    Judged at the other sources' time, healthy accounts would look idle.
-    """
-    await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
-    workload = make_workload(24, 45, seed=23, end=datetime.now(UTC) - timedelta(hours=1))
-    raw = list(events(workload, seed=23))
-    by_source = topic_names.topic_of_source()
-    messages = [(by_source[s], e["account_id"].encode(), orjson.dumps(e)) for s, e in raw]
-    others = [m for m in messages if m[0] != topic_names.usage]
-    usage = [m for m in messages if m[0] == topic_names.usage]
-    await produce(infra.kafka_bootstrap, others)
-    await produce(infra.kafka_bootstrap, usage)
-    cohorts = {a.account_id: a.cohort for a in workload.accounts}
-    steady = {a for a, c in cohorts.items() if c in ("healthy", "expanding")}
-    assert steady and len(usage) > 3 * len(others)
-
-    engine = create_engine(database, pool_size=1)
-    try:
-        async with pipeline(infra, topic_names, database, ingest_batch=100) as (groups, apps):
-            await wait_drained(
-                engine, infra.kafka_bootstrap, topic_names.model_dump(), groups, timeout_s=300
-            )
-            scoring_metrics = await metric_samples(apps[1])
-        async with engine.connect() as conn:
-            final: dict[str, str] = dict(
-                (await conn.execute(text("SELECT account_id, band FROM accounts"))).all()
-            )
-    finally:
-        await engine.dispose()
-
+async def assert_no_false_alarm(infra: Any, topics: TopicNames, steady: set[str]) -> None:
+    """No steady account was ever red on health.changes, none got an at_risk episode."""
     changes = [
-        orjson.loads(r.value)
-        for r in await read_all(infra.kafka_bootstrap, topic_names.health_changes)
+        orjson.loads(r.value) for r in await read_all(infra.kafka_bootstrap, topics.health_changes)
     ]
     playbooks = [
-        orjson.loads(r.value)
-        for r in await read_all(infra.kafka_bootstrap, topic_names.playbook_events)
+        orjson.loads(r.value) for r in await read_all(infra.kafka_bootstrap, topics.playbook_events)
     ]
     red = sorted(
         {c["account_id"] for c in changes if c["account_id"] in steady and c["band"] == "red"}
@@ -148,10 +113,108 @@ async def test_a_source_read_behind_the_others_makes_no_healthy_account_red(
         if p["playbook"] == "at_risk" and p["account_id"] in steady
     ]
     assert at_risk == [], f"at_risk opened for steady accounts: {at_risk}"
+
+
+def population(
+    topics: TopicNames, seed: int
+) -> tuple[dict[str, list[tuple[str, bytes, bytes]]], set[str]]:
+    """A bench population's raw messages per topic, and its steady (healthy, expanding) accounts."""
+    workload = make_workload(24, 45, seed=seed, end=datetime.now(UTC) - timedelta(hours=1))
+    by_source = topics.topic_of_source()
+    messages: dict[str, list[tuple[str, bytes, bytes]]] = {t: [] for t in by_source.values()}
+    for source, event in events(workload, seed=seed):
+        topic = by_source[source]
+        messages[topic].append((topic, event["account_id"].encode(), orjson.dumps(event)))
+    steady = {a.account_id for a in workload.accounts if a.cohort in ("healthy", "expanding")}
+    assert steady
+    return messages, steady
+
+
+async def test_backfill_one_source_after_another_with_expected_sources_raises_no_alarm(
+    infra, topic_names, database
+) -> None:
+    """Each source's whole history produced only once ingest has read the previous one.
+
+    An empty topic is idle (caught up: the wall clock) unless its source is
+    expected (``VIGIL_EXPECTED_SOURCES``): then it holds time back until its
+    history arrives, and nobody is judged before every source has been read.
+    """
+    await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
+    messages, steady = population(topic_names, seed=31)
+    expected = ["usage", "ticket", "payment", "survey"]
+    engine = create_engine(database, pool_size=1)
+    try:
+        async with pipeline(infra, topic_names, database, expected_sources=expected) as (
+            groups,
+            _apps,
+        ):
+            for source in expected:
+                topic = topic_names.topic_of_source()[source]
+                await produce(infra.kafka_bootstrap, messages[topic])
+                await wait_for_lag_zero(infra.kafka_bootstrap, groups["ingest"], topic)
+                async with engine.connect() as conn:
+                    scored = await conn.scalar(text("SELECT count(score) FROM accounts"))
+                if source != expected[-1]:
+                    assert scored == 0, f"accounts judged before {expected[-1]} was read"
+            await wait_drained(
+                engine, infra.kafka_bootstrap, topic_names.model_dump(), groups, timeout_s=300
+            )
+            async with engine.connect() as conn:
+                unscored = await conn.scalar(
+                    text("SELECT count(*) FROM accounts WHERE score IS NULL")
+                )
+    finally:
+        await engine.dispose()
+    assert unscored == 0
+    await assert_no_false_alarm(infra, topic_names, steady)
+
+
+async def wait_for_lag_zero(bootstrap: str, group: str, topic: str, timeout_s: float = 120) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while await kafka_group_lag(bootstrap, group, [topic]) > 0:
+        assert loop.time() < deadline, f"ingest did not read {topic} in {timeout_s}s"
+        await asyncio.sleep(0.2)
+
+
+async def test_a_source_read_behind_the_others_makes_no_healthy_account_red(
+    infra, topic_names, database
+) -> None:
+    """Usage is read an hour (and more) of event time behind the other sources.
+
+    Its whole history sits on its topic before ingest starts, produced after the
+    other sources' (and several times their volume), and ingest reads small
+    batches: tickets, payments and surveys are read to the end long before usage
+    is. Judged at the other sources' time, healthy accounts would look idle (this
+    test fails with the watermark bound switched off).
+    """
+    await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
+    messages, steady = population(topic_names, seed=23)
+    usage = messages.pop(topic_names.usage)
+    others = [m for topic in messages.values() for m in topic]
+    await produce(infra.kafka_bootstrap, others)
+    await produce(infra.kafka_bootstrap, usage)
+    assert len(usage) > 3 * len(others)
+
+    engine = create_engine(database, pool_size=1)
+    try:
+        async with pipeline(infra, topic_names, database, ingest_batch=100) as (groups, apps):
+            await wait_drained(
+                engine, infra.kafka_bootstrap, topic_names.model_dump(), groups, timeout_s=300
+            )
+            scoring_metrics = await metric_samples(apps[1])
+        async with engine.connect() as conn:
+            final: dict[str, str | None] = dict(
+                (await conn.execute(text("SELECT account_id, band FROM accounts"))).all()
+            )
+    finally:
+        await engine.dispose()
+
+    await assert_no_false_alarm(infra, topic_names, steady)
+    assert None not in final.values(), "every account is scored in the end"
     assert all(final[a] != "red" for a in steady)
-    assert set(final) == set(cohorts), "every account is scored in the end"
-    # the scenario happened: accounts were held back by the usage watermark and released
-    held = scoring_metrics[("vigil_scoring_accounts_scored_total", (("trigger", "watermark"),))]
+    # the scenario happened: accounts were judged before their latest event, held back
+    held = scoring_metrics[("vigil_scoring_held_back_judgements_total", ())]
     assert held > 0
 
 

@@ -41,6 +41,12 @@ def test_alert_rules_pass_promtool() -> None:
     assert "SUCCESS: 6 rules found" in result.stdout
 
 
+def test_watermark_stalled_alert_fires_for_a_stopped_watermark_only() -> None:
+    """A stalled source alerts; a backfill catching up and a live source do not."""
+    result = promtool("test", "rules", str(REPO / "deploy" / "prometheus" / "alerts_test.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 async def test_raw_events_to_playbooks_and_every_metric_page_passes_promtool(
     infra, topic_names, database
 ) -> None:

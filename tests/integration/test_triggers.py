@@ -13,7 +13,10 @@ import orjson
 
 from services.triggers.app import create_app
 from services.triggers.config import TriggersSettings
+from services.triggers.episodes import Track
+from services.triggers.repository import load_tracks, store_tracks
 from shared.contracts import AccountFacts, HealthChange
+from shared.db import create_engine, create_sessionmaker, transaction
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import produce, read_topic
 from tests.integration.pipeline import end_offsets, wait_drained
@@ -221,3 +224,22 @@ async def test_history_emits_nothing_until_a_clock_pass_opens_what_holds_once(
         if line.startswith("vigil_triggers_episodes_held_back_total{")
     }
     assert held == {"at_risk": 2.0, "score_drop": 1.0, "onboarding": 1.0}
+
+
+async def test_tracks_round_trip_through_postgresql(database) -> None:
+    engine = create_engine(database, pool_size=1)
+    sessions = create_sessionmaker(engine)
+    stored = {
+        "expansion": Track(T0, T0 + timedelta(hours=6), None, None),
+        "score_drop": Track(None, None, T0 - timedelta(days=3), None),
+    }
+    try:
+        for _ in range(2):  # insert, then update in place: now clearing
+            async with transaction(sessions) as session:
+                await store_tracks(session, [("acct", p, t) for p, t in stored.items()])
+            async with transaction(sessions) as session:
+                loaded = await load_tracks(session, ["acct", "other"])
+            assert loaded == {"acct": stored}
+            stored["expansion"] = Track(T0, T0 + timedelta(hours=6), None, T0 + timedelta(days=2))
+    finally:
+        await engine.dispose()

@@ -182,7 +182,9 @@ def _activity_level(a: Account, day: int, days: int) -> float:
     if a.cohort == "churning":
         return 0.5 if day < days - 21 else 0.0
     if a.cohort == "expanding":
-        return min(0.97, 0.6 + 0.37 * progress)
+        # at 90% of its seats from about two thirds of the window on: an expansion signal
+        # that has lasted weeks by the end, not one that appears in its last days
+        return min(1.0, 0.6 + 0.6 * progress)
     return 0.3 + 0.3 * progress  # onboarding
 
 
@@ -191,7 +193,12 @@ def _usage(
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Each week a share of the seats is active (by cohort); active users show up on
     about 40% of the days. Healthy, expanding and onboarding accounts keep their
-    champion (the first user) active every week."""
+    champion (the first user) active every week.
+
+    The active users are the same people week after week (the first ones of the
+    account), as in a real team: an account grows by adding users, not by drawing
+    new ones at random. Drawn afresh each week, a healthy account of a few seats
+    would now and then have every seat active and look like an expanding one."""
     days = (w.end - w.start).days
     breadth = {"healthy": 10, "declining": 4, "churning": 5, "expanding": 11, "onboarding": 4}
     features = FEATURES[: breadth[a.cohort]]
@@ -200,11 +207,10 @@ def _usage(
     keeps_champion = a.cohort in ("healthy", "expanding", "onboarding")
     for week_start in range(first_day, days, 7):
         level = _activity_level(a, min(week_start + 3, days - 1), days)
-        active = [
-            u for i, u in enumerate(users) if (i == 0 and keeps_champion) or rng.random() < level
-        ]
-        if level == 0.0:
-            active = []
+        count = round(level * a.seats)
+        if keeps_champion and level > 0.0:
+            count = max(count, 1)
+        active = users[:count]
         for day in range(week_start, min(week_start + 7, days)):
             for user in active:
                 if rng.random() < 0.4:

@@ -58,3 +58,15 @@ def test_records_go_to_every_signals_partition_and_revoked_partitions_are_forgot
     assert all(r.source == "usage" and r.raw_partitions == 2 for r in records)
     t.positions({("usage.events", 1): 0}, {"usage.events": 2})
     assert [m.partition for m in t.due(NOW, monotonic=5.0)] == [1]
+
+
+def test_an_expected_source_with_nothing_produced_holds_time_back_even_caught_up() -> None:
+    t = tracker()
+    lags = {("usage.events", 0): 0, ("ticket.events", 0): 0}
+    t.positions(lags, {}, empty=["ticket.events"])
+    assert t.watermark(("ticket.events", 0), NOW) is None
+    assert t.watermark(("usage.events", 0), NOW) == NOW - LATENESS
+    marks = {m.topic: (m.watermark, m.caught_up) for m in t.due(NOW, monotonic=1.0)}
+    assert marks == {"ticket.events": (None, False), "usage.events": (NOW - LATENESS, True)}
+    t.positions(lags, {}, empty=[])  # its history arrived
+    assert t.watermark(("ticket.events", 0), NOW) == NOW - LATENESS

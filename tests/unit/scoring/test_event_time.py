@@ -53,15 +53,21 @@ def test_bound_is_the_slowest_source_and_fresh_caught_up_stands_for_the_wall_clo
         row("ticket", mark=NOW - timedelta(minutes=1), caught_up=True),
     )
     assert judgement_bound(reports, NOW, FRESH) == NOW - 2 * HOUR
-    live = rows(row("usage", mark=NOW - HOUR, caught_up=True), row("ticket", caught_up=True))
+    live = rows(
+        row("usage", mark=NOW - HOUR, caught_up=True),
+        row("ticket", mark=NOW - 2 * HOUR, caught_up=True),
+    )
     assert judgement_bound(live, NOW + timedelta(seconds=5), FRESH) == NOW + timedelta(seconds=5)
     # a caught-up report gone stale stands for when it was made
     assert judgement_bound(live, NOW + timedelta(minutes=5), FRESH) == NOW
 
 
 def test_a_partition_with_nothing_read_or_not_reported_holds_time_back() -> None:
-    assert judgement_bound(rows(row("usage"), row("ticket", caught_up=True)), NOW, FRESH) == HELD
-    two = rows(row("usage", 0, mark=NOW, raw_partitions=2), row("ticket", caught_up=True))
+    caught_up = row("ticket", mark=NOW, caught_up=True)
+    assert judgement_bound(rows(row("usage"), caught_up), NOW, FRESH) == HELD
+    # caught up with nothing ever produced to an expected source: still held
+    assert judgement_bound(rows(row("usage", caught_up=True), caught_up), NOW, FRESH) == HELD
+    two = rows(row("usage", 0, mark=NOW, raw_partitions=2), caught_up)
     assert judgement_bound(two, NOW, FRESH) == HELD
     other_signals = rows(row("usage", 0, 0, mark=NOW, signals_partitions=2))
     assert judgement_bound(other_signals, NOW, FRESH) == HELD
@@ -121,3 +127,12 @@ def test_only_facts_that_changed_are_listed_and_the_first_lists_all_set() -> Non
     assert facts_changed(before, after) == ["renewal_at"]
     assert facts_change_id("x", before) != facts_change_id("x", after)
     assert facts_change_id("x", after) == facts_change_id("x", dict(after))
+
+
+def test_the_bound_allows_the_lateness_past_the_slowest_watermark_but_not_past_held() -> None:
+    behind = rows(row("usage", mark=NOW - timedelta(seconds=0.3)), row("ticket", mark=NOW))
+    lateness = timedelta(minutes=1)
+    assert judgement_bound(behind, NOW, FRESH, lateness) == NOW + timedelta(seconds=59.7)
+    assert (
+        judgement_bound(rows(row("usage"), row("ticket", mark=NOW)), NOW, FRESH, lateness) == HELD
+    )

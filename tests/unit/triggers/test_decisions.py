@@ -156,13 +156,13 @@ def test_adoption_needs_an_account_older_than_30_days_and_a_day_of_low_adoption(
     assert ("adoption", "triggered") in kinds(old.clock(T0 + timedelta(hours=24)))
 
 
-def test_expansion_when_green_and_near_the_seat_limit_for_two_days() -> None:
+def test_expansion_when_green_and_near_the_seat_limit_for_six_hours() -> None:
     near, far = Account(), Account()
     assert near.change(change(0, 90, "green", seats=10, active_users_7d=9)) == []
     far.change(change(0, 90, "green", seats=10, active_users_7d=5))
-    assert near.clock(T0 + timedelta(hours=47)) == []
-    assert kinds(near.clock(T0 + timedelta(hours=48))) == [("expansion", "triggered")]
-    assert far.clock(T0 + timedelta(hours=48)) == []
+    assert near.clock(T0 + timedelta(hours=5)) == []
+    assert kinds(near.clock(T0 + timedelta(hours=6))) == [("expansion", "triggered")]
+    assert far.clock(T0 + timedelta(hours=6)) == []
 
 
 def test_renewal_enters_its_window_with_the_clock() -> None:

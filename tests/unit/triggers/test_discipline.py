@@ -17,6 +17,7 @@ from services.triggers.rules_config import (
     SegmentRules,
     Timing,
 )
+from shared.contracts import HealthChange
 from tests.unit.triggers.test_decisions import T0, Account, change, kinds
 
 HOUR = timedelta(hours=1)
@@ -87,13 +88,49 @@ def test_at_risk_clears_only_past_its_exit_score() -> None:
     assert kinds(account.change(change(3, 46, "yellow"))) == [("at_risk", "resolved")]
 
 
-def test_dwell_restarts_when_the_condition_breaks() -> None:
+def seats(hours: float, active: int) -> HealthChange:
+    return change(hours, 90, "green", seats=10, active_users_7d=active)
+
+
+def test_a_flicker_shorter_than_the_exit_dwell_keeps_the_dwell_running() -> None:
     account = Account()
-    account.change(change(0, 90, "green", seats=10, active_users_7d=10))
-    account.change(change(40, 90, "green", seats=10, active_users_7d=7))  # below the exit
-    account.change(change(41, 90, "green", seats=10, active_users_7d=10))
-    assert account.clock(T0 + 88 * HOUR) == []  # 48 h from hour 0, but only 47 h from hour 41
+    account.change(seats(0, 10))
+    account.change(seats(1, 7))  # below the exit for 20 h: less than its 72 h exit dwell
+    account.change(seats(21, 10))  # so it has held since hour 0, and the 6 h dwell is long past
+    assert kinds(account.events) == [("expansion", "triggered")]
+    assert account.events[0].at == T0 + 21 * HOUR
+
+
+def test_dwell_restarts_when_the_condition_clears() -> None:
+    account = Account()
+    account.change(seats(0, 10))
+    account.change(seats(10, 7))
+    assert account.clock(T0 + 82 * HOUR) == []  # off 72 h: cleared before it ever opened
+    account.change(seats(83, 10))
+    assert account.clock(T0 + 88 * HOUR) == []  # 5 h since it held again
     assert kinds(account.clock(T0 + 89 * HOUR)) == [("expansion", "triggered")]
+
+
+def test_an_open_expansion_resolves_only_after_its_exit_dwell() -> None:
+    account = Account()
+    account.change(seats(0, 10))
+    account.clock(T0 + 6 * HOUR)
+    account.change(seats(50, 6))
+    assert account.clock(T0 + 121 * HOUR) == []
+    assert kinds(account.clock(T0 + 122 * HOUR)) == [("expansion", "resolved")]
+
+
+def test_an_episode_held_back_is_sent_while_its_condition_flickers() -> None:
+    """Live it would be open (a flicker shorter than the exit dwell does not clear it):
+    read as history, the first pass within the horizon sends it."""
+    end = T0 + 10 * DAY
+    account = Account()
+    account.change(seats(0, 10), wall_now=end)
+    account.change(seats(24, 10), wall_now=end)  # held back
+    account.change(seats(10 * 24 - 30, 6), wall_now=end)  # a flicker, 30 h before the end
+    sent = account.clock(end, wall_now=end)
+    assert kinds(sent) == [("expansion", "triggered")]
+    assert account.held_back == ["expansion"]
 
 
 def test_no_reopen_within_the_cooldown_then_one_after_it() -> None:
@@ -214,3 +251,24 @@ def test_exit_thresholds_must_sit_inside_their_enter_thresholds() -> None:
         PlaybookConfig(timing={"nope": Timing()})
     with pytest.raises(ValidationError):
         Timing(dwell_hours=-1)
+
+
+def test_usage_growth_needs_enough_users_and_a_full_baseline_to_mean_something() -> None:
+    started = T0 - 60 * DAY
+    small, large, young = Account(), Account(), Account()
+    growing: dict[str, Any] = {
+        "usage_ratio_to_baseline": 1.6,
+        "subscription_started_at": started,
+        "first_value_at": started,
+    }
+    for account in (small, large):  # seen by Vigil for 40 days
+        account.change(change(-40 * 24, 90, "green", seats=40, active_users_7d=20))
+    small.change(change(0, 90, "green", seats=5, active_users_7d=3, **growing))
+    large.change(change(0, 90, "green", seats=40, active_users_7d=20, **growing))
+    young.change(
+        change(0, 90, "green", seats=40, active_users_7d=20, usage_ratio_to_baseline=1.6)
+    )  # first seen now: its baseline is still filling
+    for account in (small, large, young):
+        account.clock(T0 + 6 * HOUR)
+    assert [k for k in kinds(large.events) if k[0] == "expansion"] == [("expansion", "triggered")]
+    assert small.events == [] and young.events == []

@@ -1,7 +1,7 @@
 """Triggers: per account and playbook, the rule bookkeeping that dwell and cool-down need.
 
-Revision ID: 0005_playbooks
-Revises: 0004
+Revision ID: 0006_playbooks
+Revises: 0005_watermarks
 Create Date: 2026-11-24
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0005_playbooks"
-down_revision = "0004"
+revision = "0006_playbooks"
+down_revision = "0005_watermarks"
 branch_labels = None
 depends_on = None
 
@@ -25,6 +25,7 @@ def upgrade() -> None:
             condition_since   timestamptz,
             opened_at         timestamptz,
             last_resolved_at  timestamptz,
+            clearing_since    timestamptz,
             PRIMARY KEY (account_id, playbook)
         )
         """
