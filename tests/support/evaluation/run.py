@@ -153,6 +153,8 @@ def _services(target: Target, token: str) -> dict[str, Service]:
         "VIGIL_WEBHOOKS__ALLOW_HTTP": "true",
         "VIGIL_WEBHOOKS__ALLOWLIST": '["127.0.0.1"]',
         "VIGIL_LOG_JSON": "true",
+        # all four sources are produced: an empty topic is "not yet", not idle
+        "VIGIL_EXPECTED_SOURCES": '["usage", "ticket", "payment", "survey"]',
     }
     target.logs.mkdir(parents=True, exist_ok=True)
     return {
