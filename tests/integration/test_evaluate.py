@@ -27,17 +27,18 @@ from tests.support.workload import events, make_workload
 
 ACCOUNTS, DAYS, SEED = 36, 60, 3
 KNOWN = {
-    # playbook -> why its thresholds fail on the merged pipeline (issue 11)
-    "expansion": "expansion reads active users and usage against baseline, which reach "
-    "triggers only with a health change, i.e. when the score moves: a steady green account "
-    "is judged on its first days' facts (missed); and a healthy account with a handful of "
-    "seats does meet 'active users >= 90% of seats' (labelled false)",
+    # playbook -> why its thresholds fail on the merged pipeline (issue 11, README)
     "at_risk": "triggers drops a health change whose as_of equals the last one applied "
-    "(services/triggers engine: as_of <= view.as_of is a replay), but scoring re-scores "
-    "late events at the same watermark-clamped as_of: the red judgement made before usage "
-    "was read is never corrected, and the end-of-run clock opens at_risk on it",
-    "renewal": "same cause as at_risk: the subscription facts read last are published at "
-    "the account's unchanged as_of and dropped by triggers",
+    "(services/triggers/decisions.py: as_of <= view.as_of is a replay), but scoring "
+    "re-scores late-read events at the same watermark-clamped as_of: a red judgement made "
+    "before an account's usage was folded is never corrected in triggers, and the "
+    "end-of-run clock opens at_risk on it",
+    "renewal": "same cause as at_risk: subscription facts read last are published at the "
+    "account's unchanged as_of and dropped by triggers",
+    "expansion": "same cause in backfills (the view stays at an old as_of, or the facts "
+    "reach triggers only near the end and the 6 h entry dwell has not passed); live, the "
+    "usage-growth path opens for healthy 14-16-seat accounts whose 7-day/baseline ratio "
+    "crosses 1.3 by chance, and the 72 h exit dwell keeps them open",
 }
 
 
