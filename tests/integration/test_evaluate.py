@@ -35,6 +35,9 @@ KNOWN = {
     "end-of-run clock opens at_risk on it",
     "renewal": "same cause as at_risk: subscription facts read last are published at the "
     "account's unchanged as_of and dropped by triggers",
+    "onboarding": "SUSPECTED, not confirmed: 3 of 5 missed once in backfill-payment-last "
+    "(12:10 UTC), not reproduced in a rerun; likely the renewal cause (the subscription "
+    "start is read last and published at the unchanged as_of)",
     "expansion": "same cause in backfills (the view stays at an old as_of, or the facts "
     "reach triggers only near the end and the 6 h entry dwell has not passed); live, the "
     "usage-growth path opens for healthy 14-16-seat accounts whose 7-day/baseline ratio "
