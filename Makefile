@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-dev.lock 
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint typecheck test test-cluster unit schemas lock stack-up stack-down stack-status demo demo-stop bench soak clean
+.PHONY: help install lint typecheck test test-cluster unit schemas lock stack-up stack-down stack-status demo demo-stop bench soak evaluate clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ bench: install ## Benchmark: throughput ratios, latency, memory (bench/results/l
 
 soak: install ## Poison soak (not in `make test`): mixed traffic, 1% poison, no loss (SOAK_ARGS=--minutes 2)
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
+evaluate: install ## Playbook precision/recall on a labelled population, 4 arrival orders (bench/results/evaluate.md)
+	$(BIN)/python -m bench.evaluate $(EVALUATE_ARGS)
 
 clean: ## Remove the virtualenv and local stack data
 	-$(BIN)/vigil stack down

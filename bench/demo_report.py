@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from rich.console import Console
 from rich.table import Table
@@ -12,6 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.settings import TopicNames
 from tests.support.drain import count_records
+from tests.support.evaluation.collect import observe
+from tests.support.evaluation.report import print_results
+from tests.support.evaluation.score import Evaluation, evaluate
+from tests.support.evaluation.truth import truth_of
 from tests.support.receiver import Receiver
 from tests.support.services import Service
 from tests.support.workload import COHORTS, Workload
@@ -30,6 +35,7 @@ class Report:
     verified: int = 0
     dead_letters: int = 0
     urls: dict[str, str] = field(default_factory=dict)
+    evaluation: Evaluation | None = None  # the `make evaluate` table for this run
 
 
 async def collect_report(
@@ -79,6 +85,9 @@ async def collect_report(
     report.received, report.verified = len(ids), sum(ids.values())
     report.dead_letters = await count_records(bootstrap, topics.dlq)
     report.urls = {name: s.url for name, s in services.items()}
+    urls = {name: s.url for name, s in services.items()}
+    seen = await observe(engine, bootstrap, topics.playbook_events, receiver, urls)
+    report.evaluation = evaluate("demo", truth_of(workload), seen, timedelta(hours=24))
     return report
 
 
@@ -106,6 +115,8 @@ def print_report(report: Report, console: Console) -> bool:
         f"ids received, {report.verified} verified with standardwebhooks"
     )
     console.print(f"dead-letter topic: {report.dead_letters} rejected events (ingest.dlq)")
+    if report.evaluation is not None:
+        print_results([report.evaluation], console, "against the ground truth (as `make evaluate`)")
     for name, url in report.urls.items():
         console.print(f"{name}: API {url}/v1  OpenAPI {url}/docs  metrics {url}/metrics")
     checks = [

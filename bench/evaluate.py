@@ -1,0 +1,187 @@
+"""`make evaluate`: the project measures itself against a labelled population.
+
+Replays the demo's cohorts (``tests.support.workload``, with their ground truth) through the
+real pipeline in several arrival orders (``tests.support.evaluation.orders``), each order on
+topics, a database and consumer groups of its own, and prints per order: band
+accuracy per cohort, precision and recall of each playbook, episodes per account,
+late events and episodes opened for a state older than the horizon. Writes
+``bench/results/evaluate.json`` and ``bench/results/evaluate.md``; exits 1 when a
+threshold of issue 11 fails (``--no-fail`` only reports).
+
+Kafka and PostgreSQL: those of ``VIGIL_KAFKA_BOOTSTRAP`` and ``VIGIL_DATABASE_URL``
+when both are set, else a stack of its own under ``.vigil/evaluate``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+from rich.console import Console
+from sqlalchemy.engine import make_url
+
+from shared import stack
+from shared.db import migrate
+from shared.settings import TopicNames
+from tests.support.evaluation.orders import ORDERS
+from tests.support.evaluation.report import as_json, markdown, print_results
+from tests.support.evaluation.run import Run, Target, run_order
+from tests.support.evaluation.score import Evaluation
+from tests.support.evaluation.truth import truth_of
+from tests.support.workload import events, make_workload
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+console = Console()
+
+
+@dataclass(frozen=True)
+class Options:
+    accounts: int
+    days: int
+    seed: int
+    orders: tuple[str, ...]
+    rate: float
+    horizon_hours: float
+    no_fail: bool
+    keep_databases: bool
+
+
+def parse(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(prog="make evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=120)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--orders", nargs="+", choices=ORDERS, default=list(ORDERS))
+    parser.add_argument("--rate", type=float, default=1000, help="live orders: events/s")
+    parser.add_argument("--horizon-hours", type=float, default=24)
+    parser.add_argument("--no-fail", action="store_true", help="report only, exit 0")
+    parser.add_argument("--keep-databases", action="store_true")
+    a = parser.parse_args(argv)
+    return Options(
+        a.accounts,
+        a.days,
+        a.seed,
+        tuple(a.orders),
+        a.rate,
+        a.horizon_hours,
+        a.no_fail,
+        a.keep_databases,
+    )
+
+
+async def evaluate_orders(
+    options: Options, bootstrap: str, base_url: str, logs: Path
+) -> list[Evaluation]:
+    workload = make_workload(
+        options.accounts, options.days, seed=options.seed, end=datetime.now(UTC)
+    )
+    truth = truth_of(workload)
+    items = list(events(workload, seed=options.seed))
+    console.print(
+        f"{options.accounts} accounts, {options.days} days, {len(items)} events; "
+        f"orders: {', '.join(options.orders)}"
+    )
+    results = []
+    for order in options.orders:
+        run = Run(
+            order, workload, truth, items, options.rate, timedelta(hours=options.horizon_hours)
+        )
+        async with fresh_database(base_url, keep=options.keep_databases) as database_url:
+            suffix = f"{order}-{uuid.uuid4().hex[:6]}"
+            topics = TopicNames(
+                **{k: f"{v}.eval-{suffix}" for k, v in TopicNames().model_dump().items()}
+            )
+            target = Target(bootstrap, database_url, topics, logs, suffix)
+            console.print(f"[bold cyan]{order}[/]: database {make_url(database_url).database}")
+            results.append(await run_order(run, target, console.print))
+        print_results(results[-1:], console, f"{order}")
+    return results
+
+
+@asynccontextmanager
+async def fresh_database(base_url: str, *, keep: bool) -> AsyncIterator[str]:
+    """A new, migrated database on the server of ``base_url``; dropped after unless ``keep``."""
+    base = make_url(base_url)
+    name = f"vigil_eval_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(
+            host=base.host,
+            port=base.port,
+            user=base.username,
+            password=base.password,
+            database=base.database,
+        )
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    await admin(f"CREATE DATABASE {name}")
+    url: str = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        await asyncio.to_thread(migrate, url)
+        yield url
+    finally:
+        if not keep:
+            await admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def write_results(results: list[Evaluation], options: Options) -> None:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    heading = (
+        f"`make evaluate`, {options.accounts} accounts over {options.days} days "
+        f"(seed {options.seed}, live at {options.rate:g} events/s), run {when}:"
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "evaluate.md").write_text(markdown(results, heading))
+    (RESULTS / "evaluate.json").write_text(
+        json.dumps(
+            {"run": when, "options": options.__dict__, "orders": [as_json(r) for r in results]},
+            indent=1,
+        )
+    )
+    console.print(f"results: {RESULTS / 'evaluate.md'} and evaluate.json")
+
+
+async def main_async(options: Options) -> bool:
+    bootstrap = os.environ.get("VIGIL_KAFKA_BOOTSTRAP")
+    database_url = os.environ.get("VIGIL_DATABASE_URL")
+    config = None
+    if not (bootstrap and database_url):
+        base = stack.StackConfig.from_env(REPO)
+        config = stack.StackConfig(
+            REPO / ".vigil" / "evaluate", base.kafka_version, base.kafka_home, base.kafka_cache
+        )
+        info = await asyncio.to_thread(stack.up, config, echo=lambda s: console.print(f"    {s}"))
+        bootstrap, database_url = info.kafka_bootstrap, info.database_url
+    try:
+        logs = REPO / ".vigil" / "evaluate-logs"
+        results = await evaluate_orders(options, bootstrap, database_url, logs)
+    finally:
+        if config is not None:
+            await asyncio.to_thread(stack.down, config)
+    print_results(results, console, "make evaluate")
+    write_results(results, options)
+    return all(r.passed for r in results)
+
+
+def main(argv: list[str] | None = None) -> None:
+    options = parse(argv)
+    passed = asyncio.run(main_async(options))
+    sys.exit(0 if passed or options.no_fail else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""One arrival order through the real pipeline: services as processes, real Kafka and
+PostgreSQL, a verifying webhook receiver; then what it concluded, against the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db import create_engine
+from shared.kafka import ensure_topics
+from shared.settings import TopicNames
+from tests.support.drain import wait_drained
+from tests.support.evaluation.collect import counters, observe
+from tests.support.evaluation.orders import BACKFILLS, KILLS, Item, Plan, arrange, produce
+from tests.support.evaluation.score import Evaluation, evaluate
+from tests.support.evaluation.truth import Truth
+from tests.support.receiver import Receiver, serving
+from tests.support.services import Service
+from tests.support.workload import Workload
+
+SERVICES = ("ingest", "scoring", "triggers")
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one order runs: its own topics, database, consumer groups and logs."""
+
+    bootstrap: str
+    database_url: str
+    topics: TopicNames
+    logs: Path
+    suffix: str
+
+    @property
+    def groups(self) -> dict[str, str]:
+        return {name: f"vigil-{name}-{self.suffix}" for name in SERVICES}
+
+
+@dataclass(frozen=True)
+class Run:
+    order: str
+    workload: Workload
+    truth: Truth
+    items: list[Item]
+    rate: float | None
+    horizon: timedelta
+
+
+async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Evaluation:
+    started = time.monotonic()
+    await ensure_topics(target.bootstrap, target.topics.model_dump().values())
+    token = secrets.token_urlsafe(24)
+    services = _services(target, token)
+    receiver = Receiver()
+    engine = create_engine(target.database_url, pool_size=2)
+    try:
+        for service in services.values():
+            service.start()
+        for service in services.values():
+            await asyncio.to_thread(service.wait_ready, 180)
+        async with serving(receiver), _client(token) as client:
+            await _subscribe(client, services["triggers"], receiver)
+            before_restarts = await _replay(run, target, services, say)
+            await _close_the_period(run, target, engine, client, services, say)
+            seen = await observe(
+                engine,
+                target.bootstrap,
+                target.topics.playbook_events,
+                receiver,
+                {name: s.url for name, s in services.items()},
+                before_restarts,
+            )
+    finally:
+        await engine.dispose()
+        for service in services.values():
+            service.stop()
+    result = evaluate(run.order, run.truth, seen, run.horizon)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+async def _close_the_period(
+    run: Run,
+    target: Target,
+    engine: AsyncEngine,
+    client: httpx.AsyncClient,
+    services: dict[str, Service],
+    say: Say,
+) -> None:
+    """Drained, then the clocks once at the end of the history, as the demo does: silence
+    lowers health, and time-based playbooks (and held-back ones that still hold) open."""
+
+    async def drain() -> None:
+        took = await wait_drained(
+            engine, target.bootstrap, target.topics.model_dump(), target.groups, timeout_s=1200
+        )
+        say(f"    {run.order}: drained in {took:.0f}s")
+
+    await drain()
+    end = run.workload.end.isoformat()
+    await _post(client, f"{services['scoring'].url}/v1/clock/rescore", {"as_of": end})
+    await drain()
+    await _post(client, f"{services['triggers'].url}/v1/clock/tick", {"now": end})
+    await drain()
+
+
+async def _replay(
+    run: Run, target: Target, services: dict[str, Service], say: Say
+) -> dict[str, float]:
+    """Produce the events in the run's order; returns what killed services had counted."""
+    before: dict[str, float] = {}
+    disruptions: list[tuple[float, Callable[[], Awaitable[None]]]] = []
+    if run.order == "kill":
+        for fraction, name in KILLS:
+            disruptions.append((fraction, _killer(services[name], before, say)))
+    items = arrange(run.order, run.items)
+    rate = None if run.order in BACKFILLS else run.rate
+    took = await produce(Plan(items, rate, disruptions), target.bootstrap, target.topics)
+    say(f"    {run.order}: produced {len(items)} events in {took:.0f}s")
+    for service in services.values():
+        await asyncio.to_thread(service.wait_ready, 180)
+    return before
+
+
+def _killer(service: Service, before: dict[str, float], say: Say) -> Callable[[], Awaitable[None]]:
+    async def kill_and_restart() -> None:
+        # its counters die with it: keep what it had counted (up to a moment before)
+        for name, value in (await counters({service.name: service.url}, service.name)).items():
+            before[name] = before.get(name, 0.0) + (value or 0.0)
+        await asyncio.to_thread(service.kill)
+        say(f"    kill -9 {service.name} (pid {service.process.pid if service.process else '?'})")
+        service.start()
+
+    return kill_and_restart
+
+
+def _services(target: Target, token: str) -> dict[str, Service]:
+    env = {f"VIGIL_TOPICS__{k.upper()}": v for k, v in target.topics.model_dump().items()} | {
+        "VIGIL_KAFKA_BOOTSTRAP": target.bootstrap,
+        "VIGIL_DATABASE_URL": target.database_url,
+        "VIGIL_API_TOKEN": token,
+        "VIGIL_CLOCK_ENABLED": "false",
+        "VIGIL_WEBHOOKS__ALLOW_HTTP": "true",
+        "VIGIL_WEBHOOKS__ALLOWLIST": '["127.0.0.1"]',
+        "VIGIL_LOG_JSON": "true",
+        # all four sources are produced: an empty topic is "not yet", not idle
+        "VIGIL_EXPECTED_SOURCES": '["usage", "ticket", "payment", "survey"]',
+    }
+    target.logs.mkdir(parents=True, exist_ok=True)
+    return {
+        name: Service(
+            name,
+            env | {"VIGIL_GROUP_ID": target.groups[name]},
+            target.logs / f"{name}-{target.suffix}.log",
+        )
+        for name in SERVICES
+    }
+
+
+def _client(token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=300)
+
+
+async def _subscribe(client: httpx.AsyncClient, triggers: Service, receiver: Receiver) -> None:
+    response = await client.post(
+        f"{triggers.url}/v1/webhooks/subscriptions",
+        json={"url": receiver.url, "event_types": ["playbook.triggered", "playbook.resolved"]},
+    )
+    response.raise_for_status()
+    receiver.secrets.append(response.json()["secret"])
+
+
+async def _post(client: httpx.AsyncClient, url: str, params: dict[str, str]) -> None:
+    (await client.post(url, params=params)).raise_for_status()

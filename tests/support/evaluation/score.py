@@ -1,0 +1,203 @@
+"""What the pipeline concluded, measured against the ground truth, and the thresholds. Pure.
+
+Two views of each playbook: the episodes *open at the end* (what the system holds)
+and every episode *opened along the way* (what it emitted on ``playbook.events``:
+an emitted episode that is not true is a false alarm a CSM acted on).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tests.support.evaluation.truth import EXPECTED_BAND, STEADY_COHORTS, Labels, Truth
+
+BANDS = ("green", "yellow", "red")
+# playbook: (minimum precision, minimum recall), from issue 11 "What it must show"
+THRESHOLDS = {
+    "at_risk": (0.95, 1.0),
+    "renewal": (0.9, 1.0),
+    "onboarding": (0.9, 1.0),
+    "expansion": (0.9, 1.0),
+}
+FLAPPING = ("expansion", "score_drop")
+SHOWN = (
+    "at_risk",
+    "renewal",
+    "onboarding",
+    "expansion",
+    "score_drop",
+    "adoption",
+    "onboarding_stalled",
+)
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """A ``triggered`` playbook event as read back from ``playbook.events``."""
+
+    account_id: str
+    playbook: str
+    episode_id: str
+    at: datetime  # the state's time the episode opened for
+    received_at: datetime  # wall clock when it reached the topic
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Observed:
+    bands: dict[str, str]
+    open_at_end: dict[str, set[str]]  # playbook -> accounts
+    emitted: list[Emitted]
+    late_events: float | None = None
+    webhooks_received: int = 0
+    webhooks_verified: int = 0
+    held_back: float | None = None  # episodes triggers kept silent as historical
+
+
+@dataclass(frozen=True)
+class Score:
+    tp: int
+    fp: int
+    fn: int
+    false_alarms: tuple[str, ...] = ()
+    missed: tuple[str, ...] = ()
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class Evaluation:
+    order: str
+    bands: dict[str, Counter[str]] = field(default_factory=dict)  # cohort -> band -> n
+    at_end: dict[str, Score] = field(default_factory=dict)
+    ever: dict[str, Score] = field(default_factory=dict)
+    per_account: dict[str, dict[str, tuple[float, int]]] = field(default_factory=dict)
+    stale: list[Emitted] = field(default_factory=list)
+    emitted: list[Emitted] = field(default_factory=list)  # kept to explain the failures
+    final_bands: dict[str, str] = field(default_factory=dict)
+    late_events: float | None = None
+    held_back: float | None = None
+    webhooks: tuple[int, int] = (0, 0)
+    checks: list[Check] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+
+def evaluate(order: str, truth: Truth, seen: Observed, horizon: timedelta) -> Evaluation:
+    result = Evaluation(order, late_events=seen.late_events, held_back=seen.held_back)
+    result.webhooks = (seen.webhooks_received, seen.webhooks_verified)
+    result.emitted, result.final_bands = seen.emitted, seen.bands
+    for account, cohort in truth.cohort.items():
+        result.bands.setdefault(cohort, Counter())[seen.bands.get(account, "missing")] += 1
+    opened: dict[str, set[str]] = defaultdict(set)
+    episodes: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for e in seen.emitted:
+        opened[e.playbook].add(e.account_id)
+        episodes[(e.account_id, e.playbook)].add(e.episode_id)
+    for playbook in SHOWN:
+        result.at_end[playbook] = score(
+            truth.labels.get(playbook, {}), seen.open_at_end.get(playbook, set())
+        )
+        result.ever[playbook] = score(truth.labels.get(playbook, {}), opened[playbook])
+    result.per_account = _per_account(truth, episodes)
+    result.stale = [e for e in seen.emitted if e.received_at - e.at > horizon]
+    result.checks = checks(result, horizon)
+    return result
+
+
+def suspects(result: Evaluation) -> list[str]:
+    """Accounts behind a failed precision or recall threshold."""
+    out: set[str] = set()
+    for playbook in THRESHOLDS:
+        for s in (result.at_end[playbook], result.ever[playbook]):
+            out.update(s.false_alarms, s.missed)
+    return sorted(out)
+
+
+def score(labels: Labels, predicted: set[str]) -> Score:
+    """Precision and recall of ``predicted`` over the accounts ``labels`` decides."""
+    false_alarms = sorted(a for a in predicted if labels.get(a) is False)
+    missed = sorted(a for a, truth in labels.items() if truth and a not in predicted)
+    tp = sum(1 for a in predicted if labels.get(a) is True)
+    return Score(tp, len(false_alarms), len(missed), tuple(false_alarms), tuple(missed))
+
+
+def _per_account(
+    truth: Truth, episodes: dict[tuple[str, str], set[str]]
+) -> dict[str, dict[str, tuple[float, int]]]:
+    """cohort -> playbook -> (mean, max) episodes opened per account of the cohort."""
+    out: dict[str, dict[str, tuple[float, int]]] = {}
+    members: dict[str, list[str]] = defaultdict(list)
+    for account, cohort in truth.cohort.items():
+        members[cohort].append(account)
+    for cohort, accounts in members.items():
+        out[cohort] = {}
+        for playbook in SHOWN:
+            counts = [len(episodes.get((a, playbook), ())) for a in accounts]
+            out[cohort][playbook] = (sum(counts) / len(counts), max(counts))
+    return out
+
+
+def checks(result: Evaluation, horizon: timedelta) -> list[Check]:
+    out = []
+    for cohort in ("healthy", "churning"):
+        counts = result.bands.get(cohort, Counter())
+        right = counts[EXPECTED_BAND[cohort]]
+        total = sum(counts.values())
+        out.append(
+            Check(f"{cohort} 100% {EXPECTED_BAND[cohort]}", right == total, f"{right}/{total}")
+        )
+    for playbook, (min_precision, min_recall) in THRESHOLDS.items():
+        for view, scores in (("at end", result.at_end), ("along the way", result.ever)):
+            s = scores[playbook]
+            ok = (s.precision is None or s.precision >= min_precision) and (
+                s.recall is None or s.recall >= min_recall
+            )
+            detail = f"P {ratio(s.precision)} R {ratio(s.recall)}"
+            if s.false_alarms:
+                detail += f"; false: {', '.join(s.false_alarms[:6])}"
+            if s.missed:
+                detail += f"; missed: {', '.join(s.missed[:6])}"
+            out.append(Check(f"{playbook} {view} P≥{min_precision} R≥{min_recall}", ok, detail))
+    hours = horizon.total_seconds() / 3600
+    out.append(
+        Check(
+            f"no episode for a state older than {hours:g} h",
+            not result.stale,
+            f"{len(result.stale)} episodes",
+        )
+    )
+    for cohort in STEADY_COHORTS:
+        worst = max(
+            (result.per_account.get(cohort, {}).get(p, (0.0, 0))[1] for p in FLAPPING), default=0
+        )
+        out.append(
+            Check(
+                f"{cohort}: ≤ 1 expansion/score_drop episode per account",
+                worst <= 1,
+                f"max {worst}",
+            )
+        )
+    return out
+
+
+def ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
