@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import create_engine
@@ -59,7 +60,7 @@ class Run:
 async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Evaluation:
     started = time.monotonic()
     await ensure_topics(target.bootstrap, target.topics.model_dump().values())
-    token = secrets.token_urlsafe(24)
+    token = secrets.token_urlsafe(32)  # >= 32 characters, as every service requires
     services = _services(target, token)
     receiver = Receiver()
     engine = create_engine(target.database_url, pool_size=2)
@@ -149,6 +150,9 @@ def _services(target: Target, token: str) -> dict[str, Service]:
         "VIGIL_KAFKA_BOOTSTRAP": target.bootstrap,
         "VIGIL_DATABASE_URL": target.database_url,
         "VIGIL_API_TOKEN": token,
+        "VIGIL_SECRETS_KEY": Fernet.generate_key().decode(),
+        # the clock is ticked at the end of the replayed history, which may be far from now
+        "VIGIL_CLOCK_ANY_TIME": "true",
         "VIGIL_CLOCK_ENABLED": "false",
         "VIGIL_WEBHOOKS__ALLOW_HTTP": "true",
         "VIGIL_WEBHOOKS__ALLOWLIST": '["127.0.0.1"]',
