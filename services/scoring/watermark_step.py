@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
@@ -39,6 +39,7 @@ from shared.contracts.watermarks import is_watermark, watermark_from_json
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+UNBOUNDED = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -147,9 +148,12 @@ class WatermarkStep:
     async def release(self, session: AsyncSession, progress: Progress) -> int:
         """Re-score (one chunk of) the accounts an earlier bound held back."""
         tick = time.monotonic()
-        if progress.bound is None or tick - self._released_at < self._sync_s:
+        if tick - self._released_at < self._sync_s:
             return 0
-        ids = await held_back_accounts(session, progress.bound, self._chunk)
+        # no bound in effect (every source read to the present): whatever an earlier bound
+        # held back is judged at its own time now
+        reach = UNBOUNDED if progress.bound is None else progress.bound
+        ids = await held_back_accounts(session, reach, self._chunk)
         # a full chunk: more are waiting, go on with the next batch
         self._released_at = tick if len(ids) < self._chunk else float("-inf")
         if ids:
