@@ -130,7 +130,7 @@ async def test_health_changes_on_kafka_match_the_score_history(infra, replay, ba
                     text("SELECT event_id, account_id, score, band FROM score_history ORDER BY seq")
                 )
             ]
-            revisions = dict(
+            revisions: dict[str, int] = dict(
                 (await conn.execute(text("SELECT account_id, health_revision FROM accounts"))).all()
             )
     finally:
