@@ -27,6 +27,7 @@ from shared.db import create_engine
 from shared.kafka import ensure_topics, make_consumer, stop_bounded
 from shared.settings import TopicNames
 from tests.integration.kafka_io import produce, read_topic
+from tests.integration.keys import SECRETS_KEY
 from tests.support.drain import kafka_group_lag, wait_drained
 from tests.support.workload import events, make_workload
 
@@ -61,7 +62,7 @@ async def pipeline(
     common: dict[str, Any] = {
         "kafka_bootstrap": infra.kafka_bootstrap,
         "database_url": database,
-        "api_token": "test-token-event-time",
+        "api_token": "test-token-event-time-0123456789abcdef0123456789",
         "topics": topics,
     }
     quick: dict[str, Any] = {"clock_enabled": False, "outbox_poll_interval_s": 0.1}
@@ -76,7 +77,11 @@ async def pipeline(
             )
         ),
         scoring_app(ScoringSettings(**common, group_id=groups["scoring"], **quick)),
-        triggers_app(TriggersSettings(**common, group_id=groups["triggers"], **quick)),
+        triggers_app(
+            TriggersSettings(
+                **common, group_id=groups["triggers"], secrets_key=SECRETS_KEY, **quick
+            )
+        ),
     ]
     async with AsyncExitStack() as stack:
         for app in apps:
