@@ -75,7 +75,7 @@ class ChunkedClock:
         settings: StatefulServiceSettings,
         *,
         now: Now,
-        hooks: ClockHooks | None = None,
+        hooks: ClockHooks = ClockHooks(),  # frozen: one shared default is safe
     ) -> None:
         self._engine = engine
         self._sessions = sessions
@@ -83,7 +83,7 @@ class ChunkedClock:
         self._chunk_size = settings.clock_chunk_size
         self._interval_s = settings.clock_interval_s
         self._now = now
-        self._hooks = hooks or ClockHooks()
+        self._hooks = hooks
 
     async def run(self, stop: asyncio.Event) -> None:
         await run_periodically(

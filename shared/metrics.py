@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import metadata
-from typing import ClassVar, Protocol, Self
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, cast, overload
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,6 +21,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.metrics import MetricWrapperBase
 
 # Batch processing on this stack takes from ~1 ms to a few seconds under load.
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -58,17 +60,90 @@ class _Partition(Protocol):
     partition: int
 
 
+M = TypeVar("M", bound=MetricWrapperBase)
+
+
+@dataclass(frozen=True)
+class MetricSpec(Generic[M]):
+    """One metric of a :class:`MetricSet`, declared as a class attribute: its kind, name
+    (``vigil_<prefix>_<name>`` unless ``prefixed`` is false), help, labels and buckets.
+
+    The set builds it in ``__init__`` into an instance attribute of the same name, which
+    then hides this descriptor; reading it on the class gives the spec.
+    """
+
+    kind: type[M]
+    name: str
+    help: str
+    labels: tuple[str, ...] = ()
+    buckets: tuple[float, ...] = ()
+    prefixed: bool = True
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> M: ...
+    def __get__(self, obj: object, owner: type) -> Self | M:
+        if obj is None:
+            return self
+        raise AttributeError(f"metric {self.name} was not built: call MetricSet.__init__")
+
+    def build(self, prefix: str, registry: CollectorRegistry) -> M:
+        name = f"vigil_{prefix}_{self.name}" if self.prefixed else self.name
+        if self.kind is Histogram:
+            histogram = Histogram(
+                name, self.help, self.labels, buckets=self.buckets, registry=registry
+            )
+            return cast(M, histogram)
+        return self.kind(name, self.help, self.labels, registry=registry)
+
+
+def counter(name: str, help: str, *labels: str, prefixed: bool = True) -> MetricSpec[Counter]:
+    return MetricSpec(Counter, name, help, labels, prefixed=prefixed)
+
+
+def gauge(name: str, help: str, *labels: str, prefixed: bool = True) -> MetricSpec[Gauge]:
+    return MetricSpec(Gauge, name, help, labels, prefixed=prefixed)
+
+
+def histogram(
+    name: str, help: str, buckets: Sequence[float], *labels: str
+) -> MetricSpec[Histogram]:
+    return MetricSpec(Histogram, name, help, labels, tuple(buckets))
+
+
+def outbox(what: str) -> tuple[MetricSpec[Gauge], MetricSpec[Counter]]:
+    """Backlog gauge and relayed counter of the outbox of ``what`` ("Health changes")."""
+    return (
+        gauge("outbox_backlog_messages", f"{what} written but not yet on Kafka."),
+        counter("outbox_relayed_messages_total", f"{what} relayed from the outbox to Kafka."),
+    )
+
+
 class MetricSet:
     """A service's metrics, named ``vigil_<prefix>_<name>``, all in one registry.
 
-    A subclass creates its metrics as attributes in ``__init__`` with
-    :meth:`counter`, :meth:`gauge` and :meth:`histogram`, so each is named once.
+    A subclass declares its metrics as class attributes (:func:`counter`, :func:`gauge`,
+    :func:`histogram`: one table of :class:`MetricSpec`); ``__init__`` builds every one,
+    base classes' first, each into the instance attribute of its name.
     """
 
     prefix: ClassVar[str]
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
+        for attribute, spec in self.specs().items():
+            setattr(self, attribute, spec.build(self.prefix, registry))
+
+    @classmethod
+    def specs(cls) -> dict[str, MetricSpec[Any]]:
+        """The declared metrics by attribute, in declaration order, base classes' first."""
+        return {
+            attribute: value
+            for klass in reversed(cls.__mro__)
+            for attribute, value in vars(klass).items()
+            if isinstance(value, MetricSpec)
+        }
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Self:
@@ -79,56 +154,36 @@ class MetricSet:
         """In a fresh registry of the service named ``prefix`` (see :func:`new_registry`)."""
         return cls(new_registry(cls.prefix))
 
-    def counter(self, name: str, doc: str, labels: Sequence[str] = ()) -> Counter:
-        return Counter(self._name(name), doc, labels, registry=self.registry)
-
-    def gauge(self, name: str, doc: str, labels: Sequence[str] = ()) -> Gauge:
-        return Gauge(self._name(name), doc, labels, registry=self.registry)
-
-    def histogram(
-        self, name: str, doc: str, buckets: Sequence[float], labels: Sequence[str] = ()
-    ) -> Histogram:
-        return Histogram(self._name(name), doc, labels, buckets=buckets, registry=self.registry)
-
-    def outbox(self, what: str) -> tuple[Gauge, Counter]:
-        """Backlog gauge and relayed counter of the outbox of ``what`` ("Health changes")."""
-        backlog = self.gauge("outbox_backlog_messages", f"{what} written but not yet on Kafka.")
-        relayed = self.counter(
-            "outbox_relayed_messages_total", f"{what} relayed from the outbox to Kafka."
-        )
-        return backlog, relayed
-
-    def _name(self, name: str) -> str:
-        return f"vigil_{self.prefix}_{name}"
-
 
 class ConsumerMetricSet(MetricSet):
     """The metrics of a service with a consumer loop: lag per partition (measured apart
     from the loop, :mod:`shared.lag_monitor`), failures by kind, dead letters, stall."""
 
+    lag = gauge(
+        "consumer_lag_messages",
+        "Messages between the end of each partition and the stored position.",
+        "topic",
+        "partition",
+    )
+    failures = counter(
+        "failures_total",
+        "Failures of the consumer stage: transient (retried) or permanent (dead-lettered).",
+        "kind",
+    )
+    dead_letters = counter(
+        "dead_letters_total",
+        "Records sent to the stage's dead-letter topic, by reason code.",
+        "reason",
+    )
+    stalled_seconds = gauge(
+        "consumer_stalled_seconds",
+        "Seconds the stored position has not moved while there was lag (0: moving).",
+    )
+
     def __init__(self, registry: CollectorRegistry) -> None:
         super().__init__(registry)
-        self.lag = self.gauge(
-            "consumer_lag_messages",
-            "Messages between the end of each partition and the stored position.",
-            ["topic", "partition"],
-        )
-        self.failures = self.counter(
-            "failures_total",
-            "Failures of the consumer stage: transient (retried) or permanent (dead-lettered).",
-            ["kind"],
-        )
         for kind in ("transient", "permanent"):
             self.failures.labels(kind)
-        self.dead_letters = self.counter(
-            "dead_letters_total",
-            "Records sent to the stage's dead-letter topic, by reason code.",
-            ["reason"],
-        )
-        self.stalled_seconds = self.gauge(
-            "consumer_stalled_seconds",
-            "Seconds the stored position has not moved while there was lag (0: moving).",
-        )
 
     def failed(self, kind: str) -> None:
         """The ``on_failure`` callback of a consumer loop (``transient``/``permanent``)."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from aiokafka import TopicPartition
 from prometheus_client import Counter, Gauge
@@ -64,22 +64,27 @@ async def load_config(
     return store
 
 
+class _OutboxMetrics(Protocol):
+    @property
+    def outbox_relayed(self) -> Counter: ...
+
+
 def outbox_relay(
     settings: StatefulServiceSettings,
     sessions: Sessions,
-    topics: Sequence[str],
+    metrics: _OutboxMetrics,
     lock_key: LockKey,
-    relayed: Counter,
+    *topics: str,
 ) -> OutboxRelay:
-    """The relay of the outbox of ``topics`` (output and dead letters), counting what it
-    moved in ``relayed``."""
+    """The relay of the outbox of ``topics`` (output and dead letters), one instance at a
+    time under ``lock_key``, counting what it moved in ``metrics.outbox_relayed``."""
     return OutboxRelay(
         sessions,
         settings.kafka_bootstrap,
         list(topics),
         lock_key=lock_key,
         poll_interval_s=settings.outbox_poll_interval_s,
-        on_relayed=relayed.inc,
+        on_relayed=metrics.outbox_relayed.inc,
     )
 
 

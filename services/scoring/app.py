@@ -106,13 +106,8 @@ async def _build_runtime(
         held_back_chunk=settings.held_back_chunk,
         now=now,
     )
-    relay = stateful.outbox_relay(
-        settings,
-        sessions,
-        [topics.health_changes, topics.scoring_dlq],
-        LockKey.SCORING_OUTBOX,
-        metrics.outbox_relayed,
-    )
+    outputs = (topics.health_changes, topics.scoring_dlq)  # what the outbox relays
+    relay = stateful.outbox_relay(settings, sessions, metrics, LockKey.SCORING_OUTBOX, *outputs)
     consumer = stateful.batch_consumer(
         settings,
         sessions,

@@ -6,8 +6,11 @@ latest report per (signals partition, source, raw partition) with its offsets
 and derives one bound: no account is judged at a time past it, so silence is
 only silence where every source has been read up to that time.
 
-- A report that is caught up and recent (``fresh``) stands for the wall clock:
-  in a caught-up pipeline an event is scored at once at its own time.
+- A report that is caught up and recent (``fresh``) stands for the wall clock;
+  when every report is, no bound is in effect: every source is read to the
+  present, so an event is scored at once at its own time, even one dated ahead
+  of the wall clock (judging that at "now" would make the stored state depend on
+  when it was computed, and re-score it every second until its time came).
 - A caught-up report that is not recent stands for its emission time.
 - Otherwise a report stands for its watermark (the highest event time read);
   none yet holds time back entirely (``HELD``).
@@ -87,6 +90,11 @@ def effective(row: WatermarkRow, now: datetime, fresh: timedelta) -> datetime:
     return row.watermark
 
 
+def _present(row: WatermarkRow, now: datetime, fresh: timedelta) -> bool:
+    """Caught up and recently reported: the source is read to the present."""
+    return row.watermark is not None and row.caught_up and now - row.emitted_at <= fresh
+
+
 def complete(rows: Mapping[Key, WatermarkRow]) -> bool:
     """Every raw partition of every reported source is known on every signals partition."""
     signals = max(r.signals_partitions for r in rows.values())
@@ -117,6 +125,8 @@ def judgement_bound(
         return None
     if not complete(rows):
         return HELD
+    if all(_present(r, now, fresh) for r in rows.values()):
+        return None
     slowest = min(effective(r, now, fresh) for r in rows.values())
     return HELD if slowest == HELD else slowest + lateness
 

@@ -102,13 +102,8 @@ async def _build_runtime(
         sessions, "playbook_config", PlaybookConfig, check_playbook_config
     )
     trigger_engine = TriggerEngine(rules, metrics, topic=topics.playbook_events, now=now)
-    relay = stateful.outbox_relay(
-        settings,
-        sessions,
-        [topics.playbook_events, topics.triggers_dlq],
-        LockKey.TRIGGERS_OUTBOX,
-        metrics.outbox_relayed,
-    )
+    outputs = (topics.playbook_events, topics.triggers_dlq)  # what the outbox relays
+    relay = stateful.outbox_relay(settings, sessions, metrics, LockKey.TRIGGERS_OUTBOX, *outputs)
     box = SecretBox(settings.secrets_key.get_secret_value())
     worker = DeliveryWorker(sessions, client, delivery, webhook_metrics, box, now=now)
 

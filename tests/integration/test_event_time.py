@@ -62,7 +62,7 @@ async def pipeline(
     common: dict[str, Any] = {
         "kafka_bootstrap": infra.kafka_bootstrap,
         "database_url": database,
-        "api_token": "test-token-event-time-0123456789abcdef0123456789",
+        "api_token": "test-token-event-time-0123456789abcdef0123456789abcdef",
         "topics": topics,
     }
     quick: dict[str, Any] = {"clock_enabled": False, "outbox_poll_interval_s": 0.1}

@@ -23,10 +23,12 @@ class Backlog:
     triggers: int
     outbox: int
     webhooks: int
+    held_back: int = 0  # accounts a watermark still holds back (judged before their last event)
 
     @property
     def total(self) -> int:
-        return self.ingest + self.scoring + self.triggers + self.outbox + self.webhooks
+        queued = self.ingest + self.scoring + self.triggers + self.outbox + self.webhooks
+        return queued + self.held_back
 
 
 async def topic_ends(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
@@ -110,6 +112,18 @@ async def _queued(engine: AsyncEngine) -> tuple[int, int]:
     return outbox, int(hooks or 0)
 
 
+async def held_back_accounts(engine: AsyncEngine) -> int:
+    """Accounts scoring judged before their latest event: re-scored once the watermarks pass."""
+    async with engine.connect() as conn:
+        held = await conn.scalar(
+            text(
+                "SELECT count(*) FROM accounts"
+                " WHERE scored_as_of IS NULL OR scored_as_of < last_event_at"
+            )
+        )
+    return int(held or 0)
+
+
 async def backlog(
     engine: AsyncEngine, bootstrap: str, topics: dict[str, str], groups: dict[str, str]
 ) -> Backlog:
@@ -117,10 +131,11 @@ async def backlog(
     raw = [topics["usage"], topics["ticket"], topics["payment"], topics["survey"]]
     ingest = await kafka_group_lag(bootstrap, groups["ingest"], raw)
     scoring = await db_group_lag(engine, bootstrap, groups["scoring"], topics["signals"])
+    held = await held_back_accounts(engine)
     scored_outbox, _ = await _queued(engine)
     triggers = await db_group_lag(engine, bootstrap, groups["triggers"], topics["health_changes"])
     outbox, hooks = await _queued(engine)
-    return Backlog(ingest, scoring, triggers, max(scored_outbox, outbox), hooks)
+    return Backlog(ingest, scoring, triggers, max(scored_outbox, outbox), hooks, held)
 
 
 async def wait_drained(

@@ -47,7 +47,7 @@ def test_no_report_means_watermarks_are_not_in_effect() -> None:
     assert judgement_bound({}, NOW, FRESH) is None
 
 
-def test_bound_is_the_slowest_source_and_fresh_caught_up_stands_for_the_wall_clock() -> None:
+def test_bound_is_the_slowest_source_and_all_sources_read_to_the_present_bound_nothing() -> None:
     reports = rows(
         row("usage", mark=NOW - 2 * HOUR),
         row("ticket", mark=NOW - timedelta(minutes=1), caught_up=True),
@@ -57,7 +57,15 @@ def test_bound_is_the_slowest_source_and_fresh_caught_up_stands_for_the_wall_clo
         row("usage", mark=NOW - HOUR, caught_up=True),
         row("ticket", mark=NOW - 2 * HOUR, caught_up=True),
     )
-    assert judgement_bound(live, NOW + timedelta(seconds=5), FRESH) == NOW + timedelta(seconds=5)
+    # every source caught up and fresh: no bound, so a future-dated event is judged at its own
+    # time whenever it is computed (the stored state does not depend on the wall clock)
+    assert judgement_bound(live, NOW + timedelta(seconds=5), FRESH) is None
+    mixed = rows(
+        row("usage", mark=NOW - HOUR, caught_up=True),
+        row("ticket", mark=NOW - 3 * HOUR),
+    )
+    # a fresh caught-up source beside one behind: the one behind bounds
+    assert judgement_bound(mixed, NOW + timedelta(seconds=5), FRESH) == NOW - 3 * HOUR
     # a caught-up report gone stale stands for when it was made
     assert judgement_bound(live, NOW + timedelta(minutes=5), FRESH) == NOW
 

@@ -51,3 +51,26 @@ def test_lag_is_recorded_per_partition() -> None:
         "vigil_scoring_consumer_lag_messages", {"topic": "signals", "partition": "3"}
     )
     assert sample == 42
+
+
+def test_a_metric_set_builds_its_declared_table_into_typed_attributes() -> None:
+    specs = ScoringMetrics.specs()
+    assert list(specs)[:4] == ["lag", "failures", "dead_letters", "stalled_seconds"]
+    assert ScoringMetrics.model_auc.name == "vigil_model_auc"  # the spec, read on the class
+
+    first, second = ScoringMetrics.new(), ScoringMetrics.new()
+    first.outbox_relayed.inc(3)
+    assert second.registry.get_sample_value("vigil_scoring_outbox_relayed_messages_total") == 0
+    assert first.registry.get_sample_value("vigil_scoring_outbox_relayed_messages_total") == 3
+    assert (
+        first.registry.get_sample_value("vigil_scoring_failures_total", {"kind": "permanent"}) == 0
+    )
+
+
+def test_every_attribute_of_a_set_is_a_declared_metric() -> None:
+    for metric_set in (IngestMetrics, ScoringMetrics, TriggersMetrics, WebhookMetrics):
+        built = metric_set.create(CollectorRegistry())
+        names = {family.name for family in built.registry.collect()}
+        assert len(names) == len(metric_set.specs())
+        for attribute, spec in metric_set.specs().items():
+            assert isinstance(getattr(built, attribute), spec.kind)
