@@ -91,7 +91,8 @@ def renewals_from_updates(
     """A renewal date moved forward on or after it passed, not canceled by then: renewed.
 
     ``previous`` holds each account's renewal date and cancellation before the
-    batch; updates in one batch chain in event-time order.
+    batch; updates in one batch chain in event-time order, each replacing the
+    date as ``fold`` stores it, so one batch finds what separate batches would.
     """
     known = dict(previous)
     found: list[Outcome] = []
@@ -99,8 +100,8 @@ def renewals_from_updates(
         renewal, canceled = known.get(update.account_id, (None, None))
         if renewal is not None and _renewed(renewal, canceled, update):
             found.append(Outcome(update.account_id, "renewal", renewal, "payment"))
-        if renewal is None or update.renewal_at > renewal:
-            known[update.account_id] = (update.renewal_at, canceled)
+        # as the fold does: the update overwrites the date, even an earlier one
+        known[update.account_id] = (update.renewal_at, canceled)
     return found
 
 

@@ -81,3 +81,16 @@ def test_updates_in_one_batch_chain() -> None:
     second = RenewalUpdate("a", datetime(2026, 7, 2, tzinfo=UTC), date(2027, 7, 1))
     found = renewals_from_updates({"a": (date(2026, 5, 31), None)}, [second, first])
     assert [o.on for o in found] == [date(2026, 5, 31), date(2026, 7, 1)]
+
+
+def test_a_date_moved_back_then_forward_is_a_renewal_in_one_batch_or_two() -> None:
+    """The fold overwrites the date even with an earlier one; the chain must do the same."""
+    previous = {"a": (date(2026, 8, 31), None)}
+    back = RenewalUpdate("a", datetime(2026, 2, 9, tzinfo=UTC), date(2026, 2, 14))
+    forward = RenewalUpdate("a", datetime(2026, 2, 15, tzinfo=UTC), date(2027, 2, 14))
+    together = renewals_from_updates(previous, [back, forward])
+    apart = renewals_from_updates(previous, [back]) + renewals_from_updates(
+        {"a": (back.renewal_at, None)}, [forward]
+    )
+    assert together == apart
+    assert [(o.kind, o.on) for o in together] == [("renewal", date(2026, 2, 14))]
