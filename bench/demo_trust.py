@@ -18,6 +18,7 @@ import httpx
 from rich.console import Console
 
 from bench.outcomes import PlannedOutcome, renewal_labels
+from services.scoring.accuracy.outcomes import MAX_OUTCOMES_PER_POST
 from services.scoring.trust_cli import calibrate
 
 HORIZONS = {"horizon": [30, 60, 90]}
@@ -42,10 +43,11 @@ async def run_trust(
     plot_path: Path,
 ) -> TrustSummary:
     summary = TrustSummary()
-    posted = await client.post(
-        f"{scoring_url}/v1/outcomes", json={"outcomes": renewal_labels(plan)}
-    )
-    posted.raise_for_status()
+    labels = renewal_labels(plan)
+    for start in range(0, len(labels), MAX_OUTCOMES_PER_POST):
+        chunk = labels[start : start + MAX_OUTCOMES_PER_POST]
+        posted = await client.post(f"{scoring_url}/v1/outcomes", json={"outcomes": chunk})
+        posted.raise_for_status()
     summary.accuracy = await _get(client, f"{scoring_url}/v1/model/accuracy", HORIZONS)
     drawn = await asyncio.to_thread(
         calibrate, database_url, [30], plot_path, False, lambda _line: None

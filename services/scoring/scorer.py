@@ -142,12 +142,15 @@ class Scorer:
             model_version=health.model_version,
             event_id=event_id,
             changed=changed,
+            # triggers tell a correction at the same as_of from a replay by this
+            revision=account.health_revision + int(changed),
         )
         if not changed:
             return row, None
         # the contract model validates in tests; the hot path serializes plain data
         message = {
             "event_id": event_id,
+            "revision": row.revision,
             "account_id": account.account_id,
             "as_of": as_of,
             "score": health.score,

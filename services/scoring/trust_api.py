@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
 
 from services.scoring import trust
 from services.scoring.accuracy.outcomes import OutcomeBatch
@@ -14,27 +15,47 @@ from services.scoring.repository.trust import insert_outcomes
 from services.scoring.runtime import RuntimeDep
 from shared.deps import SessionDep
 from shared.http import actor
+from shared.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["trust"])
-Horizons = Annotated[list[int] | None, Query(description="days before each outcome")]
+# bounded: a horizon is date arithmetic on the history, and each one is a report
+Horizons = Annotated[
+    list[Annotated[int, Query(ge=1, le=3650)]] | None,
+    Query(description="days before each outcome (1 to 3650)", max_length=20),
+]
+
+
+class OutcomeCounts(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+class ShadowSet(BaseModel):
+    shadow_id: int
+    model_version: str
+
+
+class Promoted(BaseModel):
+    version: int
+    model_version: str
 
 
 def _horizons(horizon: list[int] | None) -> list[int]:
     return sorted(set(horizon)) if horizon else list(trust.DEFAULT_HORIZONS)
 
 
-@router.post("/outcomes")
+@router.post("/outcomes", response_model=OutcomeCounts, responses=errors(422))
 async def post_outcomes(
     batch: OutcomeBatch, runtime: RuntimeDep, session: SessionDep
-) -> dict[str, int]:
+) -> OutcomeCounts:
     """Churn/renewal labels from outside (a CRM); a repeat (same key or id) counts once."""
     new = await insert_outcomes(session, [o.to_outcome() for o in batch.outcomes])
     for outcome in new:
         runtime.metrics.outcomes.labels(outcome.kind, outcome.source).inc()
-    return {"accepted": len(new), "duplicates": len(batch.outcomes) - len(new)}
+    return OutcomeCounts(accepted=len(new), duplicates=len(batch.outcomes) - len(new))
 
 
-@router.get("/model/accuracy")
+@router.get("/model/accuracy", responses=errors(422))
 async def get_accuracy(
     runtime: RuntimeDep, session: SessionDep, horizon: Horizons = None
 ) -> dict[str, Any]:
@@ -44,17 +65,17 @@ async def get_accuracy(
     return as_data(report)
 
 
-@router.put("/model/shadow")
+@router.put("/model/shadow", response_model=ShadowSet, responses=errors(422))
 async def put_shadow(
     config: HealthModelConfig, runtime: RuntimeDep, session: SessionDep
-) -> dict[str, Any]:
+) -> ShadowSet:
     """Score ``config`` beside the live model from now on (stored, never published)."""
     config = runtime.model_store.validated(config)  # what could break the loop is refused (422)
     shadow_id = await trust.set_shadow(session, runtime.shadow, config)
-    return {"shadow_id": shadow_id, "model_version": config.model_version}
+    return ShadowSet(shadow_id=shadow_id, model_version=config.model_version)
 
 
-@router.get("/model/shadow")
+@router.get("/model/shadow", responses=errors(404, 422))
 async def get_shadow(
     runtime: RuntimeDep, session: SessionDep, horizon: Horizons = None
 ) -> dict[str, Any]:
@@ -68,12 +89,10 @@ async def delete_shadow(runtime: RuntimeDep, session: SessionDep) -> None:
     await trust.clear_shadow(session, runtime.shadow)
 
 
-@router.post("/model/shadow/promote")
-async def promote_shadow(
-    request: Request, runtime: RuntimeDep, session: SessionDep
-) -> dict[str, Any]:
+@router.post("/model/shadow/promote", response_model=Promoted, responses=errors(404, 409, 422))
+async def promote_shadow(request: Request, runtime: RuntimeDep, session: SessionDep) -> Promoted:
     """Make the shadow the live model: the next config version, recorded on the shadow row."""
     version, config = await trust.promote(
         session, runtime.model_store, runtime.shadow, actor(request)
     )
-    return {"version": version, "model_version": config.model_version}
+    return Promoted(version=version, model_version=config.model_version)

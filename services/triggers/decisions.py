@@ -1,7 +1,10 @@
 """The triggers' decision step: health changes or the clock -> episode transitions. Pure.
 
-Health changes are applied in event-time order; a change no newer than what
-the account already saw is a duplicate or a replay and changes nothing. The
+Health changes are applied in revision order: a change whose revision is not
+greater than the last one applied is a duplicate or a replay and changes
+nothing. A greater revision at the same ``as_of`` is scoring's correction (it
+folded late-read events) and replaces what that time said. Changes without a
+revision (from before revisions) fall back to ``as_of`` order. The
 wall clock is given (``wall_now``): episodes open only for an evaluation time
 within the rules' horizon of it; older ones update the bookkeeping silently.
 """
@@ -25,7 +28,8 @@ class Outcome:
     """What one account's evaluation decided."""
 
     view: AccountView | None
-    scores: list[tuple[datetime, float]] = field(default_factory=list)
+    scores: list[tuple[datetime, float]] = field(default_factory=list)  # one per as_of
+    applied: list[str] = field(default_factory=list)  # event ids of the changes applied
     transitions: list[Transition] = field(default_factory=list)
     events: list[PlaybookEvent] = field(default_factory=list)
     tracks: dict[str, Track] = field(default_factory=dict)  # the tracks that changed
@@ -40,9 +44,32 @@ class _Known:
     tracks: dict[str, Track]
 
 
+def is_newer(change: HealthChange, view: AccountView | None) -> bool:
+    """Whether ``change`` supersedes what ``view`` was built from."""
+    if view is None:
+        return True
+    if change.revision is not None and view.revision is not None:
+        return change.revision > view.revision
+    return change.as_of > view.as_of
+
+
+def _order(change: HealthChange) -> tuple[int, int, datetime, str]:
+    # changes without a revision predate revisions: they go first, by event time
+    if change.revision is None:
+        return (0, 0, change.as_of, change.event_id)
+    return (1, change.revision, change.as_of, change.event_id)
+
+
+def _with_point(
+    points: Sequence[tuple[datetime, float]], at: datetime, value: float
+) -> list[tuple[datetime, float]]:
+    """``points`` with ``(at, value)``: a correction replaces the point at the same time."""
+    return sorted([*(p for p in points if p[0] != at), (at, value)], key=lambda p: p[0])
+
+
 def view_from_change(change: HealthChange, previous: AccountView | None) -> AccountView:
     facts = change.account
-    recent = [*(previous.recent_scores if previous else ()), (change.as_of, change.score)]
+    recent = _with_point(previous.recent_scores if previous else (), change.as_of, change.score)
     return AccountView(
         account_id=change.account_id,
         segment=change.segment,
@@ -52,6 +79,7 @@ def view_from_change(change: HealthChange, previous: AccountView | None) -> Acco
         first_seen_at=previous.first_seen_at if previous else change.as_of,
         as_of=change.as_of,
         health_event_id=change.event_id,
+        revision=change.revision,
         recent_scores=tuple(recent[-RECENT_SCORES:]),
         seats=facts.seats,
         active_users_7d=facts.active_users_7d,
@@ -74,11 +102,12 @@ def on_health_changes(
 ) -> Outcome:
     outcome = Outcome(view)
     known = _Known(dict(open_episodes), dict(tracks or {}))
-    for change in sorted(changes, key=lambda c: (c.as_of, c.event_id)):
-        if outcome.view is not None and change.as_of <= outcome.view.as_of:
+    for change in sorted(changes, key=_order):
+        if not is_newer(change, outcome.view):
             continue  # a duplicate or a replay of something already applied
         outcome.view = view_from_change(change, outcome.view)
-        outcome.scores.append((change.as_of, change.score))
+        outcome.scores = _with_point(outcome.scores, change.as_of, change.score)
+        outcome.applied.append(change.event_id)
         _step(outcome, known, change.as_of, config, wall_now)
     return outcome
 
@@ -158,4 +187,4 @@ def playbook_event(view: AccountView, t: Transition) -> PlaybookEvent:
     )
 
 
-__all__ = ["Outcome", "on_clock", "on_health_changes", "playbook_event"]
+__all__ = ["Outcome", "is_newer", "on_clock", "on_health_changes", "playbook_event"]

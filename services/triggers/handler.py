@@ -145,8 +145,10 @@ class TriggerEngine:
 
     @staticmethod
     def _applied(outcomes: list[Outcome], changes: list[HealthChange]) -> list[HealthChange]:
-        applied = {(o.view.account_id, t) for o in outcomes if o.view for t, _ in o.scores}
-        return [c for c in changes if (c.account_id, c.as_of) in applied]
+        applied = {e for o in outcomes for e in o.applied}
+        # by event id, not as_of: a correction shares its as_of; a duplicate counts once
+        unique = {c.event_id: c for c in reversed(changes) if c.event_id in applied}
+        return [c for c in changes if unique.get(c.event_id) is c]
 
     def _observe_latency(self, at: datetime) -> None:
         self._metrics.event_time_lag.observe(max(0.0, (self._now() - at).total_seconds()))

@@ -51,6 +51,7 @@ def view_from_row(row: Any, recent: list[tuple[datetime, float]]) -> AccountView
         first_seen_at=row.first_seen_at,
         as_of=row.as_of,
         health_event_id=row.health_event_id,
+        revision=row.health_revision,
         recent_scores=tuple(recent),
         seats=facts.get("seats"),
         active_users_7d=facts.get("active_users_7d", 0),
@@ -95,13 +96,15 @@ async def store_views(session: AsyncSession, views: Sequence[AccountView]) -> No
         text(
             "INSERT INTO trigger_accounts AS t (account_id, segment, first_seen_at, as_of,"
             " health_event_id, score, band, components, facts, renewal_at, started_at,"
-            " first_value_at)"
+            " first_value_at, health_revision)"
             " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:seg AS text[]),"
             " CAST(:first AS timestamptz[]), CAST(:as_of AS timestamptz[]), CAST(:e AS text[]),"
             " CAST(:s AS float8[]), CAST(:b AS text[]), CAST(:c AS jsonb[]), CAST(:f AS jsonb[]),"
-            " CAST(:r AS date[]), CAST(:st AS timestamptz[]), CAST(:fv AS timestamptz[]))"
+            " CAST(:r AS date[]), CAST(:st AS timestamptz[]), CAST(:fv AS timestamptz[]),"
+            " CAST(:rev AS int8[]))"
             " ON CONFLICT (account_id) DO UPDATE SET segment = EXCLUDED.segment,"
             " as_of = EXCLUDED.as_of, health_event_id = EXCLUDED.health_event_id,"
+            " health_revision = EXCLUDED.health_revision,"
             " score = EXCLUDED.score, band = EXCLUDED.band, components = EXCLUDED.components,"
             " facts = EXCLUDED.facts, renewal_at = EXCLUDED.renewal_at,"
             " started_at = EXCLUDED.started_at, first_value_at = EXCLUDED.first_value_at,"
@@ -120,18 +123,21 @@ async def store_views(session: AsyncSession, views: Sequence[AccountView]) -> No
             "r": [v.renewal_at for v in views],
             "st": [v.started_at for v in views],
             "fv": [v.first_value_at for v in views],
+            "rev": [v.revision for v in views],
         },
     )
 
 
 async def add_scores(session: AsyncSession, points: Sequence[tuple[str, datetime, float]]) -> None:
+    """Score points, one per (account, as_of): a correction replaces the stored one."""
     if not points:
         return
     await session.execute(
         text(
             "INSERT INTO trigger_scores (account_id, as_of, score)"
             " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:t AS timestamptz[]),"
-            " CAST(:s AS float8[])) ON CONFLICT DO NOTHING"
+            " CAST(:s AS float8[]))"
+            " ON CONFLICT (account_id, as_of) DO UPDATE SET score = EXCLUDED.score"
         ),
         {"a": [p[0] for p in points], "t": [p[1] for p in points], "s": [p[2] for p in points]},
     )

@@ -30,6 +30,7 @@ class AccountView:
     first_seen_at: datetime
     as_of: datetime
     health_event_id: str = ""
+    revision: int | None = None  # of the last health change applied; None: it had none
     recent_scores: Sequence[tuple[datetime, float]] = ()
     seats: int | None = None
     active_users_7d: int = 0

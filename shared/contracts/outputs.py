@@ -46,6 +46,15 @@ class AccountFacts(BaseModel):
 
 
 class HealthChange(BaseModel):
+    """One published change of an account's health (or of its playbook facts).
+
+    ``revision`` (extends v1, optional) grows by one with each change scoring
+    publishes for the account. Scoring may correct a judgement at the same
+    ``as_of`` after folding late-read events; consumers apply a change iff its
+    revision is greater than the last one they applied, and order by ``as_of``
+    only for changes without one. A re-sent change keeps its revision.
+    """
+
     model_config = ConfigDict(frozen=True)
 
     event_id: Id
@@ -64,6 +73,7 @@ class HealthChange(BaseModel):
     # that are set, on its first); a change may carry an unchanged score for them.
     facts_changed: list[Fact] = Field(default_factory=list)
     account: AccountFacts = AccountFacts()
+    revision: Annotated[int, Field(ge=1)] | None = None
 
 
 class HealthAtEvent(BaseModel):

@@ -28,20 +28,11 @@ from tests.support.workload import events, make_workload
 ACCOUNTS, DAYS, SEED = 36, 60, 3
 KNOWN = {
     # playbook -> why its thresholds fail on the merged pipeline (issue 11, README)
-    "at_risk": "triggers drops a health change whose as_of equals the last one applied "
-    "(services/triggers/decisions.py: as_of <= view.as_of is a replay), but scoring "
-    "re-scores late-read events at the same watermark-clamped as_of: a red judgement made "
-    "before an account's usage was folded is never corrected in triggers, and the "
-    "end-of-run clock opens at_risk on it",
-    "renewal": "same cause as at_risk: subscription facts read last are published at the "
-    "account's unchanged as_of and dropped by triggers",
-    "onboarding": "SUSPECTED, not confirmed: 3 of 5 missed once in backfill-payment-last "
-    "(12:10 UTC), not reproduced in a rerun; likely the renewal cause (the subscription "
-    "start is read last and published at the unchanged as_of)",
-    "expansion": "same cause in backfills (the view stays at an old as_of, or the facts "
-    "reach triggers only near the end and the 6 h entry dwell has not passed); live, the "
-    "usage-growth path opens for healthy 14-16-seat accounts whose 7-day/baseline ratio "
-    "crosses 1.3 by chance, and the 72 h exit dwell keeps them open",
+    "expansion": "backfills only (recall 0.80-0.87 in make evaluate at 12:45 UTC, revision "
+    "branch): a few expanding accounts end green with no expansion episode; suspected: "
+    "their growth facts reach triggers only near the end of the history and the 6 h entry "
+    "dwell has not passed by the end-of-run clock (not confirmed). The at_risk, renewal and "
+    "onboarding misses (same-as_of corrections dropped by triggers) are fixed by revisions",
 }
 
 

@@ -130,6 +130,9 @@ async def test_health_changes_on_kafka_match_the_score_history(infra, replay, ba
                     text("SELECT event_id, account_id, score, band FROM score_history ORDER BY seq")
                 )
             ]
+            revisions: dict[str, int] = dict(
+                (await conn.execute(text("SELECT account_id, health_revision FROM accounts"))).all()
+            )
     finally:
         await engine.dispose()
     records = await read_topic(infra.kafka_bootstrap, topic, until=lambda r: len(r) >= len(history))
@@ -143,6 +146,12 @@ async def test_health_changes_on_kafka_match_the_score_history(infra, replay, ba
         order.setdefault(m["account_id"], []).append(m["event_id"])
     for account_id, ids in order.items():
         assert ids == [h[0] for h in history if h[1] == account_id]
+    # each account's changes are numbered 1, 2, ... in publication order (triggers rely on it)
+    numbered: dict[str, list[int]] = {}
+    for m in published:
+        numbered.setdefault(m["account_id"], []).append(m["revision"])
+    assert numbered == {a: list(range(1, len(ids) + 1)) for a, ids in order.items()}
+    assert {a: n for a, n in revisions.items() if n} == {a: len(ids) for a, ids in order.items()}
 
 
 async def test_sigkill_at_three_points_gives_identical_final_state(

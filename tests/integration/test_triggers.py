@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import orjson
+from sqlalchemy import text
 
 from services.triggers.app import create_app
 from services.triggers.config import TriggersSettings
@@ -135,6 +136,52 @@ async def test_scripted_changes_give_exactly_the_expected_playbooks_and_replay_a
     assert len(after) == len(expected), "replaying the same health changes must add no event"
     ids = [orjson.loads(r.value)["event_id"] for r in after]
     assert len(set(ids)) == len(ids)
+
+
+async def test_a_correction_at_the_same_as_of_resolves_and_a_resent_change_adds_nothing(
+    infra, topic_names, database
+) -> None:
+    await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
+    yellow = change("r", 0, 50, "yellow").model_copy(update={"revision": 1})
+    red = change("r", 1, 35, "red").model_copy(update={"revision": 2})
+    # scoring folded late-read events and re-scored the same as_of
+    corrected = change("r", 1, 55, "yellow").model_copy(
+        update={"revision": 3, "event_id": "r-1-corrected"}
+    )
+    expected = [("r", "at_risk", "triggered"), ("r", "at_risk", "resolved")]
+    settings = settings_for(infra, topic_names, database)
+    async with running(settings):
+        await send(infra, topic_names.health_changes, [yellow, red, corrected])
+        records = await read_topic(
+            infra.kafka_bootstrap,
+            topic_names.playbook_events,
+            until=lambda r: len(r) >= len(expected),
+        )
+        await send(infra, topic_names.health_changes, [red, corrected])  # the outbox re-sends
+        await wait_drained(
+            database, infra.kafka_bootstrap, settings.group_id, topic_names.health_changes
+        )
+    after = await read_topic(
+        infra.kafka_bootstrap,
+        topic_names.playbook_events,
+        until=lambda r: len(r) >= len(expected),
+        timeout_s=10,
+    )
+    assert summary(records) == expected
+    assert summary(after) == expected, "re-sent changes must add no event"
+    engine = create_engine(database, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            view = (
+                await conn.execute(
+                    text("SELECT band, score, health_revision FROM trigger_accounts")
+                )
+            ).all()
+            points = (await conn.execute(text("SELECT as_of, score FROM trigger_scores"))).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(v) for v in view] == [("yellow", 55.0, 3)]
+    assert sorted(tuple(p) for p in points) == [(yellow.as_of, 50.0), (red.as_of, 55.0)]
 
 
 async def test_time_based_rules_fire_as_now_moves_forward(infra, topic_names, database) -> None:

@@ -26,6 +26,7 @@ class ScoreRow:
     model_version: str
     event_id: str
     changed: bool  # published as a health change (and kept in the history)
+    revision: int = 0  # the account's last published change's revision (grows by one per change)
 
 
 async def store_scores(session: AsyncSession, rows: Sequence[ScoreRow]) -> None:
@@ -36,14 +37,16 @@ async def store_scores(session: AsyncSession, rows: Sequence[ScoreRow]) -> None:
         text(
             "UPDATE accounts a SET score = u.score, band = u.band, segment = u.segment,"
             " components = u.components, reasons = u.reasons, coverage = u.coverage,"
-            " model_version = u.model_version, scored_as_of = u.as_of, updated_at = now()"
+            " model_version = u.model_version, scored_as_of = u.as_of,"
+            " health_revision = u.revision, updated_at = now()"
             " FROM unnest(CAST(:a AS text[]), CAST(:s AS float8[]), CAST(:b AS text[]),"
             " CAST(:seg AS text[]), CAST(:c AS jsonb[]), CAST(:r AS jsonb[]),"
-            " CAST(:cov AS float8[]), CAST(:m AS text[]), CAST(:t AS timestamptz[]))"
+            " CAST(:cov AS float8[]), CAST(:m AS text[]), CAST(:t AS timestamptz[]),"
+            " CAST(:rev AS int8[]))"
             " AS u(account_id, score, band, segment, components, reasons, coverage,"
-            " model_version, as_of) WHERE a.account_id = u.account_id"
+            " model_version, as_of, revision) WHERE a.account_id = u.account_id"
         ),
-        _params(rows),
+        {**_params(rows), "rev": [r.revision for r in rows]},
     )
     changed = [row for row in rows if row.changed]
     if changed:

@@ -58,3 +58,10 @@ def test_the_store_refuses_a_config_whose_check_fails() -> None:
         store.validated(HealthModelConfig().model_dump(mode="json"))
     with pytest.raises(InvalidInput, match="usage_stopped_days"):
         VersionedConfig("scoring_config", HealthModelConfig).validated({"usage_stopped_days": 0})
+
+
+def test_a_config_whose_model_version_was_read_still_round_trips() -> None:
+    """Promote passes the shadow's config, whose model_version the PUT already computed."""
+    config = HealthModelConfig()
+    assert config.model_version  # caches the digest on the instance
+    assert VersionedConfig("scoring_config", HealthModelConfig).validated(config) is config

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import orjson
 import pytest
 from pydantic import ValidationError
 
 from services.scoring.accuracy.outcomes import (
+    MAX_OUTCOMES_PER_POST,
     OutcomeBatch,
     RenewalUpdate,
     derived_outcomes,
@@ -52,11 +54,25 @@ def test_a_cancellation_after_as_of_is_not_known_yet() -> None:
         {"account_id": "a", "kind": "lost", "date": "2026-05-01"},
         {"account_id": "a", "kind": "churn", "date": "yesterday"},
         {"account_id": "a", "kind": "churn", "date": "2026-05-01", "extra": 1},
+        # what the OpenAPI schema refuses is refused: no stripping, no timestamps, the window
+        {"account_id": " a", "kind": "churn", "date": "2026-05-01"},
+        {"account_id": "a\x00b", "kind": "churn", "date": "2026-05-01"},
+        {"account_id": "a" * 129, "kind": "churn", "date": "2026-05-01"},
+        {"account_id": "a", "kind": "churn", "date": "2026-05-01T00:00:00Z"},
+        {"account_id": "a", "kind": "churn", "date": "1999-12-31"},
+        {"account_id": "a", "kind": "churn", "date": "2026-02-30"},
+        {"account_id": "a", "kind": "churn", "date": "2026-05-01", "id": "x "},
     ],
 )
 def test_bad_labels_are_refused(item: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         OutcomeBatch.model_validate({"outcomes": [item]})
+
+
+def test_a_label_as_the_schema_allows_is_accepted() -> None:
+    item = {"account_id": "a b", "kind": "renewal", "date": "2099-12-31", "id": "crm 1"}
+    [label] = OutcomeBatch.model_validate({"outcomes": [item]}).outcomes
+    assert (label.account_id, label.date, label.id) == ("a b", date(2099, 12, 31), "crm 1")
 
 
 def test_a_renewal_date_moved_forward_after_it_passed_is_a_renewal() -> None:
@@ -81,3 +97,26 @@ def test_updates_in_one_batch_chain() -> None:
     second = RenewalUpdate("a", datetime(2026, 7, 2, tzinfo=UTC), date(2027, 7, 1))
     found = renewals_from_updates({"a": (date(2026, 5, 31), None)}, [second, first])
     assert [o.on for o in found] == [date(2026, 5, 31), date(2026, 7, 1)]
+
+
+def test_a_date_moved_back_then_forward_is_a_renewal_in_one_batch_or_two() -> None:
+    """The fold overwrites the date even with an earlier one; the chain must do the same."""
+    previous = {"a": (date(2026, 8, 31), None)}
+    back = RenewalUpdate("a", datetime(2026, 2, 9, tzinfo=UTC), date(2026, 2, 14))
+    forward = RenewalUpdate("a", datetime(2026, 2, 15, tzinfo=UTC), date(2027, 2, 14))
+    together = renewals_from_updates(previous, [back, forward])
+    apart = renewals_from_updates(previous, [back]) + renewals_from_updates(
+        {"a": (back.renewal_at, None)}, [forward]
+    )
+    assert together == apart
+    assert [(o.kind, o.on) for o in together] == [("renewal", date(2026, 2, 14))]
+
+
+def test_a_full_batch_of_ordinary_labels_fits_the_default_body_cap() -> None:
+    """maxItems must be reachable: past it a POST gets 422, not the body cap's 413."""
+    item = {"account_id": "acct-00001", "kind": "renewal", "date": "2026-03-01", "id": "crm-1"}
+    full = {"outcomes": [item] * MAX_OUTCOMES_PER_POST}
+    assert len(OutcomeBatch.model_validate(full).outcomes) == MAX_OUTCOMES_PER_POST
+    assert len(orjson.dumps({"outcomes": [item] * (MAX_OUTCOMES_PER_POST + 1)})) < 65536
+    with pytest.raises(ValidationError):
+        OutcomeBatch.model_validate({"outcomes": [item] * (MAX_OUTCOMES_PER_POST + 1)})
