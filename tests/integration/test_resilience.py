@@ -143,7 +143,11 @@ async def disturbed_run(
         for service in services:
             code = service.terminate(20)
             assert code == 0, service.log_tail()
-    assert any("retrying" in s.log_path.read_text() for s in services), "outage not logged"
+    # the outage was seen: a session retried, or the Kafka client logged the lost connection and
+    # recovered by itself (a 5 s broker restart often needs no new session)
+    seen = ("retrying", "KafkaConnectionError", "Unable connect to node")
+    logs = [s.log_path.read_text() for s in services]
+    assert any(mark in log for log in logs for mark in seen), "outage not logged"
     return await snapshot(database)
 
 
