@@ -13,6 +13,7 @@ from aiokafka.errors import KafkaError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.contracts.watermarks import is_watermark
 from shared.kafka import make_consumer, stop_bounded
 
 
@@ -52,7 +53,10 @@ async def topic_ends(bootstrap: str, topics: list[str]) -> dict[TopicPartition, 
 
 
 async def count_records(bootstrap: str, topic: str) -> int:
-    """Records on ``topic`` (end offsets overcount: transaction markers take offsets)."""
+    """Records on ``topic`` (end offsets overcount: transaction markers take offsets).
+
+    Watermark records on ``signals`` (header ``vigil-kind: watermark``) are not counted.
+    """
     ends = await topic_ends(bootstrap, [topic])
     consumer = make_consumer(bootstrap, group_id=None, client_id="vigil-count")
     await consumer.start()
@@ -66,7 +70,9 @@ async def count_records(bootstrap: str, topic: str) -> int:
             if all(p >= end for p, end in zip(positions, ends.values(), strict=True)):
                 break
             batch = await consumer.getmany(timeout_ms=500)
-            count += sum(len(records) for records in batch.values())
+            count += sum(
+                1 for records in batch.values() for r in records if not is_watermark(r.headers)
+            )
     finally:
         await stop_bounded(consumer, 5)
     return count
