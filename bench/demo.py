@@ -184,7 +184,10 @@ async def _drive(
             ).raise_for_status()
             await _drain(engine, bootstrap, topics)
             step(6, "collecting the results; outcomes, accuracy, a shadow model promoted")
-            report = await collect_report(engine, bootstrap, topics, workload, receiver, services)
+            canceled = frozenset(p.account_id for p in plan if p.kind == "churn")
+            report = await collect_report(
+                engine, bootstrap, topics, workload, receiver, services, canceled
+            )
             trust = await run_trust(
                 client,
                 services["scoring"].url,
