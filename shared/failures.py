@@ -28,6 +28,7 @@ from enum import StrEnum
 import asyncpg
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
 from pydantic import ValidationError
+from sqlalchemy.exc import PendingRollbackError
 
 from shared.db import is_transient_db_error
 from shared.errors import TransientError
@@ -52,7 +53,12 @@ def classify(error: BaseException) -> FailureKind:
     """Whether retrying ``error``'s work may succeed (transient) or never will."""
     if any(isinstance(cause, _PERMANENT_CAUSES) for cause in causes(error)):
         return FailureKind.permanent
-    if isinstance(error, TransientError) or is_transient_db_error(error):
+    chain = list(causes(error))
+    # a lost connection anywhere in the chain (or a transaction it invalidated) is an outage,
+    # not a bad record: dead-lettering during an outage would lose good records
+    if any(isinstance(c, TransientError | PendingRollbackError) for c in chain):
+        return FailureKind.transient
+    if any(is_transient_db_error(c) for c in chain):
         return FailureKind.transient
     if isinstance(error, KafkaError | OSError | ConnectionError | asyncio.TimeoutError):
         return FailureKind.transient
