@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.consumer_health import ConsumerHealth
 from shared.db import transaction
 from shared.dead_letter import Origin, Stage, bounded_key, dead_letter_bytes, dead_letter_record
+from shared.errors import DatabaseUnavailable
 from shared.failures import FailureKind, classify, describe, reason_code
 from shared.isolation import apply_isolating
 from shared.kafka import make_consumer, stop_bounded
@@ -82,6 +83,7 @@ class DbOffsetsConsumer:
         self._on_dead_letter = on_dead_letter
         self.health = ConsumerHealth()
         self._known: dict[TopicPartition, int] = {}
+        self._offsets_unknown = False
 
     @property
     def topics(self) -> list[str]:
@@ -108,6 +110,7 @@ class DbOffsetsConsumer:
 
     async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
         o = self._options
+        self._offsets_unknown = False  # this session's assignment seeks afresh
         consumer = make_consumer(o.bootstrap, group_id=o.group_id, client_id=o.client_id)
         try:
             await consumer.start()
@@ -117,6 +120,8 @@ class DbOffsetsConsumer:
             )
             self.health.mark_up()
             while not stop.is_set():
+                if self._offsets_unknown:
+                    raise DatabaseUnavailable("stored offsets unreadable at assignment; restarting")
                 batch = await consumer.getmany(
                     timeout_ms=o.fetch_timeout_ms, max_records=o.batch_max_records
                 )
@@ -135,16 +140,18 @@ class DbOffsetsConsumer:
     async def _seek(self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]) -> None:
         """Start newly assigned partitions at the offsets stored with the state.
 
-        If the database cannot be read now, the consumer starts from Kafka's
-        mirror of the offsets, which never runs ahead of PostgreSQL; records
-        already applied are then skipped in ``_apply``.
+        If the database cannot be read now, nothing is consumed: the session
+        restarts (with backoff) and seeks again once it can be read. Starting
+        from Kafka's mirror instead lost records after a PostgreSQL outage (1 run in 5).
         """
         try:
             async with self._sessions() as session:
                 stored = await load_offsets(session, self._options.group_id)
-        except Exception as error:  # noqa: BLE001 - falling back is safe, see above
-            log.warning("could not load stored offsets", error=repr(error))
+        except Exception as error:  # noqa: BLE001 - any failure: do not consume blind
+            log.warning("could not load stored offsets; restarting the session", error=repr(error))
+            self._offsets_unknown = True
             return
+        self._offsets_unknown = False
         for tp in assigned:
             if tp in stored:
                 consumer.seek(tp, stored[tp])
