@@ -26,13 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from shared import stack
-from shared.db import migrate
 from shared.settings import TopicNames
+from tests.support.databases import create_database, drop_database
 from tests.support.evaluation.orders import ORDERS
 from tests.support.evaluation.report import as_json, markdown, print_results
 from tests.support.evaluation.run import Run, Target, run_order
@@ -112,30 +111,13 @@ async def evaluate_orders(
 @asynccontextmanager
 async def fresh_database(base_url: str, *, keep: bool) -> AsyncIterator[str]:
     """A new, migrated database on the server of ``base_url``; dropped after unless ``keep``."""
-    base = make_url(base_url)
     name = f"vigil_eval_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(
-            host=base.host,
-            port=base.port,
-            user=base.username,
-            password=base.password,
-            database=base.database,
-        )
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    await admin(f"CREATE DATABASE {name}")
-    url: str = base.set(database=name).render_as_string(hide_password=False)
+    url = await create_database(base_url, name)
     try:
-        await asyncio.to_thread(migrate, url)
         yield url
     finally:
         if not keep:
-            await admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            await drop_database(base_url, name)
 
 
 def write_results(results: list[Evaluation], options: Options) -> None:

@@ -23,20 +23,19 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
 import orjson
 from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import stack
-from shared.db import create_engine, migrate
+from shared.db import create_engine
 from shared.kafka import ensure_topics, make_producer, stop_bounded
 from shared.settings import TopicNames
+from tests.support.databases import create_database, drop_database
 from tests.support.drain import count_records, wait_drained
 from tests.support.poison import (
     health_change_bytes,
@@ -79,28 +78,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--poison", type=float, default=0.01, help="share of poison records")
     parser.add_argument("--seed", type=int, default=12)
     return parser.parse_args(argv)
-
-
-async def admin(base_url: str, sql: str) -> None:
-    base = make_url(base_url)
-    conn = await asyncpg.connect(
-        host=base.host,
-        port=base.port,
-        user=base.username,
-        password=base.password,
-        database=base.database,
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-async def fresh_database(base_url: str, name: str) -> str:
-    await admin(base_url, f"CREATE DATABASE {name}")
-    url: str = make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(migrate, url)
-    return url
 
 
 def service_env(bootstrap: str, database_url: str, topics: TopicNames, run: str) -> dict[str, str]:
@@ -215,7 +192,7 @@ async def soak(options: argparse.Namespace, bootstrap: str, base_url: str) -> bo
     run = uuid.uuid4().hex[:6]
     topics = TopicNames(**{k: f"{v}.soak-{run}" for k, v in TopicNames().model_dump().items()})
     database = f"vigil_soak_{run}"
-    database_url = await fresh_database(base_url, database)
+    database_url = await create_database(base_url, database)
     await ensure_topics(bootstrap, topics.model_dump().values())
     env = service_env(bootstrap, database_url, topics, run)
     logs = REPO / ".vigil" / "soak-logs"
@@ -249,7 +226,7 @@ async def soak(options: argparse.Namespace, bootstrap: str, base_url: str) -> bo
         for service in services.values():
             service.stop()
         await engine.dispose()
-        await admin(base_url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        await drop_database(base_url, database)
 
 
 async def report(

@@ -94,38 +94,18 @@ def make_database(infra: Infra) -> Iterator[Callable[[], str]]:
     """Creates fresh, migrated databases (one per call); drops them at the end."""
     import asyncio
 
-    import asyncpg
-    from sqlalchemy.engine import make_url
+    from tests.support.databases import create_database, drop_database
 
-    from shared.db import migrate
-
-    base = make_url(infra.database_url)
     created: list[str] = []
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(
-            host=base.host,
-            port=base.port,
-            user=base.username,
-            password=base.password,
-            database=base.database,
-        )
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
 
     def create() -> str:
         name = f"vigil_t_{uuid.uuid4().hex[:10]}"
-        asyncio.run(admin(f"CREATE DATABASE {name}"))
         created.append(name)
-        url: str = base.set(database=name).render_as_string(hide_password=False)
-        migrate(url)
-        return url
+        return asyncio.run(create_database(infra.database_url, name))
 
     yield create
     for name in created:
-        asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        asyncio.run(drop_database(infra.database_url, name))
 
 
 @pytest.fixture
