@@ -17,7 +17,8 @@ state machine runs the same whatever is emitted:
 So a replay of history ends with exactly the episodes that hold at its end, each
 emitted once. Ids are deterministic: the episode id derives from when its
 condition started holding (an event time, or a date from the facts), never from
-when a clock happened to run, so the same input replayed gives the same ids.
+when a clock happened to run, so the same input replayed gives the same ids (and
+from the previous resolve, where a correction reopened one at the same time).
 """
 
 from __future__ import annotations
@@ -87,8 +88,16 @@ class Step:
     held_back: list[str] = field(default_factory=list)
 
 
-def episode_id(account_id: str, playbook: str, since: datetime) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"{account_id}|{playbook}|{since.isoformat()}"))
+def episode_id(
+    account_id: str, playbook: str, since: datetime, after: datetime | None = None
+) -> str:
+    """``after``: the previous episode's resolve, when it was not before ``since``: a
+    correction at one time can resolve an episode and reopen it with the same ``since``,
+    and the second is an episode of its own."""
+    key = f"{account_id}|{playbook}|{since.isoformat()}"
+    if after is not None and after >= since:
+        key += f"|after {after.isoformat()}"
+    return str(uuid.uuid5(NAMESPACE, key))
 
 
 def event_id(episode: str, kind: str) -> str:
@@ -128,7 +137,8 @@ def advance(
             step.transitions.append(_resolved(playbook, current, at))
         elif since is not None and new.opened_at is not None and current is None:
             if emit:
-                step.transitions.append(_triggered(account_id, playbook, since, at, holding))
+                eid = episode_id(account_id, playbook, since, track.last_resolved_at)
+                step.transitions.append(_triggered(eid, playbook, at, holding))
             elif track.opened_at is None:
                 step.held_back.append(playbook)
         if new != tracks.get(playbook, Track()):
@@ -164,10 +174,7 @@ def _hold(track: Track, since: datetime, at: datetime, gate: Gate) -> Track:
     return Track(since, opened, track.last_resolved_at)  # holding again: not clearing
 
 
-def _triggered(
-    account_id: str, playbook: str, since: datetime, at: datetime, condition: Condition
-) -> Transition:
-    eid = episode_id(account_id, playbook, since)
+def _triggered(eid: str, playbook: str, at: datetime, condition: Condition) -> Transition:
     return Transition(
         "triggered",
         playbook,

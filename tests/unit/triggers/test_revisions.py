@@ -77,3 +77,18 @@ def test_revision_wins_over_as_of_only_when_both_sides_have_one() -> None:
     assert not is_newer(rev(RED, 1), account.view)
     assert is_newer(later_without, account.view)  # no revision: by as_of
     assert not is_newer(rev(GREEN, None), account.view)
+
+
+def test_an_episode_reopened_by_a_correction_at_the_same_as_of_gets_a_new_id() -> None:
+    """red -> corrected yellow -> corrected red again, all at one as_of: the second
+    ``at_risk`` is a new episode (its own id), not the resolved one reopened."""
+    account = Account()
+    account.change(GREEN)
+    first = account.change(RED)
+    account.change(CORRECTED)
+    again = account.change(rev(change(1, 25, "red"), 4, "-red-again"))
+    opened = [e for e in (*first, *again) if e.playbook == "at_risk" and e.kind == "triggered"]
+    assert len(opened) == 2
+    assert opened[0].episode_id != opened[1].episode_id
+    assert opened[0].event_id != opened[1].event_id
+    assert account.episodes["at_risk"].episode_id == opened[1].episode_id
