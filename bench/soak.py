@@ -167,9 +167,20 @@ def _next(
     return by_source["usage"], orjson.dumps(raw_event(i, event_id=f"soak-{i}")), key
 
 
+PROGRESS_EVERY_S = 30
+
+
 async def sample_stalls(services: dict[str, Service], tally: Tally, stop: asyncio.Event) -> None:
+    started = last_said = time.monotonic()
     async with httpx.AsyncClient(timeout=2) as client:
         while not stop.is_set():
+            if time.monotonic() - last_said >= PROGRESS_EVERY_S:
+                last_said = time.monotonic()
+                stalls = ", ".join(f"{n} {s:.1f} s" for n, s in tally.longest_stall_s.items())
+                console.print(
+                    f"  {last_said - started:4.0f} s: {tally.records_in:,} records in;"
+                    f" longest stall so far: {stalls}"
+                )
             for name, service in services.items():
                 try:
                     page = (await client.get(f"{service.url}/metrics")).text

@@ -29,6 +29,8 @@ class UsageFacts:
     baseline_week: float
     active_users_7d: int
     days_silent: int | None
+    # seat use for expansion: a month smooths out who happened to log in this week
+    active_users_30d: int = 0
 
     @property
     def ratio_to_baseline(self) -> float | None:
@@ -49,8 +51,9 @@ def usage_facts(state: AccountState, as_of: datetime) -> UsageFacts:
             earlier += events
     seen = [t for t in state.user_last_seen.values() if t <= as_of]
     active = sum(1 for t in seen if as_of - t < 7 * DAY)
+    active_30d = sum(1 for t in seen if as_of - t < 30 * DAY)
     days_silent = (as_of - max(seen)).days if seen else None
-    return UsageFacts(events_7d, earlier / 4, active, days_silent)
+    return UsageFacts(events_7d, earlier / 4, active, days_silent, active_30d)
 
 
 def usage(

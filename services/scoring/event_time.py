@@ -212,11 +212,11 @@ def facts_change_id(health_event_id: str, facts: Mapping[str, Any]) -> str:
 
 
 def _seat_use(seats: int | None, usage: UsageFacts | None) -> int | None:
-    """Users active in 7 days over seats, in tenths (0-10): ``expansion`` enters at 9 and
+    """Users active in 30 days over seats, in tenths (0-10): ``expansion`` enters at 9 and
     exits under 8 by default, and must see the crossing even when the score stays put."""
     if not seats or usage is None:
         return None
-    return min(10, int(10 * usage.active_users_7d / seats))
+    return min(10, int(10 * usage.active_users_30d / seats))
 
 
 def _usage_trend(usage: UsageFacts | None) -> float | None:

@@ -171,6 +171,7 @@ class Scorer:
                 "canceled": account.canceled_at is not None,
                 "first_value_at": account.first_value_at,
                 "active_users_7d": health.usage.active_users_7d,
+                "active_users_30d": health.usage.active_users_30d,
                 "usage_ratio_to_baseline": health.usage.ratio_to_baseline,
             },
         }

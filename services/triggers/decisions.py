@@ -83,6 +83,7 @@ def view_from_change(change: HealthChange, previous: AccountView | None) -> Acco
         recent_scores=tuple(recent[-RECENT_SCORES:]),
         seats=facts.seats,
         active_users_7d=facts.active_users_7d,
+        active_users_30d=facts.active_users_30d,
         usage_ratio=facts.usage_ratio_to_baseline,
         renewal_at=facts.renewal_at,
         started_at=facts.subscription_started_at,

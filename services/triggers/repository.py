@@ -55,6 +55,7 @@ def view_from_row(row: Any, recent: list[tuple[datetime, float]]) -> AccountView
         recent_scores=tuple(recent),
         seats=facts.get("seats"),
         active_users_7d=facts.get("active_users_7d", 0),
+        active_users_30d=facts.get("active_users_30d"),
         usage_ratio=facts.get("usage_ratio_to_baseline"),
         renewal_at=row.renewal_at,
         started_at=row.started_at,
@@ -83,6 +84,7 @@ def facts_of(view: AccountView) -> dict[str, Any]:
     return {
         "seats": view.seats,
         "active_users_7d": view.active_users_7d,
+        "active_users_30d": view.active_users_30d,
         "usage_ratio_to_baseline": view.usage_ratio,
         "canceled": view.canceled,
     }

@@ -34,6 +34,7 @@ class AccountView:
     recent_scores: Sequence[tuple[datetime, float]] = ()
     seats: int | None = None
     active_users_7d: int = 0
+    active_users_30d: int | None = None  # None: a change from before it was published
     usage_ratio: float | None = None
     renewal_at: date | None = None
     started_at: datetime | None = None
@@ -118,8 +119,11 @@ def expansion(view: AccountView, now: datetime, rules: SegmentRules, latched: bo
         return OFF
     seat_ratio = rules.expansion_exit_seat_ratio if latched else rules.expansion_seat_ratio
     usage_ratio = rules.expansion_exit_usage_ratio if latched else rules.expansion_usage_ratio
-    if view.seats and view.active_users_7d >= seat_ratio * view.seats:
-        reason = f"{view.active_users_7d} of {view.seats} seats active"
+    days, active = (7, view.active_users_7d)
+    if view.active_users_30d is not None:
+        days, active = (30, view.active_users_30d)
+    if view.seats and active >= seat_ratio * view.seats:
+        reason = f"{active} of {view.seats} seats active in {days} days"
     elif view.usage_ratio is not None and _usage_grows(view, now, rules, usage_ratio):
         reason = f"Usage up {100 * (view.usage_ratio - 1):.0f}% over its baseline"
     else:

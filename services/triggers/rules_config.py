@@ -100,8 +100,10 @@ def default_timing() -> dict[str, Timing]:
         "score_drop": Timing(cooldown_hours=30 * 24),
         "adoption": Timing(dwell_hours=24, cooldown_hours=14 * 24),
         "renewal": Timing(),
-        # seats active in 7 days jump by a user's absence: a few days off before it clears
-        "expansion": Timing(dwell_hours=6, cooldown_hours=30 * 24, exit_dwell_hours=72),
+        # no entry dwell: its signals are already windows (seats active in 30 days, usage
+        # over 7 days against a baseline), and in a catch-up its facts are often read
+        # hours before the end though they held for weeks. A few days off before it clears.
+        "expansion": Timing(cooldown_hours=30 * 24, exit_dwell_hours=72),
         "onboarding": Timing(),
         "onboarding_stalled": Timing(),
     }

@@ -42,6 +42,8 @@ class AccountFacts(BaseModel):
     canceled: bool = False
     first_value_at: Timestamp | None = None
     active_users_7d: int = 0
+    # seat use (``expansion``); None in changes published before it existed
+    active_users_30d: int | None = None
     usage_ratio_to_baseline: float | None = None
 
 

@@ -26,14 +26,9 @@ from tests.support.evaluation.truth import truth_of
 from tests.support.workload import events, make_workload
 
 ACCOUNTS, DAYS, SEED = 36, 60, 3
-KNOWN = {
-    # playbook -> why its thresholds fail on the merged pipeline (issue 11, README)
-    "expansion": "backfills only (recall 0.80-0.87 in make evaluate at 12:45 UTC, revision "
-    "branch): a few expanding accounts end green with no expansion episode; suspected: "
-    "their growth facts reach triggers only near the end of the history and the 6 h entry "
-    "dwell has not passed by the end-of-run clock (not confirmed). The at_risk, renewal and "
-    "onboarding misses (same-as_of corrections dropped by triggers) are fixed by revisions",
-}
+# playbook -> why its thresholds fail, diagnosed (none now: expansion's backfill misses
+# were fixed by counting seat use over 30 days and dropping its entry dwell)
+KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("order", ["live", "backfill", "backfill-payment-last"])

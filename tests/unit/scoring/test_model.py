@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -44,6 +45,15 @@ def test_healthy_growing_account_near_its_seat_limit_is_green() -> None:
     assert health.band == "green"
     assert health.score >= 85
     assert health.usage.active_users_7d == 29
+
+
+def test_seat_use_over_a_month_counts_users_seen_this_week_or_in_the_weeks_before() -> None:
+    state = active_account(users=4, seats=6)
+    weeks_ago = {"old-1": NOW - timedelta(days=12), "old-2": NOW - timedelta(days=29)}
+    gone = {"gone": NOW - timedelta(days=31)}
+    state = replace(state, user_last_seen={**state.user_last_seen, **weeks_ago, **gone})
+    usage = score(state, NOW, CFG).usage
+    assert (usage.active_users_7d, usage.active_users_30d) == (4, 6)
 
 
 def test_weights_renormalize_over_components_with_data() -> None:

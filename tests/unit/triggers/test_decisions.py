@@ -156,13 +156,22 @@ def test_adoption_needs_an_account_older_than_30_days_and_a_day_of_low_adoption(
     assert ("adoption", "triggered") in kinds(old.clock(T0 + timedelta(hours=24)))
 
 
-def test_expansion_when_green_and_near_the_seat_limit_for_six_hours() -> None:
+def test_expansion_when_green_and_near_the_seat_limit() -> None:
     near, far = Account(), Account()
-    assert near.change(change(0, 90, "green", seats=10, active_users_7d=9)) == []
+    assert kinds(near.change(change(0, 90, "green", seats=10, active_users_7d=9))) == [
+        ("expansion", "triggered")
+    ]
     far.change(change(0, 90, "green", seats=10, active_users_7d=5))
-    assert near.clock(T0 + timedelta(hours=5)) == []
-    assert kinds(near.clock(T0 + timedelta(hours=6))) == [("expansion", "triggered")]
     assert far.clock(T0 + timedelta(hours=6)) == []
+
+
+def test_seat_use_is_counted_over_30_days_where_the_change_says() -> None:
+    """Who logged in this week swings a small account's 7-day count; the month does not."""
+    month, week = Account(), Account()
+    opened = month.change(change(0, 90, "green", seats=6, active_users_7d=4, active_users_30d=6))
+    assert kinds(opened) == [("expansion", "triggered")]
+    assert "6 of 6 seats active in 30 days" in opened[0].reason
+    assert week.change(change(0, 90, "green", seats=6, active_users_7d=6, active_users_30d=4)) == []
 
 
 def test_renewal_enters_its_window_with_the_clock() -> None:

@@ -92,8 +92,15 @@ def seats(hours: float, active: int) -> HealthChange:
     return change(hours, 90, "green", seats=10, active_users_7d=active)
 
 
+# the dwell mechanics, on expansion with an entry dwell (its default has none)
+DWELLING = PlaybookConfig(
+    timing=PlaybookConfig().timing
+    | {"expansion": Timing(dwell_hours=6, cooldown_hours=30 * 24, exit_dwell_hours=72)}
+)
+
+
 def test_a_flicker_shorter_than_the_exit_dwell_keeps_the_dwell_running() -> None:
-    account = Account()
+    account = Account(DWELLING)
     account.change(seats(0, 10))
     account.change(seats(1, 7))  # below the exit for 20 h: less than its 72 h exit dwell
     account.change(seats(21, 10))  # so it has held since hour 0, and the 6 h dwell is long past
@@ -102,7 +109,7 @@ def test_a_flicker_shorter_than_the_exit_dwell_keeps_the_dwell_running() -> None
 
 
 def test_dwell_restarts_when_the_condition_clears() -> None:
-    account = Account()
+    account = Account(DWELLING)
     account.change(seats(0, 10))
     account.change(seats(10, 7))
     assert account.clock(T0 + 82 * HOUR) == []  # off 72 h: cleared before it ever opened
