@@ -21,6 +21,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, never a display
 
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 
 from bench import latency
 from tests.support.rate_curve import Point, bracket, crossing, next_rate
@@ -28,6 +29,11 @@ from tests.support.rate_curve import Point, bracket, crossing, next_rate
 RATES = (250.0, 500.0, 1000.0, 2000.0, 4000.0)
 LIMIT_S = 1.0
 PROBES = 3  # extra rates at most: each costs a window and its drain (~30-45 s)
+# health changes follow ~2% of events (the urgent tickets) and a few score steps: a window
+# of at least this many events gives p99 about a hundred changes to rest on, within a bound
+MIN_EVENTS = 5000
+LONGEST_S = 60.0
+LOWEST_RATE = 50.0  # the search halves no further: a window there has ~60 changes
 TARGETS = (("health_changes", "health change"), ("webhooks", "webhook"))
 
 
@@ -45,7 +51,8 @@ async def measure_curve(
     windows: list[dict[str, Any]] = []
 
     async def at(running: latency.Pipeline, rate: float) -> None:
-        window = await running.window(rate, seconds) | {"rate": rate, "seconds": seconds}
+        long = max(seconds, min(MIN_EVENTS / rate, LONGEST_S))
+        window = await running.window(rate, long) | {"rate": rate, "seconds": long}
         windows.append(window)
         say(f"    {row_line(window)}")
 
@@ -53,7 +60,7 @@ async def measure_curve(
         for rate in rates:
             await at(running, rate)
         for _ in range(PROBES):
-            probe = next_rate(points(windows), LIMIT_S)
+            probe = next_rate(points(windows), LIMIT_S, lowest=LOWEST_RATE)
             if probe is None:
                 break
             await at(running, round(probe))
@@ -74,12 +81,12 @@ def points(windows: Sequence[dict[str, Any]]) -> list[Point]:
 def row_line(window: dict[str, Any]) -> str:
     def q(target: str) -> str:
         p = window[target]
-        return " / ".join(_ms(p[k]) for k in ("p50", "p95", "p99"))
+        return " / ".join(_ms(p[k]) for k in ("p50", "p95", "p99")) + f" (n {p['n']:,})"
 
     offered = window["sent"] / window["seconds"]
     return (
-        f"{window['rate']:>6,.0f}/s (sent {offered:,.0f}/s): health change {q('health_changes')}"
-        f"  webhook {q('webhooks')} ms (p50 / p95 / p99)"
+        f"{window['rate']:>6,.0f}/s (sent {offered:,.0f}/s): p50 / p95 / p99 ms:"
+        f" health change {q('health_changes')}, webhook {q('webhooks')}"
     )
 
 
@@ -118,10 +125,18 @@ def plot(curve: dict[str, Any], path: Path) -> Path:
     if (rate := curve["crossing_per_s"]) is not None:
         axes.axvline(rate, color="red", linestyle="--", linewidth=1)
         axes.plot([rate], [curve["limit_s"] * 1000], "x", color="red", markersize=10)
-        axes.annotate(f"p99 passes 1 s at ~{rate:,.0f}/s", (rate, curve["limit_s"] * 1000))
+        axes.annotate(
+            f"  p99 passes 1 s at ~{rate:,.0f}/s",
+            (rate, curve["limit_s"] * 1000),
+            xytext=(6, -14),
+            textcoords="offset points",
+        )
     axes.set(xscale="log", yscale="log", xlabel="offered rate (events/s)", ylabel="latency (ms)")
+    axes.set_xticks(rates, [f"{r:,.0f}" for r in rates], fontsize=8)
+    axes.xaxis.set_minor_locator(ticker.NullLocator())
+    axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     axes.set_title("Vigil: latency against the offered rate")
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="upper left")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,29 +67,46 @@ def ticket_event(account: str, opened: bool) -> tuple[bytes, bytes]:
     return account.encode(), orjson.dumps(body)
 
 
+@dataclass
+class Traffic:
+    """Usage of ``ACCOUNTS`` accounts and 2% urgent tickets, opened and resolved in turn.
+
+    Kept across the windows of one pipeline: a window that "opened" tickets
+    already open would move no score, and leave few health changes to measure.
+    """
+
+    rng: random.Random = field(default_factory=lambda: random.Random(3))
+    open_tickets: set[str] = field(default_factory=set)
+
+    def next(self, topics: dict[str, str]) -> tuple[str, bytes, bytes]:
+        """(topic, key, value) of the next event."""
+        account = f"lat-{self.rng.randrange(ACCOUNTS)}"
+        if self.rng.random() < 0.02:
+            opened = account not in self.open_tickets
+            self.open_tickets.symmetric_difference_update({account})
+            return topics["ticket"], *ticket_event(account, opened)
+        return topics["usage"], *usage_event(account, f"u{self.rng.randrange(5)}")
+
+
 async def produce_at_rate(
-    topics: dict[str, str], bootstrap: str, rate: float, seconds: float
+    topics: dict[str, str],
+    bootstrap: str,
+    rate: float,
+    seconds: float,
+    traffic: Traffic | None = None,
 ) -> int:
-    """Events of ``ACCOUNTS`` accounts at ``rate``/s: usage, and 2% urgent tickets."""
+    """Events of ``traffic`` (a fresh one by default) at ``rate``/s for ``seconds``."""
+    traffic = traffic or Traffic()
     # a product backend batches its sends for a few milliseconds, as Kafka clients do
     producer = make_producer(bootstrap, client_id="bench-latency", linger_ms=5)
     await producer.start()
-    rng = random.Random(3)
-    open_tickets: set[str] = set()
     sent = 0
     started = time.perf_counter()
     try:
         while (elapsed := time.perf_counter() - started) < seconds:
             for _ in range(max(int(elapsed * rate) - sent, 0)):
-                account = f"lat-{rng.randrange(ACCOUNTS)}"
-                if rng.random() < 0.02:
-                    opened = account not in open_tickets
-                    open_tickets.symmetric_difference_update({account})
-                    key, value = ticket_event(account, opened)
-                    await producer.send(topics["ticket"], value, key=key)
-                else:
-                    key, value = usage_event(account, f"u{rng.randrange(5)}")
-                    await producer.send(topics["usage"], value, key=key)
+                topic, key, value = traffic.next(topics)
+                await producer.send(topic, value, key=key)
                 sent += 1
             await asyncio.sleep(0.005)  # pacing to the target rate
         await producer.flush()
@@ -152,11 +169,12 @@ class Pipeline:
     database_url: str
     topics: dict[str, str]
     receiver: Receiver
+    traffic: Traffic = field(default_factory=Traffic)
 
     async def window(self, rate: float, seconds: float) -> dict[str, Any]:
         """Events at ``rate`` for ``seconds``, drained; the latencies of what they caused."""
         started = datetime.now(UTC)
-        sent = await produce_at_rate(self.topics, self.bootstrap, rate, seconds)
+        sent = await produce_at_rate(self.topics, self.bootstrap, rate, seconds, self.traffic)
         await drained(self.bootstrap, self.database_url, self.topics)
         ended = datetime.now(UTC)
         hooks = [
