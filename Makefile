@@ -66,7 +66,7 @@ demo: install ## Run the whole system end to end on a demo workload
 demo-stop: install ## Stop what `make demo DEMO_ARGS=--keep-running` left running
 	$(BIN)/python -m bench.demo --stop
 
-bench: install ## Benchmark: throughput ratios, latency, memory (bench/results/latest.json)
+bench: install ## Benchmark: throughput ratios, latency and its curve, memory (bench/results/); BENCH_ARGS=--soak: the 10M-signal soak
 	test -x $(PEER)/bin/python || $(PYTHON) -m venv $(PEER)
 	$(PEER)/bin/python -m pip install -q -r requirements-peer.lock
 	$(BIN)/python -m bench.run --peer-python $(PEER)/bin/python $(BENCH_ARGS)

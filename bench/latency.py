@@ -1,4 +1,4 @@
-"""Latency at a fixed moderate rate: event produced -> health.changes and -> webhook received."""
+"""Latency at a given rate: event produced -> health.changes and -> webhook received."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import asyncio
 import random
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,29 +67,46 @@ def ticket_event(account: str, opened: bool) -> tuple[bytes, bytes]:
     return account.encode(), orjson.dumps(body)
 
 
+@dataclass
+class Traffic:
+    """Usage of ``ACCOUNTS`` accounts and 2% urgent tickets, opened and resolved in turn.
+
+    Kept across the windows of one pipeline: a window that "opened" tickets
+    already open would move no score, and leave few health changes to measure.
+    """
+
+    rng: random.Random = field(default_factory=lambda: random.Random(3))
+    open_tickets: set[str] = field(default_factory=set)
+
+    def next(self, topics: dict[str, str]) -> tuple[str, bytes, bytes]:
+        """(topic, key, value) of the next event."""
+        account = f"lat-{self.rng.randrange(ACCOUNTS)}"
+        if self.rng.random() < 0.02:
+            opened = account not in self.open_tickets
+            self.open_tickets.symmetric_difference_update({account})
+            return topics["ticket"], *ticket_event(account, opened)
+        return topics["usage"], *usage_event(account, f"u{self.rng.randrange(5)}")
+
+
 async def produce_at_rate(
-    topics: dict[str, str], bootstrap: str, rate: float, seconds: float
+    topics: dict[str, str],
+    bootstrap: str,
+    rate: float,
+    seconds: float,
+    traffic: Traffic | None = None,
 ) -> int:
-    """Events of ``ACCOUNTS`` accounts at ``rate``/s: usage, and 2% urgent tickets."""
+    """Events of ``traffic`` (a fresh one by default) at ``rate``/s for ``seconds``."""
+    traffic = traffic or Traffic()
     # a product backend batches its sends for a few milliseconds, as Kafka clients do
     producer = make_producer(bootstrap, client_id="bench-latency", linger_ms=5)
     await producer.start()
-    rng = random.Random(3)
-    open_tickets: set[str] = set()
     sent = 0
     started = time.perf_counter()
     try:
         while (elapsed := time.perf_counter() - started) < seconds:
             for _ in range(max(int(elapsed * rate) - sent, 0)):
-                account = f"lat-{rng.randrange(ACCOUNTS)}"
-                if rng.random() < 0.02:
-                    opened = account not in open_tickets
-                    open_tickets.symmetric_difference_update({account})
-                    key, value = ticket_event(account, opened)
-                    await producer.send(topics["ticket"], value, key=key)
-                else:
-                    key, value = usage_event(account, f"u{rng.randrange(5)}")
-                    await producer.send(topics["usage"], value, key=key)
+                topic, key, value = traffic.next(topics)
+                await producer.send(topic, value, key=key)
                 sent += 1
             await asyncio.sleep(0.005)  # pacing to the target rate
         await producer.flush()
@@ -108,8 +128,11 @@ async def seed_accounts(bootstrap: str, topic: str) -> None:
         await stop_bounded(producer, 10)
 
 
-async def health_change_latencies(bootstrap: str, topic: str, since: datetime) -> list[float]:
-    """Publish time (the relay's CreateTime) minus as_of (the triggering event's time)."""
+async def health_change_latencies(
+    bootstrap: str, topic: str, since: datetime, until: datetime | None = None
+) -> list[float]:
+    """Publish time (the relay's CreateTime) minus as_of (the triggering event's time),
+    for the changes whose as_of falls in [since, until)."""
     consumer = make_consumer(bootstrap, group_id=None, client_id="bench-latency-read")
     await consumer.start()
     out: list[float] = []
@@ -122,7 +145,7 @@ async def health_change_latencies(bootstrap: str, topic: str, since: datetime) -
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 for r in records:
                     as_of = datetime.fromisoformat(orjson.loads(r.value)["as_of"])
-                    if as_of >= since:
+                    if as_of >= since and (until is None or as_of < until):
                         out.append(r.timestamp / 1000 - as_of.timestamp())
     finally:
         await stop_bounded(consumer, 5)
@@ -138,16 +161,39 @@ async def drained(bootstrap: str, database_url: str, topics: dict[str, str]) -> 
         await engine.dispose()
 
 
-async def measure(
-    bootstrap: str,
-    database_url: str,
-    topics: dict[str, str],
-    logs: Path,
-    *,
-    rate: float = 2000,
-    seconds: float = 20,
-) -> dict[str, Any]:
-    env = {f"VIGIL_TOPICS__{k.upper()}": v for k, v in topics.items()} | {
+@dataclass
+class Pipeline:
+    """The three services running, a webhook receiver subscribed, every account seeded."""
+
+    bootstrap: str
+    database_url: str
+    topics: dict[str, str]
+    receiver: Receiver
+    traffic: Traffic = field(default_factory=Traffic)
+
+    async def window(self, rate: float, seconds: float) -> dict[str, Any]:
+        """Events at ``rate`` for ``seconds``, drained; the latencies of what they caused."""
+        started = datetime.now(UTC)
+        sent = await produce_at_rate(self.topics, self.bootstrap, rate, seconds, self.traffic)
+        await drained(self.bootstrap, self.database_url, self.topics)
+        ended = datetime.now(UTC)
+        hooks = [
+            (r.at - r.as_of).total_seconds()
+            for r in self.receiver.accepted
+            if r.as_of is not None and started <= r.as_of < ended
+        ]
+        changes = await health_change_latencies(
+            self.bootstrap, self.topics["health_changes"], started, ended
+        )
+        return {
+            "sent": sent,
+            "health_changes": percentiles(changes),
+            "webhooks": percentiles(hooks),
+        }
+
+
+def service_env(bootstrap: str, database_url: str, topics: dict[str, str]) -> dict[str, str]:
+    return {f"VIGIL_TOPICS__{k.upper()}": v for k, v in topics.items()} | {
         "VIGIL_KAFKA_BOOTSTRAP": bootstrap,
         "VIGIL_DATABASE_URL": database_url,
         "VIGIL_API_TOKEN": TOKEN,
@@ -158,6 +204,13 @@ async def measure(
         "VIGIL_WEBHOOKS__ALLOW_HTTP": "true",
         "VIGIL_WEBHOOKS__ALLOWLIST": '["127.0.0.1"]',
     }
+
+
+@asynccontextmanager
+async def pipeline(
+    bootstrap: str, database_url: str, topics: dict[str, str], logs: Path
+) -> AsyncIterator[Pipeline]:
+    env = service_env(bootstrap, database_url, topics)
     services = [
         Service(n, env, logs / f"latency-{n}.log") for n in ("ingest", "scoring", "triggers")
     ]
@@ -176,16 +229,21 @@ async def measure(
                 created.raise_for_status()
             await seed_accounts(bootstrap, topics["usage"])
             await drained(bootstrap, database_url, topics)
-            started = datetime.now(UTC)
-            sent = await produce_at_rate(topics, bootstrap, rate, seconds)
-            await drained(bootstrap, database_url, topics)
-            hooks = [
-                (r.at - r.as_of).total_seconds()
-                for r in receiver.accepted
-                if r.as_of is not None and r.as_of >= started
-            ]
+            yield Pipeline(bootstrap, database_url, topics, receiver)
     finally:
         for service in services:
             service.stop()
-    changes = await health_change_latencies(bootstrap, topics["health_changes"], started)
-    return {"sent": sent, "health_changes": percentiles(changes), "webhooks": percentiles(hooks)}
+
+
+async def measure(
+    bootstrap: str,
+    database_url: str,
+    topics: dict[str, str],
+    logs: Path,
+    *,
+    rate: float = 2000,
+    seconds: float = 20,
+) -> dict[str, Any]:
+    """One window at ``rate`` on a pipeline of its own (row 6)."""
+    async with pipeline(bootstrap, database_url, topics, logs) as running:
+        return await running.window(rate, seconds)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -19,23 +20,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import orjson
-from sqlalchemy.engine import make_url
 
-from bench import latency, throughput
+from bench import curve, latency, scoring_soak, soak_report, throughput
 from bench.measure import Stat
+from bench.table import table
 from services.ingest.validation import to_signal, validate_object
 from shared import stack
 from shared.contracts import signal_to_json
-from shared.db import migrate
 from shared.kafka import ensure_topics, key_bytes, make_producer, send_all, stop_bounded
 from shared.settings import TopicNames
+from tests.support.databases import create_database
 from tests.support.workload import events, make_workload
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "latest.json"
-ROWS = ("throughput", "latency", "memory")
+CURVE_PNG = RESULTS.parent / "latency_curve.png"
+SOAK_JSON, SOAK_PNG = RESULTS.parent / "soak.json", RESULTS.parent / "soak.png"
+ROWS = ("throughput", "latency", "curve", "memory")
 # the naive baseline commits once per event (~25 ms each): a sample is enough for its rate
 NAIVE_EVENTS = 1000
 
@@ -53,18 +55,8 @@ class Bench:
         self.results: dict[str, Any] = {}
 
     async def database(self) -> str:
-        base = make_url(self.info.database_url)
         name = f"bench_{uuid.uuid4().hex[:8]}"
-        conn = await asyncpg.connect(
-            host=base.host, port=base.port, user=base.username, database=base.database
-        )
-        try:
-            await conn.execute(f"CREATE DATABASE {name}")
-        finally:
-            await conn.close()
-        url: str = base.set(database=name).render_as_string(hide_password=False)
-        await asyncio.to_thread(migrate, url)
-        return url
+        return await create_database(self.info.database_url, name)
 
     async def repeat(self, name: str, run: Callable[[], Awaitable[float]]) -> Stat:
         values = []
@@ -191,6 +183,40 @@ async def latency_row(bench: Bench) -> None:
     }
 
 
+async def curve_row(bench: Bench, rates: list[float], seconds: float) -> None:
+    say(f"9. latency against the offered rate ({seconds:g} s at each rate)")
+    own = topics(uuid.uuid4().hex[:6])
+    await ensure_topics(bench.info.kafka_bootstrap, own.model_dump().values())
+    bench.results["curve"] = result = await curve.measure_curve(
+        bench.info.kafka_bootstrap,
+        await bench.database(),
+        own.model_dump(),
+        bench.logs,
+        rates=rates,
+        seconds=seconds,
+        say=say,
+    )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    say(f"    {curve.crossing_line(result)}; drawn in {curve.plot(result, CURVE_PNG)}")
+
+
+async def soak(bench: Bench, options: scoring_soak.SoakOptions) -> None:
+    """Not a row: a run of its own (``--soak``), written to soak.json and soak.png."""
+    say(f"soak: {options.events:,} signals, {options.accounts:,} accounts, scoring alone")
+    own = topics(uuid.uuid4().hex[:6])
+    await ensure_topics(bench.info.kafka_bootstrap, own.model_dump().values())
+    samples = await scoring_soak.soak(
+        bench.info.kafka_bootstrap,
+        await bench.database(),
+        own.model_dump(),
+        bench.logs,
+        options,
+        say,
+    )
+    for line in soak_report.write(options, samples, _machine(), SOAK_JSON, SOAK_PNG):
+        say(line)
+
+
 async def memory_rows(bench: Bench, sizes: list[int]) -> None:
     for size in sizes:
         say(f"7. clock re-score with {size:,} accounts of state")
@@ -218,60 +244,6 @@ def _probe(url: str, extra: list[str]) -> str:
     return lines[-1] if lines else ""
 
 
-def table(results: dict[str, Any]) -> list[str]:
-    """The printed rows; a row whose figures were not measured says so."""
-    rows = _throughput_table(results) if "ceiling_events_per_s" in results else []
-    scale_out = rows.pop() if rows else None  # row 8 goes last
-    for target, label in (("health_changes", "health change"), ("webhooks", "webhook")):
-        if "latency" in results:
-            q = results["latency"][target]
-            rows.append(
-                f"6. event -> {label:<14} at 2,000/s  p50 {q['p50']['median'] * 1000:,.0f} ms"
-                f"  p95 {q['p95']['median'] * 1000:,.0f} ms"
-                f"  p99 {q['p99']['median'] * 1000:,.0f} ms"
-                f" (max {q['p99']['max'] * 1000:,.0f})  (target p99 < 1 s)"
-            )
-    for key in sorted((k for k in results if k.startswith("clock_")), key=_size):
-        r = results[key]
-        rows.append(
-            f"7. {_size(key):>9,} accounts: peak RSS {r['peak_rss_mb']['median']:,.0f} MB"
-            f" (target < 300 at 1M), clock re-score {r['seconds']['median']:,.1f} s"
-            f" (min {r['seconds']['min']:,.1f}, max {r['seconds']['max']:,.1f})"
-        )
-    if scale_out:
-        rows.append(scale_out)
-    return rows or ["(no rows measured)"]
-
-
-def _size(key: str) -> int:
-    return int(key.split("_")[1])
-
-
-def _throughput_table(results: dict[str, Any]) -> list[str]:
-    def m(name: str) -> float:
-        return float(results[name]["median"])
-
-    def span(name: str) -> str:
-        r = results[name]
-        return f"{r['median']:>10,.0f}/s  (min {r['min']:,.0f}, max {r['max']:,.0f})"
-
-    ceiling, scoring = m("ceiling_events_per_s"), m("scoring_events_per_s")
-    two = m("scoring_2_instances_events_per_s")
-    return [
-        f"1. ceiling (plain aiokafka consumer)   {span('ceiling_events_per_s')}",
-        f"2. ingest alone                        {span('ingest_events_per_s')}"
-        f"   {m('ingest_events_per_s') / ceiling:.2f} x ceiling",
-        f"3. scoring end to end (PostgreSQL)     {span('scoring_events_per_s')}"
-        f"   {scoring / ceiling:.2f} x ceiling (target >= 0.50)",
-        f"4. naive baseline (txn per event)      {span('naive_events_per_s')}"
-        f"   scoring is {scoring / m('naive_events_per_s'):.1f} x naive (target >= 20)",
-        f"5. peer: Quix Streams aggregation      {span('quix_events_per_s')}"
-        f"   scoring is {scoring / m('quix_events_per_s'):.2f} x Quix (target > 1)",
-        f"8. two scoring instances vs one        {span('scoring_2_instances_events_per_s')}"
-        f"   {two / scoring:.2f} x one instance",
-    ]
-
-
 async def main_async(args: argparse.Namespace) -> None:
     base_config = stack.StackConfig.from_env(REPO)
     config = stack.StackConfig(
@@ -285,6 +257,15 @@ async def main_async(args: argparse.Namespace) -> None:
     logs = config.stack_dir / "logs"
     logs.mkdir(exist_ok=True)
     bench = Bench(info, logs, args.runs, args.peer_python)
+    if args.soak:
+        try:
+            await soak(
+                bench,
+                scoring_soak.SoakOptions(args.soak_events, args.soak_accounts, args.sample_seconds),
+            )
+        finally:
+            await asyncio.to_thread(stack.down, config)
+        return
     try:
         say(f"preparing {args.accounts} accounts x {args.days} days of events")
         base, total, naive_total = await prepare(bench, args.accounts, args.days)
@@ -294,12 +275,14 @@ async def main_async(args: argparse.Namespace) -> None:
             await throughput_rows(bench, base, total, naive_total)
         if "latency" in args.only:
             await latency_row(bench)
+        if "curve" in args.only:
+            await curve_row(bench, args.curve_rates, args.curve_seconds)
         if "memory" in args.only:
             await memory_rows(bench, args.sizes)
     finally:
         await asyncio.to_thread(stack.down, config)
     rows = table(bench.results)
-    machine = f"{platform.machine()}, {_cpus()} cores, Python {platform.python_version()}"
+    machine = _machine()
     bench.results["machine"] = machine
     bench.results["when"] = datetime.now(UTC).isoformat()
     bench.results["table"] = rows
@@ -311,10 +294,8 @@ async def main_async(args: argparse.Namespace) -> None:
     say(f"written to {RESULTS}")
 
 
-def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 0
+def _machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count() or 0} cores, Python {platform.python_version()}"
 
 
 def main() -> None:
@@ -331,7 +312,21 @@ def main() -> None:
         nargs="+",
         choices=ROWS,
         default=list(ROWS),
-        help="run some of the rows (throughput: 1-5 and 8, latency: 6, memory: 7)",
+        help="run some of the rows (throughput: 1-5 and 8, latency: 6, memory: 7, curve: 9)",
+    )
+    parser.add_argument(
+        "--curve-rates", type=float, nargs="+", default=list(curve.RATES), help="row 9's rates"
+    )
+    parser.add_argument(
+        "--curve-seconds", type=float, default=20, help="row 9: seconds of events at each rate"
+    )
+    parser.add_argument(
+        "--soak", action="store_true", help="only the soak: signals through scoring (not in CI)"
+    )
+    parser.add_argument("--soak-events", type=int, default=10_000_000)
+    parser.add_argument("--soak-accounts", type=int, default=1000)
+    parser.add_argument(
+        "--sample-seconds", type=float, default=30, help="the soak's sampling interval"
     )
     asyncio.run(main_async(parser.parse_args()))
 

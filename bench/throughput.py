@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.measure import rate_until
 from shared.db import create_engine
@@ -88,15 +89,7 @@ async def scoring(
 ) -> float:
     """The real scoring service (as processes) until its stored offsets reach the end."""
     group = f"bench-scoring-{uuid.uuid4().hex[:6]}"
-    env = _topic_env(topics) | {
-        "VIGIL_KAFKA_BOOTSTRAP": bootstrap,
-        "VIGIL_DATABASE_URL": database_url,
-        "VIGIL_GROUP_ID": group,
-        "VIGIL_API_TOKEN": "bench-token-0123456789abcdef0123456789abcdef",
-        "VIGIL_CLOCK_ENABLED": "false",
-        "VIGIL_LOG_LEVEL": "WARNING",
-        "VIGIL_BATCH_MAX_RECORDS": str(batch_max_records),
-    }
+    env = scoring_env(bootstrap, database_url, topics, group, batch_max_records)
     services = [
         Service("scoring", env | {"VIGIL_INSTANCE_ID": str(i)}, logs / f"{group}-{i}.log")
         for i in range(instances)
@@ -105,23 +98,39 @@ async def scoring(
         service.start()
     engine = create_engine(database_url, pool_size=1)
     try:
-
-        async def progress() -> int:
-            async with engine.connect() as conn:
-                value = await conn.scalar(
-                    text(
-                        "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets"
-                        " WHERE group_id = :g"
-                    ),
-                    {"g": group},
-                )
-            return int(value or 0)
-
-        return await rate_until(progress, total)
+        return await rate_until(lambda: stored_position(engine, group), total)
     finally:
         await engine.dispose()
         for service in services:
             service.stop()
+
+
+def scoring_env(
+    bootstrap: str,
+    database_url: str,
+    topics: dict[str, str],
+    group: str,
+    batch_max_records: int = 5000,
+) -> dict[str, str]:
+    return _topic_env(topics) | {
+        "VIGIL_KAFKA_BOOTSTRAP": bootstrap,
+        "VIGIL_DATABASE_URL": database_url,
+        "VIGIL_GROUP_ID": group,
+        "VIGIL_API_TOKEN": "bench-token-0123456789abcdef0123456789abcdef",
+        "VIGIL_CLOCK_ENABLED": "false",
+        "VIGIL_LOG_LEVEL": "WARNING",
+        "VIGIL_BATCH_MAX_RECORDS": str(batch_max_records),
+    }
+
+
+async def stored_position(engine: AsyncEngine, group: str) -> int:
+    """Records of ``group``'s partitions behind its offsets stored in PostgreSQL."""
+    async with engine.connect() as conn:
+        value = await conn.scalar(
+            text("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = :g"),
+            {"g": group},
+        )
+    return int(value or 0)
 
 
 async def quix_peer(python: str, bootstrap: str, topic: str, total: int) -> float:

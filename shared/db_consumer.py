@@ -20,6 +20,7 @@ while the loop fails.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,6 +74,7 @@ class DbOffsetsConsumer:
         on_lag: Callable[[dict[TopicPartition, int]], None] = lambda _lags: None,
         on_failure: Callable[[FailureKind], None] = lambda _kind: None,
         on_dead_letter: Callable[[str], None] = lambda _code: None,
+        on_batch_seconds: Callable[[float], None] = lambda _s: None,
     ) -> None:
         self._options = options
         self._sessions = sessions
@@ -81,6 +83,7 @@ class DbOffsetsConsumer:
         self._on_lag = on_lag
         self._on_failure = on_failure
         self._on_dead_letter = on_dead_letter
+        self._on_batch_seconds = on_batch_seconds
         self.health = ConsumerHealth()
         self._known: dict[TopicPartition, int] = {}
         self._offsets_unknown = False
@@ -175,6 +178,7 @@ class DbOffsetsConsumer:
     ) -> None:
         starts = {tp: records[0].offset for tp, records in batch.items()}
         ends = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+        started = time.perf_counter()
         async with transaction(self._sessions) as session:
             stored = await lock_offsets(session, self._options.group_id, starts)
             fresh = [r for tp, records in batch.items() for r in records if r.offset >= stored[tp]]
@@ -185,6 +189,7 @@ class DbOffsetsConsumer:
             await store_offsets(
                 session, self._options.group_id, {tp: max(ends[tp], stored[tp]) for tp in ends}
             )
+        self._on_batch_seconds(time.perf_counter() - started)
         self.health.progressed()
         self._known.update(ends)
         self._on_committed(len(fresh))

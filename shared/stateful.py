@@ -97,6 +97,7 @@ def batch_consumer(
     on_committed: Callable[[int], None],
     metrics: ConsumerMetricSet,
     dead_letters: tuple[Stage, str],
+    on_batch_seconds: Callable[[float], None] = lambda _s: None,
 ) -> DbOffsetsConsumer:
     """The consumer of ``topic`` in the service's group, offsets stored with the state;
     a record that fails for good goes to the ``dead_letters`` topic of its stage."""
@@ -119,6 +120,7 @@ def batch_consumer(
         on_committed=on_committed,
         on_failure=metrics.failed,
         on_dead_letter=metrics.count_dead_letter,
+        on_batch_seconds=on_batch_seconds,
     )
 
 

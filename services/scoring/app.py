@@ -116,6 +116,7 @@ async def _build_runtime(
         on_committed=relay.wake,
         metrics=metrics,
         dead_letters=("scoring", topics.scoring_dlq),
+        on_batch_seconds=metrics.transaction_seconds.labels("batch").observe,
     )
     hooks = rescore_hooks(metrics, relay.wake)
     plan = rescore_plan(scorer, watermarks)

@@ -119,6 +119,7 @@ async def test_raw_events_to_playbooks_and_every_metric_page_passes_promtool(
         assert result.returncode == 0, result.stdout + result.stderr
     assert 'vigil_ingest_produced_events_total{outcome="signal"' in pages[0]
     assert "vigil_scoring_events_applied_total" in pages[1]
+    assert 'vigil_scoring_transaction_duration_seconds_count{kind="batch"}' in pages[1]
     assert "vigil_triggers_playbook_events_total" in pages[2]
     for page, service in zip(pages, ("ingest", "scoring", "triggers"), strict=True):
         assert "vigil_build_info{python=" in page and f'service="{service}"' in page

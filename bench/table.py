@@ -1,0 +1,63 @@
+"""The printed table of `make bench` (pure formatting of ``latest.json``'s figures)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import curve
+
+
+def table(results: dict[str, Any]) -> list[str]:
+    """The printed rows; a row whose figures were not measured says so."""
+    rows = _throughput_table(results) if "ceiling_events_per_s" in results else []
+    scale_out = rows.pop() if rows else None  # row 8 goes last
+    for target, label in (("health_changes", "health change"), ("webhooks", "webhook")):
+        if "latency" in results:
+            q = results["latency"][target]
+            rows.append(
+                f"6. event -> {label:<14} at 2,000/s  p50 {q['p50']['median'] * 1000:,.0f} ms"
+                f"  p95 {q['p95']['median'] * 1000:,.0f} ms"
+                f"  p99 {q['p99']['median'] * 1000:,.0f} ms"
+                f" (max {q['p99']['max'] * 1000:,.0f})  (target p99 < 1 s)"
+            )
+    for key in sorted((k for k in results if k.startswith("clock_")), key=_size):
+        r = results[key]
+        rows.append(
+            f"7. {_size(key):>9,} accounts: peak RSS {r['peak_rss_mb']['median']:,.0f} MB"
+            f" (target < 300 at 1M), clock re-score {r['seconds']['median']:,.1f} s"
+            f" (min {r['seconds']['min']:,.1f}, max {r['seconds']['max']:,.1f})"
+        )
+    if scale_out:
+        rows.append(scale_out)
+    if "curve" in results:
+        rows += curve.table(results["curve"])
+    return rows or ["(no rows measured)"]
+
+
+def _size(key: str) -> int:
+    return int(key.split("_")[1])
+
+
+def _throughput_table(results: dict[str, Any]) -> list[str]:
+    def m(name: str) -> float:
+        return float(results[name]["median"])
+
+    def span(name: str) -> str:
+        r = results[name]
+        return f"{r['median']:>10,.0f}/s  (min {r['min']:,.0f}, max {r['max']:,.0f})"
+
+    ceiling, scoring = m("ceiling_events_per_s"), m("scoring_events_per_s")
+    two = m("scoring_2_instances_events_per_s")
+    return [
+        f"1. ceiling (plain aiokafka consumer)   {span('ceiling_events_per_s')}",
+        f"2. ingest alone                        {span('ingest_events_per_s')}"
+        f"   {m('ingest_events_per_s') / ceiling:.2f} x ceiling",
+        f"3. scoring end to end (PostgreSQL)     {span('scoring_events_per_s')}"
+        f"   {scoring / ceiling:.2f} x ceiling (target >= 0.50)",
+        f"4. naive baseline (txn per event)      {span('naive_events_per_s')}"
+        f"   scoring is {scoring / m('naive_events_per_s'):.1f} x naive (target >= 20)",
+        f"5. peer: Quix Streams aggregation      {span('quix_events_per_s')}"
+        f"   scoring is {scoring / m('quix_events_per_s'):.2f} x Quix (target > 1)",
+        f"8. two scoring instances vs one        {span('scoring_2_instances_events_per_s')}"
+        f"   {two / scoring:.2f} x one instance",
+    ]
