@@ -53,6 +53,19 @@ async def transaction(
         yield session
 
 
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under ``session``, inside its transaction, for bulk reads.
+
+    SQLAlchemy begins its transaction with the first statement: a statement sent
+    here before that would run outside it, so that is refused.
+    """
+    proxied = await (await session.connection()).get_raw_connection()
+    driver: asyncpg.Connection = proxied.driver_connection
+    if not driver.is_in_transaction():
+        raise RuntimeError("driver_connection: the session has not begun its transaction")
+    return driver
+
+
 async def db_reachable(engine: AsyncEngine, timeout_s: float = 2.0) -> bool:
     """For readiness probes: does ``SELECT 1`` answer within ``timeout_s``?"""
     try:

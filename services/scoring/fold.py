@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.contracts import Signal
+from services.scoring.signal_decode import ScoringSignal
 
 
 @dataclass
@@ -72,7 +72,7 @@ class BatchChanges:
     responses: list[tuple[str, str, str, int, datetime]] = field(default_factory=list)
 
 
-def fold_signals(signals: Iterable[Signal]) -> BatchChanges:
+def fold_signals(signals: Iterable[ScoringSignal]) -> BatchChanges:
     """Merge a batch of signals into row changes, in event-time order."""
     changes = BatchChanges()
     for signal in sorted(signals, key=lambda s: (s.occurred_at, s.event_id)):
@@ -81,7 +81,7 @@ def fold_signals(signals: Iterable[Signal]) -> BatchChanges:
     return changes
 
 
-def _touch_account(changes: BatchChanges, s: Signal) -> None:
+def _touch_account(changes: BatchChanges, s: ScoringSignal) -> None:
     row = changes.accounts.get(s.account_id)
     if row is None:
         changes.accounts[s.account_id] = AccountRow(s.account_id, s.occurred_at, s.occurred_at)

@@ -8,7 +8,7 @@ accounts the batch touched. No per-event round trips to the database.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
@@ -18,9 +18,9 @@ from services.scoring.fold import fold_signals
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.repository.writes import apply_changes, claim_new_events
 from services.scoring.scorer import Scorer
+from services.scoring.signal_decode import ScoringSignal, decode_signal
 from services.scoring.watermark_step import WatermarkStep
 from shared.clock import Now
-from shared.contracts import Signal, signal_from_json
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -46,9 +46,10 @@ class SignalBatchHandler:
         signal_records, marks = self._watermarks.split(records)
         progress = await self._watermarks.advance(session, marks)
         signals = self._parse(signal_records)
-        keys = list({(s.account_id, s.event_id): s.occurred_at for s in signals}.items())
-        new = await claim_new_events(session, [(a, e, t) for (a, e), t in keys])
-        fresh = _first_of_each(s for s in signals if (s.account_id, s.event_id) in new)
+        first = _first_of_each(signals)
+        keys = [(account, event, s.occurred_at) for (account, event), s in first.items()]
+        new = await claim_new_events(session, keys)
+        fresh = [s for key, s in first.items() if key in new]
         self._metrics.duplicates.inc(len(signals) - len(fresh))
         if fresh:
             self._watermarks.count_late(fresh, progress)
@@ -62,11 +63,11 @@ class SignalBatchHandler:
             self._observe(fresh)
         await self._watermarks.release(session, progress)
 
-    def _parse(self, records: Sequence[ConsumerRecord]) -> list[Signal]:
-        signals: list[Signal] = []
+    def _parse(self, records: Sequence[ConsumerRecord]) -> list[ScoringSignal]:
+        signals: list[ScoringSignal] = []
         for record in records:
             try:
-                signals.append(signal_from_json(record.value or b""))
+                signals.append(decode_signal(record.value or b""))
             except (ValidationError, ValueError):
                 # ingest validated it; a foreign producer on `signals` must not stop us:
                 # raising lets the loop isolate and dead-letter this record
@@ -75,7 +76,7 @@ class SignalBatchHandler:
                 raise
         return signals
 
-    def _observe(self, fresh: Sequence[Signal]) -> None:
+    def _observe(self, fresh: Sequence[ScoringSignal]) -> None:
         now = self._now()
         self._metrics.batch_size.observe(len(fresh))
         for source, count in Counter(s.source for s in fresh).items():
@@ -86,12 +87,9 @@ class SignalBatchHandler:
             )
 
 
-def _first_of_each(signals: Iterable[Signal]) -> list[Signal]:
-    seen: set[tuple[str, str]] = set()
-    unique: list[Signal] = []
+def _first_of_each(signals: Sequence[ScoringSignal]) -> dict[tuple[str, str], ScoringSignal]:
+    """Each (account, event id) once, the first record of it, in batch order."""
+    first: dict[tuple[str, str], ScoringSignal] = {}
     for signal in signals:
-        key = (signal.account_id, signal.event_id)
-        if key not in seen:
-            seen.add(key)
-            unique.append(signal)
-    return unique
+        first.setdefault((signal.account_id, signal.event_id), signal)
+    return first

@@ -11,8 +11,13 @@ Rows = Mapping[str, list[Any]]
 
 
 def build_state(account: Any, related: Mapping[str, Rows]) -> AccountState:
-    """One account's state from its ``accounts`` row and its rows of the other tables."""
+    """One account's state from its ``accounts`` row and its rows of the other tables.
+
+    The other tables' rows are read by column name (asyncpg records, or mappings).
+    """
     a = account.account_id
+    activity = related["activity"].get(a, [])
+    responses = related["responses"].get(a, [])
     tickets = related["tickets"].get(a, [])
     invoices = related["invoices"].get(a, [])
     return AccountState(
@@ -25,23 +30,23 @@ def build_state(account: Any, related: Mapping[str, Rows]) -> AccountState:
         canceled_at=account.canceled_at,
         last_downgrade_at=account.last_downgrade_at,
         first_value_at=account.first_value_at,
-        daily_activity={r.day: (r.events, r.quantity) for r in related["activity"].get(a, [])},
-        user_last_seen={r.user_id: r.last_seen_at for r in related["users"].get(a, [])},
-        feature_last_used={r.feature: r.last_used_at for r in related["features"].get(a, [])},
+        daily_activity={r["day"]: (r["events"], r["quantity"]) for r in activity},
+        user_last_seen={r["user_id"]: r["last_seen_at"] for r in related["users"].get(a, [])},
+        feature_last_used={r["feature"]: r["last_used_at"] for r in related["features"].get(a, [])},
         open_tickets=tuple(
-            OpenTicket(t.severity or "normal", t.opened_at, t.reopen_count)
+            OpenTicket(t["severity"] or "normal", t["opened_at"], t["reopen_count"])
             for t in tickets
-            if t.status == "open"
+            if t["status"] == "open"
         ),
-        tickets_updated=tuple(t.updated_at for t in tickets),
-        reopens_recent=sum(t.reopen_count for t in tickets),
-        responses=tuple(Response(r.kind, r.score, r.at) for r in related["responses"].get(a, [])),
-        payment_failures=tuple(r.failed_at for r in related["failures"].get(a, [])),
+        tickets_updated=tuple(t["updated_at"] for t in tickets),
+        reopens_recent=sum(t["reopen_count"] for t in tickets),
+        responses=tuple(Response(r["kind"], r["score"], r["at"]) for r in responses),
+        payment_failures=tuple(r["failed_at"] for r in related["failures"].get(a, [])),
         overdue_invoices=tuple(
-            OverdueInvoice(i.invoice_id, i.overdue_at or i.due_at or i.updated_at)
+            OverdueInvoice(i["invoice_id"], i["overdue_at"] or i["due_at"] or i["updated_at"])
             for i in invoices
-            if i.status in ("overdue", "failed") and (i.overdue_at or i.due_at) is not None
+            if i["status"] in ("overdue", "failed") and (i["overdue_at"] or i["due_at"]) is not None
         ),
-        invoices_paid=tuple(i.paid_at for i in invoices if i.paid_at is not None),
-        score_history=tuple((r.as_of, r.score) for r in related["history"].get(a, [])),
+        invoices_paid=tuple(i["paid_at"] for i in invoices if i["paid_at"] is not None),
+        score_history=tuple((r["as_of"], r["score"]) for r in related["history"].get(a, [])),
     )

@@ -33,8 +33,8 @@ from services.scoring.repository.watermarks import (
     store_watermarks,
 )
 from services.scoring.scorer import Scorer
+from services.scoring.signal_decode import ScoringSignal
 from shared.clock import Now, utc_now
-from shared.contracts import Signal
 from shared.contracts.watermarks import is_watermark, watermark_from_json
 from shared.logging import get_logger
 
@@ -135,7 +135,7 @@ class WatermarkStep:
                 )
         return new
 
-    def count_late(self, signals: Sequence[Signal], progress: Progress) -> None:
+    def count_late(self, signals: Sequence[ScoringSignal], progress: Progress) -> None:
         """Events older than their source's watermark when read: folded all the same."""
         late = Counter(
             s.source
