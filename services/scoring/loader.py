@@ -1,4 +1,7 @@
-"""Rows of the state tables -> ``AccountState`` (pure mapping, no queries)."""
+"""Rows of the state tables -> ``AccountState`` (pure mapping, no queries).
+
+The rows of the other tables are read by column name (asyncpg records).
+"""
 
 from __future__ import annotations
 
@@ -25,23 +28,27 @@ def build_state(account: Any, related: Mapping[str, Rows]) -> AccountState:
         canceled_at=account.canceled_at,
         last_downgrade_at=account.last_downgrade_at,
         first_value_at=account.first_value_at,
-        daily_activity={r.day: (r.events, r.quantity) for r in related["activity"].get(a, [])},
-        user_last_seen={r.user_id: r.last_seen_at for r in related["users"].get(a, [])},
-        feature_last_used={r.feature: r.last_used_at for r in related["features"].get(a, [])},
+        daily_activity={
+            r["day"]: (r["events"], r["quantity"]) for r in related["activity"].get(a, [])
+        },
+        user_last_seen={r["user_id"]: r["last_seen_at"] for r in related["users"].get(a, [])},
+        feature_last_used={r["feature"]: r["last_used_at"] for r in related["features"].get(a, [])},
         open_tickets=tuple(
-            OpenTicket(t.severity or "normal", t.opened_at, t.reopen_count)
+            OpenTicket(t["severity"] or "normal", t["opened_at"], t["reopen_count"])
             for t in tickets
-            if t.status == "open"
+            if t["status"] == "open"
         ),
-        tickets_updated=tuple(t.updated_at for t in tickets),
-        reopens_recent=sum(t.reopen_count for t in tickets),
-        responses=tuple(Response(r.kind, r.score, r.at) for r in related["responses"].get(a, [])),
-        payment_failures=tuple(r.failed_at for r in related["failures"].get(a, [])),
+        tickets_updated=tuple(t["updated_at"] for t in tickets),
+        reopens_recent=sum(t["reopen_count"] for t in tickets),
+        responses=tuple(
+            Response(r["kind"], r["score"], r["at"]) for r in related["responses"].get(a, [])
+        ),
+        payment_failures=tuple(r["failed_at"] for r in related["failures"].get(a, [])),
         overdue_invoices=tuple(
-            OverdueInvoice(i.invoice_id, i.overdue_at or i.due_at or i.updated_at)
+            OverdueInvoice(i["invoice_id"], i["overdue_at"] or i["due_at"] or i["updated_at"])
             for i in invoices
-            if i.status in ("overdue", "failed") and (i.overdue_at or i.due_at) is not None
+            if i["status"] in ("overdue", "failed") and (i["overdue_at"] or i["due_at"]) is not None
         ),
-        invoices_paid=tuple(i.paid_at for i in invoices if i.paid_at is not None),
-        score_history=tuple((r.as_of, r.score) for r in related["history"].get(a, [])),
+        invoices_paid=tuple(i["paid_at"] for i in invoices if i["paid_at"] is not None),
+        score_history=tuple((r["as_of"], r["score"]) for r in related["history"].get(a, [])),
     )

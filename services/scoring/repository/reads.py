@@ -11,28 +11,32 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-Rows = dict[str, list[Row[Any]]]
+from shared.db import driver_connection
 
+Rows = dict[str, list[Any]]
+
+# The ids are $1 and, where there is one, the window's start $2 (``HISTORY``: the
+# history's start, otherwise the state's); asyncpg prepares each with what it uses.
+HISTORY = "history"
 QUERIES = {
     "activity": "SELECT account_id, day, events, quantity FROM daily_activity"
-    " WHERE account_id = ANY(CAST(:ids AS text[])) AND day >= CAST(:since AS timestamptz)::date",
+    " WHERE account_id = ANY($1::text[]) AND day >= $2::timestamptz::date",
     "users": "SELECT account_id, user_id, first_seen_at, last_seen_at FROM account_users"
-    " WHERE account_id = ANY(CAST(:ids AS text[])) AND last_seen_at >= :since",
+    " WHERE account_id = ANY($1::text[]) AND last_seen_at >= $2",
     "features": "SELECT account_id, feature, first_used_at, last_used_at, uses"
-    " FROM account_features WHERE account_id = ANY(CAST(:ids AS text[]))",
+    " FROM account_features WHERE account_id = ANY($1::text[])",
     "tickets": "SELECT account_id, ticket_id, status, severity, opened_at, updated_at, resolved_at,"
-    " reopen_count FROM tickets WHERE account_id = ANY(CAST(:ids AS text[]))"
-    " AND (status = 'open' OR updated_at >= :since)",
+    " reopen_count FROM tickets WHERE account_id = ANY($1::text[])"
+    " AND (status = 'open' OR updated_at >= $2)",
     "invoices": "SELECT account_id, invoice_id, status, amount, due_at, overdue_at, paid_at,"
-    " updated_at FROM invoices WHERE account_id = ANY(CAST(:ids AS text[]))"
-    " AND (status IN ('overdue', 'failed') OR updated_at >= :since)",
+    " updated_at FROM invoices WHERE account_id = ANY($1::text[])"
+    " AND (status IN ('overdue', 'failed') OR updated_at >= $2)",
     "failures": "SELECT account_id, event_id, failed_at, invoice_id FROM payment_failures"
-    " WHERE account_id = ANY(CAST(:ids AS text[])) AND failed_at >= :since",
+    " WHERE account_id = ANY($1::text[]) AND failed_at >= $2",
     "responses": "SELECT account_id, kind, score, at FROM responses"
-    " WHERE account_id = ANY(CAST(:ids AS text[])) AND at >= :since",
+    " WHERE account_id = ANY($1::text[]) AND at >= $2",
     "history": "SELECT account_id, as_of, score FROM score_history"
-    " WHERE account_id = ANY(CAST(:ids AS text[])) AND as_of >= :history_since"
-    " ORDER BY account_id, seq",
+    " WHERE account_id = ANY($1::text[]) AND as_of >= $2 ORDER BY account_id, seq",
 }
 
 
@@ -51,13 +55,16 @@ async def lock_accounts(session: AsyncSession, account_ids: Sequence[str]) -> li
 async def load_related(
     session: AsyncSession, account_ids: Sequence[str], *, since: datetime, history_since: datetime
 ) -> dict[str, Rows]:
-    """Per table, per account, the rows scoring needs (windows start at ``since``)."""
-    params = {"ids": list(account_ids), "since": since, "history_since": history_since}
+    """Per table, per account, the rows scoring needs (windows start at ``since``), as
+    asyncpg records (read by column name)."""
+    connection = await driver_connection(session)
+    ids = list(account_ids)
     related: dict[str, Rows] = {}
     for name, sql in QUERIES.items():
+        window = (history_since if name == HISTORY else since,) if "$2" in sql else ()
         grouped: Rows = defaultdict(list)
-        for row in await session.execute(text(sql), params):
-            grouped[row.account_id].append(row)
+        for row in await connection.fetch(sql, ids, *window):
+            grouped[row["account_id"]].append(row)
         related[name] = grouped
     return related
 
