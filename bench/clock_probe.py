@@ -1,23 +1,19 @@
-"""One clock re-score of every account, in a process of its own: prints seconds and peak RSS."""
+"""One clock re-score of every account, in a process of its own (and the worker processes
+it splits into): prints seconds, the workers used and peak RSS, per process and in all."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
-import resource
+import os
 import time
-from pathlib import Path
 
-from services.scoring.clock import rescore_plan
+from services.scoring.clock import standalone_plan
 from services.scoring.config import ScoringSettings
-from services.scoring.metrics import ScoringMetrics
-from services.scoring.model_config import HealthModelConfig
-from services.scoring.scorer import Scorer
-from shared.clock import ChunkedClock, utc_now
-from shared.config_store import VersionedConfig
-from shared.db import create_engine, create_sessionmaker, transaction
-from shared.metrics import new_registry
+from shared.clock import ChunkedClock, ClockHooks, utc_now
+from shared.clock_workers import RangeResult, peak_rss_mb
+from shared.db import create_engine
 
 STATE_SQL = [
     "INSERT INTO accounts (account_id, first_seen_at, last_event_at, arr, seats, started_at,"
@@ -50,39 +46,31 @@ async def fill(database_url: str, accounts: int) -> None:
         await engine.dispose()
 
 
-async def rescore(database_url: str, chunk: int) -> dict[str, float]:
-    engine = create_engine(database_url, pool_size=2)
-    sessions = create_sessionmaker(engine)
-    metrics = ScoringMetrics.create(new_registry("scoring"))
-    store = VersionedConfig("scoring_config", HealthModelConfig)
-    async with transaction(sessions) as session:
-        await store.refresh(session)
-    scorer = Scorer(store, metrics, topic="health.changes", step=5)
-    settings = ScoringSettings(database_url=database_url, clock_chunk_size=chunk)
-    clock = ChunkedClock(engine, sessions, rescore_plan(scorer), settings, now=utc_now)
-    started = time.perf_counter()
-    try:
+async def rescore(database_url: str, chunk: int, workers: int) -> dict[str, object]:
+    settings = ScoringSettings(
+        database_url=database_url,
+        clock_chunk_size=chunk,
+        clock_workers=workers,
+        db_pool_size=2,
+        api_token="clock-probe-token-not-served-0123456789",  # required; no route is served
+    )
+    split: list[RangeResult] = []
+    hooks = ClockHooks(on_split=split.extend)
+    async with standalone_plan(settings) as (engine, sessions, plan):
+        clock = ChunkedClock(engine, sessions, plan, settings, now=utc_now, hooks=hooks)
+        started = time.perf_counter()
         count = await clock.run_pass(utc_now())
-    finally:
-        await engine.dispose()
+        seconds = time.perf_counter() - started
+    own = peak_rss_mb()  # this process scored the first range of a split pass itself
+    others = [part.peak_rss_mb for part in split[1:]]
     return {
         "accounts": count,
-        "seconds": time.perf_counter() - started,
-        "peak_rss_mb": peak_rss_mb(),
+        "seconds": seconds,
+        "workers": len(split) or 1,
+        "peak_rss_mb": own + sum(others),
+        "coordinator_rss_mb": own,
+        "worker_rss_mb": others,
     }
-
-
-def peak_rss_mb() -> float:
-    """This process's own peak resident memory.
-
-    Not ``getrusage().ru_maxrss``: Linux carries the parent's RSS into it at
-    exec, so a probe started from the big benchmark process reported that.
-    ``VmHWM`` belongs to the address space exec created.
-    """
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
 
 
 def main() -> None:
@@ -90,11 +78,12 @@ def main() -> None:
     parser.add_argument("--database", required=True)
     parser.add_argument("--fill", type=int, default=0)
     parser.add_argument("--chunk", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     if args.fill:
         asyncio.run(fill(args.database, args.fill))
         return
-    print(json.dumps(asyncio.run(rescore(args.database, args.chunk))))  # noqa: T201
+    print(json.dumps(asyncio.run(rescore(args.database, args.chunk, args.workers))))  # noqa: T201
 
 
 if __name__ == "__main__":

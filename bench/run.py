@@ -228,6 +228,9 @@ async def memory_rows(bench: Bench, sizes: list[int]) -> None:
         bench.results[f"clock_{size}"] = {
             "seconds": Stat.of([r["seconds"] for r in runs]).as_dict(),
             "peak_rss_mb": Stat.of([r["peak_rss_mb"] for r in runs]).as_dict(),
+            "workers": runs[-1]["workers"],
+            "coordinator_rss_mb": runs[-1]["coordinator_rss_mb"],
+            "worker_rss_mb": runs[-1]["worker_rss_mb"],
         }
 
 

@@ -3,22 +3,34 @@
 Accounts are read in id order, ``chunk_size`` at a time, each chunk its own
 transaction, so a pass over a million accounts holds no long transaction and
 keeps memory flat. One instance at a time runs a pass (a PostgreSQL advisory
-lock, see :mod:`shared.locks`). The time comes from the injected ``now``, so
-tests and the demo never depend on the wall clock.
+lock, see :mod:`shared.locks`). A plan that can be split runs a big pass in
+``clock_workers`` processes, one range of account ids each
+(:mod:`shared.clock_workers`); the lock and the end hook stay with the pass. The
+time comes from the injected ``now``, so tests and the demo never depend on the
+wall clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.clock_chunks import ClockPlan, run_chunks
+from shared.clock_workers import (
+    MIN_CHUNKS_PER_WORKER,
+    RangeJob,
+    RangeResult,
+    peak_rss_mb,
+    ranges,
+    run_ranges,
+)
 from shared.db import transaction
-from shared.locks import LockKey, session_lock
+from shared.locks import session_lock
 from shared.logging import get_logger
 from shared.retry import run_periodically
 from shared.settings import StatefulServiceSettings
@@ -26,12 +38,8 @@ from shared.settings import StatefulServiceSettings
 log = get_logger(__name__)
 
 Now = Callable[[], datetime]
-# (session, after account id or None, limit) -> the next account ids in id order
-PageOfIds = Callable[[AsyncSession, str | None, int], Awaitable[list[str]]]
-# (session, account ids, as of) -> what the chunk produced (accounts scored, events emitted)
-ChunkWork = Callable[[AsyncSession, Sequence[str], datetime], Awaitable[int]]
-# (session, as of) -> None: once at the end of a complete pass, in the last transaction
-PassEnd = Callable[[AsyncSession, datetime], Awaitable[None]]
+
+__all__ = ["ChunkedClock", "ClockHooks", "ClockPlan", "Now", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -47,21 +55,11 @@ def _ignore(*_args: object) -> None:
 class ClockHooks:
     """What a service observes of its clock (metrics, waking the outbox relay)."""
 
-    on_committed: Callable[[int], None] = _ignore  # accounts of a committed chunk
+    on_committed: Callable[[int], None] = _ignore  # accounts of a committed chunk (or range)
     on_chunk: Callable[[float], None] = _ignore  # seconds a chunk's transaction took
     on_pass: Callable[[int, float], None] = _ignore  # result and seconds of a whole pass
     on_error: Callable[[BaseException], None] = _ignore  # a failed pass (retried)
-
-
-@dataclass(frozen=True)
-class ClockPlan:
-    """What a pass does: which accounts, what per chunk, what at the end."""
-
-    name: str
-    lock_key: LockKey
-    page: PageOfIds
-    work: ChunkWork
-    at_end: PassEnd | None = None
+    on_split: Callable[[list[RangeResult]], None] = _ignore  # what each worker process did
 
 
 class ChunkedClock:
@@ -79,6 +77,8 @@ class ChunkedClock:
     ) -> None:
         self._engine = engine
         self._sessions = sessions
+        self._settings = settings
+        self._workers = settings.clock_workers
         self._plan = plan
         self._chunk_size = settings.clock_chunk_size
         self._interval_s = settings.clock_interval_s
@@ -101,25 +101,81 @@ class ChunkedClock:
         async with session_lock(self._engine, self._plan.lock_key) as taken:
             if not taken:
                 return 0
-            result = await self._chunks(as_of, stop)
+            result = await self._pass(as_of, stop)
         took = time.perf_counter() - started
         self._hooks.on_pass(result, took)
         log.info(f"{self._plan.name} done", result=result, as_of=as_of.isoformat())
         return result
 
-    async def _chunks(self, as_of: datetime, stop: asyncio.Event | None) -> int:
-        after: str | None = None
-        result = 0
-        while stop is None or not stop.is_set():
-            chunk_started = time.perf_counter()
+    async def _pass(self, as_of: datetime, stop: asyncio.Event | None) -> int:
+        jobs = await self._split(as_of)
+        if jobs is None:
+            return await self._chunks(as_of, stop)
+        own, others = jobs[0], jobs[1:]  # this process takes the first range itself
+        done = await _until_stopped(run_ranges(others, self._range(own)), stop)
+        if done is None:
+            return 0  # stopped: the workers were stopped with their open chunks
+        for part in done[1:]:
+            self._hooks.on_committed(part.accounts)
+        self._hooks.on_split(done)
+        if self._plan.at_end is not None:
             async with transaction(self._sessions) as session:
-                ids = await self._plan.page(session, after, self._chunk_size)
-                if not ids:
-                    if self._plan.at_end is not None:
-                        await self._plan.at_end(session, as_of)
-                    break
-                result += await self._plan.work(session, ids, as_of)
-            self._hooks.on_chunk(time.perf_counter() - chunk_started)
-            self._hooks.on_committed(len(ids))
-            after = ids[-1]
-        return result
+                await self._plan.at_end(session, as_of)
+        return sum(part.result for part in done)
+
+    async def _split(self, as_of: datetime) -> list[RangeJob] | None:
+        """A job per worker process, or ``None``: the pass is not worth splitting."""
+        worker, bounds = self._plan.worker, self._plan.bounds
+        if self._workers < 2 or bounds is None or worker is None:
+            return None
+        async with transaction(self._sessions) as session:
+            accounts, edges = await bounds(session, self._workers)
+        if accounts < self._workers * self._chunk_size * MIN_CHUNKS_PER_WORKER:
+            return None
+        return [RangeJob(worker, self._settings, as_of, *r) for r in ranges(edges)]
+
+    async def _range(self, job: RangeJob) -> RangeResult:
+        done = await run_chunks(
+            self._sessions,
+            self._plan,
+            self._chunk_size,
+            job.as_of,
+            after=job.after,
+            last=job.last,
+            on_chunk=self._chunk_done,
+        )
+        return RangeResult(done.result, done.accounts, peak_rss_mb())
+
+    def _chunk_done(self, accounts: int, seconds: float) -> None:
+        self._hooks.on_chunk(seconds)
+        self._hooks.on_committed(accounts)
+
+    async def _chunks(self, as_of: datetime, stop: asyncio.Event | None) -> int:
+        done = await run_chunks(
+            self._sessions,
+            self._plan,
+            self._chunk_size,
+            as_of,
+            at_end=True,
+            stop=lambda: stop is not None and stop.is_set(),
+            on_chunk=self._chunk_done,
+        )
+        return done.result
+
+
+async def _until_stopped(
+    work: Awaitable[list[RangeResult]], stop: asyncio.Event | None
+) -> list[RangeResult] | None:
+    task = asyncio.ensure_future(work)
+    if stop is None:
+        return await task
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not task.done():
+        task.cancel()  # run_ranges stops its workers on the way out
+        await asyncio.gather(task, return_exceptions=True)
+        return None
+    return task.result()

@@ -8,6 +8,7 @@ environment itself.
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass
 from typing import Annotated
@@ -162,6 +163,9 @@ class StatefulServiceSettings(ConsumerServiceSettings):
     clock_interval_s: float = Field(default=300.0, ge=0)
     clock_enabled: bool = True
     clock_chunk_size: Count = 1000
+    # Processes a big clock pass is split across, by account range (one per core);
+    # a plan that cannot be split (triggers) runs in the service's process.
+    clock_workers: Count = Field(default_factory=lambda: os.cpu_count() or 1)
     # clock routes refuse times further than this from the wall clock...
     clock_max_skew_s: float = Field(default=86_400.0, gt=0, le=366 * 86_400)
     # ...unless this test/replay setting is on (VIGIL_CLOCK_ANY_TIME=true)

@@ -15,22 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring.api import router
 from services.scoring.clock import rescore_hooks, rescore_plan
 from services.scoring.config import ScoringSettings
-from services.scoring.config_check import check_health_config
 from services.scoring.handler import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.scores import band_counts
 from services.scoring.repository.trust import outcome_counts
 from services.scoring.retention import EventIdRetention
 from services.scoring.runtime import ScoringRuntime
-from services.scoring.scorer import Scorer
-from services.scoring.shadow import ShadowStore, TrustHooks
 from services.scoring.trust import AccuracyLoop
 from services.scoring.trust_api import router as trust_router
-from services.scoring.watermark_step import WatermarkStep
+from services.scoring.wiring import open_core
 from shared import stateful
 from shared.clock import ChunkedClock, Now, utc_now
-from shared.db import transaction
 from shared.locks import LockKey
 from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
 
@@ -84,28 +79,8 @@ async def _build_runtime(
         topics.scoring_dlq,
         registry=metrics.registry,
     )
-    engine, sessions = stateful.open_database(stack, settings)
-    model_store = await stateful.load_config(
-        sessions, "scoring_config", HealthModelConfig, check_health_config
-    )
-    shadow = ShadowStore()
-    async with transaction(sessions) as session:
-        await shadow.refresh(session)
-    scorer = Scorer(
-        model_store,
-        metrics,
-        topic=topics.health_changes,
-        step=settings.change_step,
-        hooks=TrustHooks(shadow, metrics),
-    )
-    watermarks = WatermarkStep(
-        scorer,
-        metrics,
-        fresh_s=settings.watermark_fresh_s,
-        lateness_s=settings.allowed_lateness_s,
-        held_back_chunk=settings.held_back_chunk,
-        now=now,
-    )
+    core = await open_core(stack, settings, metrics, now)
+    engine, sessions, scorer, watermarks = core.engine, core.sessions, core.scorer, core.watermarks
     outputs = (topics.health_changes, topics.scoring_dlq)  # what the outbox relays
     relay = stateful.outbox_relay(settings, sessions, metrics, LockKey.SCORING_OUTBOX, *outputs)
     consumer = stateful.batch_consumer(
@@ -122,7 +97,7 @@ async def _build_runtime(
     plan = rescore_plan(scorer, watermarks)
     clock = ChunkedClock(engine, sessions, plan, settings, now=now, hooks=hooks)
     return ScoringRuntime(
-        settings, metrics, engine, sessions, consumer, relay, clock, model_store, shadow
+        settings, metrics, engine, sessions, consumer, relay, clock, core.model_store, core.shadow
     )
 
 

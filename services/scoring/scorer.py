@@ -27,7 +27,6 @@ from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.reads import load_related, lock_accounts
 from services.scoring.repository.scores import ScoreRow, store_scores
 from services.scoring.repository.trust import ShadowScore
-from services.scoring.repository.watermarks import store_published_facts
 from services.scoring.shadow import TrustHooks
 from shared.config_store import VersionedConfig
 from shared.contracts.fields import plain_decimal
@@ -92,7 +91,6 @@ class Scorer:
         rows: list[ScoreRow] = []
         outbox: list[OutboxRow] = []
         shadow: list[ShadowScore] = []
-        published: list[tuple[str, dict[str, Any]]] = []
         for account in accounts:
             state = build_state(account, related)
             health = score(state, times[account.account_id], config)
@@ -107,14 +105,10 @@ class Scorer:
                 continue
             outbox.append((account.account_id, self._topic, message))
             self._metrics.health_changes.labels(health.band).inc()
-            facts = account_facts(account, health.segment, health.usage)
-            if facts_changed(account.published_facts, facts):
-                published.append((account.account_id, facts))  # rare: not on every change
         await store_scores(session, rows)
         await add_to_outbox(session, outbox)
         if self.hooks is not None:
             await self.hooks.after_scoring(session, accounts, times, shadow)
-        await store_published_facts(session, published)
         self._metrics.accounts_scored.labels(trigger).inc(len(rows))
         return rows
 
@@ -144,6 +138,7 @@ class Scorer:
             changed=changed,
             # triggers tell a correction at the same as_of from a replay by this
             revision=account.health_revision + int(changed),
+            facts=facts if new_facts else None,  # rare: not on every change
         )
         if not changed:
             return row, None

@@ -84,3 +84,18 @@ async def account_ids_page(session: AsyncSession, after: str | None, limit: int)
         {"after": after or "", "limit": limit},
     )
     return [row[0] for row in result]
+
+
+async def account_id_bounds(session: AsyncSession, parts: int) -> tuple[int, list[str]]:
+    """How many accounts, and the ids that cut them into ``parts`` ranges of about equal size
+    (the end of each range but the last)."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT count(*), percentile_disc(CAST(:cuts AS float8[]))"
+                " WITHIN GROUP (ORDER BY account_id) FROM accounts"
+            ),
+            {"cuts": [i / parts for i in range(1, parts)]},
+        )
+    ).one()
+    return int(row[0]), [edge for edge in row[1] or [] if edge is not None]

@@ -27,10 +27,12 @@ class ScoreRow:
     event_id: str
     changed: bool  # published as a health change (and kept in the history)
     revision: int = 0  # the account's last published change's revision (grows by one per change)
+    facts: dict[str, Any] | None = None  # the facts published with this change, when new
 
 
 async def store_scores(session: AsyncSession, rows: Sequence[ScoreRow]) -> None:
-    """Current score of every row's account; history rows for the published changes."""
+    """Current score of every row's account (and the facts published, when new: one
+    update of each row); history rows for the published changes."""
     if not rows:
         return
     await session.execute(
@@ -38,15 +40,16 @@ async def store_scores(session: AsyncSession, rows: Sequence[ScoreRow]) -> None:
             "UPDATE accounts a SET score = u.score, band = u.band, segment = u.segment,"
             " components = u.components, reasons = u.reasons, coverage = u.coverage,"
             " model_version = u.model_version, scored_as_of = u.as_of,"
-            " health_revision = u.revision, updated_at = now()"
+            " health_revision = u.revision, updated_at = now(),"
+            " published_facts = COALESCE(u.facts, a.published_facts)"
             " FROM unnest(CAST(:a AS text[]), CAST(:s AS float8[]), CAST(:b AS text[]),"
             " CAST(:seg AS text[]), CAST(:c AS jsonb[]), CAST(:r AS jsonb[]),"
             " CAST(:cov AS float8[]), CAST(:m AS text[]), CAST(:t AS timestamptz[]),"
-            " CAST(:rev AS int8[]))"
+            " CAST(:rev AS int8[]), CAST(:f AS jsonb[]))"
             " AS u(account_id, score, band, segment, components, reasons, coverage,"
-            " model_version, as_of, revision) WHERE a.account_id = u.account_id"
+            " model_version, as_of, revision, facts) WHERE a.account_id = u.account_id"
         ),
-        {**_params(rows), "rev": [r.revision for r in rows]},
+        {**_params(rows), "rev": [r.revision for r in rows], "f": _facts(rows)},
     )
     changed = [row for row in rows if row.changed]
     if changed:
@@ -61,6 +64,10 @@ async def store_scores(session: AsyncSession, rows: Sequence[ScoreRow]) -> None:
             ),
             _params(changed),
         )
+
+
+def _facts(rows: Sequence[ScoreRow]) -> list[str | None]:
+    return [None if r.facts is None else orjson.dumps(r.facts).decode() for r in rows]
 
 
 def _params(rows: Sequence[ScoreRow]) -> dict[str, list[Any]]:

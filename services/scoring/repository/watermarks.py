@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,18 +67,3 @@ async def held_back_accounts(session: AsyncSession, bound: datetime, limit: int)
         {"bound": bound, "limit": limit},
     )
     return [row[0] for row in result]
-
-
-async def store_published_facts(
-    session: AsyncSession, facts: Sequence[tuple[str, dict[str, Any]]]
-) -> None:
-    if not facts:
-        return
-    await session.execute(
-        text(
-            "UPDATE accounts a SET published_facts = u.facts"
-            " FROM unnest(CAST(:a AS text[]), CAST(:f AS jsonb[])) AS u(account_id, facts)"
-            " WHERE a.account_id = u.account_id"
-        ),
-        {"a": [a for a, _ in facts], "f": [orjson.dumps(f).decode() for _, f in facts]},
-    )

@@ -1,0 +1,61 @@
+"""The scoring core as the service and a clock worker process both open it: the database,
+the model and shadow in force, the scorer and the watermark step."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.scoring.config import ScoringSettings
+from services.scoring.config_check import check_health_config
+from services.scoring.metrics import ScoringMetrics
+from services.scoring.model_config import HealthModelConfig
+from services.scoring.scorer import Scorer
+from services.scoring.shadow import ShadowStore, TrustHooks
+from services.scoring.watermark_step import WatermarkStep
+from shared import stateful
+from shared.clock import Now, utc_now
+from shared.clock_chunks import Sessions
+from shared.config_store import VersionedConfig
+from shared.db import transaction
+
+
+@dataclass(frozen=True)
+class ScoringCore:
+    engine: AsyncEngine
+    sessions: Sessions
+    model_store: VersionedConfig[HealthModelConfig]
+    shadow: ShadowStore
+    scorer: Scorer
+    watermarks: WatermarkStep
+
+
+async def open_core(
+    stack: AsyncExitStack, settings: ScoringSettings, metrics: ScoringMetrics, now: Now = utc_now
+) -> ScoringCore:
+    """Everything closes with ``stack``; the model and shadow are read from the database."""
+    engine, sessions = stateful.open_database(stack, settings)
+    model_store = await stateful.load_config(
+        sessions, "scoring_config", HealthModelConfig, check_health_config
+    )
+    shadow = ShadowStore()
+    async with transaction(sessions) as session:
+        await shadow.refresh(session)
+    scorer = Scorer(
+        model_store,
+        metrics,
+        topic=settings.topics.health_changes,
+        step=settings.change_step,
+        hooks=TrustHooks(shadow, metrics),
+    )
+    watermarks = WatermarkStep(
+        scorer,
+        metrics,
+        fresh_s=settings.watermark_fresh_s,
+        lateness_s=settings.allowed_lateness_s,
+        held_back_chunk=settings.held_back_chunk,
+        now=now,
+    )
+    return ScoringCore(engine, sessions, model_store, shadow, scorer, watermarks)
