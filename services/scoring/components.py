@@ -31,6 +31,10 @@ class UsageFacts:
     days_silent: int | None
     # seat use for expansion: a month smooths out who happened to log in this week
     active_users_30d: int = 0
+    # usage growth for expansion: two weeks against the four before them; one week
+    # of a ten-user account swings by a third on chance alone
+    events_14d: int = 0
+    baseline_week_before_14d: float = 0.0
 
     @property
     def ratio_to_baseline(self) -> float | None:
@@ -38,22 +42,33 @@ class UsageFacts:
             return None
         return self.events_7d / self.baseline_week
 
+    @property
+    def ratio_14d_to_baseline(self) -> float | None:
+        if self.baseline_week_before_14d <= 0:
+            return None
+        return self.events_14d / 2 / self.baseline_week_before_14d
+
 
 def usage_facts(state: AccountState, as_of: datetime) -> UsageFacts:
     today = as_of.date()
-    events_7d = 0
-    earlier = 0
+    events_7d = earlier = events_14d = before_14d = 0
     for day, (events, _quantity) in state.daily_activity.items():
         age = (today - day).days
         if 0 <= age < 7:
             events_7d += events
         elif 7 <= age < 35:
             earlier += events
+        if 0 <= age < 14:
+            events_14d += events
+        elif 14 <= age < 42:
+            before_14d += events
     seen = [t for t in state.user_last_seen.values() if t <= as_of]
     active = sum(1 for t in seen if as_of - t < 7 * DAY)
     active_30d = sum(1 for t in seen if as_of - t < 30 * DAY)
     days_silent = (as_of - max(seen)).days if seen else None
-    return UsageFacts(events_7d, earlier / 4, active, days_silent, active_30d)
+    return UsageFacts(
+        events_7d, earlier / 4, active, days_silent, active_30d, events_14d, before_14d / 4
+    )
 
 
 def usage(

@@ -219,12 +219,21 @@ def _seat_use(seats: int | None, usage: UsageFacts | None) -> int | None:
     return min(10, int(10 * usage.active_users_30d / seats))
 
 
-def _usage_trend(usage: UsageFacts | None) -> float | None:
-    """Usage over its baseline in steps of 0.15 from 1 (1.15, 1.3: ``expansion``'s exit and
-    enter by default), capped at 2; a fall is not an expansion signal and reads as 1."""
-    ratio = None if usage is None else usage.ratio_to_baseline
-    if ratio is None:
+def _usage_trend(usage: UsageFacts | None) -> list[float] | None:
+    """``expansion``'s usage signal in steps of 0.15 from 1 (1.15, 1.3: its exit and enter
+    by default), capped at 2; a fall is not an expansion signal and reads as 1.
+
+    Two steps: the lower of the 7- and 14-day ratios (it enters when both are over)
+    and the 14-day one (it holds while that stays over the exit): a crossing of either
+    threshold changes this fact.
+    """
+    if usage is None or usage.ratio_14d_to_baseline is None:
         return None
+    both = min(usage.ratio_14d_to_baseline, usage.ratio_to_baseline or 0.0)
+    return [_step(both), _step(usage.ratio_14d_to_baseline)]
+
+
+def _step(ratio: float) -> float:
     steps = max(0, math.floor(round((ratio - 1) / 0.15, 6)))
     return round(min(2.0, 1 + 0.15 * steps), 2)
 

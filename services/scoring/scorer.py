@@ -168,6 +168,7 @@ class Scorer:
                 "active_users_7d": health.usage.active_users_7d,
                 "active_users_30d": health.usage.active_users_30d,
                 "usage_ratio_to_baseline": health.usage.ratio_to_baseline,
+                "usage_ratio_14d_to_baseline": health.usage.ratio_14d_to_baseline,
             },
         }
         return row, dumps(message)

@@ -85,6 +85,7 @@ def view_from_change(change: HealthChange, previous: AccountView | None) -> Acco
         active_users_7d=facts.active_users_7d,
         active_users_30d=facts.active_users_30d,
         usage_ratio=facts.usage_ratio_to_baseline,
+        usage_ratio_14d=facts.usage_ratio_14d_to_baseline,
         renewal_at=facts.renewal_at,
         started_at=facts.subscription_started_at,
         first_value_at=facts.first_value_at,

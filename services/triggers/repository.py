@@ -57,6 +57,7 @@ def view_from_row(row: Any, recent: list[tuple[datetime, float]]) -> AccountView
         active_users_7d=facts.get("active_users_7d", 0),
         active_users_30d=facts.get("active_users_30d"),
         usage_ratio=facts.get("usage_ratio_to_baseline"),
+        usage_ratio_14d=facts.get("usage_ratio_14d_to_baseline"),
         renewal_at=row.renewal_at,
         started_at=row.started_at,
         first_value_at=row.first_value_at,
@@ -86,6 +87,7 @@ def facts_of(view: AccountView) -> dict[str, Any]:
         "active_users_7d": view.active_users_7d,
         "active_users_30d": view.active_users_30d,
         "usage_ratio_to_baseline": view.usage_ratio,
+        "usage_ratio_14d_to_baseline": view.usage_ratio_14d,
         "canceled": view.canceled,
     }
 

@@ -36,6 +36,7 @@ class AccountView:
     active_users_7d: int = 0
     active_users_30d: int | None = None  # None: a change from before it was published
     usage_ratio: float | None = None
+    usage_ratio_14d: float | None = None  # None: a change from before it was published
     renewal_at: date | None = None
     started_at: datetime | None = None
     first_value_at: datetime | None = None
@@ -118,27 +119,38 @@ def expansion(view: AccountView, now: datetime, rules: SegmentRules, latched: bo
     if view.band == "red" or (view.band != "green" and not latched):
         return OFF
     seat_ratio = rules.expansion_exit_seat_ratio if latched else rules.expansion_seat_ratio
-    usage_ratio = rules.expansion_exit_usage_ratio if latched else rules.expansion_usage_ratio
     days, active = (7, view.active_users_7d)
     if view.active_users_30d is not None:
         days, active = (30, view.active_users_30d)
     if view.seats and active >= seat_ratio * view.seats:
         reason = f"{active} of {view.seats} seats active in {days} days"
-    elif view.usage_ratio is not None and _usage_grows(view, now, rules, usage_ratio):
-        reason = f"Usage up {100 * (view.usage_ratio - 1):.0f}% over its baseline"
+    elif _usage_grows(view, rules, latched):
+        growth = view.usage_ratio_14d if view.usage_ratio_14d is not None else view.usage_ratio
+        reason = f"Usage up {100 * ((growth or 1) - 1):.0f}% over its baseline"
     else:
         return OFF
     return Condition(True, reason, now + rules.expansion_due_days * DAY)
 
 
-def _usage_grows(view: AccountView, now: datetime, rules: SegmentRules, ratio: float) -> bool:
+def _usage_grows(view: AccountView, rules: SegmentRules, latched: bool) -> bool:
     """Usage over its baseline, where that means something: enough users, a full baseline
-    (data since the later of the subscription's start and when Vigil first saw it)."""
-    if view.usage_ratio is None or view.usage_ratio < ratio:
-        return False
+    (data since the later of the subscription's start and when Vigil first saw it), and
+    for two weeks, not one (a ten-user account's week swings by a third on chance).
+
+    Enters when the last 7 and the last 14 days are both over the ratio; holds while
+    the 14 days stay over the exit ratio.
+    """
+    # the ratios are as of the view's time, which a clock tick can find days old
     known_since = max(t for t in (view.started_at, view.first_seen_at) if t is not None)
-    full_baseline = now - known_since >= rules.expansion_usage_min_history_days * DAY
-    return full_baseline and view.active_users_7d >= rules.expansion_usage_min_users
+    full_baseline = view.as_of - known_since >= rules.expansion_usage_min_history_days * DAY
+    if not full_baseline or view.active_users_7d < rules.expansion_usage_min_users:
+        return False
+    r7, r14 = view.usage_ratio, view.usage_ratio_14d
+    if latched:
+        held = r14 if r14 is not None else r7
+        return held is not None and held >= rules.expansion_exit_usage_ratio
+    entry = rules.expansion_usage_ratio
+    return r7 is not None and r7 >= entry and (r14 is None or r14 >= entry)
 
 
 def onboarding(view: AccountView, now: datetime, rules: SegmentRules, latched: bool) -> Condition:

@@ -56,8 +56,8 @@ class SegmentRules(BaseModel):
     expansion_exit_usage_ratio: Annotated[float, Field(gt=1, le=1000)] = 1.15
     # usage growth counts only with this many users active: a few users' weeks swing it by half
     expansion_usage_min_users: Annotated[int, Field(ge=0, le=100_000)] = 10
-    # ... and a full baseline (7 days against the 28 before): younger data reads as growth
-    expansion_usage_min_history_days: Days = 35
+    # ... and a full baseline (14 days against the 28 before): younger data reads as growth
+    expansion_usage_min_history_days: Days = 42
     expansion_due_days: Days = 14
     onboarding_days: Days = 30
     stalled_due_days: Days = 3

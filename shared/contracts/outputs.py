@@ -45,6 +45,8 @@ class AccountFacts(BaseModel):
     # seat use (``expansion``); None in changes published before it existed
     active_users_30d: int | None = None
     usage_ratio_to_baseline: float | None = None
+    # usage growth (``expansion``): 14 days against the 4 weeks before; None as above
+    usage_ratio_14d_to_baseline: float | None = None
 
 
 class HealthChange(BaseModel):

@@ -27,13 +27,7 @@ from tests.support.workload import events, make_workload
 
 ACCOUNTS, DAYS, SEED = 36, 60, 3
 # playbook -> why its precision may fall short, diagnosed; its recall must still be 1.0
-KNOWN: dict[str, str] = {
-    "expansion": "precision only: the usage-growth signal (usage over 7 days against its "
-    "baseline, at least 10 users) is noisy for healthy accounts of about 10 steady users; "
-    "one such account out of a handful of expanding ones drops precision under 0.9 "
-    "(make evaluate 2026-12-03 17:00 UTC, live: acct-00072, acct-00084). The seat signal "
-    "(30 days) is exact: recall is asserted",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _excused(name: str, detail: str) -> bool:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, get_args
 
+from services.scoring.components import UsageFacts
 from services.scoring.event_time import (
+    FACT_NAMES,
     HELD,
     WatermarkRow,
     account_facts,
@@ -17,6 +20,7 @@ from services.scoring.event_time import (
     merge,
     read_up_to,
 )
+from shared.contracts.outputs import Fact
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 FRESH = timedelta(seconds=10)
@@ -144,3 +148,32 @@ def test_the_bound_allows_the_lateness_past_the_slowest_watermark_but_not_past_h
     assert (
         judgement_bound(rows(row("usage"), row("ticket", mark=NOW)), NOW, FRESH, lateness) == HELD
     )
+
+
+def test_every_fact_scoring_publishes_is_one_the_contract_names() -> None:
+    """A fact name outside ``health.changes``' contract makes triggers dead-letter the change."""
+    assert set(FACT_NAMES) == set(get_args(Fact))
+
+
+def usage_at(ratio_7d: float, ratio_14d: float) -> UsageFacts:
+    """Usage whose 7- and 14-day ratios to baseline are the given ones (baseline 100/week)."""
+    return UsageFacts(
+        events_7d=round(100 * ratio_7d),
+        baseline_week=100.0,
+        active_users_7d=12,
+        days_silent=0,
+        events_14d=round(200 * ratio_14d),
+        baseline_week_before_14d=100.0,
+    )
+
+
+def test_usage_trend_changes_when_either_expansion_threshold_is_crossed() -> None:
+    def trend(r7: float, r14: float) -> Any:
+        return account_facts(Facts(), "smb", usage_at(r7, r14))["usage_trend"]
+
+    # entering needs both ratios over 1.3: the lower one crossing it is a change
+    assert trend(1.2, 1.4) != trend(1.35, 1.4)
+    # holding needs the 14 days over 1.15: their fall is a change while the week stays low
+    assert trend(0.9, 1.2) != trend(0.9, 1.1)
+    # noise inside one step is not
+    assert trend(0.9, 1.18) == trend(0.95, 1.2)

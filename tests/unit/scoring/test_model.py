@@ -56,6 +56,14 @@ def test_seat_use_over_a_month_counts_users_seen_this_week_or_in_the_weeks_befor
     assert (usage.active_users_7d, usage.active_users_30d) == (4, 6)
 
 
+def test_usage_growth_over_two_weeks_compares_them_with_the_four_weeks_before() -> None:
+    # 10 events a day for 42 days, then 20 a day in the last 7: one week doubled
+    days = {(NOW - timedelta(days=d)).date(): (20 if d < 7 else 10, 1.0) for d in range(42)}
+    usage = score(replace(active_account(), daily_activity=days), NOW, CFG).usage
+    assert usage.ratio_to_baseline == pytest.approx(2.0)
+    assert usage.ratio_14d_to_baseline == pytest.approx(1.5)  # (140 + 70) / 2 / 70
+
+
 def test_weights_renormalize_over_components_with_data() -> None:
     with_sentiment = active_account(responses=(Response("nps", 0, NOW - timedelta(days=1)),))
     without = active_account()

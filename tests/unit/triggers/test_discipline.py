@@ -268,8 +268,8 @@ def test_usage_growth_needs_enough_users_and_a_full_baseline_to_mean_something()
         "subscription_started_at": started,
         "first_value_at": started,
     }
-    for account in (small, large):  # seen by Vigil for 40 days
-        account.change(change(-40 * 24, 90, "green", seats=40, active_users_7d=20))
+    for account in (small, large):  # seen by Vigil for 45 days
+        account.change(change(-45 * 24, 90, "green", seats=40, active_users_7d=20))
     small.change(change(0, 90, "green", seats=5, active_users_7d=3, **growing))
     large.change(change(0, 90, "green", seats=40, active_users_7d=20, **growing))
     young.change(
@@ -279,3 +279,49 @@ def test_usage_growth_needs_enough_users_and_a_full_baseline_to_mean_something()
         account.clock(T0 + 6 * HOUR)
     assert [k for k in kinds(large.events) if k[0] == "expansion"] == [("expansion", "triggered")]
     assert small.events == [] and young.events == []
+
+
+def usage_change(hours: float, r7: float, r14: float, **facts: Any) -> HealthChange:
+    """A green account of 20 active users whose usage is ``r7``/``r14`` times its baseline
+    over 7/14 days."""
+    return change(
+        hours,
+        90,
+        "green",
+        seats=40,
+        active_users_7d=20,
+        usage_ratio_to_baseline=r7,
+        usage_ratio_14d_to_baseline=r14,
+        **facts,
+    )
+
+
+def expansions(account: Account) -> list[tuple[str, str]]:
+    return [k for k in kinds(account.events) if k[0] == "expansion"]
+
+
+def test_usage_growth_must_last_two_weeks_not_one() -> None:
+    """One week over the baseline is chance for a ten-user account; two weeks are growth."""
+    started = T0 - 90 * DAY
+    week, fortnight = Account(), Account()
+    base: dict[str, Any] = {"subscription_started_at": started, "first_value_at": started}
+    for account in (week, fortnight):
+        account.change(change(-60 * 24, 90, "green", seats=40, active_users_7d=20, **base))
+    week.change(usage_change(0, 1.6, 1.2, **base))
+    fortnight.change(usage_change(0, 1.6, 1.4, **base))
+    assert expansions(week) == []
+    assert expansions(fortnight) == [("expansion", "triggered")]
+    # once open, a week back at the baseline does not clear it while the fortnight holds
+    fortnight.change(usage_change(24, 1.0, 1.2, **base))
+    fortnight.clock(T0 + 5 * DAY)
+    assert expansions(fortnight) == [("expansion", "triggered")]
+
+
+def test_usage_growth_is_judged_as_of_its_view_not_as_of_a_later_clock_tick() -> None:
+    """A young account's ratio (its baseline still filling) stays young in a stale view:
+    a clock tick weeks later must not read it as growth over a full baseline."""
+    account = Account()
+    account.change(change(-16 * 24, 90, "green", seats=80, active_users_7d=20))
+    account.change(usage_change(0, 1.6, 2.1))
+    account.clock(T0 + 60 * DAY)
+    assert expansions(account) == []
