@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import exc as sa_exc
@@ -37,6 +38,9 @@ def create_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> AsyncE
         echo=echo,
         # errors and logs never carry bound parameters: they hold account data and secrets
         hide_parameters=True,
+        # JSONB read back (scores' components, reasons, facts): the stdlib parser was
+        # ~10% of scoring's CPU at a steady rate; orjson reads the same values
+        json_deserializer=orjson.loads,
     )
 
 

@@ -35,7 +35,7 @@ from shared.dead_letter import Origin, Stage, bounded_key, dead_letter_bytes, de
 from shared.errors import DatabaseUnavailable
 from shared.failures import FailureKind, classify, describe, reason_code
 from shared.isolation import apply_isolating
-from shared.kafka import make_consumer, stop_bounded
+from shared.kafka import fetch_fresh, make_consumer, stop_bounded
 from shared.logging import get_logger
 from shared.offsets import advance_offsets, load_offsets, lock_offsets, store_offsets
 from shared.outbox import add_to_outbox
@@ -55,6 +55,9 @@ class LoopOptions:
     client_id: str
     batch_max_records: int = 5000
     fetch_timeout_ms: int = 200
+    # after taking the buffered records, wait this long for the broker's newer ones
+    # (shared.kafka.fetch_fresh): at most this much latency added to a batch
+    top_up_ms: int = 20
     stuck_after_s: float = 60.0
     # where records that fail for good go (through the outbox); None: retry them forever
     dead_letter_topic: str | None = None
@@ -125,8 +128,11 @@ class DbOffsetsConsumer:
             while not stop.is_set():
                 if self._offsets_unknown:
                     raise DatabaseUnavailable("stored offsets unreadable at assignment; restarting")
-                batch = await consumer.getmany(
-                    timeout_ms=o.fetch_timeout_ms, max_records=o.batch_max_records
+                batch = await fetch_fresh(
+                    consumer,
+                    timeout_ms=o.fetch_timeout_ms,
+                    max_records=o.batch_max_records,
+                    top_up_ms=o.top_up_ms,
                 )
                 if batch:
                     await self._apply(consumer, batch)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
 from shared.logging import get_logger
@@ -76,6 +76,30 @@ def make_consumer(
     }
     options.update(overrides)
     return AIOKafkaConsumer(**options)
+
+
+async def fetch_fresh(
+    consumer: AIOKafkaConsumer, *, timeout_ms: int, max_records: int, top_up_ms: int
+) -> dict[TopicPartition, list[ConsumerRecord]]:
+    """The records buffered, topped up with what the broker holds now.
+
+    aiokafka fetches a partition again only once its buffered records are taken,
+    so after a long batch the buffer holds what had arrived when that batch began;
+    records that arrived while it was applied would wait a whole batch more. Taking
+    the buffer lets the next fetch go out at once, and a short wait takes its answer.
+    """
+    batch: dict[TopicPartition, list[ConsumerRecord]] = await consumer.getmany(
+        timeout_ms=timeout_ms, max_records=max_records
+    )
+    room = max_records - sum(len(records) for records in batch.values())
+    if not batch or room <= 0 or top_up_ms <= 0:
+        return batch
+    more: dict[TopicPartition, list[ConsumerRecord]] = await consumer.getmany(
+        timeout_ms=top_up_ms, max_records=room
+    )
+    for tp, records in more.items():
+        batch.setdefault(tp, []).extend(records)
+    return batch
 
 
 async def send_all(

@@ -158,6 +158,9 @@ class StatefulServiceSettings(ConsumerServiceSettings):
     """Scoring and triggers: state in PostgreSQL, an outbox relay, a periodic clock."""
 
     db_pool_size: Count = 5
+    # After a batch, the records buffered are topped up with what the broker has by
+    # waiting this long more (shared.kafka.fetch_fresh); 0: no top-up.
+    fetch_top_up_ms: int = Field(default=20, ge=0, le=5000)
     outbox_poll_interval_s: Seconds = 0.5
     # The clock pass runs this often (0 disables it, as does ``clock_enabled``).
     clock_interval_s: float = Field(default=300.0, ge=0)

@@ -109,6 +109,7 @@ def batch_consumer(
         client_id=f"{settings.group_id}-{settings.instance_label}",
         batch_max_records=settings.batch_max_records,
         fetch_timeout_ms=settings.fetch_timeout_ms,
+        top_up_ms=settings.fetch_top_up_ms,
         stuck_after_s=settings.stuck_after_s,
         dead_letter_topic=dead_letter_topic,
         stage=stage,
