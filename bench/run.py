@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from bench import curve, latency, scoring_soak, soak_report, throughput
+from bench import baseline, curve, latency, scoring_soak, soak_report, throughput
 from bench.measure import Stat
 from bench.table import table
 from services.ingest.validation import to_signal, validate_object
@@ -183,6 +183,23 @@ async def latency_row(bench: Bench) -> None:
     }
 
 
+async def baseline_row(bench: Bench, ref: str) -> None:
+    """Row 6 of ``ref`` and of this tree, alternating on one stack (bench/baseline.py)."""
+    say(f"6. latency at 2,000 events/s: {ref} and this tree, side by side")
+    mine: list[dict[str, Any]] = []
+    theirs: list[dict[str, Any]] = []
+    boot, url = bench.info.kafka_bootstrap, bench.info.database_url
+    with baseline.checkout(REPO, ref) as tree:
+        for i in range(bench.runs):
+            theirs.append(await baseline.measure(tree, boot, url, bench.logs / "baseline"))
+            mine.append(await baseline.measure(REPO, boot, url, bench.logs / "this"))
+            say(f"    run {i + 1}: {ref} {json.dumps(theirs[-1])}")
+            say(f"    run {i + 1}: this {json.dumps(mine[-1])}")
+    bench.results["latency_baseline"] = {"ref": ref, "baseline": theirs, "this": mine}
+    say("    " + baseline.p99_line(ref, theirs))
+    say("    " + baseline.p99_line("this tree", mine))
+
+
 async def curve_row(bench: Bench, rates: list[float], seconds: float) -> None:
     say(f"9. latency against the offered rate ({seconds:g} s at each rate)")
     own = topics(uuid.uuid4().hex[:6])
@@ -276,7 +293,9 @@ async def main_async(args: argparse.Namespace) -> None:
         bench.results["events"] = total
         if "throughput" in args.only:
             await throughput_rows(bench, base, total, naive_total)
-        if "latency" in args.only:
+        if "latency" in args.only and args.baseline:
+            await baseline_row(bench, args.baseline)
+        elif "latency" in args.only:
             await latency_row(bench)
         if "curve" in args.only:
             await curve_row(bench, args.curve_rates, args.curve_seconds)
@@ -322,6 +341,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--curve-seconds", type=float, default=20, help="row 9: seconds of events at each rate"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="row 6 of this git commit too, alternating with this tree's on one stack",
     )
     parser.add_argument(
         "--soak", action="store_true", help="only the soak: signals through scoring (not in CI)"
