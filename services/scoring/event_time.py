@@ -223,14 +223,18 @@ def _usage_trend(usage: UsageFacts | None) -> list[float] | None:
     """``expansion``'s usage signal in steps of 0.15 from 1 (1.15, 1.3: its exit and enter
     by default), capped at 2; a fall is not an expansion signal and reads as 1.
 
-    Two steps: the lower of the 7- and 14-day ratios (it enters when both are over)
-    and the 14-day one (it holds while that stays over the exit): a crossing of either
-    threshold changes this fact.
+    Two steps, of what the rule reads (``services.triggers.rules``): the lower of the
+    7- and 14-day ratios (it enters when both are over) and the 14-day one (it holds
+    while that stays over the exit; the 7-day one while there is no 14-day one yet).
     """
-    if usage is None or usage.ratio_14d_to_baseline is None:
+    if usage is None:
         return None
-    both = min(usage.ratio_14d_to_baseline, usage.ratio_to_baseline or 0.0)
-    return [_step(both), _step(usage.ratio_14d_to_baseline)]
+    r7, r14 = usage.ratio_to_baseline, usage.ratio_14d_to_baseline
+    known = [r for r in (r7, r14) if r is not None]
+    if not known:
+        return None
+    held = r14 if r14 is not None else min(known)
+    return [_step(min(known)), _step(held)]
 
 
 def _step(ratio: float) -> float:

@@ -125,8 +125,7 @@ def expansion(view: AccountView, now: datetime, rules: SegmentRules, latched: bo
     if view.seats and active >= seat_ratio * view.seats:
         reason = f"{active} of {view.seats} seats active in {days} days"
     elif _usage_grows(view, rules, latched):
-        growth = view.usage_ratio_14d if view.usage_ratio_14d is not None else view.usage_ratio
-        reason = f"Usage up {100 * ((growth or 1) - 1):.0f}% over its baseline"
+        reason = f"Usage up {100 * ((_sustained_ratio(view) or 1) - 1):.0f}% over its baseline"
     else:
         return OFF
     return Condition(True, reason, now + rules.expansion_due_days * DAY)
@@ -145,12 +144,16 @@ def _usage_grows(view: AccountView, rules: SegmentRules, latched: bool) -> bool:
     full_baseline = view.as_of - known_since >= rules.expansion_usage_min_history_days * DAY
     if not full_baseline or view.active_users_7d < rules.expansion_usage_min_users:
         return False
-    r7, r14 = view.usage_ratio, view.usage_ratio_14d
     if latched:
-        held = r14 if r14 is not None else r7
+        held = _sustained_ratio(view)
         return held is not None and held >= rules.expansion_exit_usage_ratio
-    entry = rules.expansion_usage_ratio
+    r7, r14, entry = view.usage_ratio, view.usage_ratio_14d, rules.expansion_usage_ratio
     return r7 is not None and r7 >= entry and (r14 is None or r14 >= entry)
+
+
+def _sustained_ratio(view: AccountView) -> float | None:
+    """The 14-day ratio; the 7-day one in a change from before the 14-day one existed."""
+    return view.usage_ratio_14d if view.usage_ratio_14d is not None else view.usage_ratio
 
 
 def onboarding(view: AccountView, now: datetime, rules: SegmentRules, latched: bool) -> Condition:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, get_args
@@ -177,3 +177,7 @@ def test_usage_trend_changes_when_either_expansion_threshold_is_crossed() -> Non
     assert trend(0.9, 1.2) != trend(0.9, 1.1)
     # noise inside one step is not
     assert trend(0.9, 1.18) == trend(0.95, 1.2)
+    # with no 14-day baseline yet, the rule reads the week alone, and so does the fact
+    young = [replace(usage_at(r7, 1.0), baseline_week_before_14d=0.0) for r7 in (1.2, 1.35)]
+    facts = [account_facts(Facts(), "smb", u)["usage_trend"] for u in young]
+    assert facts[0] is not None and facts[0] != facts[1]
