@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.clock_chunks import WorkerPlan, run_chunks
+from shared.gc_tuning import tune_for_batches
 
 # Spawning a worker costs about a second (imports, an engine): a range of fewer
 # chunks than this is done sooner in the coordinator's own process.
@@ -102,6 +103,7 @@ def _outcome(process: BaseProcess, receiver: Connection) -> RangeResult:
 
 
 def _worker_main(job: RangeJob, sender: Connection) -> None:
+    tune_for_batches()
     try:
         sender.send(asyncio.run(_run_job(job)))
     except BaseException as error:

@@ -25,6 +25,7 @@ from typing import Generic, Protocol, TypeVar
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
+from shared.gc_tuning import tune_for_batches
 from shared.http import (
     Access,
     ReadinessCheck,
@@ -138,4 +139,6 @@ def run_service(name: str, settings: SettingsT, create_app: Callable[[SettingsT]
     configure_logging(
         name, level=settings.log_level, json=settings.log_json, secrets=settings.secrets()
     )
-    serve(create_app(settings), settings.http_host, settings.http_port, settings.shutdown_timeout_s)
+    app = create_app(settings)
+    tune_for_batches()
+    serve(app, settings.http_host, settings.http_port, settings.shutdown_timeout_s)

@@ -1,7 +1,8 @@
-"""The broker configuration the local stack writes: one node, or a node of a 3-node cluster."""
+"""The local stack's configuration: the broker (one node or one of three), PostgreSQL."""
 
 from __future__ import annotations
 
+from shared.stack import postgres
 from shared.stack.kafka import write_config
 
 
@@ -37,3 +38,13 @@ def test_a_cluster_node_joins_the_quorum_and_replicates_three_times(tmp_path) ->
         assert node[key] == "3", key
     # one of three brokers may be lost without refusing a write
     assert node["min.insync.replicas"] == node["transaction.state.log.min.isr"] == "2"
+
+
+GIB = 1024**3
+
+
+def test_throwaway_postgres_gets_a_quarter_of_memory_within_bounds() -> None:
+    assert postgres.shared_buffers_mb(24 * GIB) == 2048  # capped: a dev machine
+    assert postgres.shared_buffers_mb(4 * GIB) == 1024
+    assert postgres.shared_buffers_mb(256 * 1024**2) == 128  # never under PostgreSQL's default
+    assert 128 <= postgres.shared_buffers_mb() <= 2048  # this machine
