@@ -1,0 +1,34 @@
+"""An index of the open webhook deliveries only, in per-account order.
+
+Leasing a delivery checks that no earlier one of its (subscription, account)
+is still open (``claim_due``'s ``NOT EXISTS``). Through
+``webhook_deliveries_order`` that check walked every earlier delivery of the
+account, delivered ones included, and the history only grows: the lease got
+slower with every webhook an account ever received. This partial index holds
+only the pending and in-flight ones.
+
+Revision ID: 0009_open_deliveries
+Revises: 0008_applied_events_index
+Create Date: 2026-12-03
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0009_open_deliveries"
+down_revision = "0008_applied_events_index"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute(
+        "CREATE INDEX IF NOT EXISTS webhook_deliveries_open_order"
+        " ON webhook_deliveries (subscription_id, account_id, seq)"
+        " WHERE status IN ('pending', 'in_flight')"
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS webhook_deliveries_open_order")
