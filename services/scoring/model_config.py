@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 from typing import Annotated
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.text import Label, Name
 
@@ -120,7 +121,6 @@ class HealthModelConfig(BaseModel):
         }
     )
     risk_flag_step: Points = 15
-    _model_version: str = PrivateAttr(default="")
 
     @model_validator(mode="after")
     def _consistent(self) -> HealthModelConfig:
@@ -140,11 +140,13 @@ class HealthModelConfig(BaseModel):
             raise ValueError(f"risk_caps may name only {', '.join(RISK_FLAGS)}")
         return self
 
-    @property
+    @cached_property
     def model_version(self) -> str:
-        """The version plus a digest of every parameter: any change gives a new version."""
-        if not self._model_version:
-            canonical = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-            digest = hashlib.sha256(canonical).hexdigest()[:8]
-            self._model_version = f"{self.version}+{digest}"
-        return self._model_version
+        """The version plus a digest of every parameter: any change gives a new version.
+
+        Cached in the instance's ``__dict__`` (read once per scored account: a pydantic
+        private attribute costs ~2 us a read, this ~0.1 us); fields are frozen.
+        """
+        canonical = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        digest = hashlib.sha256(canonical).hexdigest()[:8]
+        return f"{self.version}+{digest}"

@@ -118,12 +118,14 @@ class Scorer:
         changed = is_health_change(
             account.score, account.band, health.score, health.band, self._step
         )
-        event_id = health_change_id(account.account_id, as_of, health.score, health.band)
         # facts playbooks read reach triggers even when the score does not move
         facts = account_facts(account, health.segment, health.usage)
         new_facts = facts_changed(account.published_facts, facts)
-        if new_facts and not changed:
-            changed, event_id = True, facts_change_id(event_id, facts)
+        event_id = ""  # ids only for what is published: most scores publish nothing
+        if changed or new_facts:
+            event_id = health_change_id(account.account_id, as_of, health.score, health.band)
+            if not changed:
+                changed, event_id = True, facts_change_id(event_id, facts)
         row = ScoreRow(
             account_id=account.account_id,
             as_of=as_of,

@@ -24,7 +24,7 @@ class ScoreRow:
     reasons: list[str]
     coverage: float
     model_version: str
-    event_id: str
+    event_id: str  # the published change's id; empty when nothing was published
     changed: bool  # published as a health change (and kept in the history)
     revision: int = 0  # the account's last published change's revision (grows by one per change)
     facts: dict[str, Any] | None = None  # the facts published with this change, when new
