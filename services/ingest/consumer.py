@@ -22,7 +22,7 @@ from shared.clock import Now
 from shared.consumer_health import ConsumerHealth
 from shared.failures import classify, describe
 from shared.handover import Handover, rewind
-from shared.kafka import make_consumer, make_producer, stop_bounded
+from shared.kafka import Pacer, make_consumer, make_producer, stop_bounded
 from shared.logging import get_logger
 from shared.retry import Backoff, wait_or_stop
 
@@ -79,10 +79,11 @@ class IngestConsumer:
             listener = self.health.listener(on_revoked=self._handover.on_revoked)
             consumer.subscribe(list(self._sources), listener=listener)
             self.health.mark_up()
+            pacer = Pacer(s.transaction_interval_ms / 1000)
             while not stop.is_set():
                 token = self._handover.token()
-                batch = await consumer.getmany(
-                    timeout_ms=s.fetch_timeout_ms, max_records=s.batch_max_records
+                batch = await pacer.fetch(
+                    consumer, timeout_ms=s.fetch_timeout_ms, max_records=s.batch_max_records
                 )
                 await self.watermarks.refresh(consumer)
                 if batch:

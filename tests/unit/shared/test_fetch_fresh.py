@@ -1,4 +1,4 @@
-"""fetch_fresh: the buffered records, topped up with a second, short poll."""
+"""fetch_fresh and Pacer: the buffered records, topped up with a second, short poll."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from shared.kafka import fetch_fresh
+from shared.kafka import Pacer, fetch_fresh
 
 A, B = TopicPartition("t", 0), TopicPartition("t", 1)
 
@@ -39,3 +39,50 @@ async def test_no_top_up_after_an_empty_or_full_poll_or_when_off() -> None:
     off = Polls({A: [1]}, {A: [2]})
     assert await fetch_fresh(off, timeout_ms=200, max_records=9, top_up_ms=0) == {A: [1]}
     assert [len(p.calls) for p in (empty, full, off)] == [1, 1, 1]
+
+
+class FakeTime:
+    """A clock that moves only when slept on (and by ``advance``)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+async def test_a_batch_early_after_the_last_waits_out_the_interval_and_takes_what_came() -> None:
+    time = FakeTime()
+    pacer = Pacer(0.05, clock=time.clock, sleep=time.sleep)
+    polls = Polls({A: [1]}, {A: [2]}, {A: [3], B: [7]})
+    assert await pacer.fetch(polls, timeout_ms=200, max_records=10) == {A: [1]}
+    time.now += 0.01  # the first batch took 10 ms to apply
+    assert await pacer.fetch(polls, timeout_ms=200, max_records=10) == {A: [2, 3], B: [7]}
+    assert time.slept == [0.04]  # the first batch never waits; the second the rest of 50 ms
+    assert polls.calls == [(200, 10), (200, 10), (0, 9)]  # the top-up asks for the room left
+
+
+async def test_no_wait_when_late_or_the_poll_was_empty_or_full_or_pacing_is_off() -> (
+    None
+):
+    time = FakeTime()
+    late = Pacer(0.05, clock=time.clock, sleep=time.sleep)
+    polls = Polls({A: [1]}, {A: [2]})
+    await late.fetch(polls, timeout_ms=200, max_records=10)
+    time.now += 0.06
+    assert await late.fetch(polls, timeout_ms=200, max_records=10) == {A: [2]}
+    empty = Pacer(0.05, clock=time.clock, sleep=time.sleep)
+    await empty.fetch(Polls({A: [1]}), timeout_ms=200, max_records=10)
+    assert await empty.fetch(Polls({}), timeout_ms=200, max_records=10) == {}
+    full = Pacer(0.05, clock=time.clock, sleep=time.sleep)
+    await full.fetch(Polls({A: [1]}), timeout_ms=200, max_records=2)
+    assert await full.fetch(Polls({A: [2, 3]}), timeout_ms=200, max_records=2) == {A: [2, 3]}
+    off = Pacer(0.0, clock=time.clock, sleep=time.sleep)
+    await off.fetch(Polls({A: [1]}), timeout_ms=200, max_records=10)
+    assert await off.fetch(Polls({A: [2]}), timeout_ms=200, max_records=10) == {A: [2]}
+    assert time.slept == []
