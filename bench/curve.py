@@ -112,6 +112,17 @@ def crossing_line(curve: dict[str, Any]) -> str:
     )
 
 
+def _tick_labels(rates: list[float], apart: float = 1.25) -> list[str]:
+    """A label per rate, blank where it would overlap the one before (bracketing
+    rates lie close together on the log axis)."""
+    labels, last = [], 0.0
+    for rate in sorted(rates):
+        labels.append(f"{rate:,.0f}" if rate >= last * apart else "")
+        last = rate if labels[-1] else last
+    by_rate = dict(zip(sorted(rates), labels, strict=True))
+    return [by_rate[rate] for rate in rates]
+
+
 def plot(curve: dict[str, Any], path: Path) -> Path:
     """x: offered rate (log), y: latency in ms (log); p50 and p99 of both targets."""
     windows = curve["windows"]
@@ -132,9 +143,11 @@ def plot(curve: dict[str, Any], path: Path) -> Path:
             textcoords="offset points",
         )
     axes.set(xscale="log", yscale="log", xlabel="offered rate (events/s)", ylabel="latency (ms)")
-    axes.set_xticks(rates, [f"{r:,.0f}" for r in rates], fontsize=8)
+    axes.set_xticks(rates, _tick_labels(rates), fontsize=8)
     axes.xaxis.set_minor_locator(ticker.NullLocator())
-    axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    plain = ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+    axes.yaxis.set_major_formatter(plain)
+    axes.yaxis.set_minor_formatter(plain)  # the minor ticks carry labels on a short log axis
     axes.set_title("Vigil: latency against the offered rate")
     axes.legend(fontsize=8, loc="upper left")
     figure.tight_layout()
