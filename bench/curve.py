@@ -113,14 +113,13 @@ def crossing_line(curve: dict[str, Any]) -> str:
 
 
 def _tick_labels(rates: list[float], apart: float = 1.25) -> list[str]:
-    """A label per rate, blank where it would overlap the one before (bracketing
-    rates lie close together on the log axis)."""
-    labels, last = [], 0.0
-    for rate in sorted(rates):
-        labels.append(f"{rate:,.0f}" if rate >= last * apart else "")
-        last = rate if labels[-1] else last
-    by_rate = dict(zip(sorted(rates), labels, strict=True))
-    return [by_rate[rate] for rate in rates]
+    """A label per rate: the asked-for (round) rates always, a bracketing rate only
+    where it does not crowd a label (they lie close together on the log axis)."""
+    labelled = [r for r in rates if r % 50 == 0]
+    for rate in sorted(r for r in rates if r % 50 != 0):
+        if all(max(rate, other) >= min(rate, other) * apart for other in labelled):
+            labelled.append(rate)
+    return [f"{r:,.0f}" if r in labelled else "" for r in rates]
 
 
 def plot(curve: dict[str, Any], path: Path) -> Path:
