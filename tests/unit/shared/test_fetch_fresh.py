@@ -67,9 +67,7 @@ async def test_a_batch_early_after_the_last_waits_out_the_interval_and_takes_wha
     assert polls.calls == [(200, 10), (200, 10), (0, 9)]  # the top-up asks for the room left
 
 
-async def test_no_wait_when_late_or_the_poll_was_empty_or_full_or_pacing_is_off() -> (
-    None
-):
+async def test_no_wait_when_late_or_the_poll_was_empty_or_full_or_pacing_is_off() -> None:
     time = FakeTime()
     late = Pacer(0.05, clock=time.clock, sleep=time.sleep)
     polls = Polls({A: [1]}, {A: [2]})
