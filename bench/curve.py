@@ -50,9 +50,10 @@ async def measure_curve(
     """Each of ``rates``, then up to ``PROBES`` more towards the crossing."""
     windows: list[dict[str, Any]] = []
 
-    async def at(running: latency.Pipeline, rate: float) -> None:
+    async def at(running: latency.Pipeline, rate: float, *, probe: bool = False) -> None:
         long = max(seconds, min(MIN_EVENTS / rate, LONGEST_S))
         window = await running.window(rate, long) | {"rate": rate, "seconds": long}
+        window["probe"] = probe  # a rate found by the search, not one asked for
         windows.append(window)
         say(f"    {row_line(window)}")
 
@@ -63,7 +64,7 @@ async def measure_curve(
             probe = next_rate(points(windows), LIMIT_S, lowest=LOWEST_RATE)
             if probe is None:
                 break
-            await at(running, round(probe))
+            await at(running, round(probe), probe=True)
     found = bracket(points(windows), LIMIT_S)
     return {
         "limit_s": LIMIT_S,
@@ -112,14 +113,14 @@ def crossing_line(curve: dict[str, Any]) -> str:
     )
 
 
-def _tick_labels(rates: list[float], apart: float = 1.25) -> list[str]:
-    """A label per rate: the asked-for (round) rates always, a bracketing rate only
-    where it does not crowd a label (they lie close together on the log axis)."""
-    labelled = [r for r in rates if r % 50 == 0]
-    for rate in sorted(r for r in rates if r % 50 != 0):
+def _tick_labels(windows: list[dict[str, Any]], apart: float = 1.25) -> list[str]:
+    """A label per window's rate: the asked-for rates always, a probed rate only where
+    it does not crowd a label (probes lie close together on the log axis)."""
+    labelled = [float(w["rate"]) for w in windows if not w.get("probe")]
+    for rate in sorted(float(w["rate"]) for w in windows if w.get("probe")):
         if all(max(rate, other) >= min(rate, other) * apart for other in labelled):
             labelled.append(rate)
-    return [f"{r:,.0f}" if r in labelled else "" for r in rates]
+    return [f"{w['rate']:,.0f}" if float(w["rate"]) in labelled else "" for w in windows]
 
 
 def plot(curve: dict[str, Any], path: Path) -> Path:
@@ -142,7 +143,7 @@ def plot(curve: dict[str, Any], path: Path) -> Path:
             textcoords="offset points",
         )
     axes.set(xscale="log", yscale="log", xlabel="offered rate (events/s)", ylabel="latency (ms)")
-    axes.set_xticks(rates, _tick_labels(rates), fontsize=8)
+    axes.set_xticks(rates, _tick_labels(windows), fontsize=8)
     axes.xaxis.set_minor_locator(ticker.NullLocator())
     plain = ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}")
     axes.yaxis.set_major_formatter(plain)

@@ -92,15 +92,30 @@ async def fetch_fresh(
     batch: dict[TopicPartition, list[ConsumerRecord]] = await consumer.getmany(
         timeout_ms=timeout_ms, max_records=max_records
     )
-    room = max_records - sum(len(records) for records in batch.values())
+    room = _room(batch, max_records)
     if not batch or room <= 0 or top_up_ms <= 0:
         return batch
+    await _top_up(consumer, batch, timeout_ms=top_up_ms, room=room)
+    return batch
+
+
+def _room(batch: dict[TopicPartition, list[ConsumerRecord]], max_records: int) -> int:
+    return max_records - sum(len(records) for records in batch.values())
+
+
+async def _top_up(
+    consumer: AIOKafkaConsumer,
+    batch: dict[TopicPartition, list[ConsumerRecord]],
+    *,
+    timeout_ms: int,
+    room: int,
+) -> None:
+    """Extend ``batch`` in place with up to ``room`` more records, in offset order."""
     more: dict[TopicPartition, list[ConsumerRecord]] = await consumer.getmany(
-        timeout_ms=top_up_ms, max_records=room
+        timeout_ms=timeout_ms, max_records=room
     )
     for tp, records in more.items():
         batch.setdefault(tp, []).extend(records)
-    return batch
 
 
 class Pacer:
@@ -134,15 +149,11 @@ class Pacer:
         )
         if not batch:
             return batch
-        room = max_records - sum(len(records) for records in batch.values())
+        room = _room(batch, max_records)
         early = 0.0 if self._last is None else self._interval_s - (self._clock() - self._last)
         if early > 0 and room > 0:
             await self._sleep(early)
-            more: dict[TopicPartition, list[ConsumerRecord]] = await consumer.getmany(
-                timeout_ms=0, max_records=room
-            )
-            for tp, records in more.items():
-                batch.setdefault(tp, []).extend(records)
+            await _top_up(consumer, batch, timeout_ms=0, room=room)
         self._last = self._clock()
         return batch
 

@@ -42,7 +42,7 @@ async def test_no_top_up_after_an_empty_or_full_poll_or_when_off() -> None:
 
 
 class FakeTime:
-    """A clock that moves only when slept on (and by ``advance``)."""
+    """A clock that moves when slept on, or when a test sets ``now``."""
 
     def __init__(self) -> None:
         self.now = 100.0
