@@ -8,6 +8,8 @@ label (unbounded cardinality).
 from __future__ import annotations
 
 import platform
+from bisect import bisect_left
+from collections import Counter as Tally
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -53,6 +55,24 @@ def _version() -> str:
 def render(registry: CollectorRegistry) -> tuple[bytes, str]:
     """The exposition text and its content type."""
     return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def observe_many(histogram: Histogram, values: Sequence[float]) -> None:
+    """``histogram.observe(v)`` for each of ``values``, one increment per bucket.
+
+    A per-event histogram on a hot path (thousands of events a batch) cost about
+    a third as much as folding those events: ``observe`` scans the buckets and
+    takes a lock for each value. This reaches into prometheus_client's
+    ``Histogram`` (its bounds, bucket and sum values);
+    ``tests/unit/shared/test_metrics_bulk.py`` checks the exposition against
+    per-value ``observe``, so a change there fails a test, not the metric.
+    """
+    if not values:
+        return
+    bounds: Sequence[float] = histogram._upper_bounds
+    for index, count in Tally(bisect_left(bounds, value) for value in values).items():
+        histogram._buckets[index].inc(count)
+    histogram._sum.inc(sum(values))
 
 
 class _Partition(Protocol):

@@ -22,6 +22,7 @@ from services.scoring.signal_decode import ScoringSignal, decode_signal
 from services.scoring.watermark_step import WatermarkStep
 from shared.clock import Now
 from shared.logging import get_logger
+from shared.metrics import observe_many
 
 log = get_logger(__name__)
 
@@ -81,10 +82,8 @@ class SignalBatchHandler:
         self._metrics.batch_size.observe(len(fresh))
         for source, count in Counter(s.source for s in fresh).items():
             self._metrics.events_applied.labels(source).inc(count)
-        for signal in fresh:
-            self._metrics.event_time_lag.observe(
-                max(0.0, (now - signal.occurred_at).total_seconds())
-            )
+        lags = [max(0.0, (now - signal.occurred_at).total_seconds()) for signal in fresh]
+        observe_many(self._metrics.event_time_lag, lags)
 
 
 def _first_of_each(signals: Sequence[ScoringSignal]) -> dict[tuple[str, str], ScoringSignal]:
