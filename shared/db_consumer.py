@@ -10,6 +10,12 @@ signalled (outbox relay) and the offsets mirrored to Kafka for lag tooling.
 Broker or database failures
 drop the clients and start a fresh session after a bounded backoff.
 
+The next batch is fetched, and handed to ``prepare`` (a handler's pure work
+done ahead, such as decoding), while the current one's transaction runs: the
+loop used to leave the CPU idle for every statement's round trip. Batches
+still commit one at a time, in order; the next one's transaction starts after
+the current one's commit, and takes what arrived meanwhile too.
+
 A record that fails for good (``shared.failures.classify``) is isolated by
 splitting the batch under savepoints (``shared.isolation``) and dead-lettered
 through the outbox in the same transaction; the rest is applied exactly once.
@@ -24,6 +30,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -35,7 +42,7 @@ from shared.dead_letter import Origin, Stage, bounded_key, dead_letter_bytes, de
 from shared.errors import DatabaseUnavailable
 from shared.failures import FailureKind, classify, describe, reason_code
 from shared.isolation import apply_isolating
-from shared.kafka import fetch_fresh, make_consumer, stop_bounded
+from shared.kafka import fetch_fresh, make_consumer, stop_bounded, top_up
 from shared.logging import get_logger
 from shared.offsets import advance_offsets, load_offsets, lock_offsets, store_offsets
 from shared.outbox import add_to_outbox
@@ -45,6 +52,10 @@ log = get_logger(__name__)
 
 Records = Sequence[ConsumerRecord]
 BatchHandler = Callable[[AsyncSession, Records], Awaitable[None]]
+# work on a batch's records that needs no transaction, done while the previous
+# batch's runs; must not raise (the handler does the work again if it did not)
+Prepare = Callable[[Records], Awaitable[None]]
+Batch = dict[TopicPartition, list[ConsumerRecord]]
 
 
 @dataclass(frozen=True)
@@ -78,8 +89,10 @@ class DbOffsetsConsumer:
         on_failure: Callable[[FailureKind], None] = lambda _kind: None,
         on_dead_letter: Callable[[str], None] = lambda _code: None,
         on_batch_seconds: Callable[[float], None] = lambda _s: None,
+        prepare: Prepare | None = None,
     ) -> None:
         self._options = options
+        self._prepare = prepare
         self._sessions = sessions
         self._handle = handle
         self._on_committed = on_committed
@@ -118,6 +131,8 @@ class DbOffsetsConsumer:
         o = self._options
         self._offsets_unknown = False  # this session's assignment seeks afresh
         consumer = make_consumer(o.bootstrap, group_id=o.group_id, client_id=o.client_id)
+        applying: asyncio.Future[dict[TopicPartition, int]] | None = None
+        preparing: asyncio.Future[None] | None = None
         try:
             await consumer.start()
             consumer.subscribe(
@@ -134,17 +149,43 @@ class DbOffsetsConsumer:
                     max_records=o.batch_max_records,
                     top_up_ms=o.top_up_ms,
                 )
-                if batch:
-                    await self._apply(consumer, batch)
+                preparing = self._start_preparing(batch)
+                if applying is not None:
+                    await self._committed(consumer, applying)
+                    applying = None
                     backoff.reset()
+                if batch:
+                    # what arrived while the previous batch applied joins this one
+                    await top_up(consumer, batch, timeout_ms=0, max_records=o.batch_max_records)
+                    applying = asyncio.ensure_future(self._apply(batch, preparing))
                 else:
                     await self._advance_when_idle(consumer)
                 self._on_lag(await self.health.polled(consumer))
                 if self.health.stuck(o.stuck_after_s):
                     raise RuntimeError("consumer made no progress while lagging; restarting it")
+            if applying is not None:  # a graceful stop lets the batch in flight commit
+                await self._committed(consumer, applying)
+                applying = None
         finally:
+            await _settle(applying, preparing)
             self.health.mark_down("session closed")
             await stop_bounded(consumer, 5)
+
+    def _start_preparing(self, batch: Batch) -> asyncio.Future[None] | None:
+        if self._prepare is None or not batch:
+            return None
+        return asyncio.ensure_future(self._prepare([r for rs in batch.values() for r in rs]))
+
+    async def _committed(
+        self, consumer: AIOKafkaConsumer, applying: asyncio.Future[dict[TopicPartition, int]]
+    ) -> None:
+        """Wait for the batch in flight; mirror its offsets to Kafka (after the commit, and
+        not while a fetch is out: the loop is the consumer's only user)."""
+        ends = await applying
+        try:
+            await consumer.commit(ends)  # a mirror for lag tooling; PostgreSQL is the truth
+        except KafkaError as error:
+            log.info("kafka offset mirror failed", error=repr(error))
 
     async def _seek(self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]) -> None:
         """Start newly assigned partitions at the offsets stored with the state.
@@ -180,8 +221,11 @@ class DbOffsetsConsumer:
         self._known.update(moved)
 
     async def _apply(
-        self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]
-    ) -> None:
+        self, batch: Batch, preparing: asyncio.Future[None] | None
+    ) -> dict[TopicPartition, int]:
+        """One batch in one transaction; the offsets it stored."""
+        if preparing is not None:
+            await asyncio.gather(preparing, return_exceptions=True)  # the handler redoes a failure
         starts = {tp: records[0].offset for tp, records in batch.items()}
         ends = {tp: records[-1].offset + 1 for tp, records in batch.items()}
         started = time.perf_counter()
@@ -199,10 +243,7 @@ class DbOffsetsConsumer:
         self.health.progressed()
         self._known.update(ends)
         self._on_committed(len(fresh))
-        try:
-            await consumer.commit(ends)  # a mirror for lag tooling; PostgreSQL is the truth
-        except KafkaError as error:
-            log.info("kafka offset mirror failed", error=repr(error))
+        return ends
 
     async def _dead_letter(
         self, session: AsyncSession, record: ConsumerRecord, error: BaseException
@@ -233,3 +274,11 @@ class DbOffsetsConsumer:
         )
         self._on_failure(FailureKind.permanent)
         self._on_dead_letter(code)
+
+
+async def _settle(*tasks: asyncio.Future[Any] | None) -> None:
+    """Let what a failed or stopped session left running end: a transaction in flight
+    commits or rolls back by itself (cancelling it mid-statement would leave its
+    connection to the pool's cleanup); its outcome was already reported, or is moot."""
+    running = [task for task in tasks if task is not None]
+    await asyncio.gather(*running, return_exceptions=True)

@@ -99,6 +99,20 @@ async def fetch_fresh(
     return batch
 
 
+async def top_up(
+    consumer: AIOKafkaConsumer,
+    batch: dict[TopicPartition, list[ConsumerRecord]],
+    *,
+    timeout_ms: int,
+    max_records: int,
+) -> None:
+    """Extend ``batch`` in place, up to ``max_records`` in all, with records the consumer
+    receives within ``timeout_ms`` (0: those already buffered)."""
+    room = _room(batch, max_records)
+    if room > 0:
+        await _top_up(consumer, batch, timeout_ms=timeout_ms, room=room)
+
+
 def _room(batch: dict[TopicPartition, list[ConsumerRecord]], max_records: int) -> int:
     return max_records - sum(len(records) for records in batch.values())
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.clock import ChunkedClock
 from shared.config_store import VersionedConfig
 from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
-from shared.db_consumer import BatchHandler, DbOffsetsConsumer, LoopOptions
+from shared.db_consumer import BatchHandler, DbOffsetsConsumer, LoopOptions, Prepare
 from shared.dead_letter import Stage
 from shared.http import ReadinessCheck
 from shared.lag_monitor import LagMonitor, lag_reporter
@@ -98,6 +98,7 @@ def batch_consumer(
     metrics: ConsumerMetricSet,
     dead_letters: tuple[Stage, str],
     on_batch_seconds: Callable[[float], None] = lambda _s: None,
+    prepare: Prepare | None = None,
 ) -> DbOffsetsConsumer:
     """The consumer of ``topic`` in the service's group, offsets stored with the state;
     a record that fails for good goes to the ``dead_letters`` topic of its stage."""
@@ -122,6 +123,7 @@ def batch_consumer(
         on_failure=metrics.failed,
         on_dead_letter=metrics.count_dead_letter,
         on_batch_seconds=on_batch_seconds,
+        prepare=prepare,
     )
 
 

@@ -83,15 +83,17 @@ async def _build_runtime(
     engine, sessions, scorer, watermarks = core.engine, core.sessions, core.scorer, core.watermarks
     outputs = (topics.health_changes, topics.scoring_dlq)  # what the outbox relays
     relay = stateful.outbox_relay(settings, sessions, metrics, LockKey.SCORING_OUTBOX, *outputs)
+    handler = SignalBatchHandler(scorer, metrics, now=now, watermarks=watermarks)
     consumer = stateful.batch_consumer(
         settings,
         sessions,
         topics.signals,
-        SignalBatchHandler(scorer, metrics, now=now, watermarks=watermarks),
+        handler,
         on_committed=relay.wake,
         metrics=metrics,
         dead_letters=("scoring", topics.scoring_dlq),
         on_batch_seconds=metrics.transaction_seconds.labels("batch").observe,
+        prepare=handler.prepare,
     )
     hooks = rescore_hooks(metrics, relay.wake)
     plan = rescore_plan(scorer, watermarks)

@@ -7,7 +7,8 @@ accounts the batch touched. No per-event round trips to the database.
 
 from __future__ import annotations
 
-from collections import Counter
+import asyncio
+from collections import Counter, deque
 from collections.abc import Sequence
 
 from aiokafka import ConsumerRecord
@@ -26,6 +27,11 @@ from shared.metrics import observe_many
 
 log = get_logger(__name__)
 
+RecordKey = tuple[str, int, int]  # topic, partition, offset
+# records decoded between two yields to the event loop while the previous batch's
+# statements run: ~2 ms, short next to a statement's round trip
+PREPARE_SLICE = 100
+
 
 class SignalBatchHandler:
     """Called by the consumer loop with each batch of ``signals`` records."""
@@ -42,6 +48,22 @@ class SignalBatchHandler:
         self._metrics = metrics
         self._now = now
         self._watermarks = watermarks or WatermarkStep(scorer, metrics, now=now)
+        # signals decoded ahead by ``prepare``: the batch applying and the next one
+        self._decoded: deque[dict[RecordKey, ScoringSignal]] = deque(maxlen=2)
+
+    async def prepare(self, records: Sequence[ConsumerRecord]) -> None:
+        """Decode ``records`` before their transaction, while the previous batch's runs
+        (``shared.db_consumer``). Decoding is pure, so a signal decoded here is the one
+        the transaction would decode; a record that fails is left to it (and isolated)."""
+        decoded: dict[RecordKey, ScoringSignal] = {}
+        self._decoded.append(decoded)
+        for start in range(0, len(records), PREPARE_SLICE):
+            for record in records[start : start + PREPARE_SLICE]:
+                try:
+                    decoded[_key(record)] = decode_signal(record.value or b"")
+                except (ValidationError, ValueError):
+                    continue
+            await asyncio.sleep(0)
 
     async def __call__(self, session: AsyncSession, records: Sequence[ConsumerRecord]) -> None:
         signal_records, marks = self._watermarks.split(records)
@@ -67,6 +89,10 @@ class SignalBatchHandler:
     def _parse(self, records: Sequence[ConsumerRecord]) -> list[ScoringSignal]:
         signals: list[ScoringSignal] = []
         for record in records:
+            ready = self._prepared(record)
+            if ready is not None:
+                signals.append(ready)
+                continue
             try:
                 signals.append(decode_signal(record.value or b""))
             except (ValidationError, ValueError):
@@ -77,6 +103,14 @@ class SignalBatchHandler:
                 raise
         return signals
 
+    def _prepared(self, record: ConsumerRecord) -> ScoringSignal | None:
+        key = _key(record)
+        for decoded in self._decoded:
+            signal = decoded.get(key)
+            if signal is not None:
+                return signal
+        return None
+
     def _observe(self, fresh: Sequence[ScoringSignal]) -> None:
         now = self._now()
         self._metrics.batch_size.observe(len(fresh))
@@ -84,6 +118,10 @@ class SignalBatchHandler:
             self._metrics.events_applied.labels(source).inc(count)
         lags = [max(0.0, (now - signal.occurred_at).total_seconds()) for signal in fresh]
         observe_many(self._metrics.event_time_lag, lags)
+
+
+def _key(record: ConsumerRecord) -> RecordKey:
+    return record.topic, record.partition, record.offset
 
 
 def _first_of_each(signals: Sequence[ScoringSignal]) -> dict[tuple[str, str], ScoringSignal]:
