@@ -150,13 +150,14 @@ class DbOffsetsConsumer:
                     top_up_ms=o.top_up_ms,
                 )
                 preparing = self._start_preparing(batch)
+                waited = applying is not None
                 if applying is not None:
                     await self._committed(consumer, applying)
                     applying = None
                     backoff.reset()
                 if batch:
-                    # what arrived while the previous batch applied joins this one
-                    await top_up(consumer, batch, timeout_ms=0, max_records=o.batch_max_records)
+                    if waited:
+                        await self._catch_up(consumer, batch)
                     applying = asyncio.ensure_future(self._apply(batch, preparing))
                 else:
                     await self._advance_when_idle(consumer)
@@ -170,6 +171,14 @@ class DbOffsetsConsumer:
             await _settle(applying, preparing)
             self.health.mark_down("session closed")
             await stop_bounded(consumer, 5)
+
+    async def _catch_up(self, consumer: AIOKafkaConsumer, batch: Batch) -> None:
+        """What arrived while the previous batch applied joins this one, taken as
+        ``fetch_fresh`` takes it: the buffered records, then the broker's answer to
+        the fetch that taking them let go out."""
+        o = self._options
+        await top_up(consumer, batch, timeout_ms=0, max_records=o.batch_max_records)
+        await top_up(consumer, batch, timeout_ms=o.top_up_ms, max_records=o.batch_max_records)
 
     def _start_preparing(self, batch: Batch) -> asyncio.Future[None] | None:
         if self._prepare is None or not batch:

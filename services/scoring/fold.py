@@ -75,10 +75,20 @@ class BatchChanges:
 def fold_signals(signals: Iterable[ScoringSignal]) -> BatchChanges:
     """Merge a batch of signals into row changes, in event-time order."""
     changes = BatchChanges()
-    for signal in sorted(signals, key=lambda s: (s.occurred_at, s.event_id)):
-        _touch_account(changes, signal)
-        FOLDERS[signal.source](changes, signal)
+    for signal in fold_order(signals):
+        fold_one(changes, signal)
     return changes
+
+
+def fold_order(signals: Iterable[ScoringSignal]) -> list[ScoringSignal]:
+    """The order :func:`fold_signals` folds in (``fold_one`` over it, a slice at a time,
+    gives the same changes)."""
+    return sorted(signals, key=lambda s: (s.occurred_at, s.event_id))
+
+
+def fold_one(changes: BatchChanges, signal: ScoringSignal) -> None:
+    _touch_account(changes, signal)
+    FOLDERS[signal.source](changes, signal)
 
 
 def _touch_account(changes: BatchChanges, s: ScoringSignal) -> None:

@@ -7,7 +7,6 @@ accounts the batch touched. No per-event round trips to the database.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, deque
 from collections.abc import Sequence
 
@@ -15,8 +14,9 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.fold import fold_signals
+from services.scoring.fold import BatchChanges, fold_signals
 from services.scoring.metrics import ScoringMetrics
+from services.scoring.prepared import PreparedBatch, first_of_each, prepare_batch, record_key
 from services.scoring.repository.writes import apply_changes, claim_new_events
 from services.scoring.scorer import Scorer
 from services.scoring.signal_decode import ScoringSignal, decode_signal
@@ -26,11 +26,6 @@ from shared.logging import get_logger
 from shared.metrics import observe_many
 
 log = get_logger(__name__)
-
-RecordKey = tuple[str, int, int]  # topic, partition, offset
-# records decoded between two yields to the event loop while the previous batch's
-# statements run: ~2 ms, short next to a statement's round trip
-PREPARE_SLICE = 100
 
 
 class SignalBatchHandler:
@@ -48,37 +43,31 @@ class SignalBatchHandler:
         self._metrics = metrics
         self._now = now
         self._watermarks = watermarks or WatermarkStep(scorer, metrics, now=now)
-        # signals decoded ahead by ``prepare``: the batch applying and the next one
-        self._decoded: deque[dict[RecordKey, ScoringSignal]] = deque(maxlen=2)
+        # prepared ahead (``services.scoring.prepared``): the batch applying and the next
+        self._prepared: deque[PreparedBatch] = deque(maxlen=2)
 
     async def prepare(self, records: Sequence[ConsumerRecord]) -> None:
-        """Decode ``records`` before their transaction, while the previous batch's runs
-        (``shared.db_consumer``). Decoding is pure, so a signal decoded here is the one
-        the transaction would decode; a record that fails is left to it (and isolated)."""
-        decoded: dict[RecordKey, ScoringSignal] = {}
-        self._decoded.append(decoded)
-        for start in range(0, len(records), PREPARE_SLICE):
-            for record in records[start : start + PREPARE_SLICE]:
-                try:
-                    decoded[_key(record)] = decode_signal(record.value or b"")
-                except (ValidationError, ValueError):
-                    continue
-            await asyncio.sleep(0)
+        """The loop's ``prepare``: called with the next batch while this one applies."""
+        self._prepared.append(await prepare_batch(records))
 
     async def __call__(self, session: AsyncSession, records: Sequence[ConsumerRecord]) -> None:
         signal_records, marks = self._watermarks.split(records)
         progress = await self._watermarks.advance(session, marks)
-        signals = self._parse(signal_records)
-        first = _first_of_each(signals)
+        ready = next((p for p in self._prepared if p.made_from(signal_records)), None)
+        if ready is not None and ready.first is not None:
+            count, first = len(signal_records), ready.first
+        else:
+            signals = self._parse(signal_records)
+            count, first = len(signals), first_of_each(signals)
         keys = [(account, event, s.occurred_at) for (account, event), s in first.items()]
         new = await claim_new_events(session, keys)
         fresh = [s for key, s in first.items() if key in new]
-        self._metrics.duplicates.inc(len(signals) - len(fresh))
+        self._metrics.duplicates.inc(count - len(fresh))
         if fresh:
             self._watermarks.count_late(fresh, progress)
             if self._scorer.hooks is not None:
                 await self._scorer.hooks.before_fold(session, fresh)  # renewals by update
-            changes = fold_signals(fresh)
+            changes = _fold(ready, fresh, len(first))
             await apply_changes(session, changes)
             await self._scorer.rescore(
                 session, list(changes.accounts), as_of=None, trigger="event", bound=progress.bound
@@ -89,7 +78,7 @@ class SignalBatchHandler:
     def _parse(self, records: Sequence[ConsumerRecord]) -> list[ScoringSignal]:
         signals: list[ScoringSignal] = []
         for record in records:
-            ready = self._prepared(record)
+            ready = self._decoded(record)
             if ready is not None:
                 signals.append(ready)
                 continue
@@ -103,10 +92,12 @@ class SignalBatchHandler:
                 raise
         return signals
 
-    def _prepared(self, record: ConsumerRecord) -> ScoringSignal | None:
-        key = _key(record)
-        for decoded in self._decoded:
-            signal = decoded.get(key)
+    def _decoded(self, record: ConsumerRecord) -> ScoringSignal | None:
+        """The record's signal if a prepared batch decoded it (the batch was topped up,
+        or split to isolate a failure, since)."""
+        key = record_key(record)
+        for prepared in self._prepared:
+            signal = prepared.decoded.get(key)
             if signal is not None:
                 return signal
         return None
@@ -120,13 +111,9 @@ class SignalBatchHandler:
         observe_many(self._metrics.event_time_lag, lags)
 
 
-def _key(record: ConsumerRecord) -> RecordKey:
-    return record.topic, record.partition, record.offset
-
-
-def _first_of_each(signals: Sequence[ScoringSignal]) -> dict[tuple[str, str], ScoringSignal]:
-    """Each (account, event id) once, the first record of it, in batch order."""
-    first: dict[tuple[str, str], ScoringSignal] = {}
-    for signal in signals:
-        first.setdefault((signal.account_id, signal.event_id), signal)
-    return first
+def _fold(ready: PreparedBatch | None, fresh: list[ScoringSignal], events: int) -> BatchChanges:
+    """The prepared fold if it folded exactly ``fresh`` (no event of the batch was a
+    duplicate), else the fold of ``fresh``."""
+    if ready is not None and ready.folded is not None and len(fresh) == events:
+        return ready.folded
+    return fold_signals(fresh)

@@ -12,8 +12,11 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
 from services.scoring import handler as handler_module
+from services.scoring import prepared as prepared_module
+from services.scoring.fold import fold_signals
 from services.scoring.handler import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
+from services.scoring.prepared import first_of_each, prepare_batch
 from services.scoring.signal_decode import decode_signal
 from tests.unit.scoring.test_signal_decode import usage, workload_signals
 
@@ -43,6 +46,7 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
         return decode_signal(data)
 
     monkeypatch.setattr(handler_module, "decode_signal", counting)
+    monkeypatch.setattr(prepared_module, "decode_signal", counting)
     yield seen
 
 
@@ -92,3 +96,23 @@ def test_only_the_applying_and_the_next_batch_are_kept(decodes: list[bytes]) -> 
     assert decodes == []
     handler._parse(batches[0])
     assert decodes == values[:3]
+
+
+def test_the_prepared_fold_is_the_fold_of_each_event_once() -> None:
+    values = workload_signals()[:400]
+    batch = records([*values, *values[:50]])  # the first 50 again, as a producer's retry
+    prepared = asyncio.run(prepare_batch(batch))
+    signals = [decode_signal(v) for v in values]
+    assert prepared.first == first_of_each(signals)
+    assert prepared.folded == fold_signals(signals)
+    assert prepared.made_from(batch)
+    assert not prepared.made_from(batch[:-1])
+    assert not prepared.made_from(records([*values, *values[:50]]))  # equal, not the same
+
+
+def test_a_batch_with_a_record_that_does_not_decode_is_not_folded_ahead() -> None:
+    batch = records([*workload_signals()[:5], usage(source="nowhere")])
+    prepared = asyncio.run(prepare_batch(batch))
+    assert len(prepared.decoded) == 5
+    assert prepared.first is None
+    assert prepared.folded is None
