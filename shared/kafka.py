@@ -92,10 +92,8 @@ async def fetch_fresh(
     batch: dict[TopicPartition, list[ConsumerRecord]] = await consumer.getmany(
         timeout_ms=timeout_ms, max_records=max_records
     )
-    room = _room(batch, max_records)
-    if not batch or room <= 0 or top_up_ms <= 0:
-        return batch
-    await _top_up(consumer, batch, timeout_ms=top_up_ms, room=room)
+    if batch and top_up_ms > 0:
+        await top_up(consumer, batch, timeout_ms=top_up_ms, max_records=max_records)
     return batch
 
 
