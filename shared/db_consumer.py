@@ -42,7 +42,7 @@ from shared.dead_letter import Origin, Stage, bounded_key, dead_letter_bytes, de
 from shared.errors import DatabaseUnavailable
 from shared.failures import FailureKind, classify, describe, reason_code
 from shared.isolation import apply_isolating
-from shared.kafka import fetch_fresh, make_consumer, stop_bounded, top_up
+from shared.kafka import catch_up, fetch_fresh, make_consumer, stop_bounded
 from shared.logging import get_logger
 from shared.offsets import advance_offsets, load_offsets, lock_offsets, store_offsets
 from shared.outbox import add_to_outbox
@@ -156,8 +156,10 @@ class DbOffsetsConsumer:
                     applying = None
                     backoff.reset()
                 if batch:
-                    if waited:
-                        await self._catch_up(consumer, batch)
+                    if waited:  # what arrived while the previous batch applied joins this one
+                        await catch_up(
+                            consumer, batch, top_up_ms=o.top_up_ms, max_records=o.batch_max_records
+                        )
                     applying = asyncio.ensure_future(self._apply(batch, preparing))
                 else:
                     await self._advance_when_idle(consumer)
@@ -171,14 +173,6 @@ class DbOffsetsConsumer:
             await _settle(applying, preparing)
             self.health.mark_down("session closed")
             await stop_bounded(consumer, 5)
-
-    async def _catch_up(self, consumer: AIOKafkaConsumer, batch: Batch) -> None:
-        """What arrived while the previous batch applied joins this one, taken as
-        ``fetch_fresh`` takes it: the buffered records, then the broker's answer to
-        the fetch that taking them let go out."""
-        o = self._options
-        await top_up(consumer, batch, timeout_ms=0, max_records=o.batch_max_records)
-        await top_up(consumer, batch, timeout_ms=o.top_up_ms, max_records=o.batch_max_records)
 
     def _start_preparing(self, batch: Batch) -> asyncio.Future[None] | None:
         if self._prepare is None or not batch:

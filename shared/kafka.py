@@ -111,6 +111,25 @@ async def top_up(
         await _top_up(consumer, batch, timeout_ms=timeout_ms, room=room)
 
 
+async def catch_up(
+    consumer: AIOKafkaConsumer,
+    batch: dict[TopicPartition, list[ConsumerRecord]],
+    *,
+    top_up_ms: int,
+    max_records: int,
+) -> None:
+    """Extend a batch fetched a while ago (while the previous one applied) as
+    ``fetch_fresh`` does: the buffered records, then the broker's answer to the fetch
+    that taking them let go out.
+
+    Not a batch already half full: that is a backlog's, where what arrived meanwhile
+    waits behind it either way, and the work prepared for the batch stays good."""
+    if 2 * (max_records - _room(batch, max_records)) >= max_records:
+        return
+    await top_up(consumer, batch, timeout_ms=0, max_records=max_records)
+    await top_up(consumer, batch, timeout_ms=top_up_ms, max_records=max_records)
+
+
 def _room(batch: dict[TopicPartition, list[ConsumerRecord]], max_records: int) -> int:
     return max_records - sum(len(records) for records in batch.values())
 

@@ -12,7 +12,9 @@ class ScoringSettings(StatefulServiceSettings):
 
     group_id: str = "vigil-scoring"
     http_port: Port = 8082
-    batch_max_records: Count = 5000
+    # a backlog's batches: per-batch work (re-scoring each touched account once, one
+    # upsert per table) spreads over more events; live batches hold what arrived
+    batch_max_records: Count = 20_000
     clock_chunk_size: Count = 2000
     # A health change is published when the band changes or the score moves this much.
     change_step: float = Field(default=5.0, ge=0)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring.fold import BatchChanges, fold_signals
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.prepared import PreparedBatch, first_of_each, prepare_batch, record_key
-from services.scoring.repository.writes import apply_changes, claim_new_events
+from services.scoring.repository.writes import ClaimColumns, apply_changes, claim_new_events
 from services.scoring.scorer import Scorer
 from services.scoring.signal_decode import ScoringSignal, decode_signal
 from services.scoring.watermark_step import WatermarkStep
@@ -54,14 +54,18 @@ class SignalBatchHandler:
         signal_records, marks = self._watermarks.split(records)
         progress = await self._watermarks.advance(session, marks)
         ready = next((p for p in self._prepared if p.made_from(signal_records)), None)
-        if ready is not None and ready.first is not None:
-            count, first = len(signal_records), ready.first
+        if ready is not None and ready.first is not None and ready.claim is not None:
+            count, first, claim = len(signal_records), ready.first, ready.claim
         else:
             signals = self._parse(signal_records)
             count, first = len(signals), first_of_each(signals)
-        keys = [(account, event, s.occurred_at) for (account, event), s in first.items()]
-        new = await claim_new_events(session, keys)
-        fresh = [s for key, s in first.items() if key in new]
+            claim = ClaimColumns.of((a, e, s.occurred_at) for (a, e), s in first.items())
+            ready = None
+        new = await claim_new_events(session, claim)
+        if len(new) == len(first):  # the common case: no event was applied before
+            fresh = list(first.values())
+        else:
+            fresh = [s for key, s in first.items() if key in new]
         self._metrics.duplicates.inc(count - len(fresh))
         if fresh:
             self._watermarks.count_late(fresh, progress)
@@ -72,7 +76,8 @@ class SignalBatchHandler:
             await self._scorer.rescore(
                 session, list(changes.accounts), as_of=None, trigger="event", bound=progress.bound
             )
-            self._observe(fresh)
+            occurred = ready.occurred if ready is not None and len(fresh) == len(first) else None
+            self._observe(fresh, occurred)
         await self._watermarks.release(session, progress)
 
     def _parse(self, records: Sequence[ConsumerRecord]) -> list[ScoringSignal]:
@@ -102,13 +107,15 @@ class SignalBatchHandler:
                 return signal
         return None
 
-    def _observe(self, fresh: Sequence[ScoringSignal]) -> None:
-        now = self._now()
+    def _observe(self, fresh: Sequence[ScoringSignal], occurred: list[float] | None) -> None:
+        """Metrics of the applied signals (``occurred``: their event times, if prepared)."""
+        now = self._now().timestamp()
         self._metrics.batch_size.observe(len(fresh))
         for source, count in Counter(s.source for s in fresh).items():
             self._metrics.events_applied.labels(source).inc(count)
-        lags = [max(0.0, (now - signal.occurred_at).total_seconds()) for signal in fresh]
-        observe_many(self._metrics.event_time_lag, lags)
+        if occurred is None:
+            occurred = [signal.occurred_at.timestamp() for signal in fresh]
+        observe_many(self._metrics.event_time_lag, [max(0.0, now - at) for at in occurred])
 
 
 def _fold(ready: PreparedBatch | None, fresh: list[ScoringSignal], events: int) -> BatchChanges:

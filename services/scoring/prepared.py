@@ -20,6 +20,7 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
 from services.scoring.fold import BatchChanges, fold_one, fold_order
+from services.scoring.repository.writes import ClaimColumns
 from services.scoring.signal_decode import ScoringSignal, decode_signal
 from shared.contracts.watermarks import is_watermark
 
@@ -36,6 +37,8 @@ class PreparedBatch:
     decoded: dict[RecordKey, ScoringSignal] = field(default_factory=dict)
     # each event once and the batch folded; None when a record did not decode
     first: dict[EventKey, ScoringSignal] | None = None
+    claim: ClaimColumns | None = None  # ``first`` as the dedupe claim's arrays
+    occurred: list[float] | None = None  # ``first``'s event times, epoch seconds
     folded: BatchChanges | None = None
 
     def made_from(self, records: Sequence[ConsumerRecord]) -> bool:
@@ -59,7 +62,10 @@ async def prepare_batch(records: Sequence[ConsumerRecord]) -> PreparedBatch:
         await asyncio.sleep(0)
     if len(signals) < len(prepared.records):
         return prepared
-    prepared.first = first_of_each(signals)
+    prepared.first = first = first_of_each(signals)
+    prepared.claim = ClaimColumns.of((a, e, s.occurred_at) for (a, e), s in first.items())
+    prepared.occurred = [s.occurred_at.timestamp() for s in first.values()]
+    await asyncio.sleep(0)
     changes = BatchChanges()
     ordered = fold_order(prepared.first.values())
     for start in range(0, len(ordered), SLICE):

@@ -6,7 +6,9 @@ batch. Functions take the caller's session and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -15,11 +17,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring.fold import BatchChanges
 
 
-async def claim_new_events(
-    session: AsyncSession, keys: Sequence[tuple[str, str, Any]]
-) -> set[tuple[str, str]]:
+@dataclass(frozen=True)
+class ClaimColumns:
+    """The events of a batch to claim, as the statement's parallel arrays."""
+
+    accounts: list[str]
+    events: list[str]
+    occurred: list[datetime]
+
+    @classmethod
+    def of(cls, keys: Iterable[tuple[str, str, datetime]]) -> ClaimColumns:
+        columns = cls([], [], [])
+        for account, event, at in keys:
+            columns.accounts.append(account)
+            columns.events.append(event)
+            columns.occurred.append(at)
+        return columns
+
+
+async def claim_new_events(session: AsyncSession, keys: ClaimColumns) -> set[tuple[str, str]]:
     """Record (account_id, event_id, occurred_at); return the pairs never seen before."""
-    if not keys:
+    if not keys.accounts:
         return set()
     # the claimed pairs come back as two arrays in one row: thousands of result rows
     # cost more to fetch one by one than the insert itself
@@ -31,7 +49,7 @@ async def claim_new_events(
             " ON CONFLICT DO NOTHING RETURNING account_id, event_id)"
             " SELECT array_agg(account_id), array_agg(event_id) FROM claimed"
         ),
-        {"a": [k[0] for k in keys], "e": [k[1] for k in keys], "t": [k[2] for k in keys]},
+        {"a": keys.accounts, "e": keys.events, "t": keys.occurred},
     )
     accounts, events = result.one()
     return set(zip(accounts or (), events or (), strict=True))

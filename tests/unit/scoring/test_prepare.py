@@ -116,3 +116,15 @@ def test_a_batch_with_a_record_that_does_not_decode_is_not_folded_ahead() -> Non
     assert len(prepared.decoded) == 5
     assert prepared.first is None
     assert prepared.folded is None
+
+
+def test_the_claim_and_event_times_are_prepared_for_each_event_once() -> None:
+    values = workload_signals()[:200]
+    prepared = asyncio.run(prepare_batch(records(values + values[:50])))  # 50 sent twice
+    assert prepared.first is not None and prepared.claim is not None
+    signals = list(prepared.first.values())
+    assert len(signals) == 200
+    assert prepared.claim.accounts == [s.account_id for s in signals]
+    assert prepared.claim.events == [s.event_id for s in signals]
+    assert prepared.claim.occurred == [s.occurred_at for s in signals]
+    assert prepared.occurred == [s.occurred_at.timestamp() for s in signals]

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from shared.kafka import Pacer, fetch_fresh
+from shared.kafka import Pacer, catch_up, fetch_fresh
 
 A, B = TopicPartition("t", 0), TopicPartition("t", 1)
 
@@ -84,3 +84,16 @@ async def test_no_wait_when_late_or_the_poll_was_empty_or_full_or_pacing_is_off(
     await off.fetch(Polls({A: [1]}), timeout_ms=200, max_records=10)
     assert await off.fetch(Polls({A: [2]}), timeout_ms=200, max_records=10) == {A: [2]}
     assert time.slept == []
+
+
+async def test_catch_up_tops_up_a_small_batch_and_leaves_a_backlogs_alone() -> None:
+    small = Polls({A: [4]}, {B: [8]})
+    batch: dict[TopicPartition, Any] = {A: [1, 2, 3]}
+    await catch_up(small, batch, top_up_ms=20, max_records=10)
+    assert batch == {A: [1, 2, 3, 4], B: [8]}
+    assert small.calls == [(0, 7), (20, 6)]  # the buffer first, then the broker's answer
+    backlog = Polls({A: [6]})
+    half_full: dict[TopicPartition, Any] = {A: [1, 2, 3], B: [7, 8]}
+    await catch_up(backlog, half_full, top_up_ms=20, max_records=10)
+    assert half_full == {A: [1, 2, 3], B: [7, 8]}  # the batch prepared is the batch applied
+    assert backlog.calls == []
