@@ -59,13 +59,19 @@ class Bench:
         return await create_database(self.info.database_url, name)
 
     async def repeat(self, name: str, run: Callable[[], Awaitable[float]]) -> Stat:
-        values = []
+        return (await self.alternate({name: run}))[name]
+
+    async def alternate(self, runs: dict[str, Callable[[], Awaitable[float]]]) -> dict[str, Stat]:
+        """Each measurement once per round, in turn: figures compared as ratios then share
+        the machine's slow and fast minutes (a shared machine's speed drifts by 2x)."""
+        values: dict[str, list[float]] = {name: [] for name in runs}
         for i in range(self.runs):
-            values.append(await run())
-            say(f"    {name} run {i + 1}: {values[-1]:,.0f}")
-        stat = Stat.of(values)
-        self.results[name] = stat.as_dict()
-        return stat
+            for name, run in runs.items():
+                values[name].append(await run())
+                say(f"    {name} run {i + 1}: {values[name][-1]:,.0f}")
+        stats = {name: Stat.of(v) for name, v in values.items()}
+        self.results.update({name: stat.as_dict() for name, stat in stats.items()})
+        return stats
 
 
 def topics(suffix: str) -> TopicNames:
@@ -113,10 +119,6 @@ async def prepare(bench: Bench, accounts: int, days: int) -> tuple[TopicNames, i
 
 async def throughput_rows(bench: Bench, base: TopicNames, total: int, naive_total: int) -> None:
     boot = bench.info.kafka_bootstrap
-    say("1. ceiling: plain aiokafka consumer")
-    await bench.repeat(
-        "ceiling_events_per_s", lambda: throughput.ceiling(boot, base.signals, total)
-    )
 
     async def ingest_once() -> float:
         out = topics(uuid.uuid4().hex[:6])
@@ -135,7 +137,7 @@ async def throughput_rows(bench: Bench, base: TopicNames, total: int, naive_tota
     await bench.repeat("ingest_events_per_s", ingest_once)
 
     async def scoring_once(
-        instances: int = 1, topic: str = base.signals, n: int = total, batch: int = 5000
+        instances: int = 1, topic: str = base.signals, n: int = total, batch: int | None = None
     ) -> float:
         own = topics(uuid.uuid4().hex[:6])
         await ensure_topics(boot, [own.health_changes])
@@ -150,17 +152,23 @@ async def throughput_rows(bench: Bench, base: TopicNames, total: int, naive_tota
             batch_max_records=batch,
         )
 
-    say("3. scoring end to end with PostgreSQL")
-    await bench.repeat("scoring_events_per_s", scoring_once)
+    say(
+        "1, 3, 5. ceiling (plain aiokafka consumer), scoring end to end with PostgreSQL,"
+        " the same aggregation in Quix Streams: in turn"
+    )
+    await bench.alternate(
+        {
+            "ceiling_events_per_s": lambda: throughput.ceiling(boot, base.signals, total),
+            "scoring_events_per_s": scoring_once,
+            "quix_events_per_s": lambda: throughput.quix_peer(
+                bench.peer_python, boot, base.signals, total
+            ),
+        }
+    )
     say("4. naive baseline: one transaction per event")
     await bench.repeat(
         "naive_events_per_s",
         lambda: scoring_once(topic=topics("naive").signals, n=naive_total, batch=1),
-    )
-    say("5. peer: the same aggregation in Quix Streams")
-    await bench.repeat(
-        "quix_events_per_s",
-        lambda: throughput.quix_peer(bench.peer_python, boot, base.signals, total),
     )
     say("8. two scoring instances on 4 partitions")
     await bench.repeat("scoring_2_instances_events_per_s", lambda: scoring_once(instances=2))

@@ -85,7 +85,7 @@ async def scoring(
     logs: Path,
     *,
     instances: int = 1,
-    batch_max_records: int = 5000,
+    batch_max_records: int | None = None,
 ) -> float:
     """The real scoring service (as processes) until its stored offsets reach the end."""
     group = f"bench-scoring-{uuid.uuid4().hex[:6]}"
@@ -110,17 +110,22 @@ def scoring_env(
     database_url: str,
     topics: dict[str, str],
     group: str,
-    batch_max_records: int = 5000,
+    batch_max_records: int | None = None,
 ) -> dict[str, str]:
-    return _topic_env(topics) | {
-        "VIGIL_KAFKA_BOOTSTRAP": bootstrap,
-        "VIGIL_DATABASE_URL": database_url,
-        "VIGIL_GROUP_ID": group,
-        "VIGIL_API_TOKEN": "bench-token-0123456789abcdef0123456789abcdef",
-        "VIGIL_CLOCK_ENABLED": "false",
-        "VIGIL_LOG_LEVEL": "WARNING",
-        "VIGIL_BATCH_MAX_RECORDS": str(batch_max_records),
-    }
+    """The service's environment; its own batch size unless ``batch_max_records``."""
+    size = {} if batch_max_records is None else {"VIGIL_BATCH_MAX_RECORDS": str(batch_max_records)}
+    return (
+        size
+        | _topic_env(topics)
+        | {
+            "VIGIL_KAFKA_BOOTSTRAP": bootstrap,
+            "VIGIL_DATABASE_URL": database_url,
+            "VIGIL_GROUP_ID": group,
+            "VIGIL_API_TOKEN": "bench-token-0123456789abcdef0123456789abcdef",
+            "VIGIL_CLOCK_ENABLED": "false",
+            "VIGIL_LOG_LEVEL": "WARNING",
+        }
+    )
 
 
 async def stored_position(engine: AsyncEngine, group: str) -> int:
