@@ -120,22 +120,6 @@ async def prepare(bench: Bench, accounts: int, days: int) -> tuple[TopicNames, i
 async def throughput_rows(bench: Bench, base: TopicNames, total: int, naive_total: int) -> None:
     boot = bench.info.kafka_bootstrap
 
-    async def ingest_once() -> float:
-        out = topics(uuid.uuid4().hex[:6])
-        await ensure_topics(boot, [out.signals, out.dlq])
-        raw = {k: getattr(base, k) for k in ("usage", "ticket", "payment", "survey")}
-        return await throughput.ingest(
-            boot,
-            bench.info.database_url,
-            raw,
-            {"signals": out.signals, "dlq": out.dlq},
-            total,
-            bench.logs,
-        )
-
-    say("2. ingest alone")
-    await bench.repeat("ingest_events_per_s", ingest_once)
-
     async def scoring_once(
         instances: int = 1, topic: str = base.signals, n: int = total, batch: int | None = None
     ) -> float:
@@ -165,6 +149,22 @@ async def throughput_rows(bench: Bench, base: TopicNames, total: int, naive_tota
             ),
         }
     )
+
+    async def ingest_once() -> float:
+        out = topics(uuid.uuid4().hex[:6])
+        await ensure_topics(boot, [out.signals, out.dlq])
+        raw = {k: getattr(base, k) for k in ("usage", "ticket", "payment", "survey")}
+        return await throughput.ingest(
+            boot,
+            bench.info.database_url,
+            raw,
+            {"signals": out.signals, "dlq": out.dlq},
+            total,
+            bench.logs,
+        )
+
+    say("2. ingest alone")
+    await bench.repeat("ingest_events_per_s", ingest_once)
     say("4. naive baseline: one transaction per event")
     await bench.repeat(
         "naive_events_per_s",

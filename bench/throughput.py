@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -68,7 +69,10 @@ async def ingest(
     try:
 
         async def progress() -> int:
-            offsets = await admin.list_consumer_group_offsets(group)
+            try:
+                offsets = await admin.list_consumer_group_offsets(group)
+            except GroupCoordinatorNotAvailableError:  # the broker's first group: not yet
+                return 0
             return sum(meta.offset for meta in offsets.values() if meta.offset > 0)
 
         return await rate_until(progress, total)
