@@ -41,11 +41,20 @@ QUERIES = {
 }
 
 
+LOCKED_COLUMNS = (
+    "account_id, first_seen_at, last_event_at, arr, seats, started_at, renewal_at,"
+    " canceled_at, last_downgrade_at, first_value_at, score, band, scored_as_of,"
+    " published_facts, health_revision"
+)
+
+
 async def lock_accounts(session: AsyncSession, account_ids: Sequence[str]) -> list[Row[Any]]:
-    """The accounts' rows, locked in id order (the clock and the consumer both write them)."""
+    """The accounts' rows, locked in id order (the clock and the consumer both write them):
+    the columns re-scoring reads, not the last score's components and reasons (two JSON
+    documents a row, decoded for nothing)."""
     result = await session.execute(
         text(
-            "SELECT * FROM accounts WHERE account_id = ANY(CAST(:ids AS text[]))"
+            f"SELECT {LOCKED_COLUMNS} FROM accounts WHERE account_id = ANY(CAST(:ids AS text[]))"
             " ORDER BY account_id FOR UPDATE"
         ),
         {"ids": list(account_ids)},
