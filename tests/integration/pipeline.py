@@ -93,6 +93,9 @@ STATE_QUERIES = {
     "failures": "SELECT * FROM payment_failures ORDER BY account_id, event_id",
     "responses": "SELECT * FROM responses ORDER BY account_id, event_id",
     "applied": "SELECT count(*) FROM applied_events",
+    # which events, not only how many: a difference then names them (the id's letter after
+    # the account is the source in the test workloads), as a count alone could not
+    "applied_ids": "SELECT account_id, event_id FROM applied_events ORDER BY account_id, event_id",
 }
 
 
