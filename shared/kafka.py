@@ -124,14 +124,18 @@ async def catch_up(
 
     Not a batch already half full: that is a backlog's, where what arrived meanwhile
     waits behind it either way, and the work prepared for the batch stays good."""
-    if 2 * (max_records - _room(batch, max_records)) >= max_records:
+    if 2 * _size(batch) >= max_records:
         return
     await top_up(consumer, batch, timeout_ms=0, max_records=max_records)
     await top_up(consumer, batch, timeout_ms=top_up_ms, max_records=max_records)
 
 
+def _size(batch: dict[TopicPartition, list[ConsumerRecord]]) -> int:
+    return sum(len(records) for records in batch.values())
+
+
 def _room(batch: dict[TopicPartition, list[ConsumerRecord]], max_records: int) -> int:
-    return max_records - sum(len(records) for records in batch.values())
+    return max_records - _size(batch)
 
 
 async def _top_up(

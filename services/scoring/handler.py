@@ -16,8 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.fold import BatchChanges, fold_signals
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.prepared import PreparedBatch, first_of_each, prepare_batch, record_key
-from services.scoring.repository.writes import ClaimColumns, apply_changes, claim_new_events
+from services.scoring.prepared import (
+    PreparedBatch,
+    claim_of,
+    first_of_each,
+    prepare_batch,
+    record_key,
+)
+from services.scoring.repository.writes import apply_changes, claim_new_events
 from services.scoring.scorer import Scorer
 from services.scoring.signal_decode import ScoringSignal, decode_signal
 from services.scoring.watermark_step import WatermarkStep
@@ -59,13 +65,11 @@ class SignalBatchHandler:
         else:
             signals = self._parse(signal_records)
             count, first = len(signals), first_of_each(signals)
-            claim = ClaimColumns.of((a, e, s.occurred_at) for (a, e), s in first.items())
+            claim = claim_of(first)
             ready = None
         new = await claim_new_events(session, claim)
-        if len(new) == len(first):  # the common case: no event was applied before
-            fresh = list(first.values())
-        else:
-            fresh = [s for key, s in first.items() if key in new]
+        all_new = len(new) == len(first)  # the common case: no event was applied before
+        fresh = list(first.values()) if all_new else [s for k, s in first.items() if k in new]
         self._metrics.duplicates.inc(count - len(fresh))
         if fresh:
             self._watermarks.count_late(fresh, progress)
@@ -76,8 +80,7 @@ class SignalBatchHandler:
             await self._scorer.rescore(
                 session, list(changes.accounts), as_of=None, trigger="event", bound=progress.bound
             )
-            occurred = ready.occurred if ready is not None and len(fresh) == len(first) else None
-            self._observe(fresh, occurred)
+            self._observe(fresh, ready.occurred if ready is not None and all_new else None)
         await self._watermarks.release(session, progress)
 
     def _parse(self, records: Sequence[ConsumerRecord]) -> list[ScoringSignal]:

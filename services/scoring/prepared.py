@@ -63,7 +63,7 @@ async def prepare_batch(records: Sequence[ConsumerRecord]) -> PreparedBatch:
     if len(signals) < len(prepared.records):
         return prepared
     prepared.first = first = first_of_each(signals)
-    prepared.claim = ClaimColumns.of((a, e, s.occurred_at) for (a, e), s in first.items())
+    prepared.claim = claim_of(first)
     prepared.occurred = [s.occurred_at.timestamp() for s in first.values()]
     await asyncio.sleep(0)
     changes = BatchChanges()
@@ -78,6 +78,11 @@ async def prepare_batch(records: Sequence[ConsumerRecord]) -> PreparedBatch:
 
 def record_key(record: ConsumerRecord) -> RecordKey:
     return record.topic, record.partition, record.offset
+
+
+def claim_of(first: dict[EventKey, ScoringSignal]) -> ClaimColumns:
+    """Each event once, as the dedupe claim's arrays."""
+    return ClaimColumns.of((a, e, s.occurred_at) for (a, e), s in first.items())
 
 
 def first_of_each(signals: Sequence[ScoringSignal]) -> dict[EventKey, ScoringSignal]:
