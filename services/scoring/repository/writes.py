@@ -60,11 +60,12 @@ async def apply_changes(session: AsyncSession, changes: BatchChanges) -> None:
     await _upsert_accounts(session, changes)
     await _upsert_activity(session, changes)
     await _upsert_users(session, changes)
-    await _upsert_features(session, changes)
+    first_uses = await _upsert_features(session, changes)
     await _upsert_tickets(session, changes)
     await _upsert_invoices(session, changes)
     await _insert_failures_and_responses(session, changes)
-    await _mark_first_value(session, list(changes.accounts))
+    if first_uses:
+        await _mark_first_value(session, sorted(first_uses))
 
 
 def _columns(rows: Sequence[Any], *names: str) -> dict[str, list[Any]]:
@@ -180,11 +181,13 @@ async def _upsert_users(session: AsyncSession, changes: BatchChanges) -> None:
     )
 
 
-async def _upsert_features(session: AsyncSession, changes: BatchChanges) -> None:
+async def _upsert_features(session: AsyncSession, changes: BatchChanges) -> set[str]:
+    """Upsert the batch's feature uses; the accounts where the batch's use is the first
+    of its feature (new, or earlier than the one stored): only there can first value move."""
     if not changes.features:
-        return
+        return set()
     keys = list(changes.features)
-    await session.execute(
+    returned = await session.execute(
         text(
             "INSERT INTO account_features AS f"
             " (account_id, feature, first_used_at, last_used_at, uses)"
@@ -194,6 +197,7 @@ async def _upsert_features(session: AsyncSession, changes: BatchChanges) -> None
             " first_used_at = LEAST(f.first_used_at, EXCLUDED.first_used_at),"
             " last_used_at = GREATEST(f.last_used_at, EXCLUDED.last_used_at),"
             " uses = f.uses + EXCLUDED.uses"
+            " RETURNING f.account_id, f.feature, f.first_used_at"
         ),
         {
             "a": [k[0] for k in keys],
@@ -203,6 +207,11 @@ async def _upsert_features(session: AsyncSession, changes: BatchChanges) -> None
             "n": [changes.features[k][2] for k in keys],
         },
     )
+    return {
+        account
+        for account, feature, first in returned
+        if first == changes.features[(account, feature)][0]
+    }
 
 
 async def _upsert_tickets(session: AsyncSession, changes: BatchChanges) -> None:
