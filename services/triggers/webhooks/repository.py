@@ -221,8 +221,12 @@ async def mark_endpoint(
 ) -> str | None:
     """Track continuous failure; returns the disable reason when this disables the endpoint."""
     if ok:
+        # only a failing endpoint's row is written: every successful round rewrote it
         await session.execute(
-            text("UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = :id"),
+            text(
+                "UPDATE webhook_subscriptions SET failing_since = NULL"
+                " WHERE id = :id AND failing_since IS NOT NULL"
+            ),
             {"id": sub_id},
         )
         return None
