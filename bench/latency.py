@@ -15,12 +15,14 @@ from typing import Any
 
 import httpx
 import orjson
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord
 from cryptography.fernet import Fernet
 
+from shared.contracts.watermarks import is_watermark
 from shared.db import create_engine
 from shared.kafka import make_consumer, make_producer, stop_bounded
-from tests.support.drain import wait_drained
+from tests.support.drain import topic_ends, wait_drained
+from tests.support.latency_stages import Stamped, split_at_signal
 from tests.support.receiver import Receiver, serving
 from tests.support.services import Service
 
@@ -128,28 +130,65 @@ async def seed_accounts(bootstrap: str, topic: str) -> None:
         await stop_bounded(producer, 10)
 
 
+async def records_since(
+    bootstrap: str, topic: str, since: datetime
+) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+    """Every record of ``topic`` from the first one stamped at or after ``since`` to its end."""
+    ends = await topic_ends(bootstrap, [topic])  # every partition, the metadata awaited
+    consumer = make_consumer(bootstrap, group_id=None, client_id="bench-latency-read")
+    await consumer.start()
+    try:
+        tps = list(ends)
+        consumer.assign(tps)
+        starts = await consumer.offsets_for_times({tp: int(since.timestamp() * 1000) for tp in tps})
+        for tp in tps:
+            found = starts.get(tp)
+            consumer.seek(tp, found.offset if found is not None else ends[tp])
+        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    yield record
+    finally:
+        await stop_bounded(consumer, 5)
+
+
+def _change(record: ConsumerRecord[bytes, bytes]) -> tuple[str, datetime]:
+    body = orjson.loads(record.value or b"{}")
+    return body["account_id"], datetime.fromisoformat(body["as_of"])
+
+
 async def health_change_latencies(
     bootstrap: str, topic: str, since: datetime, until: datetime | None = None
 ) -> list[float]:
     """Publish time (the relay's CreateTime) minus as_of (the triggering event's time),
     for the changes whose as_of falls in [since, until)."""
-    consumer = make_consumer(bootstrap, group_id=None, client_id="bench-latency-read")
-    await consumer.start()
     out: list[float] = []
-    try:
-        tps = [TopicPartition(topic, p) for p in range(4)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for r in records:
-                    as_of = datetime.fromisoformat(orjson.loads(r.value)["as_of"])
-                    if as_of >= since and (until is None or as_of < until):
-                        out.append(r.timestamp / 1000 - as_of.timestamp())
-    finally:
-        await stop_bounded(consumer, 5)
+    async for record in records_since(bootstrap, topic, since):
+        _account, as_of = _change(record)
+        if as_of >= since and (until is None or as_of < until):
+            out.append(record.timestamp / 1000 - as_of.timestamp())
     return out
+
+
+async def stage_latencies(
+    bootstrap: str, topics: dict[str, str], since: datetime, until: datetime
+) -> dict[str, dict[str, float]]:
+    """Where the time of [since, until)'s health changes went (tests/support/latency_stages)."""
+    signals: list[Stamped] = []
+    async for record in records_since(bootstrap, topics["signals"], since):
+        if not is_watermark(record.headers):
+            body = orjson.loads(record.value or b"{}")
+            occurred = datetime.fromisoformat(body["occurred_at"])
+            signals.append((body["account_id"], occurred, record.timestamp / 1000))
+    changes: list[Stamped] = [
+        (*_change(record), record.timestamp / 1000)
+        async for record in records_since(bootstrap, topics["health_changes"], since)
+    ]
+    to_signal, to_change = split_at_signal(signals, changes, since, until)
+    return {
+        "event_to_signal": percentiles(to_signal),
+        "signal_to_health_change": percentiles(to_change),
+    }
 
 
 async def drained(bootstrap: str, database_url: str, topics: dict[str, str]) -> None:
@@ -189,6 +228,7 @@ class Pipeline:
             "sent": sent,
             "health_changes": percentiles(changes),
             "webhooks": percentiles(hooks),
+            "stages": await stage_latencies(self.bootstrap, self.topics, started, ended),
         }
 
 

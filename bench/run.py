@@ -189,6 +189,10 @@ async def latency_row(bench: Bench) -> None:
         target: {q: Stat.of([r[target][q] for r in runs]).as_dict() for q in ("p50", "p95", "p99")}
         for target in ("health_changes", "webhooks")
     }
+    bench.results["latency_stages"] = {
+        stage: {q: Stat.of([r["stages"][stage][q] for r in runs]).as_dict() for q in ("p50", "p99")}
+        for stage in ("event_to_signal", "signal_to_health_change")
+    }
 
 
 async def baseline_row(bench: Bench, ref: str) -> None:

@@ -24,6 +24,8 @@ def table(results: dict[str, Any]) -> list[str]:
             )
         if "latency_baseline" in results:
             rows.append(_baseline_row(results["latency_baseline"], target, label))
+    if "latency_stages" in results:
+        rows.append(_stages_row(results["latency_stages"]))
     for key in sorted((k for k in results if k.startswith("clock_")), key=_size):
         r = results[key]
         rows.append(
@@ -50,6 +52,20 @@ def _baseline_row(side_by_side: dict[str, Any], target: str, label: str) -> str:
     return (
         f"6. event -> {label:<14} at 2,000/s  p99 {mine:,.0f} ms against {theirs:,.0f} ms"
         f" of {side_by_side['ref']} (alternating runs, one stack)"
+    )
+
+
+def _stages_row(stages: dict[str, Any]) -> str:
+    """Row 6's changes split at the signal: ingest's part and scoring's (with ingest's commit)."""
+
+    def ms(stage: str, q: str) -> str:
+        return f"{stages[stage][q]['median'] * 1000:,.0f}"
+
+    return (
+        "6. where the time goes (p50 / p99): event -> signal (ingest)"
+        f" {ms('event_to_signal', 'p50')} / {ms('event_to_signal', 'p99')} ms,"
+        " signal -> health change (scoring)"
+        f" {ms('signal_to_health_change', 'p50')} / {ms('signal_to_health_change', 'p99')} ms"
     )
 
 
