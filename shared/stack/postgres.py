@@ -180,7 +180,7 @@ def stop(data_dir: Path, pid: int | None, *, mode: str = "immediate") -> None:
                     "-D",
                     str(pgdata),
                     "-m",
-                    "immediate",
+                    mode,
                     "-w",
                     "-t",
                     "30",

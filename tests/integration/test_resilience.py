@@ -176,7 +176,8 @@ async def test_postgres_down_for_30_seconds(infra, raw_topics, undisturbed, data
             await asyncio.to_thread(stack.start_postgres, config)
 
     after = await disturbed_run(infra, raw_topics, database, tmp_path, outage)
-    assert not state_differences(after, undisturbed)
+    differences = state_differences(after, undisturbed)
+    assert not differences, "\n".join(differences)
 
 
 async def test_broker_restart(infra, raw_topics, undisturbed, database, tmp_path) -> None:
@@ -186,4 +187,5 @@ async def test_broker_restart(infra, raw_topics, undisturbed, database, tmp_path
         await asyncio.to_thread(stack.restart_kafka, config, down_s=5)
 
     after = await disturbed_run(infra, raw_topics, database, tmp_path, restart)
-    assert not state_differences(after, undisturbed)
+    differences = state_differences(after, undisturbed)
+    assert not differences, "\n".join(differences)

@@ -109,7 +109,8 @@ async def test_replay_gives_the_same_final_scores_twice(infra, replay, baseline,
     again = await snapshot(database_url)
     assert len(expected["accounts"]) == 40
     assert all(row[1] is not None for row in expected["accounts"])
-    assert not state_differences(again, expected)
+    differences = state_differences(again, expected)
+    assert not differences, "\n".join(differences)
 
 
 async def test_repeated_event_ids_are_counted_once(baseline, replay) -> None:
@@ -178,7 +179,8 @@ async def test_sigkill_at_three_points_gives_identical_final_state(
         await wait_drained(database_url, infra.kafka_bootstrap, group, replay.topics.signals)
     finally:
         assert process.terminate() == 0, process.log_tail()
-    assert not state_differences(await snapshot(database_url), expected)
+    differences = state_differences(await snapshot(database_url), expected)
+    assert not differences, "\n".join(differences)
 
 
 async def test_two_instances_split_partitions_and_the_survivor_takes_over(
@@ -199,7 +201,8 @@ async def test_two_instances_split_partitions_and_the_survivor_takes_over(
     finally:
         second.kill()
         assert first.terminate() == 0, first.log_tail()
-    assert not state_differences(await snapshot(database_url), expected)
+    differences = state_differences(await snapshot(database_url), expected)
+    assert not differences, "\n".join(differences)
 
 
 async def _applied(database_url: str, group: str) -> int:
