@@ -152,43 +152,31 @@ async def records_since(
         await stop_bounded(consumer, 5)
 
 
-def _change(record: ConsumerRecord[bytes, bytes]) -> tuple[str, datetime]:
-    body = orjson.loads(record.value or b"{}")
-    return body["account_id"], datetime.fromisoformat(body["as_of"])
-
-
-async def health_change_latencies(
-    bootstrap: str, topic: str, since: datetime, until: datetime | None = None
-) -> list[float]:
-    """Publish time (the relay's CreateTime) minus as_of (the triggering event's time),
-    for the changes whose as_of falls in [since, until)."""
-    out: list[float] = []
+async def health_changes_since(bootstrap: str, topic: str, since: datetime) -> list[Stamped]:
+    """The health changes published since ``since``: (account, as_of, the relay's CreateTime)."""
+    out: list[Stamped] = []
     async for record in records_since(bootstrap, topic, since):
-        _account, as_of = _change(record)
-        if as_of >= since and (until is None or as_of < until):
-            out.append(record.timestamp / 1000 - as_of.timestamp())
+        body = orjson.loads(record.value or b"{}")
+        out.append(
+            (body["account_id"], datetime.fromisoformat(body["as_of"]), record.timestamp / 1000)
+        )
     return out
 
 
-async def stage_latencies(
-    bootstrap: str, topics: dict[str, str], since: datetime, until: datetime
-) -> dict[str, dict[str, float]]:
-    """Where the time of [since, until)'s health changes went (tests/support/latency_stages)."""
-    signals: list[Stamped] = []
-    async for record in records_since(bootstrap, topics["signals"], since):
+async def signals_since(bootstrap: str, topic: str, since: datetime) -> list[Stamped]:
+    """The signals ingest sent since ``since``: (account, event time, its CreateTime)."""
+    out: list[Stamped] = []
+    async for record in records_since(bootstrap, topic, since):
         if not is_watermark(record.headers):
             body = orjson.loads(record.value or b"{}")
             occurred = datetime.fromisoformat(body["occurred_at"])
-            signals.append((body["account_id"], occurred, record.timestamp / 1000))
-    changes: list[Stamped] = [
-        (*_change(record), record.timestamp / 1000)
-        async for record in records_since(bootstrap, topics["health_changes"], since)
-    ]
-    to_signal, to_change = split_at_signal(signals, changes, since, until)
-    return {
-        "event_to_signal": percentiles(to_signal),
-        "signal_to_health_change": percentiles(to_change),
-    }
+            out.append((body["account_id"], occurred, record.timestamp / 1000))
+    return out
+
+
+def change_latencies(changes: list[Stamped], since: datetime, until: datetime) -> list[float]:
+    """Publish time minus as_of (the triggering event's time), for as_of in [since, until)."""
+    return [at - as_of.timestamp() for _a, as_of, at in changes if since <= as_of < until]
 
 
 async def drained(bootstrap: str, database_url: str, topics: dict[str, str]) -> None:
@@ -221,14 +209,17 @@ class Pipeline:
             for r in self.receiver.accepted
             if r.as_of is not None and started <= r.as_of < ended
         ]
-        changes = await health_change_latencies(
-            self.bootstrap, self.topics["health_changes"], started, ended
-        )
+        changes = await health_changes_since(self.bootstrap, self.topics["health_changes"], started)
+        signals = await signals_since(self.bootstrap, self.topics["signals"], started)
+        to_signal, to_change = split_at_signal(signals, changes, started, ended)
         return {
             "sent": sent,
-            "health_changes": percentiles(changes),
+            "health_changes": percentiles(change_latencies(changes, started, ended)),
             "webhooks": percentiles(hooks),
-            "stages": await stage_latencies(self.bootstrap, self.topics, started, ended),
+            "stages": {
+                "event_to_signal": percentiles(to_signal),
+                "signal_to_health_change": percentiles(to_change),
+            },
         }
 
 

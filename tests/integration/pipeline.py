@@ -123,3 +123,9 @@ def state_differences(actual: dict[str, list[Any]], expected: dict[str, list[Any
                 f" {len(have - want)} unexpected, e.g. {sorted(have - want)[:3]}"
             )
     return out
+
+
+def assert_same_state(actual: dict[str, list[Any]], expected: dict[str, list[Any]]) -> None:
+    """Every table's difference in the failure message (pytest cuts a long repr short)."""
+    differences = state_differences(actual, expected)
+    assert not differences, "\n".join(differences)

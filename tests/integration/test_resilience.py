@@ -26,7 +26,7 @@ from shared.kafka import ensure_topics
 from shared.settings import TopicNames
 from tests.integration.kafka_io import produce, wait_for
 from tests.integration.keys import SECRETS_KEY
-from tests.integration.pipeline import snapshot, state_differences
+from tests.integration.pipeline import assert_same_state, snapshot
 from tests.integration.processes import ServiceProcess
 from tests.support.drain import wait_drained
 from tests.support.workload import events, make_workload
@@ -176,8 +176,7 @@ async def test_postgres_down_for_30_seconds(infra, raw_topics, undisturbed, data
             await asyncio.to_thread(stack.start_postgres, config)
 
     after = await disturbed_run(infra, raw_topics, database, tmp_path, outage)
-    differences = state_differences(after, undisturbed)
-    assert not differences, "\n".join(differences)
+    assert_same_state(after, undisturbed)
 
 
 async def test_broker_restart(infra, raw_topics, undisturbed, database, tmp_path) -> None:
@@ -187,5 +186,4 @@ async def test_broker_restart(infra, raw_topics, undisturbed, database, tmp_path
         await asyncio.to_thread(stack.restart_kafka, config, down_s=5)
 
     after = await disturbed_run(infra, raw_topics, database, tmp_path, restart)
-    differences = state_differences(after, undisturbed)
-    assert not differences, "\n".join(differences)
+    assert_same_state(after, undisturbed)

@@ -20,9 +20,9 @@ from shared.db import create_engine
 from shared.settings import TopicNames
 from tests.integration.kafka_io import read_topic, wait_for
 from tests.integration.pipeline import (
+    assert_same_state,
     produce_signals,
     snapshot,
-    state_differences,
     wait_drained,
     workload_signals,
 )
@@ -109,8 +109,7 @@ async def test_replay_gives_the_same_final_scores_twice(infra, replay, baseline,
     again = await snapshot(database_url)
     assert len(expected["accounts"]) == 40
     assert all(row[1] is not None for row in expected["accounts"])
-    differences = state_differences(again, expected)
-    assert not differences, "\n".join(differences)
+    assert_same_state(again, expected)
 
 
 async def test_repeated_event_ids_are_counted_once(baseline, replay) -> None:
@@ -179,8 +178,7 @@ async def test_sigkill_at_three_points_gives_identical_final_state(
         await wait_drained(database_url, infra.kafka_bootstrap, group, replay.topics.signals)
     finally:
         assert process.terminate() == 0, process.log_tail()
-    differences = state_differences(await snapshot(database_url), expected)
-    assert not differences, "\n".join(differences)
+    assert_same_state(await snapshot(database_url), expected)
 
 
 async def test_two_instances_split_partitions_and_the_survivor_takes_over(
@@ -201,8 +199,7 @@ async def test_two_instances_split_partitions_and_the_survivor_takes_over(
     finally:
         second.kill()
         assert first.terminate() == 0, first.log_tail()
-    differences = state_differences(await snapshot(database_url), expected)
-    assert not differences, "\n".join(differences)
+    assert_same_state(await snapshot(database_url), expected)
 
 
 async def _applied(database_url: str, group: str) -> int:
