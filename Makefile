@@ -35,7 +35,7 @@ lint: install ## ruff, and import-linter's architecture contracts (pyproject.tom
 	$(BIN)/lint-imports
 
 typecheck: install ## mypy --strict
-	$(BIN)/mypy shared services bench tests
+	$(BIN)/mypy vigil shared services bench tests
 
 unit: install ## Unit tests only (pure logic, no broker or database)
 	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)

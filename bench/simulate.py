@@ -13,10 +13,10 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from shared.cli import load_stack_env
 from shared.kafka import dumps, ensure_topics, key_bytes, make_producer, stop_bounded
 from shared.settings import TopicNames
 from tests.support.workload import Workload, events, make_workload
+from vigil.cli import load_stack_env
 
 
 async def produce_workload(

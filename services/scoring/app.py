@@ -99,7 +99,15 @@ async def _build_runtime(
     plan = rescore_plan(scorer, watermarks)
     clock = ChunkedClock(engine, sessions, plan, settings, now=now, hooks=hooks)
     return ScoringRuntime(
-        settings, metrics, engine, sessions, consumer, relay, clock, core.model_store, core.shadow
+        settings=settings,
+        metrics=metrics,
+        engine=engine,
+        sessions=sessions,
+        consumer=consumer,
+        relay=relay,
+        clock=clock,
+        model_store=core.model_store,
+        shadow=core.shadow,
     )
 
 

@@ -124,18 +124,18 @@ async def _build_runtime(
     plan, hooks = playbook_plan(trigger_engine), playbook_hooks(metrics, committed)
     clock = ChunkedClock(engine, sessions, plan, settings, now=now, hooks=hooks)
     return TriggersRuntime(
-        settings,
-        metrics,
-        engine,
-        sessions,
-        consumer,
-        relay,
-        clock,
-        worker,
-        rules,
-        now,
-        box,
-        resolve,
+        settings=settings,
+        metrics=metrics,
+        engine=engine,
+        sessions=sessions,
+        consumer=consumer,
+        relay=relay,
+        clock=clock,
+        worker=worker,
+        rules=rules,
+        now=now,
+        box=box,
+        resolve=resolve,
     )
 
 

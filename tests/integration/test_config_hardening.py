@@ -146,7 +146,7 @@ def test_a_service_refuses_to_start_without_a_strong_token(service, token, expec
     if token is not None:
         env["VIGIL_API_TOKEN"] = token
     run = subprocess.run(
-        [sys.executable, "-m", "shared.cli", service],
+        [sys.executable, "-m", "vigil", service],
         env=env,
         capture_output=True,
         text=True,

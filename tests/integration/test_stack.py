@@ -14,7 +14,7 @@ from shared.stack.process import pid_alive, processes_mentioning
 
 def vigil(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args],
+        [sys.executable, "-m", "vigil", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

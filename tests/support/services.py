@@ -31,7 +31,7 @@ class Service:
         env = {**os.environ, **self.env, "VIGIL_HTTP_PORT": str(self.port)}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "shared.cli", self.name],
+                [sys.executable, "-m", "vigil", self.name],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

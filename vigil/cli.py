@@ -1,12 +1,14 @@
 """The ``vigil`` command: the local stack, the services, schemas, migrations.
 
+The composition root: every service is imported here by name, so mypy checks each call.
+Heavy imports stay inside the commands, so ``vigil stack status`` starts fast.
 The workload simulator is a tool, not part of the product: ``python -m bench.simulate``.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,6 +27,8 @@ stack_app = typer.Typer(
     help="The local Kafka + PostgreSQL stack (no docker).",
     no_args_is_help=True,
 )
+
+# The sub-apps: one line each.
 app.add_typer(stack_app, name="stack")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -141,7 +145,8 @@ def calibrate(
     database_url: Annotated[str | None, typer.Option(envvar="VIGIL_DATABASE_URL")] = None,
 ) -> None:
     """Measure the live health model against recorded outcomes (AUC, bands, weights)."""
-    trust_cli = importlib.import_module("services.scoring.trust_cli")
+    from services.scoring import trust_cli
+
     horizons = sorted(set(horizon)) if horizon else [30, 60, 90]
     trust_cli.calibrate(_database_url(database_url), horizons, plot, as_json, typer.echo)
 
@@ -153,7 +158,8 @@ def backtest(
     database_url: Annotated[str | None, typer.Option(envvar="VIGIL_DATABASE_URL")] = None,
 ) -> None:
     """Replay the stored score history with a candidate config: AUC and playbooks by band."""
-    trust_cli = importlib.import_module("services.scoring.trust_cli")
+    from services.scoring import trust_cli
+
     horizons = sorted(set(horizon)) if horizon else [30, 60, 90]
     trust_cli.backtest(_database_url(database_url), config, horizons, typer.echo)
 
@@ -172,15 +178,13 @@ def load_stack_env() -> None:
         os.environ.setdefault(key, value)
 
 
-def _run_service(name: str) -> None:
+def _run_service(name: str, run: Callable[[], None]) -> None:
     from pydantic import ValidationError
 
     from shared.settings import explain
 
-    load_stack_env()
-    module = importlib.import_module(f"services.{name}.app")
     try:
-        module.run()
+        run()
     except ValidationError as error:
         # a clear refusal (which variable, why) instead of a traceback; exit 2 like argparse
         typer.echo(f"vigil {name}: {explain(error)}", err=True)
@@ -190,19 +194,28 @@ def _run_service(name: str) -> None:
 @app.command()
 def ingest() -> None:
     """Run the ingest service (validate, normalize, re-key raw events)."""
-    _run_service("ingest")
+    load_stack_env()  # before the service's settings read the environment
+    from services.ingest.app import run
+
+    _run_service("ingest", run)
 
 
 @app.command()
 def scoring() -> None:
     """Run the scoring service (account state and health scores)."""
-    _run_service("scoring")
+    load_stack_env()
+    from services.scoring.app import run
+
+    _run_service("scoring", run)
 
 
 @app.command()
 def triggers() -> None:
     """Run the triggers service (playbook events and webhooks)."""
-    _run_service("triggers")
+    load_stack_env()
+    from services.triggers.app import run
+
+    _run_service("triggers", run)
 
 
 def main() -> None:
