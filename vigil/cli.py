@@ -27,9 +27,15 @@ stack_app = typer.Typer(
     help="The local Kafka + PostgreSQL stack (no docker).",
     no_args_is_help=True,
 )
+docs_app = typer.Typer(
+    pretty_exceptions_enable=False,
+    help="Generated parts of the documentation.",
+    no_args_is_help=True,
+)
 
 # The sub-apps: one line each.
 app.add_typer(stack_app, name="stack")
+app.add_typer(docs_app, name="docs")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,6 +127,24 @@ def schemas(
 
     for path in write_schemas(out):
         typer.echo(str(path))
+
+
+@docs_app.command("settings")
+def docs_settings(
+    page: Annotated[Path, typer.Option(help="The page holding the table")] = Path(
+        "docs/configuration.md"
+    ),
+    check: Annotated[bool, typer.Option(help="Exit 1 if the page is not current")] = False,
+) -> None:
+    """Rewrite the settings table of the configuration page from the settings models."""
+    from vigil import settings_doc
+
+    if check:
+        current = settings_doc.render(page.read_text()) == page.read_text()
+        typer.echo(f"{page}: {'current' if current else 'out of date'}")
+        raise typer.Exit(0 if current else 1)
+    changed = settings_doc.write(page)
+    typer.echo(f"{page}: {'rewritten' if changed else 'unchanged'}")
 
 
 def _database_url(given: str | None) -> str:
