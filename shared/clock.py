@@ -94,6 +94,10 @@ class ChunkedClock:
             on_error=self._hooks.on_error,
         )
 
+    def now(self) -> datetime:
+        """The service's clock: the time a pass runs at when none is given."""
+        return self._now()
+
     async def run_pass(self, as_of: datetime, *, stop: asyncio.Event | None = None) -> int:
         """One pass over every account at ``as_of``; the sum of what the chunks returned
         (0 when another instance holds the lock)."""

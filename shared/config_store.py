@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +27,35 @@ from shared.retry import wait_or_stop
 M = TypeVar("M", bound=BaseModel)
 TABLES = frozenset({"scoring_config", "playbook_config"})
 log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Who stored a version and when (``changed_by`` is None for one written by hand)."""
+
+    changed_by: str | None
+    created_at: datetime | None
+
+
+class ConfigDocument(BaseModel, Generic[M]):
+    """What a config route's GET answers; its PUT takes it back, changed.
+
+    ``version`` is the version read: the update is refused (409) if another was stored
+    since. ``changed_by`` and ``created_at`` are recorded when a version is stored; sent
+    back they are ignored, as is the version label derived from the config (a subclass
+    names it: ``model_version``, ``rules_version``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = None
+    changed_by: str | None = None
+    created_at: datetime | None = None
+    config: M
+
+
+def document_or_config(body: Any) -> str:
+    """A PUT body is the document GET answers (it has ``config``) or a config alone."""
+    return "document" if isinstance(body, dict) and "config" in body else "config"
 
 
 class VersionedConfig(Generic[M]):
@@ -78,17 +109,37 @@ class VersionedConfig(Generic[M]):
             raise InvalidInput(f"config refused: {error}") from None
         return config
 
-    async def update(self, session: AsyncSession, config: M, changed_by: str) -> int:
-        """Check and store ``config`` as the next version; the caller's transaction commits it."""
+    async def update(
+        self, session: AsyncSession, config: M, changed_by: str, *, read: int | None = None
+    ) -> int:
+        """Check and store ``config`` as the next version; the caller's transaction commits it.
+
+        ``read``: the version the caller read and changed; refused (``Conflict``) when
+        another was stored since, so that a read-change-write loses no one's change."""
         config = self.validated(config)
         await self.refresh(session)
         latest = await self._latest(session)
-        version = max(self.version, latest[0] if latest else 0) + 1
+        newest = max(self.version, latest[0] if latest else 0)
+        if read is not None and read != newest:
+            raise Conflict(
+                f"the configuration is at version {newest}, not {read} as read; read it and retry"
+            )
+        version = newest + 1
         payload = config.model_dump(mode="json")
         if not await self._insert(session, version, payload, changed_by):
             raise Conflict("the configuration was updated concurrently; read it and retry")
         self.version, self.current = version, config
         return version
+
+    async def stored(self, session: AsyncSession) -> Stored:
+        """Who stored the version in force, and when."""
+        row = (
+            await session.execute(
+                text(f"SELECT changed_by, created_at FROM {self._table} WHERE version = :v"),
+                {"v": self.version},
+            )
+        ).first()
+        return Stored(row[0], row[1]) if row else Stored(None, None)
 
     async def follow(
         self, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event, interval_s: float

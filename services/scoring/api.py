@@ -6,17 +6,18 @@ import base64
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 
 from services.scoring.api_models import (
     AccountHealth,
     AccountPage,
     AccountSummary,
     HistoryPoint,
+    ModelConfigDocument,
+    ModelConfigPut,
     ModelConfigView,
     RescoreResult,
 )
-from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository import scores
 from services.scoring.runtime import RuntimeDep
 from shared.deps import SessionDep
@@ -74,23 +75,35 @@ async def list_accounts(
 
 @router.get("/config/scoring", response_model=ModelConfigView)
 async def get_config(runtime: RuntimeDep, session: SessionDep) -> ModelConfigView:
-    config = await runtime.model_store.refresh(session)
-    return ModelConfigView.of(runtime.model_store.version, config)
+    store = runtime.model_store
+    config = await store.refresh(session)
+    return ModelConfigView.of(store.version, config, await store.stored(session))
 
 
 @router.put("/config/scoring", response_model=ModelConfigView, responses=errors(409, 422))
 async def put_config(
-    config: HealthModelConfig, request: Request, runtime: RuntimeDep, session: SessionDep
+    body: Annotated[ModelConfigPut, Body()],
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
 ) -> ModelConfigView:
-    version = await runtime.model_store.update(session, config, changed_by=actor(request))
-    return ModelConfigView.of(version, config)
+    store = runtime.model_store
+    config, read = (
+        (body.config, body.version) if isinstance(body, ModelConfigDocument) else (body, None)
+    )
+    await store.update(session, config, changed_by=actor(request), read=read)
+    return ModelConfigView.of(store.version, config, await store.stored(session))
 
 
 @router.post("/clock/rescore", response_model=RescoreResult, responses=errors(422))
-async def rescore_now(runtime: RuntimeDep, as_of: IsoDateTime) -> RescoreResult:
-    """Re-score every account at ``as_of`` now (what the clock does periodically)."""
+async def rescore_now(runtime: RuntimeDep, as_of: IsoDateTime | None = None) -> RescoreResult:
+    """Re-score every account at ``as_of`` (default: the service's now), what the clock
+    does periodically."""
     settings = runtime.settings
-    require_near_now("as_of", as_of, settings.clock_max_skew_s, settings.clock_any_time)
+    if as_of is None:
+        as_of = runtime.clock.now()
+    else:
+        require_near_now("as_of", as_of, settings.clock_max_skew_s, settings.clock_any_time)
     count = await runtime.clock.run_pass(as_of)
     runtime.relay.wake()
     return RescoreResult(accounts=count, as_of=as_of)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Discriminator, Tag
 
 from services.scoring.model_config import HealthModelConfig
+from shared.config_store import ConfigDocument, Stored, document_or_config
 from shared.contracts.fields import plain_decimal
 
 
@@ -85,14 +86,27 @@ class AccountPage(BaseModel):
     next_cursor: str | None
 
 
-class ModelConfigView(BaseModel):
-    version: int
-    model_version: str
-    config: HealthModelConfig
+class ModelConfigDocument(ConfigDocument[HealthModelConfig]):
+    model_version: str | None = None
 
+
+class ModelConfigView(ModelConfigDocument):
     @classmethod
-    def of(cls, version: int, config: HealthModelConfig) -> ModelConfigView:
-        return cls(version=version, model_version=config.model_version, config=config)
+    def of(cls, version: int, config: HealthModelConfig, stored: Stored) -> ModelConfigView:
+        return cls(
+            version=version,
+            model_version=config.model_version,
+            changed_by=stored.changed_by,
+            created_at=stored.created_at,
+            config=config,
+        )
+
+
+# PUT /v1/config/scoring takes the GET document back, or the config alone.
+ModelConfigPut = Annotated[
+    Annotated[ModelConfigDocument, Tag("document")] | Annotated[HealthModelConfig, Tag("config")],
+    Discriminator(document_or_config),
+]
 
 
 class RescoreResult(BaseModel):

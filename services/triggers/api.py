@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request
+from pydantic import BaseModel, Discriminator, Tag
 
 from services.triggers.rules_config import PlaybookConfig
 from services.triggers.runtime import RuntimeDep
+from shared.config_store import ConfigDocument, Stored, document_or_config
 from shared.deps import SessionDep
 from shared.http import IsoDateTime, actor, require_near_now
 from shared.openapi import errors
@@ -14,10 +17,27 @@ from shared.openapi import errors
 router = APIRouter(prefix="/v1", tags=["playbooks"])
 
 
-class RulesView(BaseModel):
-    version: int
-    rules_version: str
-    config: PlaybookConfig
+class RulesDocument(ConfigDocument[PlaybookConfig]):
+    rules_version: str | None = None
+
+
+class RulesView(RulesDocument):
+    @classmethod
+    def of(cls, version: int, config: PlaybookConfig, stored: Stored) -> RulesView:
+        return cls(
+            version=version,
+            rules_version=config.rules_version,
+            changed_by=stored.changed_by,
+            created_at=stored.created_at,
+            config=config,
+        )
+
+
+# PUT /v1/config/playbooks takes the GET document back, or the config alone.
+RulesPut = Annotated[
+    Annotated[RulesDocument, Tag("document")] | Annotated[PlaybookConfig, Tag("config")],
+    Discriminator(document_or_config),
+]
 
 
 class ClockResult(BaseModel):
@@ -28,24 +48,27 @@ class ClockResult(BaseModel):
 @router.get("/config/playbooks", response_model=RulesView)
 async def get_rules(runtime: RuntimeDep, session: SessionDep) -> RulesView:
     config = await runtime.rules.refresh(session)
-    return RulesView(
-        version=runtime.rules.version, rules_version=config.rules_version, config=config
-    )
+    return RulesView.of(runtime.rules.version, config, await runtime.rules.stored(session))
 
 
 @router.put("/config/playbooks", response_model=RulesView, responses=errors(409, 422))
 async def put_rules(
-    config: PlaybookConfig, request: Request, runtime: RuntimeDep, session: SessionDep
+    body: Annotated[RulesPut, Body()], request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> RulesView:
-    version = await runtime.rules.update(session, config, changed_by=actor(request))
-    return RulesView(version=version, rules_version=config.rules_version, config=config)
+    config, read = (body.config, body.version) if isinstance(body, RulesDocument) else (body, None)
+    await runtime.rules.update(session, config, changed_by=actor(request), read=read)
+    return RulesView.of(runtime.rules.version, config, await runtime.rules.stored(session))
 
 
 @router.post("/clock/tick", response_model=ClockResult, responses=errors(422))
-async def tick(runtime: RuntimeDep, now: IsoDateTime) -> ClockResult:
-    """Evaluate the time-based playbooks of every account at ``now``."""
+async def tick(runtime: RuntimeDep, now: IsoDateTime | None = None) -> ClockResult:
+    """Evaluate the time-based playbooks of every account at ``now`` (default: the
+    service's now)."""
     settings = runtime.settings
-    require_near_now("now", now, settings.clock_max_skew_s, settings.clock_any_time)
+    if now is None:
+        now = runtime.clock.now()
+    else:
+        require_near_now("now", now, settings.clock_max_skew_s, settings.clock_any_time)
     events = await runtime.clock.run_pass(now)
     runtime.relay.wake()
     return ClockResult(now=now, events=events)
