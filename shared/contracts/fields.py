@@ -59,7 +59,10 @@ def _timestamp(value: Any) -> datetime:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             raise PydanticCustomError(
-                "invalid_value", "is not an RFC 3339 timestamp: {value!r}", {"value": value[:40]}
+                # pydantic fills {name} only: no format spec, so the quoting is done here
+                "invalid_value",
+                "is not an RFC 3339 timestamp: {value}",
+                {"value": repr(value[:40])},
             ) from None
     else:
         raise PydanticCustomError(

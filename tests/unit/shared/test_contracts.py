@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from shared.contracts import (
 )
 from shared.contracts.fields import plain_decimal
 
+PLACEHOLDER = re.compile(r"\{[a-z_]+(![rsa])?\}")  # a message template's field left unfilled
 BASE = {"event_id": " ev-1 ", "account_id": " acct-1 ", "occurred_at": "2026-03-01T12:00:00+02:00"}
 
 
@@ -148,6 +150,13 @@ def test_invalid_events_are_rejected_with_a_precise_message(
     first = caught.value.errors()[0]
     assert first["type"] == error_type
     assert field in ".".join(map(str, first["loc"])) or field in first["msg"]
+    assert not PLACEHOLDER.search(first["msg"]), first["msg"]
+
+
+def test_an_invalid_time_is_quoted_in_its_message() -> None:
+    with pytest.raises(ValidationError) as caught:
+        UsageEvent.model_validate({**event(type="x", user_id="u"), "occurred_at": "yesterday"})
+    assert caught.value.errors()[0]["msg"] == "is not an RFC 3339 timestamp: 'yesterday'"
 
 
 def test_output_contracts_round_trip() -> None:
