@@ -10,12 +10,35 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, MutableMapping
+import time
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 import structlog
 
 _SECRETS: list[str] = []
+# A fresh broker creates the coordinators' topics (__consumer_offsets, __transaction_state)
+# on first use; until they are ready aiokafka logs each coordinator lookup at ERROR. That
+# is expected in a process's first minute, and said at INFO then.
+STARTING_S = 60.0
+
+
+class StartupNoise(logging.Filter):
+    """Lowers "coordinator not available" records to INFO while the process starts."""
+
+    def __init__(self, starting_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._clock = clock
+        self._until = clock() + starting_s
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno > logging.INFO
+            and self._clock() < self._until
+            and "CoordinatorNotAvailable" in record.getMessage()
+        ):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
 
 
 def redact_secrets(
@@ -60,6 +83,7 @@ def configure_logging(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
+    handler.addFilter(StartupNoise(STARTING_S))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
