@@ -117,8 +117,9 @@ def adoption(state: AccountState, as_of: datetime, cfg: HealthModelConfig) -> Fi
         return Finding(100.0)
     if used >= low:
         return Finding(40 + 60 * (used - low) / (high - low))
+    features = "key feature" if used == 1 else "key features"
     return Finding(
-        40 * used / low, f"Only {used} key features used in {cfg.adoption_window_days} days"
+        40 * used / low, f"Only {used} {features} used in {cfg.adoption_window_days} days"
     )
 
 
