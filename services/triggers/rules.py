@@ -169,8 +169,8 @@ def onboarding(view: AccountView, now: datetime, rules: SegmentRules, latched: b
     deadline = start + rules.onboarding_days * DAY
     if not start <= now < deadline:
         return OFF
-    reached = view.first_value_at is not None
-    reason = "Subscription started: " + ("first value reached" if reached else "first value due")
+    # what opens the episode is the start; first value, often read before it, is not news
+    reason = f"Subscription started {start:%Y-%m-%d}: onboarding until {deadline:%Y-%m-%d}"
     return Condition(True, reason, deadline, since=start)
 
 
