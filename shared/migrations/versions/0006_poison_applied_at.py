@@ -7,7 +7,7 @@ rows get the migration time (PostgreSQL 11+ adds a constant default without
 rewriting the table).
 
 Revision ID: 0005_poison
-Revises: 0004
+Revises: 0005_trust
 Create Date: 2026-11-24
 """
 

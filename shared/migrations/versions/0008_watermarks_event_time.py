@@ -7,7 +7,7 @@ resumes it. ``accounts.published_facts`` holds the playbook facts of the last
 published health change, so a change of facts alone is published too.
 
 Revision ID: 0005_watermarks
-Revises: 0004
+Revises: 0005_hardening
 Create Date: 2026-11-24
 """
 

@@ -1,6 +1,6 @@
 """Drop the index on applied_events.occurred_at: nothing reads by it any more.
 
-Retention prunes event ids by ``applied_at`` (0005, ``applied_events_applied``);
+Retention prunes event ids by ``applied_at`` (revision 0005_poison, ``applied_events_applied``);
 the ``occurred_at`` index only cost one more b-tree insert per applied event on
 scoring's hottest statement.
 

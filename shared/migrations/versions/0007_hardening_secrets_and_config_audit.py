@@ -5,7 +5,7 @@ with the first key of ``VIGIL_SECRETS_KEY`` (the triggers service reads them wit
 the same key). A database with plain secrets and no key set refuses to migrate.
 
 Revision ID: 0005_hardening
-Revises: 0004
+Revises: 0005_poison
 Create Date: 2026-11-24
 """
 
