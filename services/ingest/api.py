@@ -64,7 +64,7 @@ async def post_events(
 
     Body: ``{"events": [{"source": "usage", "event_id": ..., ...}, ...]}``.
     """
-    items = await _read_items(request, settings.http_max_body_bytes, settings.http_max_batch_events)
+    items = await _read_items(request, settings.http_max_batch_events)
     outcomes = validate_batch(
         items,
         now=state.now(),
@@ -89,17 +89,10 @@ async def post_events(
     )
 
 
-async def _read_items(request: Request, max_bytes: int, max_events: int) -> list[Any]:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(f"body over {max_bytes} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise PayloadTooLarge(f"body over {max_bytes} bytes")
+async def _read_items(request: Request, max_events: int) -> list[Any]:
+    # the body is capped at VIGIL_HTTP_MAX_BODY_BYTES before any route runs (BodyLimit)
     try:
-        parsed = orjson.loads(body)
+        parsed = orjson.loads(await request.body())
     except orjson.JSONDecodeError as error:
         raise InvalidInput(f"body is not valid JSON: {error}") from error
     if not isinstance(parsed, dict) or not isinstance(parsed.get("events"), list):
