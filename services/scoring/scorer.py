@@ -99,7 +99,7 @@ class Scorer:
                 extra = self.hooks.shadow_score(account.account_id, state, at)
                 if extra is not None:
                     shadow.append(extra)
-            row, message = self._result(account, health, times[account.account_id], state)
+            row, message = self._result(account, health, times[account.account_id])
             rows.append(row)
             if message is None:
                 continue
@@ -113,7 +113,7 @@ class Scorer:
         return rows
 
     def _result(
-        self, account: Any, health: Health, as_of: datetime, state: Any
+        self, account: Any, health: Health, as_of: datetime
     ) -> tuple[ScoreRow, bytes | None]:
         changed = is_health_change(
             account.score, account.band, health.score, health.band, self._step

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -65,11 +65,3 @@ def point_in_time(
         if index > 0:
             samples.append(Sample(outcome, known[index - 1]))
     return samples
-
-
-def latest_points(history: Sequence[ScorePoint]) -> dict[str, ScorePoint]:
-    """Each account's most recent stored score."""
-    latest: dict[str, ScorePoint] = {}
-    for point in sorted(history, key=lambda p: p.as_of):
-        latest[point.account_id] = point
-    return latest

@@ -27,7 +27,6 @@ from pydantic_core import PydanticCustomError
 from shared.contracts.fields import EARLIEST, LATEST, MAX_ID_LENGTH
 
 Kind = Literal["churn", "renewal"]
-KINDS: tuple[Kind, ...] = ("churn", "renewal")
 
 
 @dataclass(frozen=True, slots=True)
