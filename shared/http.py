@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from types import FrameType
 from typing import Annotated, Any, Literal
 
@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from shared.body_limit import BodyLimit
+from shared.clock import Now, utc_now
 from shared.db import is_transient_db_error
 from shared.errors import (
     DatabaseUnavailable,
@@ -119,9 +120,10 @@ def require_near_now(
     value: datetime,
     max_skew_s: float,
     any_time: bool,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: Now = utc_now,
 ) -> None:
-    """A clock endpoint's time: with an offset, and within ``max_skew_s`` of the wall clock.
+    """A clock endpoint's time: with an offset, and within ``max_skew_s`` of ``now`` (the
+    service's clock, the wall clock unless a test injects one).
 
     ``any_time`` (``VIGIL_CLOCK_ANY_TIME``, for tests and replays) lifts the window.
     """

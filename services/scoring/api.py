@@ -103,7 +103,9 @@ async def rescore_now(runtime: RuntimeDep, as_of: IsoDateTime | None = None) -> 
     if as_of is None:
         as_of = runtime.clock.now()
     else:
-        require_near_now("as_of", as_of, settings.clock_max_skew_s, settings.clock_any_time)
+        require_near_now(
+            "as_of", as_of, settings.clock_max_skew_s, settings.clock_any_time, runtime.clock.now
+        )
     count = await runtime.clock.run_pass(as_of)
     runtime.relay.wake()
     return RescoreResult(accounts=count, as_of=as_of)

@@ -10,12 +10,12 @@ in chunks, each its own short transaction, so it never holds locks long;
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.scoring.repository.retention import prune_applied_events
+from shared.clock import Now, utc_now
 from shared.db import transaction
 from shared.logging import get_logger
 from shared.retry import run_periodically
@@ -31,7 +31,7 @@ class EventIdRetention:
         *,
         interval_s: float = 3600.0,
         chunk_size: int = 5000,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Now = utc_now,
     ) -> None:
         self._sessions = sessions
         self._retention = retention

@@ -68,7 +68,9 @@ async def tick(runtime: RuntimeDep, now: IsoDateTime | None = None) -> ClockResu
     if now is None:
         now = runtime.clock.now()
     else:
-        require_near_now("now", now, settings.clock_max_skew_s, settings.clock_any_time)
+        require_near_now(
+            "now", now, settings.clock_max_skew_s, settings.clock_any_time, runtime.clock.now
+        )
     events = await runtime.clock.run_pass(now)
     runtime.relay.wake()
     return ClockResult(now=now, events=events)

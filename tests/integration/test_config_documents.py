@@ -1,5 +1,6 @@
 """The config routes take back the document they answer, and say who stored it and when;
-the clock routes run at the service's now when no time is given."""
+the clock routes run at the service's now when no time is given, and check a given time
+against that clock."""
 
 from __future__ import annotations
 
@@ -81,6 +82,9 @@ async def test_the_scoring_config_document_goes_back_as_it_came(
         rescored = await client.post("/v1/clock/rescore")
         assert rescored.status_code == 200, rescored.text
         assert datetime.fromisoformat(rescored.json()["as_of"]) == SERVICE_NOW
+        # a time given is checked against the service's clock, not the wall clock
+        near = await client.post("/v1/clock/rescore", params={"as_of": SERVICE_NOW.isoformat()})
+        assert near.status_code == 200, near.text
 
 
 async def test_the_playbook_config_document_goes_back_as_it_came(
@@ -93,3 +97,5 @@ async def test_the_playbook_config_document_goes_back_as_it_came(
         ticked = await client.post("/v1/clock/tick")
         assert ticked.status_code == 200, ticked.text
         assert datetime.fromisoformat(ticked.json()["now"]) == SERVICE_NOW
+        near = await client.post("/v1/clock/tick", params={"now": SERVICE_NOW.isoformat()})
+        assert near.status_code == 200, near.text
