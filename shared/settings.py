@@ -13,8 +13,25 @@ import socket
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.connection_settings import (
+    KafkaConnection,
+    KafkaProtocol,
+    KafkaSecurity,
+    PostgresTls,
+    SaslMechanism,
+    SslMode,
+)
 
 # Constrained field types, so a service overrides a default without restating the bounds.
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -82,7 +99,23 @@ class CommonSettings(BaseSettings):
     )
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # Kafka security, the fields of KafkaSecurity with a ``kafka_`` prefix
+    kafka_security_protocol: KafkaProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: FilePath | None = None
+    kafka_ssl_certfile: FilePath | None = None
+    kafka_ssl_keyfile: FilePath | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
     database_url: str = "postgresql+asyncpg://vigil@127.0.0.1:5432/vigil"
+    # TLS to PostgreSQL, the fields of PostgresTls with a ``database_`` prefix
+    database_sslmode: SslMode | None = None
+    database_sslrootcert: FilePath | None = None
+    database_sslcert: FilePath | None = None
+    database_sslkey: FilePath | None = None
+    database_sslkey_password: SecretStr | None = None
     api_token: SecretStr
     read_token: SecretStr | None = None
     write_token: SecretStr | None = None
@@ -107,6 +140,24 @@ class CommonSettings(BaseSettings):
     config_poll_interval_s: float = Field(default=2.0, gt=0, le=60)
     # A consumer lagging with no progress for this long is restarted in-process.
     stuck_after_s: float = Field(default=60.0, gt=0)
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """The brokers and the security every Kafka client of the service uses."""
+        fields = {name: getattr(self, f"kafka_{name}") for name in KafkaSecurity.model_fields}
+        return KafkaConnection(bootstrap=self.kafka_bootstrap, security=KafkaSecurity(**fields))
+
+    @property
+    def database_tls(self) -> PostgresTls:
+        return PostgresTls(
+            **{name: getattr(self, f"database_{name}") for name in PostgresTls.model_fields}
+        )
+
+    @model_validator(mode="after")
+    def _security_consistent(self) -> CommonSettings:
+        """Refused at start, with the variables to fix, rather than at the first connection."""
+        _ = self.kafka, self.database_tls
+        return self
 
     @property
     def topic_spec(self) -> TopicSpec:
@@ -136,7 +187,10 @@ class CommonSettings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every token value, for the log redactor."""
         tokens = (self.api_token, self.read_token, self.write_token)
-        return [t.get_secret_value() for t in tokens if t is not None]
+        keys = (self.database_sslkey_password,)
+        return [t.get_secret_value() for t in (*tokens, *keys) if t is not None] + (
+            self.kafka.security.secrets()
+        )
 
     @field_validator("log_level")
     @classmethod
@@ -186,5 +240,6 @@ def explain(error: ValidationError, prefix: str = "VIGIL_") -> str:
         name = prefix + "__".join(str(part) for part in issue["loc"]).upper()
         message = "is not set" if issue["type"] == "missing" else issue["msg"]
         message = message.removeprefix("Value error, ")
-        lines.append(f"  {name}: {message}")
+        # a check across settings names its variables in its message
+        lines.append(f"  {name}: {message}" if issue["loc"] else f"  {message}")
     return "\n".join(lines)
