@@ -48,7 +48,7 @@ def test_sasl_ssl_from_the_environment_reaches_the_client_options(monkeypatch, p
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    settings = CommonSettings()  # type: ignore[call-arg]
+    settings = CommonSettings()
     options = client_options(settings.kafka)
     assert options["sasl_mechanism"] == "SCRAM-SHA-512"
     assert options["sasl_plain_username"] == "vigil"
