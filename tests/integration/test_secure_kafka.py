@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
@@ -41,16 +42,18 @@ TOKEN = "test-token-secure-0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
-def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[secure_kafka.SecureKafka]:
+def secure() -> Iterator[secure_kafka.SecureKafka]:
     config = StackConfig.from_env(REPO)
     libs = kafka.resolve_libs(
         config.kafka_version, config.kafka_cache, config.kafka_home, lambda _line: None
     )
-    broker = secure_kafka.start(libs, tmp_path_factory.mktemp("secure-kafka"))
-    try:
-        yield broker
-    finally:
-        stop_process(broker.process.pid)
+    # not pytest's tmp_path: a concurrent pytest run may remove its older folders
+    with tempfile.TemporaryDirectory(prefix="vigil-secure-kafka-") as folder:
+        broker = secure_kafka.start(libs, Path(folder))
+        try:
+            yield broker
+        finally:
+            stop_process(broker.process.pid)
 
 
 def _settings(secure: secure_kafka.SecureKafka) -> dict[str, str]:
