@@ -83,16 +83,9 @@ class TopicSpec:
     min_insync_replicas: int | None = None
 
 
-class CommonSettings(BaseSettings):
-    """What every service needs: Kafka, PostgreSQL, the API tokens, logging.
-
-    Environment variables use the ``VIGIL_`` prefix; nested topic names use
-    ``__`` (``VIGIL_TOPICS__SIGNALS=my-signals``).
-
-    Tokens: ``api_token`` (required, no default) is the admin token and opens
-    every route; ``read_token`` opens only reads, ``write_token`` only event
-    ingestion. Each is at least 32 characters.
-    """
+class ConnectionSettings(BaseSettings):
+    """Where Kafka and PostgreSQL are and how to reach them securely (docs/security.md):
+    what every service and every ``vigil`` command that connects needs."""
 
     model_config = SettingsConfigDict(
         env_prefix="VIGIL_", env_nested_delimiter="__", frozen=True, extra="ignore"
@@ -116,6 +109,44 @@ class CommonSettings(BaseSettings):
     database_sslcert: FilePath | None = None
     database_sslkey: FilePath | None = None
     database_sslkey_password: SecretStr | None = None
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """The brokers and the security every Kafka client of the service uses."""
+        fields = {name: getattr(self, f"kafka_{name}") for name in KafkaSecurity.model_fields}
+        return KafkaConnection(bootstrap=self.kafka_bootstrap, security=KafkaSecurity(**fields))
+
+    @property
+    def database_tls(self) -> PostgresTls:
+        return PostgresTls(
+            **{name: getattr(self, f"database_{name}") for name in PostgresTls.model_fields}
+        )
+
+    @model_validator(mode="after")
+    def _security_consistent(self) -> ConnectionSettings:
+        """Refused at start, with the variables to fix, rather than at the first connection."""
+        _ = self.kafka, self.database_tls
+        return self
+
+    def connection_secrets(self) -> list[str]:
+        """The passwords of the connections, for the log redactor."""
+        keys = self.kafka.security.secrets()
+        if self.database_sslkey_password is not None:
+            keys.append(self.database_sslkey_password.get_secret_value())
+        return keys
+
+
+class CommonSettings(ConnectionSettings):
+    """What every service needs: Kafka, PostgreSQL, the API tokens, logging.
+
+    Environment variables use the ``VIGIL_`` prefix; nested topic names use
+    ``__`` (``VIGIL_TOPICS__SIGNALS=my-signals``).
+
+    Tokens: ``api_token`` (required, no default) is the admin token and opens
+    every route; ``read_token`` opens only reads, ``write_token`` only event
+    ingestion. Each is at least 32 characters.
+    """
+
     api_token: SecretStr
     read_token: SecretStr | None = None
     write_token: SecretStr | None = None
@@ -140,24 +171,6 @@ class CommonSettings(BaseSettings):
     config_poll_interval_s: float = Field(default=2.0, gt=0, le=60)
     # A consumer lagging with no progress for this long is restarted in-process.
     stuck_after_s: float = Field(default=60.0, gt=0)
-
-    @property
-    def kafka(self) -> KafkaConnection:
-        """The brokers and the security every Kafka client of the service uses."""
-        fields = {name: getattr(self, f"kafka_{name}") for name in KafkaSecurity.model_fields}
-        return KafkaConnection(bootstrap=self.kafka_bootstrap, security=KafkaSecurity(**fields))
-
-    @property
-    def database_tls(self) -> PostgresTls:
-        return PostgresTls(
-            **{name: getattr(self, f"database_{name}") for name in PostgresTls.model_fields}
-        )
-
-    @model_validator(mode="after")
-    def _security_consistent(self) -> CommonSettings:
-        """Refused at start, with the variables to fix, rather than at the first connection."""
-        _ = self.kafka, self.database_tls
-        return self
 
     @property
     def topic_spec(self) -> TopicSpec:
@@ -187,10 +200,7 @@ class CommonSettings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every token value, for the log redactor."""
         tokens = (self.api_token, self.read_token, self.write_token)
-        keys = (self.database_sslkey_password,)
-        return [t.get_secret_value() for t in (*tokens, *keys) if t is not None] + (
-            self.kafka.security.secrets()
-        )
+        return [t.get_secret_value() for t in tokens if t is not None] + self.connection_secrets()
 
     @field_validator("log_level")
     @classmethod

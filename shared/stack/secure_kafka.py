@@ -14,6 +14,7 @@ stays PLAINTEXT on loopback (the node's own quorum; clients never reach it).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +115,13 @@ def sasl_connection(
         ssl_cafile=ca.cert,
     )
     return KafkaConnection(bootstrap=f"127.0.0.1:{port}", security=security)
+
+
+def connection_from_env(bootstrap: str, env: Mapping[str, str]) -> KafkaConnection:
+    """A connection from ``VIGIL_KAFKA_*`` client settings (as :meth:`SecureKafka.env`)."""
+    fields = {k.removeprefix("VIGIL_KAFKA_").lower(): v for k, v in env.items()}
+    fields.pop("bootstrap", None)
+    return KafkaConnection(bootstrap=bootstrap, security=KafkaSecurity.model_validate(fields))
 
 
 def _listeners(sasl_port: int, mtls_port: int, controller_port: int) -> dict[str, str]:
