@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import orjson
 import pytest
@@ -60,9 +62,15 @@ def test_stack_up_status_down_leaves_nothing_running(tmp_path) -> None:
     assert "kafka: stopped" in status.stdout and "postgresql: stopped" in status.stdout
 
 
-def test_a_secure_stack_takes_only_authenticated_tls_clients(tmp_path) -> None:
+def test_a_secure_stack_takes_only_authenticated_tls_clients() -> None:
     """`vigil stack up --secure`: its topics are made over SASL_SSL, stack.env holds what a
     client needs (the password not printed), a PLAINTEXT client is refused."""
+    # not pytest's tmp_path: a concurrent pytest run may remove its older folders
+    with tempfile.TemporaryDirectory(prefix="vigil-secure-stack-") as folder:
+        _secure_stack(Path(folder))
+
+
+def _secure_stack(tmp_path: Path) -> None:
     env = {"VIGIL_STACK_DIR": str(tmp_path / "stack")}
     try:
         up = vigil("stack", "up", "--secure", env=env)
