@@ -1,6 +1,6 @@
 """How Vigil connects to Kafka and PostgreSQL securely: the settings' models.
 
-:class:`shared.settings.CommonSettings` carries these as flat ``VIGIL_KAFKA_*`` and
+:class:`shared.settings.ConnectionSettings` carries these as flat ``VIGIL_KAFKA_*`` and
 ``VIGIL_DATABASE_SSL*`` variables and builds them here; the clients are built
 from them in :mod:`shared.kafka_connect` and :mod:`shared.db`. docs/security.md
 describes each setting.
@@ -62,7 +62,7 @@ class KafkaSecurity(BaseModel):
                 "SASL_PLAINTEXT or SASL_SSL"
             )
         files = (self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile, self.ssl_key_password)
-        if not self.uses_tls and any(v is not None for v in files):
+        if not self.uses_tls and (any(v is not None for v in files) or not self.ssl_check_hostname):
             raise ValueError(
                 "VIGIL_KAFKA_SSL_* settings need VIGIL_KAFKA_SECURITY_PROTOCOL SSL or SASL_SSL"
             )

@@ -82,7 +82,8 @@ def test_hostname_verification_can_be_turned_off_and_mtls_loads_the_client_key(p
     [
         ({"kafka_security_protocol": "SASL_SSL"}, "VIGIL_KAFKA_SASL_USERNAME"),
         ({"kafka_sasl_username": "u"}, "need VIGIL_KAFKA_SECURITY_PROTOCOL SASL_PLAINTEXT"),
-        ({"kafka_ssl_check_hostname": True, "kafka_ssl_cafile": "/etc/hostname"}, "SSL or SASL"),
+        ({"kafka_ssl_cafile": "/etc/hostname"}, "SSL or SASL"),
+        ({"kafka_ssl_check_hostname": False}, "SSL or SASL"),
         ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": "GSSAPI"}, "MECHANISM"),
         ({"kafka_security_protocol": "SSL", "kafka_ssl_cafile": "/no/such.pem"}, "CAFILE"),
         ({"database_sslrootcert": "/etc/hostname"}, "VIGIL_DATABASE_SSLMODE"),
