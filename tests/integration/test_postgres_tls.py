@@ -1,11 +1,15 @@
-"""TLS to PostgreSQL: a throwaway cluster with ``ssl=on``, a certificate from a CA made
-here and a pg_hba.conf that only accepts TLS; migrations and the engine connect with
-``verify-full``, a wrong CA and a client without TLS are refused."""
+"""TLS to PostgreSQL: a throwaway cluster with ``ssl=on``, a certificate for ``localhost``
+from a CA made here and a pg_hba.conf that only accepts TLS; migrations (the function and
+``vigil migrate``) and the engine connect with ``verify-full``; a wrong CA, an address the
+certificate does not name and a client without TLS are refused."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +37,7 @@ class TlsDatabase:
     ca: certs.Authority
     client: certs.Issued
 
-    def url(self, host: str = "127.0.0.1", user: str = "vigil") -> str:
+    def url(self, host: str = "localhost", user: str = "vigil") -> str:
         return f"postgresql+asyncpg://{user}@{host}:{self.port}/vigil"
 
 
@@ -47,7 +51,8 @@ def tls_database() -> Iterator[TlsDatabase]:
 def _cluster(data_dir: Path) -> Iterator[TlsDatabase]:
     tls = data_dir / "tls"
     ca = certs.make_ca(tls)
-    server = certs.issue(ca, tls, "server", hosts=("localhost", "127.0.0.1"))
+    # the name only, not 127.0.0.1: connecting by address shows what verify-full adds
+    server = certs.issue(ca, tls, "server", hosts=("localhost",))
     client = certs.issue(ca, tls, CERT_USER, client=True)
     settings = {
         "ssl": "on",
@@ -65,7 +70,7 @@ def _cluster(data_dir: Path) -> Iterator[TlsDatabase]:
 
 async def _create_role(port: int, ca: certs.Authority) -> None:
     context = ssl.create_default_context(cafile=ca.cert)
-    conn = await asyncpg.connect(host="127.0.0.1", port=port, user="vigil", ssl=context)
+    conn = await asyncpg.connect(host="localhost", port=port, user="vigil", ssl=context)
     try:
         await conn.execute(f"CREATE ROLE {CERT_USER} LOGIN")
     finally:
@@ -96,7 +101,41 @@ async def test_migrations_and_the_engine_connect_with_verify_full(tls_database) 
         await engine.dispose()
     assert version, "migrations ran through the TLS connection"
     assert encrypted is True
-    assert await _session_is_tls(tls_database.url("localhost"), tls), "the name is checked too"
+
+
+def test_vigil_migrate_reads_the_tls_settings(tls_database, tmp_path) -> None:
+    env = {
+        "VIGIL_DATABASE_URL": tls_database.url(),
+        "VIGIL_DATABASE_SSLMODE": "verify-full",
+        "VIGIL_DATABASE_SSLROOTCERT": str(tls_database.ca.cert),
+    }
+    ok = _vigil_migrate(env)
+    assert ok.returncode == 0 and "migrations applied" in ok.stdout, ok.stdout + ok.stderr
+    other = certs.make_ca(tmp_path, "another-ca")
+    refused = _vigil_migrate({**env, "VIGIL_DATABASE_SSLROOTCERT": str(other.cert)})
+    assert refused.returncode != 0 and "certificate verify failed" in refused.stderr
+    missing = _vigil_migrate({**env, "VIGIL_DATABASE_SSLROOTCERT": str(tmp_path / "none.pem")})
+    assert missing.returncode == 2 and "VIGIL_DATABASE_SSLROOTCERT" in missing.stderr
+
+
+def _vigil_migrate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli", "migrate"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_verify_full_checks_the_name_verify_ca_does_not(tls_database) -> None:
+    by_address = tls_database.url("127.0.0.1")
+    full = PostgresTls(sslmode="verify-full", sslrootcert=tls_database.ca.cert)
+    with pytest.raises(ssl.SSLCertVerificationError, match="IP address mismatch"):
+        await _session_is_tls(by_address, full)
+    verify_ca = PostgresTls(sslmode="verify-ca", sslrootcert=tls_database.ca.cert)
+    assert await _session_is_tls(by_address, verify_ca)
 
 
 async def test_a_client_certificate_logs_in_where_pg_hba_asks_for_one(tls_database) -> None:
