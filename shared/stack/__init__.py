@@ -120,7 +120,9 @@ def up(config: StackConfig, *, echo: Echo = _quiet) -> StackInfo:
         pg = pg_future.result()
         nodes, kafka_env = kafka_future.result()
     info = StackInfo(
-        kafka_bootstrap=",".join(f"127.0.0.1:{n.port}" for n in nodes),
+        # a secure broker is reached by the name in its certificate
+        kafka_bootstrap=kafka_env.pop("VIGIL_KAFKA_BOOTSTRAP", "")
+        or ",".join(f"127.0.0.1:{n.port}" for n in nodes),
         database_url=pg.url,
         kafka_pid=nodes[0].pid,
         postgres_pid=pg.pid,
@@ -143,13 +145,12 @@ def up(config: StackConfig, *, echo: Echo = _quiet) -> StackInfo:
 def _start_kafka(
     config: StackConfig, libs: Path
 ) -> tuple[list[kafka.KafkaProcess], dict[str, str]]:
-    """The nodes, and the client settings of a secure broker."""
+    """The nodes, and the ``VIGIL_KAFKA_*`` client settings of a secure broker."""
     if config.secure:
         if config.brokers != 1:
             raise ValueError("a secure stack runs one broker")
         broker = secure_kafka.start(libs, config.stack_dir / "kafka")
-        env = {k: v for k, v in broker.env().items() if k != "VIGIL_KAFKA_BOOTSTRAP"}
-        return [broker.process], env
+        return [broker.process], broker.env()
     if config.brokers == 1:
         return [kafka.start(libs, config.stack_dir / "kafka")], {}
     return kafka.start_cluster(libs, config.stack_dir / "kafka", config.brokers), {}

@@ -9,6 +9,10 @@ here (:mod:`shared.stack.certs`, PEM keystore and truststore):
 
 No ACLs: any authenticated client may do anything. The controller listener
 stays PLAINTEXT on loopback (the node's own quorum; clients never reach it).
+
+The broker's certificate names ``localhost`` only and the listeners are advertised
+by that name: a client that reaches it by address is refused unless it turns
+hostname verification off, which shows that the check is on.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from shared.connection_settings import KafkaConnection, KafkaSecurity, SaslMecha
 from shared.stack import certs, kafka
 from shared.stack.process import free_port
 
+HOST = "localhost"  # the name in the broker's certificate and its advertised listeners
 USER = "vigil"
 BROKER_USER = "broker"
 SCRAM = "org.apache.kafka.common.security.scram.ScramLoginModule"
@@ -44,11 +49,11 @@ class SecureKafka:
 
     @property
     def sasl_bootstrap(self) -> str:
-        return f"127.0.0.1:{self.sasl_port}"
+        return f"{HOST}:{self.sasl_port}"
 
     @property
     def mtls_bootstrap(self) -> str:
-        return f"127.0.0.1:{self.mtls_port}"
+        return f"{HOST}:{self.mtls_port}"
 
     def sasl(self, mechanism: SaslMechanism = "SCRAM-SHA-512") -> KafkaConnection:
         """SASL_SSL as user ``vigil`` with ``mechanism``, trusting the stack's CA."""
@@ -81,7 +86,7 @@ def start(libs: Path, data_dir: Path, *, timeout_s: float = 120.0) -> SecureKafk
     SCRAM users, start the broker and wait until an authenticated client is answered."""
     tls = data_dir / "tls"
     ca = certs.make_ca(tls)
-    server = certs.issue(ca, tls, "broker", hosts=("localhost", "127.0.0.1"))
+    server = certs.issue(ca, tls, "broker", hosts=(HOST,))
     client = certs.issue(ca, tls, USER, client=True)
     password, broker_password = secrets.token_hex(16), secrets.token_hex(16)
     sasl_port, mtls_port, controller_port = free_port(), free_port(), free_port()
@@ -114,7 +119,7 @@ def sasl_connection(
         sasl_password=SecretStr(password),
         ssl_cafile=ca.cert,
     )
-    return KafkaConnection(bootstrap=f"127.0.0.1:{port}", security=security)
+    return KafkaConnection(bootstrap=f"{HOST}:{port}", security=security)
 
 
 def connection_from_env(bootstrap: str, env: Mapping[str, str]) -> KafkaConnection:
@@ -125,10 +130,10 @@ def connection_from_env(bootstrap: str, env: Mapping[str, str]) -> KafkaConnecti
 
 
 def _listeners(sasl_port: int, mtls_port: int, controller_port: int) -> dict[str, str]:
-    clients = f"SASL_SSL://127.0.0.1:{sasl_port},MTLS://127.0.0.1:{mtls_port}"
+    bound = f"SASL_SSL://127.0.0.1:{sasl_port},MTLS://127.0.0.1:{mtls_port}"
     return {
-        "listeners": f"{clients},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": clients,
+        "listeners": f"{bound},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"SASL_SSL://{HOST}:{sasl_port},MTLS://{HOST}:{mtls_port}",
         "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,MTLS:SSL",
         "inter.broker.listener.name": "SASL_SSL",
         "listener.name.mtls.ssl.client.auth": "required",

@@ -118,6 +118,18 @@ async def _probe(app) -> tuple[httpx.Response, str]:
         return await client.get("/readyz"), (await client.get("/metrics")).text
 
 
+async def test_hostname_verification_can_be_turned_off(secure) -> None:
+    """Unsafe, documented as such: the address 127.0.0.1 is not in the certificate."""
+    unchecked = secure.sasl().security.model_copy(update={"ssl_check_hostname": False})
+    by_address = KafkaConnection(bootstrap=f"127.0.0.1:{secure.sasl_port}", security=unchecked)
+    admin = AIOKafkaAdminClient(**client_options(by_address), request_timeout_ms=5000)
+    try:
+        await admin.start()
+        assert len((await admin.describe_cluster())["brokers"]) == 1
+    finally:
+        await admin.close()
+
+
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "PLAIN"])
 async def test_every_sasl_mechanism_and_mutual_tls_carry_records(
     secure, topic_names, mechanism
@@ -152,6 +164,11 @@ def _without_the_ca(s: secure_kafka.SecureKafka) -> KafkaConnection:
     return KafkaConnection(bootstrap=s.sasl_bootstrap, security=security)
 
 
+def _by_address(s: secure_kafka.SecureKafka) -> KafkaConnection:
+    """The broker's certificate names localhost, not 127.0.0.1."""
+    return KafkaConnection(bootstrap=f"127.0.0.1:{s.sasl_port}", security=s.sasl().security)
+
+
 def _mtls_without_a_certificate(s: secure_kafka.SecureKafka) -> KafkaConnection:
     security = KafkaSecurity(security_protocol="SSL", ssl_cafile=s.ca.cert)
     return KafkaConnection(bootstrap=s.mtls_bootstrap, security=security)
@@ -164,6 +181,7 @@ def _mtls_without_a_certificate(s: secure_kafka.SecureKafka) -> KafkaConnection:
         (_no_credentials, "closed"),
         (_plaintext, "closed"),
         (_without_the_ca, "CERTIFICATE_VERIFY_FAILED"),
+        (_by_address, "IP address mismatch"),
         (_mtls_without_a_certificate, "closed"),
     ],
 )

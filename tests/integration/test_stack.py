@@ -75,7 +75,7 @@ def _secure_stack(tmp_path: Path) -> None:
     try:
         up = vigil("stack", "up", "--secure", env=env)
         assert up.returncode == 0, up.stdout + up.stderr
-        assert "(KRaft, SASL_SSL) ready at 127.0.0.1:" in up.stdout
+        assert "(KRaft, SASL_SSL) ready at localhost:" in up.stdout
         assert "kafka: topics ready" in up.stdout
         stack_env = dict(
             line.split("=", 1) for line in (tmp_path / "stack" / "stack.env").read_text().split()
