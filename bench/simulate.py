@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -13,15 +12,15 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from shared.kafka import dumps, ensure_topics, key_bytes, make_producer, stop_bounded
-from shared.settings import TopicNames
+from shared.kafka import Brokers, dumps, ensure_topics, key_bytes, make_producer, stop_bounded
+from shared.settings import ConnectionSettings, TopicNames
 from tests.support.workload import Workload, events, make_workload
 from vigil.cli import load_stack_env
 
 
 async def produce_workload(
     workload: Workload,
-    bootstrap: str,
+    bootstrap: Brokers,
     topics: TopicNames,
     *,
     seed: int,
@@ -87,7 +86,7 @@ def _progress(enabled: bool) -> Progress:
 
 
 def simulate(
-    bootstrap: str,
+    bootstrap: Brokers,
     topics: TopicNames,
     *,
     accounts: int,
@@ -104,7 +103,7 @@ def simulate(
     return workload, count
 
 
-async def produce_invalid(bootstrap: str, topics: TopicNames, *, count: int) -> int:
+async def produce_invalid(bootstrap: Brokers, topics: TopicNames, *, count: int) -> int:
     """Bad input of several kinds, to show the dead-letter topic at work."""
     samples = [
         b"\xff\xfe not utf-8",
@@ -138,9 +137,9 @@ def main(
 ) -> None:
     """Produce a realistic workload (healthy, declining, churning, expanding, onboarding)."""
     load_stack_env()
-    bootstrap = os.environ.get("VIGIL_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    # VIGIL_KAFKA_BOOTSTRAP and the VIGIL_KAFKA_* security settings, as the services read them
     workload, count = simulate(
-        bootstrap,
+        ConnectionSettings().kafka,
         TopicNames(),
         accounts=accounts,
         days=days,

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.measure import rate_until
 from shared.db import create_engine
-from shared.kafka import make_consumer, stop_bounded
+from shared.kafka import client_options, make_consumer, stop_bounded
 from tests.support.drain import topic_ends
 from tests.support.services import Service
 
@@ -64,7 +64,7 @@ async def ingest(
         "VIGIL_LOG_LEVEL": "WARNING",
     }
     service = Service("ingest", env, logs / f"{group}.log").start()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap))
     await admin.start()
     try:
 

@@ -7,9 +7,11 @@ repositories may flush but never commit.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import orjson
@@ -24,13 +26,18 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared.connection_settings import PostgresTls
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def create_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 5, echo: bool = False, tls: PostgresTls | None = None
+) -> AsyncEngine:
     """An engine whose pool checks connections, so a restarted database heals."""
     return create_async_engine(
         url,
+        connect_args=connect_args(tls),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
@@ -42,6 +49,40 @@ def create_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> AsyncE
         # ~10% of scoring's CPU at a steady rate; orjson reads the same values
         json_deserializer=orjson.loads,
     )
+
+
+def connect_args(tls: PostgresTls | None) -> dict[str, Any]:
+    """asyncpg's ``ssl`` argument for ``tls``; none when no ``sslmode`` is set, so the
+    driver's own default (``prefer``, or ``PGSSLMODE``) applies as before."""
+    if tls is None or tls.sslmode is None:
+        return {}
+    if tls.sslmode in ("disable", "allow", "prefer"):
+        return {"ssl": tls.sslmode}  # asyncpg's own modes: no verification to configure
+    return {"ssl": ssl_context(tls)}
+
+
+def ssl_context(tls: PostgresTls) -> ssl.SSLContext:
+    """TLS only (asyncpg treats a context as at least ``require``), verifying as libpq
+    does: ``require`` checks the chain only when a root certificate is given,
+    ``verify-ca`` always, ``verify-full`` also that the certificate names the host."""
+    verify = tls.sslmode in ("verify-ca", "verify-full") or tls.sslrootcert is not None
+    context = ssl.create_default_context(cafile=tls.sslrootcert) if verify else _unverified()
+    context.check_hostname = tls.sslmode == "verify-full"
+    if tls.sslcert is not None:
+        password = tls.sslkey_password
+        context.load_cert_chain(
+            tls.sslcert,
+            tls.sslkey,
+            password=None if password is None else password.get_secret_value(),
+        )
+    return context
+
+
+def _unverified() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -107,13 +148,14 @@ def is_transient_db_error(error: BaseException) -> bool:
     )
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, tls: PostgresTls | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", database_url)
+    config.attributes["connect_args"] = connect_args(tls)  # read by migrations/env.py
     return config
 
 
-def migrate(database_url: str, revision: str = "head") -> None:
+def migrate(database_url: str, revision: str = "head", *, tls: PostgresTls | None = None) -> None:
     """Apply migrations up to ``revision``; a sync call (alembic runs its own loop)."""
-    command.upgrade(alembic_config(database_url), revision)
+    command.upgrade(alembic_config(database_url, tls), revision)

@@ -43,7 +43,7 @@ from shared.dead_letter import Origin, Stage, bounded_key, dead_letter_bytes, de
 from shared.errors import DatabaseUnavailable
 from shared.failures import FailureKind, classify, describe, reason_code
 from shared.isolation import apply_isolating
-from shared.kafka import catch_up, fetch_fresh, make_consumer, stop_bounded
+from shared.kafka import Brokers, catch_up, fetch_fresh, make_consumer, stop_bounded
 from shared.logging import get_logger
 from shared.offsets import advance_offsets, load_offsets, lock_offsets, store_offsets
 from shared.outbox import add_to_outbox
@@ -61,7 +61,7 @@ Batch = dict[TopicPartition, list[ConsumerRecord]]
 
 @dataclass(frozen=True)
 class LoopOptions:
-    bootstrap: str
+    bootstrap: Brokers
     group_id: str
     topics: Sequence[str]
     client_id: str

@@ -16,6 +16,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from shared.kafka_connect import Brokers, client_options
 from shared.logging import get_logger
 from shared.topics import ensure_topics
 
@@ -41,10 +42,10 @@ def key_bytes(account_id: str) -> bytes:
     return account_id.encode("utf-8")
 
 
-def make_producer(bootstrap: str, *, client_id: str, **overrides: Any) -> AIOKafkaProducer:
+def make_producer(bootstrap: Brokers, *, client_id: str, **overrides: Any) -> AIOKafkaProducer:
     """An idempotent producer that waits for all in-sync replicas."""
     options: dict[str, Any] = {
-        "bootstrap_servers": bootstrap,
+        **client_options(bootstrap),
         "client_id": client_id,
         "acks": "all",
         "enable_idempotence": True,
@@ -59,11 +60,11 @@ def make_producer(bootstrap: str, *, client_id: str, **overrides: Any) -> AIOKaf
 
 
 def make_consumer(
-    bootstrap: str, *, group_id: str | None, client_id: str, **overrides: Any
+    bootstrap: Brokers, *, group_id: str | None, client_id: str, **overrides: Any
 ) -> AIOKafkaConsumer:
     """A consumer that never auto-commits and reads only committed messages."""
     options: dict[str, Any] = {
-        "bootstrap_servers": bootstrap,
+        **client_options(bootstrap),
         "group_id": group_id,
         "client_id": client_id,
         "enable_auto_commit": False,
@@ -239,8 +240,10 @@ async def end_offsets(
 __all__ = [
     "AIOKafkaConsumer",
     "AIOKafkaProducer",
+    "Brokers",
     "Pacer",
     "TopicPartition",
+    "client_options",
     "dumps",
     "end_offsets",
     "ensure_topics",

@@ -20,6 +20,7 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from shared.consumer_health import ConsumerHealth
 from shared.kafka import make_consumer, stop_bounded
+from shared.kafka_connect import Brokers, client_options
 from shared.logging import get_logger
 from shared.metrics import ConsumerMetricSet
 from shared.retry import Backoff, wait_or_stop
@@ -35,7 +36,7 @@ class LagMonitor:
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: Brokers,
         topics: Sequence[str],
         stored: StoredPositions,
         on_lag: LagSink,
@@ -82,7 +83,7 @@ class LagMonitor:
         }
 
     async def _partitions(self) -> list[TopicPartition]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id="vigil-lag")
+        admin = AIOKafkaAdminClient(**client_options(self._bootstrap), client_id="vigil-lag")
         await admin.start()
         try:
             described = await admin.describe_topics(self._topics)
@@ -107,9 +108,9 @@ def lag_reporter(metrics: ConsumerMetricSet, health: ConsumerHealth) -> LagSink:
     return report
 
 
-async def kafka_committed(bootstrap: str, group_id: str) -> dict[TopicPartition, int]:
+async def kafka_committed(bootstrap: Brokers, group_id: str) -> dict[TopicPartition, int]:
     """The group's committed offsets on the broker (the stored position of ingest)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="vigil-lag")
+    admin = AIOKafkaAdminClient(**client_options(bootstrap), client_id="vigil-lag")
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group_id)

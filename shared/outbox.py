@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import transaction
-from shared.kafka import make_producer, send_all, stop_bounded
+from shared.kafka import Brokers, make_producer, send_all, stop_bounded
 from shared.logging import get_logger
 from shared.retry import Backoff, wait_any, wait_or_stop
 
@@ -52,7 +52,7 @@ class OutboxRelay:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        bootstrap: str,
+        bootstrap: Brokers,
         topics: Sequence[str],
         *,
         lock_key: int,

@@ -131,7 +131,7 @@ async def create_topics(
     """The topics a service reads and writes, created if missing, before anything starts,
     with the configured partitions, replication and min.insync.replicas; an existing
     topic that differs is logged and set in ``registry``'s mismatch gauge."""
-    await prepare_topics(settings.kafka_bootstrap, topics, settings.topic_spec, registry)
+    await prepare_topics(settings.kafka, topics, settings.topic_spec, registry)
 
 
 def run_service(name: str, settings: SettingsT, create_app: Callable[[SettingsT], FastAPI]) -> None:

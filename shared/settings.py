@@ -13,8 +13,25 @@ import socket
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.connection_settings import (
+    KafkaConnection,
+    KafkaProtocol,
+    KafkaSecurity,
+    PostgresTls,
+    SaslMechanism,
+    SslMode,
+)
 
 # Constrained field types, so a service overrides a default without restating the bounds.
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -66,7 +83,60 @@ class TopicSpec:
     min_insync_replicas: int | None = None
 
 
-class CommonSettings(BaseSettings):
+class ConnectionSettings(BaseSettings):
+    """Where Kafka and PostgreSQL are and how to reach them securely (docs/security.md):
+    what every service and every ``vigil`` command that connects needs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VIGIL_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # Kafka security, the fields of KafkaSecurity with a ``kafka_`` prefix
+    kafka_security_protocol: KafkaProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: FilePath | None = None
+    kafka_ssl_certfile: FilePath | None = None
+    kafka_ssl_keyfile: FilePath | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
+    database_url: str = "postgresql+asyncpg://vigil@127.0.0.1:5432/vigil"
+    # TLS to PostgreSQL, the fields of PostgresTls with a ``database_`` prefix
+    database_sslmode: SslMode | None = None
+    database_sslrootcert: FilePath | None = None
+    database_sslcert: FilePath | None = None
+    database_sslkey: FilePath | None = None
+    database_sslkey_password: SecretStr | None = None
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """The brokers and the security every Kafka client of the service uses."""
+        fields = {name: getattr(self, f"kafka_{name}") for name in KafkaSecurity.model_fields}
+        return KafkaConnection(bootstrap=self.kafka_bootstrap, security=KafkaSecurity(**fields))
+
+    @property
+    def database_tls(self) -> PostgresTls:
+        return PostgresTls(
+            **{name: getattr(self, f"database_{name}") for name in PostgresTls.model_fields}
+        )
+
+    @model_validator(mode="after")
+    def _security_consistent(self) -> ConnectionSettings:
+        """Refused at start, with the variables to fix, rather than at the first connection."""
+        _ = self.kafka, self.database_tls
+        return self
+
+    def connection_secrets(self) -> list[str]:
+        """The passwords of the connections, for the log redactor."""
+        keys = self.kafka.security.secrets()
+        if self.database_sslkey_password is not None:
+            keys.append(self.database_sslkey_password.get_secret_value())
+        return keys
+
+
+class CommonSettings(ConnectionSettings):
     """What every service needs: Kafka, PostgreSQL, the API tokens, logging.
 
     Environment variables use the ``VIGIL_`` prefix; nested topic names use
@@ -77,12 +147,6 @@ class CommonSettings(BaseSettings):
     ingestion. Each is at least 32 characters.
     """
 
-    model_config = SettingsConfigDict(
-        env_prefix="VIGIL_", env_nested_delimiter="__", frozen=True, extra="ignore"
-    )
-
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    database_url: str = "postgresql+asyncpg://vigil@127.0.0.1:5432/vigil"
     api_token: SecretStr
     read_token: SecretStr | None = None
     write_token: SecretStr | None = None
@@ -136,7 +200,7 @@ class CommonSettings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every token value, for the log redactor."""
         tokens = (self.api_token, self.read_token, self.write_token)
-        return [t.get_secret_value() for t in tokens if t is not None]
+        return [t.get_secret_value() for t in tokens if t is not None] + self.connection_secrets()
 
     @field_validator("log_level")
     @classmethod
@@ -186,5 +250,6 @@ def explain(error: ValidationError, prefix: str = "VIGIL_") -> str:
         name = prefix + "__".join(str(part) for part in issue["loc"]).upper()
         message = "is not set" if issue["type"] == "missing" else issue["msg"]
         message = message.removeprefix("Value error, ")
-        lines.append(f"  {name}: {message}")
+        # a check across settings names its variables in its message
+        lines.append(f"  {name}: {message}" if issue["loc"] else f"  {message}")
     return "\n".join(lines)

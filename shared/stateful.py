@@ -45,7 +45,9 @@ def open_database(
     stack: AsyncExitStack, settings: StatefulServiceSettings
 ) -> tuple[AsyncEngine, Sessions]:
     """The engine (disposed when ``stack`` closes) and its sessionmaker."""
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = create_engine(
+        settings.database_url, pool_size=settings.db_pool_size, tls=settings.database_tls
+    )
     stack.push_async_callback(engine.dispose)
     return engine, create_sessionmaker(engine)
 
@@ -80,7 +82,7 @@ def outbox_relay(
     time under ``lock_key``, counting what it moved in ``metrics.outbox_relayed``."""
     return OutboxRelay(
         sessions,
-        settings.kafka_bootstrap,
+        settings.kafka,
         list(topics),
         lock_key=lock_key,
         poll_interval_s=settings.outbox_poll_interval_s,
@@ -104,7 +106,7 @@ def batch_consumer(
     a record that fails for good goes to the ``dead_letters`` topic of its stage."""
     stage, dead_letter_topic = dead_letters
     options = LoopOptions(
-        bootstrap=settings.kafka_bootstrap,
+        bootstrap=settings.kafka,
         group_id=settings.group_id,
         topics=[topic],
         client_id=f"{settings.group_id}-{settings.instance_label}",
@@ -183,7 +185,7 @@ def lag_monitor(runtime: StatefulRuntime) -> LagMonitor:
             return await load_offsets(session, s.group_id)
 
     return LagMonitor(
-        s.kafka_bootstrap,
+        s.kafka,
         runtime.consumer.topics,
         stored,
         lag_reporter(runtime.metrics, runtime.consumer.health),

@@ -22,6 +22,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, for_code
 from prometheus_client import CollectorRegistry, Gauge
 
+from shared.kafka_connect import Brokers, client_options
 from shared.logging import get_logger
 from shared.retry import Backoff
 from shared.settings import TopicSpec
@@ -64,7 +65,7 @@ def mismatches(topic: str, wanted: TopicSpec, actual: TopicLayout) -> list[Topic
 
 
 async def ensure_topics(
-    bootstrap: str,
+    bootstrap: Brokers,
     topics: Iterable[str],
     *,
     partitions: int = 4,
@@ -96,10 +97,10 @@ async def ensure_topics(
 
 
 async def _ensure_once(
-    bootstrap: str, names: list[str], spec: TopicSpec, configs: Mapping[str, str]
+    bootstrap: Brokers, names: list[str], spec: TopicSpec, configs: Mapping[str, str]
 ) -> list[TopicMismatch]:
     replication_factor, min_insync_replicas = spec.replication_factor, spec.min_insync_replicas
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="vigil-admin")
+    admin = AIOKafkaAdminClient(**client_options(bootstrap), client_id="vigil-admin")
     await admin.start()
     try:
         rf = replication_factor or await broker_default_replication(admin)
@@ -225,7 +226,7 @@ def mismatch_gauge(registry: CollectorRegistry) -> Gauge:
 
 
 async def prepare_topics(
-    bootstrap: str, topics: Iterable[str], spec: TopicSpec, registry: CollectorRegistry | None
+    bootstrap: Brokers, topics: Iterable[str], spec: TopicSpec, registry: CollectorRegistry | None
 ) -> list[TopicMismatch]:
     """A service's start: its topics exist, and what differs is visible in its metrics."""
     found = await ensure_topics(

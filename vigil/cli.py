@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from shared.settings import ConnectionSettings
     from shared.stack import StackConfig
 
 app = typer.Typer(
@@ -57,6 +58,9 @@ def stack_up(
     brokers: Annotated[
         int, typer.Option(min=1, max=9, help="Kafka nodes: 1, or 3 for a replicated cluster")
     ] = 1,
+    secure: Annotated[
+        bool, typer.Option(help="Kafka with SASL_SSL (SCRAM) and mutual TLS only, a local CA")
+    ] = False,
 ) -> None:
     """Start Kafka and PostgreSQL (or reuse the running ones), migrate, create topics."""
     import asyncio
@@ -67,19 +71,25 @@ def stack_up(
     from shared.kafka import ensure_topics
     from shared.settings import TopicNames
 
-    config = replace(_stack_config(), brokers=brokers)
+    config = replace(_stack_config(), brokers=brokers, secure=secure)
     info = stack.up(config, echo=typer.echo)
     migrate(info.database_url)
     typer.echo("postgresql: migrations applied")
     topics = TopicNames()
-    asyncio.run(ensure_topics(info.kafka_bootstrap, topics.model_dump().values()))
+    asyncio.run(ensure_topics(info.kafka, topics.model_dump().values()))
     typer.echo("kafka: topics ready")
     env_file = stack_env_file()
-    env_file.write_text(
-        f"VIGIL_KAFKA_BOOTSTRAP={info.kafka_bootstrap}\nVIGIL_DATABASE_URL={info.database_url}\n"
-    )
-    typer.echo(f"export VIGIL_KAFKA_BOOTSTRAP={info.kafka_bootstrap}")
-    typer.echo(f"export VIGIL_DATABASE_URL={info.database_url}")
+    env = {
+        "VIGIL_KAFKA_BOOTSTRAP": info.kafka_bootstrap,
+        "VIGIL_DATABASE_URL": info.database_url,
+        **info.kafka_env,
+    }
+    env_file.unlink(missing_ok=True)
+    env_file.touch(mode=0o600)  # a secure stack's file holds its SASL password
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
+    for key, value in env.items():
+        shown = f"<in {env_file}>" if key.endswith("PASSWORD") else value
+        typer.echo(f"export {key}={shown}")
 
 
 @stack_app.command("down")
@@ -112,7 +122,7 @@ def migrate(
     url = database_url or _env_from_stack_file().get("VIGIL_DATABASE_URL")
     if not url:
         raise typer.BadParameter("set VIGIL_DATABASE_URL or run `vigil stack up` first")
-    run_migrations(url)
+    run_migrations(url, tls=_connections().database_tls)
     typer.echo("migrations applied")
 
 
@@ -172,7 +182,8 @@ def calibrate(
     from services.scoring import trust_cli
 
     horizons = sorted(set(horizon)) if horizon else [30, 60, 90]
-    trust_cli.calibrate(_database_url(database_url), horizons, plot, as_json, typer.echo)
+    tls = _connections().database_tls
+    trust_cli.calibrate(_database_url(database_url), horizons, plot, as_json, typer.echo, tls)
 
 
 @app.command()
@@ -185,7 +196,21 @@ def backtest(
     from services.scoring import trust_cli
 
     horizons = sorted(set(horizon)) if horizon else [30, 60, 90]
-    trust_cli.backtest(_database_url(database_url), config, horizons, typer.echo)
+    tls = _connections().database_tls
+    trust_cli.backtest(_database_url(database_url), config, horizons, typer.echo, tls)
+
+
+def _connections() -> ConnectionSettings:
+    """The ``VIGIL_KAFKA_*`` and ``VIGIL_DATABASE_SSL*`` settings (docs/security.md)."""
+    from pydantic import ValidationError
+
+    from shared.settings import ConnectionSettings, explain
+
+    try:
+        return ConnectionSettings()
+    except ValidationError as error:
+        typer.echo(explain(error), err=True)
+        raise typer.Exit(2) from None
 
 
 def _env_from_stack_file() -> dict[str, str]:

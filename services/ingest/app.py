@@ -38,7 +38,7 @@ def create_app(settings: IngestSettings, *, now: Now = utc_now, run_loops: bool 
         own, instance = with_instance_id(settings, settings.transactional_id_prefix)
         stack.callback(instance.release)
         log.info("ingest instance", transactional_id=own.transactional_id)
-        producer = make_producer(settings.kafka_bootstrap, client_id="vigil-ingest-http")
+        producer = make_producer(settings.kafka, client_id="vigil-ingest-http")
         await producer.start()
         stack.push_async_callback(stop_bounded, producer, PRODUCER_STOP_S)
         consumer = IngestConsumer(own, metrics, now=now)
@@ -50,9 +50,9 @@ def create_app(settings: IngestSettings, *, now: Now = utc_now, run_loops: bool 
             }
 
         lag = LagMonitor(
-            settings.kafka_bootstrap,
+            settings.kafka,
             list(topics.raw_topics()),
-            lambda: kafka_committed(settings.kafka_bootstrap, settings.group_id),
+            lambda: kafka_committed(settings.kafka, settings.group_id),
             lag_reporter(metrics, consumer.health),
             interval_s=settings.lag_interval_s,
         )

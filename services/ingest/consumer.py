@@ -68,9 +68,9 @@ class IngestConsumer:
 
     async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
         s = self._settings
-        consumer = make_consumer(s.kafka_bootstrap, group_id=s.group_id, client_id="vigil-ingest")
+        consumer = make_consumer(s.kafka, group_id=s.group_id, client_id="vigil-ingest")
         producer = make_producer(
-            s.kafka_bootstrap, client_id="vigil-ingest", transactional_id=s.transactional_id
+            s.kafka, client_id="vigil-ingest", transactional_id=s.transactional_id
         )
         try:
             await producer.start()

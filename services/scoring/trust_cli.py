@@ -18,15 +18,16 @@ from services.scoring.accuracy.render import as_data, lines
 from services.scoring.accuracy.report import AccuracyReport, build_report, horizon_report
 from services.scoring.model_config import HealthModelConfig
 from shared.config_store import VersionedConfig
+from shared.connection_settings import PostgresTls
 from shared.db import create_engine, create_sessionmaker, transaction
 
 Echo = Callable[[str], None]
 
 
 async def _live_and_history(
-    database_url: str, *, everything: bool = False
+    database_url: str, *, everything: bool = False, tls: PostgresTls | None = None
 ) -> tuple[HealthModelConfig, trust.History]:
-    engine = create_engine(database_url, pool_size=1)
+    engine = create_engine(database_url, pool_size=1, tls=tls)
     try:
         async with transaction(create_sessionmaker(engine)) as session:
             store = VersionedConfig("scoring_config", HealthModelConfig)
@@ -38,9 +39,14 @@ async def _live_and_history(
 
 
 def calibrate(
-    database_url: str, horizons: Sequence[int], plot_path: Path | None, as_json: bool, echo: Echo
+    database_url: str,
+    horizons: Sequence[int],
+    plot_path: Path | None,
+    as_json: bool,
+    echo: Echo,
+    tls: PostgresTls | None = None,
 ) -> AccuracyReport:
-    live, history = asyncio.run(_live_and_history(database_url))
+    live, history = asyncio.run(_live_and_history(database_url, tls=tls))
     report = build_report(history, live, horizons)
     if as_json:
         echo(json.dumps(as_data(report), indent=1))
@@ -57,9 +63,15 @@ def calibrate(
     return report
 
 
-def backtest(database_url: str, config_path: Path, horizons: Sequence[int], echo: Echo) -> None:
+def backtest(
+    database_url: str,
+    config_path: Path,
+    horizons: Sequence[int],
+    echo: Echo,
+    tls: PostgresTls | None = None,
+) -> None:
     candidate = HealthModelConfig.model_validate_json(config_path.read_text())
-    live, history = asyncio.run(_live_and_history(database_url, everything=True))
+    live, history = asyncio.run(_live_and_history(database_url, everything=True, tls=tls))
     echo(f"live {live.model_version} vs candidate {candidate.model_version}")
     for days in horizons:
         old, new = horizon_report(history, live, days), horizon_report(history, candidate, days)

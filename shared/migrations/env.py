@@ -18,7 +18,9 @@ def _run(connection: Connection) -> None:
 async def _run_async() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url must be set"
-    engine = create_async_engine(url, hide_parameters=True)  # secrets are re-encrypted here
+    connect_args = context.config.attributes.get("connect_args", {})  # TLS, from shared.db
+    # secrets are re-encrypted here
+    engine = create_async_engine(url, hide_parameters=True, connect_args=connect_args)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)

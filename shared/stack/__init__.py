@@ -3,7 +3,9 @@
 ``up`` starts both (or reuses a running pair), ``down`` stops both and removes
 their throwaway data, ``status`` reports them. ``brokers=3`` runs a 3-node KRaft
 cluster instead of one broker (replication factor 3, ``min.insync.replicas=2``);
-``kill_broker``/``start_broker`` take one node away and bring it back. State lives in
+``kill_broker``/``start_broker`` take one node away and bring it back. ``secure=True``
+runs the broker with SASL_SSL and mutual-TLS listeners only (:mod:`shared.stack.secure_kafka`);
+the settings a client needs are kept in ``StackInfo.kafka_env``. State lives in
 ``<stack_dir>/stack.json``; leftovers of a crashed run are found and cleaned.
 """
 
@@ -18,7 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from shared.stack import kafka, postgres
+from shared.connection_settings import KafkaConnection
+from shared.stack import kafka, postgres, secure_kafka
 from shared.stack.process import kill_process, processes_mentioning, stop_process
 
 Echo = Callable[[str], None]
@@ -35,6 +38,7 @@ class StackConfig:
     kafka_home: Path | None = None
     kafka_cache: Path = field(default_factory=lambda: Path.home() / ".cache" / "vigil")
     brokers: int = 1
+    secure: bool = False  # SASL_SSL and mutual TLS only (one broker)
 
     @classmethod
     def from_env(cls, repo_root: Path) -> StackConfig:
@@ -59,6 +63,13 @@ class StackInfo:
     postgres_port: int = 0
     # every node of a cluster: {"node_id", "pid", "port", "controller_port"}
     kafka_nodes: tuple[dict[str, int], ...] = ()
+    # a secure broker's VIGIL_KAFKA_* client settings (empty: PLAINTEXT)
+    kafka_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """How a client reaches the stack's broker."""
+        return secure_kafka.connection_from_env(self.kafka_bootstrap, self.kafka_env)
 
 
 @dataclass(frozen=True)
@@ -91,7 +102,12 @@ def _write_state(config: StackConfig, info: StackInfo) -> None:
 def up(config: StackConfig, *, echo: Echo = _quiet) -> StackInfo:
     """Start Kafka and PostgreSQL, or return the running pair recorded in stack.json."""
     current = _read_state(config)
-    if current is not None and _healthy(current) and _node_count(current) == config.brokers:
+    if (
+        current is not None
+        and _healthy(current)
+        and _node_count(current) == config.brokers
+        and bool(current.kafka_env) == config.secure
+    ):
         echo(f"kafka already running at {current.kafka_bootstrap} (pid {current.kafka_pid})")
         echo(f"postgresql already running at {current.database_url} (pid {current.postgres_pid})")
         return current
@@ -102,9 +118,11 @@ def up(config: StackConfig, *, echo: Echo = _quiet) -> StackInfo:
         pg_future = pool.submit(postgres.start, config.stack_dir / "pg")
         kafka_future = pool.submit(_start_kafka, config, libs)
         pg = pg_future.result()
-        nodes = kafka_future.result()
+        nodes, kafka_env = kafka_future.result()
     info = StackInfo(
-        kafka_bootstrap=",".join(f"127.0.0.1:{n.port}" for n in nodes),
+        # a secure broker is reached by the name in its certificate
+        kafka_bootstrap=kafka_env.pop("VIGIL_KAFKA_BOOTSTRAP", "")
+        or ",".join(f"127.0.0.1:{n.port}" for n in nodes),
         database_url=pg.url,
         kafka_pid=nodes[0].pid,
         postgres_pid=pg.pid,
@@ -113,19 +131,29 @@ def up(config: StackConfig, *, echo: Echo = _quiet) -> StackInfo:
         kafka_port=nodes[0].port,
         postgres_port=pg.port,
         kafka_nodes=tuple(_node_record(n) for n in nodes) if config.brokers > 1 else (),
+        kafka_env=kafka_env,
     )
     _write_state(config, info)
     shape = f"KRaft, {len(nodes)} nodes" if len(nodes) > 1 else "KRaft"
+    shape += ", SASL_SSL" if config.secure else ""
     where = f"{info.kafka_bootstrap} (pid {info.kafka_pid})"
     echo(f"kafka {config.kafka_version} ({shape}) ready at {where}")
     echo(f"postgresql {pg.version} ready at {pg.url} (pid {pg.pid})")
     return info
 
 
-def _start_kafka(config: StackConfig, libs: Path) -> list[kafka.KafkaProcess]:
+def _start_kafka(
+    config: StackConfig, libs: Path
+) -> tuple[list[kafka.KafkaProcess], dict[str, str]]:
+    """The nodes, and the ``VIGIL_KAFKA_*`` client settings of a secure broker."""
+    if config.secure:
+        if config.brokers != 1:
+            raise ValueError("a secure stack runs one broker")
+        broker = secure_kafka.start(libs, config.stack_dir / "kafka")
+        return [broker.process], broker.env()
     if config.brokers == 1:
-        return [kafka.start(libs, config.stack_dir / "kafka")]
-    return kafka.start_cluster(libs, config.stack_dir / "kafka", config.brokers)
+        return [kafka.start(libs, config.stack_dir / "kafka")], {}
+    return kafka.start_cluster(libs, config.stack_dir / "kafka", config.brokers), {}
 
 
 def _node_record(node: kafka.KafkaProcess) -> dict[str, int]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.kafka_connect import Brokers, client_options
 from shared.stack.process import free_port, pid_alive, port_open, spawn_detached, wait_until
 
 POM = Path(__file__).resolve().parents[2] / "deploy" / "local" / "pom.xml"
@@ -73,41 +74,43 @@ def write_config(
     node_id: int = 1,
     voters: str | None = None,
     replicas: int = 1,
+    overrides: Mapping[str, str] | None = None,
 ) -> Path:
-    """``server.properties`` of one node; ``voters`` lists the quorum (default: this node)."""
+    """``server.properties`` of one node; ``voters`` lists the quorum (default: this node);
+    ``overrides`` replaces or adds properties (a secure node's listeners, TLS, SASL)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     min_isr = min(2, replicas)
     props = data_dir / "server.properties"
-    props.write_text(
-        "\n".join(
-            [
-                "process.roles=broker,controller",
-                f"node.id={node_id}",
-                f"controller.quorum.voters={voters or f'{node_id}@127.0.0.1:{controller_port}'}",
-                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
-                "controller.listener.names=CONTROLLER",
-                "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                f"log.dirs={data_dir / 'logs'}",
-                "num.partitions=4",
-                "auto.create.topics.enable=false",
-                f"default.replication.factor={replicas}",
-                f"min.insync.replicas={min_isr}",
-                f"offsets.topic.replication.factor={replicas}",
-                "offsets.topic.num.partitions=4",
-                f"transaction.state.log.replication.factor={replicas}",
-                f"transaction.state.log.min.isr={min_isr}",
-                "transaction.state.log.num.partitions=4",
-                "group.initial.rebalance.delay.ms=0",
-                "message.max.bytes=2097152",
-                "replica.fetch.max.bytes=2097152",
-                f"share.coordinator.state.topic.replication.factor={replicas}",
-                f"share.coordinator.state.topic.min.isr={min_isr}",
-                "",
-            ]
-        )
+    lines = dict(
+        line.split("=", 1)
+        for line in [
+            "process.roles=broker,controller",
+            f"node.id={node_id}",
+            f"controller.quorum.voters={voters or f'{node_id}@127.0.0.1:{controller_port}'}",
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"log.dirs={data_dir / 'logs'}",
+            "num.partitions=4",
+            "auto.create.topics.enable=false",
+            f"default.replication.factor={replicas}",
+            f"min.insync.replicas={min_isr}",
+            f"offsets.topic.replication.factor={replicas}",
+            "offsets.topic.num.partitions=4",
+            f"transaction.state.log.replication.factor={replicas}",
+            f"transaction.state.log.min.isr={min_isr}",
+            "transaction.state.log.num.partitions=4",
+            "group.initial.rebalance.delay.ms=0",
+            "message.max.bytes=2097152",
+            "replica.fetch.max.bytes=2097152",
+            f"share.coordinator.state.topic.replication.factor={replicas}",
+            f"share.coordinator.state.topic.min.isr={min_isr}",
+        ]
     )
+    lines.update(overrides or {})
+    props.write_text("".join(f"{key}={value}\n" for key, value in lines.items()))
     (data_dir / "log4j2.properties").write_text(
         "\n".join(
             [
@@ -144,13 +147,24 @@ def _java(libs: Path, data_dir: Path, *args: str) -> list[str]:
     ]
 
 
-def format_storage(libs: Path, data_dir: Path, props: Path, cluster_id: str | None = None) -> None:
-    """Format the log dir once; a formatted dir is left as it is."""
+def format_storage(
+    libs: Path,
+    data_dir: Path,
+    props: Path,
+    cluster_id: str | None = None,
+    *,
+    scram: tuple[str, ...] = (),
+) -> None:
+    """Format the log dir once; a formatted dir is left as it is. ``scram`` holds
+    credentials written into the metadata log (``SCRAM-SHA-512=[name=..,password=..]``)."""
     if (data_dir / "logs" / "meta.properties").exists():
         return
     cluster_id = cluster_id or uuid.uuid4().hex[:22]
+    users = [arg for credential in scram for arg in ("--add-scram", credential)]
     subprocess.run(
-        _java(libs, data_dir, STORAGE_TOOL, "format", "-t", cluster_id, "-c", str(props), "-g"),
+        _java(
+            libs, data_dir, STORAGE_TOOL, "format", "-t", cluster_id, "-c", str(props), "-g", *users
+        ),
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -162,13 +176,17 @@ def start(
     *,
     ports: tuple[int, int] | None = None,
     timeout_s: float = 120.0,
+    overrides: Mapping[str, str] | None = None,
+    scram: tuple[str, ...] = (),
+    client: Brokers | None = None,
 ) -> KafkaProcess:
-    """Start the broker detached and wait until it answers a metadata request."""
+    """Start the broker detached and wait until it answers a metadata request (asked
+    through ``client`` when its listener is not PLAINTEXT on ``ports[0]``)."""
     port, controller_port = ports or (free_port(), free_port())
-    props = write_config(data_dir, port, controller_port)
-    format_storage(libs, data_dir, props)
+    props = write_config(data_dir, port, controller_port, overrides=overrides)
+    format_storage(libs, data_dir, props, scram=scram)
     node = _spawn(libs, data_dir, port, controller_port, 1)
-    _wait_ready([node], data_dir, timeout_s)
+    _wait_ready([node], data_dir, timeout_s, client=client)
     return node
 
 
@@ -206,15 +224,21 @@ def node_dir(data_dir: Path, node_id: int) -> Path:
 def _spawn(
     libs: Path, data_dir: Path, port: int, controller_port: int, node_id: int
 ) -> KafkaProcess:
+    """Start a formatted node detached (not waiting for it)."""
     props = data_dir / "server.properties"
     pid = spawn_detached(_java(libs, data_dir, MAIN_CLASS, str(props)), data_dir / "broker.out")
     return KafkaProcess(pid, port, data_dir / "broker.log", controller_port, node_id)
 
 
 def _wait_ready(
-    nodes: list[KafkaProcess], data_dir: Path, timeout_s: float, *, brokers: int = 1
+    nodes: list[KafkaProcess],
+    data_dir: Path,
+    timeout_s: float,
+    *,
+    brokers: int = 1,
+    client: Brokers | None = None,
 ) -> None:
-    bootstrap = ",".join(f"127.0.0.1:{n.port}" for n in nodes)
+    bootstrap = client or ",".join(f"127.0.0.1:{n.port}" for n in nodes)
 
     def ready() -> bool:
         for n in nodes:
@@ -226,14 +250,14 @@ def _wait_ready(
     wait_until(ready, timeout_s, f"kafka ({len(nodes)} node(s)) in {data_dir}", interval_s=0.5)
 
 
-def broker_answers(bootstrap: str, brokers: int = 1) -> bool:
+def broker_answers(bootstrap: Brokers, brokers: int = 1) -> bool:
     """True when the cluster serves metadata listing ``brokers`` brokers (a real request)."""
     import asyncio
 
     from aiokafka.admin import AIOKafkaAdminClient
 
     async def probe() -> bool:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(**client_options(bootstrap), request_timeout_ms=3000)
         try:
             await admin.start()
             cluster = await admin.describe_cluster()

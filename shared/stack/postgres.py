@@ -7,7 +7,7 @@ import os
 import pwd
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +79,16 @@ def _make_traversable(path: Path) -> None:
             os.chmod(parent, mode | 0o001)
 
 
-def start(data_dir: Path, *, port: int | None = None, timeout_s: float = 60.0) -> PostgresProcess:
-    """Start the cluster (creating it on first use), on ``port`` or a free one."""
+def start(
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    timeout_s: float = 60.0,
+    settings: Mapping[str, str] | None = None,
+    hba: str | None = None,
+) -> PostgresProcess:
+    """Start the cluster (creating it on first use), on ``port`` or a free one; ``settings``
+    are more server settings (``ssl=on``...), ``hba`` replaces pg_hba.conf when created."""
     bin_dir = find_bin_dir()
     version = bin_dir.parent.name
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -106,12 +114,15 @@ def start(data_dir: Path, *, port: int | None = None, timeout_s: float = 60.0) -
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        if hba is not None:
+            (pgdata / "pg_hba.conf").write_text(hba)
+            _own(pgdata / "pg_hba.conf")
     port = port or free_port()
     options = (
         f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={data_dir}"
         " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         f" -c max_connections=200 -c shared_buffers={shared_buffers_mb()}MB"
-    )
+    ) + "".join(f" -c {key}={value}" for key, value in (settings or {}).items())
     subprocess.run(
         _as_service_user(
             [

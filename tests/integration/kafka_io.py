@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterable
 from aiokafka import ConsumerRecord, TopicPartition
 
 from shared.contracts.watermarks import is_watermark
-from shared.kafka import make_consumer, make_producer, stop_bounded
+from shared.kafka import Brokers, make_consumer, make_producer, stop_bounded
 
 
 async def produce(
-    bootstrap: str, messages: Iterable[tuple[str, bytes | None, bytes]], *, linger_ms: int = 20
+    bootstrap: Brokers, messages: Iterable[tuple[str, bytes | None, bytes]], *, linger_ms: int = 20
 ) -> int:
     """Send (topic, key, value) messages and wait for every acknowledgement."""
     producer = make_producer(bootstrap, client_id="test-producer", linger_ms=linger_ms)
@@ -26,7 +26,7 @@ async def produce(
 
 
 async def read_topic(
-    bootstrap: str,
+    bootstrap: Brokers,
     topic: str,
     *,
     until: Callable[[list[ConsumerRecord]], bool],

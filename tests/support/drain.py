@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.contracts.watermarks import is_watermark
-from shared.kafka import make_consumer, stop_bounded
+from shared.kafka import Brokers, client_options, make_consumer, stop_bounded
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Backlog:
         return queued + self.held_back
 
 
-async def topic_ends(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
+async def topic_ends(bootstrap: Brokers, topics: list[str]) -> dict[TopicPartition, int]:
     """End offsets of every partition of ``topics``; a topic the broker does not know is an error
     (skipping it would read as "nothing left to do")."""
     consumer = make_consumer(bootstrap, group_id=None, client_id="vigil-drain")
@@ -52,7 +52,7 @@ async def topic_ends(bootstrap: str, topics: list[str]) -> dict[TopicPartition, 
         await stop_bounded(consumer, 5)
 
 
-async def count_records(bootstrap: str, topic: str) -> int:
+async def count_records(bootstrap: Brokers, topic: str) -> int:
     """Records on ``topic`` (end offsets overcount: transaction markers take offsets).
 
     Watermark records on ``signals`` (header ``vigil-kind: watermark``) are not counted.
@@ -78,9 +78,9 @@ async def count_records(bootstrap: str, topic: str) -> int:
     return count
 
 
-async def kafka_group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
+async def kafka_group_lag(bootstrap: Brokers, group: str, topics: list[str]) -> int:
     ends = await topic_ends(bootstrap, topics)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap))
     await admin.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
@@ -95,7 +95,7 @@ async def kafka_group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     )
 
 
-async def db_group_lag(engine: AsyncEngine, bootstrap: str, group: str, topic: str) -> int:
+async def db_group_lag(engine: AsyncEngine, bootstrap: Brokers, group: str, topic: str) -> int:
     ends = await topic_ends(bootstrap, [topic])
     async with engine.connect() as conn:
         rows = await conn.execute(
@@ -131,7 +131,7 @@ async def held_back_accounts(engine: AsyncEngine) -> int:
 
 
 async def backlog(
-    engine: AsyncEngine, bootstrap: str, topics: dict[str, str], groups: dict[str, str]
+    engine: AsyncEngine, bootstrap: Brokers, topics: dict[str, str], groups: dict[str, str]
 ) -> Backlog:
     """Measured in pipeline order, so a stage seen empty has handed everything downstream."""
     raw = [topics["usage"], topics["ticket"], topics["payment"], topics["survey"]]
@@ -146,7 +146,7 @@ async def backlog(
 
 async def wait_drained(
     engine: AsyncEngine,
-    bootstrap: str,
+    bootstrap: Brokers,
     topics: dict[str, str],
     groups: dict[str, str],
     *,
