@@ -27,12 +27,15 @@ from sqlalchemy.ext.asyncio import (
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def create_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> AsyncEngine:
-    """An engine whose pool checks connections, so a restarted database heals."""
+def create_engine(
+    url: str, *, pool_size: int = 5, max_overflow: int | None = None, echo: bool = False
+) -> AsyncEngine:
+    """An engine whose pool checks connections, so a restarted database heals; at most
+    ``pool_size`` + ``max_overflow`` (default: ``pool_size`` again) connections."""
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
         echo=echo,

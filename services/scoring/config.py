@@ -22,6 +22,8 @@ class ScoringSettings(StatefulServiceSettings):
     # pruned every ``dedupe_prune_interval_s`` (services/scoring/retention.py).
     dedupe_retention_days: int = Field(default=30, ge=1, le=3650)
     dedupe_prune_interval_s: Seconds = 3600.0
+    # The HTTP routes' own connections (a pool apart from the consumer loop's), at most.
+    api_db_pool_size: Count = 3
     # Accuracy against recorded outcomes (vigil_model_auc) is recomputed this often; 0: never.
     accuracy_interval_s: float = Field(default=600.0, ge=0)
     # Event-time watermarks (README "Event time and watermarks"): a caught-up

@@ -65,6 +65,14 @@ class ScoringMetrics(ConsumerMetricSet):
     outcomes_stored = gauge(
         "vigil_outcomes", "Outcomes stored, by kind and source.", "kind", "source", prefixed=False
     )
+    shadow_errors = counter(
+        "vigil_shadow_errors_total",
+        "Shadow model failures skipped without touching the live model: stored (a stored"
+        " shadow row that does not validate), scoring (the candidate raised, shadow skipped"
+        " for the batch), accuracy (a stored model version that does not validate).",
+        "where",
+        prefixed=False,
+    )
     model_auc = gauge(
         "vigil_model_auc",
         "ROC AUC of a model against churn, by model version and horizon (days).",

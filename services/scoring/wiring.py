@@ -40,7 +40,7 @@ async def open_core(
     model_store = await stateful.load_config(
         sessions, "scoring_config", HealthModelConfig, check_health_config
     )
-    shadow = ShadowStore()
+    shadow = ShadowStore(metrics)
     async with transaction(sessions) as session:
         await shadow.refresh(session)
     scorer = Scorer(
