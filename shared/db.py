@@ -89,6 +89,8 @@ def is_transient_db_error(error: BaseException) -> bool:
         return True
     if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
         return True
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection free in time: a load
+        return True
     if isinstance(error, sa_exc.DBAPIError) and error.orig is not None:
         error = error.orig
         cause = getattr(error, "__cause__", None)

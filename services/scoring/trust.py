@@ -26,7 +26,7 @@ from services.scoring.accuracy.report import (
 )
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
-from services.scoring.report_cache import StoredVersions
+from services.scoring.report_cache import ReportCache, StoredVersions
 from services.scoring.repository import trust as repo
 from services.scoring.runtime import ScoringRuntime
 from services.scoring.shadow import ShadowStore
@@ -73,7 +73,8 @@ def observe(metrics: ScoringMetrics | None, report: AccuracyReport) -> None:
 
 
 async def accuracy(runtime: ScoringRuntime, horizons: Sequence[int]) -> dict[str, Any]:
-    """The live model's report as data, from the cache while the history is unchanged.
+    """The live model's report as data, from the cache while the history is unchanged
+    (the accuracy loop keeps the default horizons' report there).
 
     Connections are the API's own (``api_sessions``) and held only to read: the
     history is loaded in one short transaction, and the statistics run in a thread
@@ -82,17 +83,28 @@ async def accuracy(runtime: ScoringRuntime, horizons: Sequence[int]) -> dict[str
     sessions = runtime.api_sessions or runtime.sessions
     async with transaction(sessions) as session:
         live = await runtime.model_store.refresh(session)
+    report, data = await live_report(sessions, live, horizons, runtime.versions, runtime.reports)
+    observe(runtime.metrics, report)
+    return data
+
+
+async def live_report(
+    sessions: async_sessionmaker[AsyncSession],
+    live: HealthModelConfig,
+    horizons: Sequence[int],
+    versions: StoredVersions,
+    reports: ReportCache,
+) -> tuple[AccuracyReport, dict[str, Any]]:
+    """``live``'s report and its data, computed unless the cache has it for this history."""
+    async with transaction(sessions) as session:
         mark = await repo.history_mark(session)
 
     async def compute() -> tuple[AccuracyReport, dict[str, Any]]:
         async with transaction(sessions) as session:
-            history = await load_history(session, versions=runtime.versions)
+            history = await load_history(session, versions=versions)
         return await asyncio.to_thread(_report_data, history, live, horizons)
 
-    key = ("accuracy", live.model_version, tuple(horizons), mark)
-    report, data = await runtime.reports.get(key, compute)
-    observe(runtime.metrics, report)
-    return data
+    return await reports.get(("accuracy", live.model_version, tuple(horizons), mark), compute)
 
 
 def _report_data(
@@ -190,11 +202,11 @@ async def promote(
 
 
 class AccuracyLoop:
-    """Recomputes the live model's accuracy every ``accuracy_interval_s`` (a service loop)."""
+    """Recomputes the live model's accuracy every ``accuracy_interval_s`` (a service loop),
+    into the reports' cache: ``GET /v1/model/accuracy`` for the default horizons reads it."""
 
     def __init__(self, runtime: ScoringRuntime) -> None:
         self._runtime = runtime
-        self._versions = StoredVersions(runtime.metrics)  # a bad version: skipped, remembered
 
     async def run(self, stop: asyncio.Event) -> None:
         r = self._runtime
@@ -202,7 +214,7 @@ class AccuracyLoop:
             stop,
             r.settings.accuracy_interval_s,
             lambda: refresh_accuracy(
-                r.sessions, r.model_store, r.shadow, r.metrics, self._versions
+                r.sessions, r.model_store, r.shadow, r.metrics, r.versions, r.reports
             ),
             name="accuracy",
         )
@@ -213,13 +225,14 @@ async def refresh_accuracy(
     models: VersionedConfig[HealthModelConfig],
     shadow: ShadowStore,
     metrics: ScoringMetrics,
-    versions: StoredVersions | None = None,
+    versions: StoredVersions,
+    reports: ReportCache,
 ) -> None:
-    """One pass of the accuracy loop: pick up a shadow set elsewhere, publish the AUC gauge."""
+    """One pass of the accuracy loop: pick up a shadow set elsewhere, publish the AUC gauge.
+    A stored version that does not validate is skipped, and ``versions`` remembers it."""
     async with transaction(sessions) as session:
         await shadow.refresh(session)
-        history = await load_history(session, versions=versions)
         live = await models.refresh(session)
-    # the statistics run outside the transaction: no connection held while computing
-    report = await asyncio.to_thread(build_report, history, live, DEFAULT_HORIZONS)
+    # computed as the API's reports are: no connection held, one at a time, cached
+    report, _ = await live_report(sessions, live, DEFAULT_HORIZONS, versions, reports)
     observe(metrics, report)

@@ -17,7 +17,7 @@ from services.scoring import shadow as shadow_module
 from services.scoring.account_state import AccountState
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
-from services.scoring.report_cache import StoredVersions
+from services.scoring.report_cache import ReportCache, StoredVersions
 from services.scoring.shadow import ShadowStore
 from services.scoring.trust import refresh_accuracy
 from shared.config_store import VersionedConfig
@@ -117,7 +117,8 @@ async def test_the_accuracy_loop_skips_a_bad_stored_version_and_remembers_it(dat
     versions = StoredVersions(metrics)
     try:
         for _ in range(3):
-            await refresh_accuracy(sessions, models, ShadowStore(metrics), metrics, versions)
+            shadow = ShadowStore(metrics)
+            await refresh_accuracy(sessions, models, shadow, metrics, versions, ReportCache())
     finally:
         await engine.dispose()
     assert metrics.shadow_errors.labels("accuracy")._value.get() == 1
