@@ -39,6 +39,13 @@ class ScoringMetrics(ConsumerMetricSet):
         "transaction_errors_total", "Database transactions that failed and were retried.", "kind"
     )
 
+    state_evicted = counter(
+        "state_evicted_total",
+        "Rows of an account's state evicted because the account was over its cap, by kind"
+        " (feature, open_ticket, overdue_invoice).",
+        "kind",
+    )
+
     # outputs
     accounts_scored = counter(
         "accounts_scored_total", "Account scorings, by trigger (event or clock).", "trigger"
