@@ -18,6 +18,7 @@ from typing import Literal
 
 from shared.contracts import DlqRecord
 from shared.kafka import dumps
+from shared.text import storable
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_REASON_CHARS = 1000
@@ -53,7 +54,8 @@ def dead_letter_record(
     payload, encoding = payload_text(kept, truncated=len(kept) < len(raw))
     return DlqRecord(
         stage=stage,
-        reason={"code": code[:64], "message": message[:MAX_REASON_CHARS]},
+        # the reason quotes the input (a validation error's value): text any store can hold
+        reason={"code": storable(code, 64), "message": storable(message, MAX_REASON_CHARS)},
         source_topic=origin.topic,
         partition=origin.partition,
         offset=origin.offset,

@@ -65,3 +65,16 @@ def test_the_outbox_key_is_text_postgresql_holds_whatever_the_key_bytes() -> Non
     for junk in (b"\x00", b"a\x00b", b"\xff\xfe", b"k" * 100_000):
         text = key_text(junk)
         assert text == hashlib.sha256(junk).hexdigest(), junk[:8]
+
+
+def test_a_reason_quoting_a_nul_or_a_lone_surrogate_is_storable_text() -> None:
+    record = dead_letter_record(
+        Origin("signals", 0, 1, b"\x00", b"{}"),
+        stage="scoring",
+        code="handler_error",
+        message="input_value='a\x00b\ud800'",
+        received_at=NOW,
+    )
+    assert "\x00" not in record.reason.message
+    record.reason.message.encode("utf-8")  # no lone surrogate left
+    assert record.reason.message.startswith("input_value='a\ufffdb")
