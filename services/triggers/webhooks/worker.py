@@ -212,9 +212,11 @@ class DeliveryWorker:
             return "failed", now, "failed"
         s = self._settings
         delay = next_attempt_delay(row.attempts, s.schedule_s, s.jitter_ratio, self._rng)
-        if result.status_code in (429, 503):
+        if result.status_code in (429, 503) and delay is not None:
+            # a receiver may ask for a longer wait (up to the cap), never for a shorter one
+            # than the backoff: "Retry-After: 0" on every answer must not hammer it
             honoured = retry_after_seconds(result.retry_after, now, s.max_retry_after_s)
-            delay = honoured if honoured is not None and delay is not None else delay
+            delay = max(delay, honoured or 0.0)
         if delay is None:
             return "failed", now, "failed"
         return "pending", due_at(now, delay), "retry"
