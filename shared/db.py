@@ -32,14 +32,20 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def create_engine(
-    url: str, *, pool_size: int = 5, echo: bool = False, tls: PostgresTls | None = None
+    url: str,
+    *,
+    pool_size: int = 5,
+    max_overflow: int | None = None,
+    echo: bool = False,
+    tls: PostgresTls | None = None,
 ) -> AsyncEngine:
-    """An engine whose pool checks connections, so a restarted database heals."""
+    """An engine whose pool checks connections, so a restarted database heals; at most
+    ``pool_size`` + ``max_overflow`` (default: ``pool_size`` again) connections."""
     return create_async_engine(
         url,
         connect_args=connect_args(tls),
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
         echo=echo,
@@ -126,6 +132,8 @@ def is_transient_db_error(error: BaseException) -> bool:
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True
     if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return True
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection free in time: a load
         return True
     if isinstance(error, sa_exc.DBAPIError) and error.orig is not None:
         error = error.orig

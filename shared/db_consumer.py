@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.consumer_health import ConsumerHealth
 from shared.db import transaction
-from shared.dead_letter import Origin, Stage, bounded_key, dead_letter_bytes, dead_letter_record
+from shared.dead_letter import Origin, Stage, dead_letter_bytes, dead_letter_record, key_text
 from shared.errors import DatabaseUnavailable
 from shared.failures import FailureKind, classify, describe, reason_code
 from shared.isolation import apply_isolating
@@ -272,9 +272,7 @@ class DbOffsetsConsumer:
             message=describe(error),
             received_at=datetime.now(UTC),
         )
-        key = bounded_key(record.key)
-        text = key.decode("utf-8", "replace") if key is not None else ""
-        await add_to_outbox(session, [(text, topic, dead_letter_bytes(dead))])
+        await add_to_outbox(session, [(key_text(record.key), topic, dead_letter_bytes(dead))])
         log.warning(
             "record dead-lettered",
             stage=self._options.stage,

@@ -3,7 +3,9 @@
 A record never exceeds the producer's request limit: the original payload is
 kept up to :data:`MAX_PAYLOAD_BYTES`, with its full size, its SHA-256 and a
 ``payload_truncated`` flag; the reason and the key are bounded too. Text that
-JSON would escape six-fold (control characters) is stored as base64.
+JSON would escape six-fold (control characters) is stored as base64. A key that
+PostgreSQL text cannot hold (a NUL byte, not UTF-8) is carried as its SHA-256:
+the dead letter is queued through the outbox, whose key column is text.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Literal
 
 from shared.contracts import DlqRecord
 from shared.kafka import dumps
+from shared.text import storable
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_REASON_CHARS = 1000
@@ -51,7 +54,8 @@ def dead_letter_record(
     payload, encoding = payload_text(kept, truncated=len(kept) < len(raw))
     return DlqRecord(
         stage=stage,
-        reason={"code": code[:64], "message": message[:MAX_REASON_CHARS]},
+        # the reason quotes the input (a validation error's value): text any store can hold
+        reason={"code": storable(code, 64), "message": storable(message, MAX_REASON_CHARS)},
         source_topic=origin.topic,
         partition=origin.partition,
         offset=origin.offset,
@@ -73,6 +77,20 @@ def bounded_key(key: bytes | None) -> bytes | None:
     if key is None or len(key) <= MAX_KEY_BYTES:
         return key
     return hashlib.sha256(key).hexdigest().encode("ascii")
+
+
+def key_text(key: bytes | None) -> str:
+    """The key as the outbox stores it (PostgreSQL text), whatever its bytes: the key
+    itself when it is UTF-8 text without NUL and bounded, else its SHA-256 in hex (as
+    :func:`bounded_key` does for a long key), so the dead letter can always be queued."""
+    if key is None:
+        return ""
+    if len(key) <= MAX_KEY_BYTES and b"\x00" not in key:
+        try:
+            return key.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return hashlib.sha256(key).hexdigest()
 
 
 def payload_text(raw: bytes, *, truncated: bool = False) -> tuple[str, Literal["utf-8", "base64"]]:

@@ -21,8 +21,14 @@ def get_runtime(request: Request) -> Any:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session whose transaction the request owns: committed before the response."""
-    async with get_runtime(request).sessions() as session, session.begin():
+    """A session whose transaction the request owns: committed before the response.
+
+    From the runtime's ``api_sessions`` when it has them (a pool of the routes' own,
+    so requests never hold the connections the consumer loop needs), else ``sessions``.
+    """
+    runtime = get_runtime(request)
+    sessions = getattr(runtime, "api_sessions", None) or runtime.sessions
+    async with sessions() as session, session.begin():
         yield session
 
 

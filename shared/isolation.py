@@ -5,7 +5,10 @@ The whole batch is tried under a savepoint first (the common case costs one
 half is tried the same way, in order, so the records before a poison record
 are applied before it is tried: a failure that needs two records (a day's sum
 that overflows) isolates the second. A single failing record is handed to
-``dead_letter`` in the same transaction. A transient failure is re-raised: the
+``dead_letter`` in the same transaction, under a savepoint of its own: a
+dead letter that fails for good is queued again without the record's key, so
+even a failure outside the record's handling isolates the record rather than
+restarting the session. A transient failure is re-raised: the
 loop rolls the whole transaction back and retries the batch. Work: about
 2·n·log(n) records handled for one poison record in n, n when there is none.
 """
@@ -13,11 +16,12 @@ loop rolls the whole transaction back and retries the batch. Work: about
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 from aiokafka import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.failures import FailureKind, classify
+from shared.failures import FailureKind, classify, describe
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -42,9 +46,43 @@ async def apply_isolating(
         if classify(error) is FailureKind.transient:
             raise
         if len(records) == 1:
-            await dead_letter(session, records[0], error)
+            await _dead_letter_safely(session, records[0], error, dead_letter)
             return 1
         log.info("batch failed for good; splitting it", records=len(records), error=repr(error))
     middle = len(records) // 2
     first = await apply_isolating(session, records[:middle], handle, dead_letter)
     return first + await apply_isolating(session, records[middle:], handle, dead_letter)
+
+
+class DeadLetterFailed(Exception):
+    """The dead letter of a record could not be queued as it was (the reason says why)."""
+
+
+async def _dead_letter_safely(
+    session: AsyncSession, record: ConsumerRecord, error: Exception, dead_letter: DeadLetterSink
+) -> None:
+    """Dead-letter ``record`` under a savepoint of its own; if that fails for good (the
+    sink choked on the record's bytes), once more without the key, naming the failure.
+
+    The failure is then outside the record's handling, but it is still this record's:
+    it must not roll back the batch's transaction and restart the session, which
+    would meet the same record again, forever.
+    """
+    try:
+        async with session.begin_nested():
+            await dead_letter(session, record, error)
+        return
+    except Exception as sink_error:
+        if classify(sink_error) is FailureKind.transient:
+            raise
+        log.error(
+            "dead letter refused; queueing it without its key",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=repr(sink_error)[:300],
+        )
+        refused = f"{type(sink_error).__name__}: {sink_error}"[:300]  # not its context: error
+        failed = DeadLetterFailed(f"{describe(error, 500)}; dead letter refused: {refused}")
+    async with session.begin_nested():
+        await dead_letter(session, replace(record, key=None), failed)

@@ -17,6 +17,7 @@ from services.scoring.clock import rescore_hooks, rescore_plan
 from services.scoring.config import ScoringSettings
 from services.scoring.handler import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
+from services.scoring.report_cache import StoredVersions
 from services.scoring.repository.scores import band_counts
 from services.scoring.repository.trust import outcome_counts
 from services.scoring.retention import EventIdRetention
@@ -26,6 +27,7 @@ from services.scoring.trust_api import router as trust_router
 from services.scoring.wiring import open_core
 from shared import stateful
 from shared.clock import ChunkedClock, Now, utc_now
+from shared.db import create_engine, create_sessionmaker
 from shared.locks import LockKey
 from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
 
@@ -98,7 +100,7 @@ async def _build_runtime(
     hooks = rescore_hooks(metrics, relay.wake)
     plan = rescore_plan(scorer, watermarks)
     clock = ChunkedClock(engine, sessions, plan, settings, now=now, hooks=hooks)
-    return ScoringRuntime(
+    runtime = ScoringRuntime(
         settings=settings,
         metrics=metrics,
         engine=engine,
@@ -109,6 +111,17 @@ async def _build_runtime(
         model_store=core.model_store,
         shadow=core.shadow,
     )
+    # the routes' own engine: a burst of requests waits for these, never for the consumer's
+    api_engine = create_engine(
+        settings.database_url,
+        pool_size=settings.api_db_pool_size,
+        max_overflow=0,
+        tls=settings.database_tls,
+    )
+    stack.push_async_callback(api_engine.dispose)
+    runtime.api_sessions = create_sessionmaker(api_engine)
+    runtime.versions = StoredVersions(metrics)
+    return runtime
 
 
 def run() -> None:

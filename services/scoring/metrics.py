@@ -39,6 +39,13 @@ class ScoringMetrics(ConsumerMetricSet):
         "transaction_errors_total", "Database transactions that failed and were retried.", "kind"
     )
 
+    state_evicted = counter(
+        "state_evicted_total",
+        "Rows of an account's state evicted because the account was over its cap, by kind"
+        " (feature, open_ticket, overdue_invoice).",
+        "kind",
+    )
+
     # outputs
     accounts_scored = counter(
         "accounts_scored_total", "Account scorings, by trigger (event or clock).", "trigger"
@@ -64,6 +71,14 @@ class ScoringMetrics(ConsumerMetricSet):
     )
     outcomes_stored = gauge(
         "vigil_outcomes", "Outcomes stored, by kind and source.", "kind", "source", prefixed=False
+    )
+    shadow_errors = counter(
+        "vigil_shadow_errors_total",
+        "Shadow model failures skipped without touching the live model: stored (a stored"
+        " shadow row that does not validate), scoring (the candidate raised, shadow skipped"
+        " for the batch), accuracy (a stored model version that does not validate).",
+        "where",
+        prefixed=False,
     )
     model_auc = gauge(
         "vigil_model_auc",

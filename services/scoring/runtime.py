@@ -11,10 +11,11 @@ from fastapi import Depends
 from services.scoring.config import ScoringSettings
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.report_cache import ReportCache, StoredVersions
 from services.scoring.shadow import ShadowStore
 from shared.config_store import VersionedConfig
 from shared.deps import get_runtime
-from shared.stateful import StatefulRuntime
+from shared.stateful import Sessions, StatefulRuntime
 
 
 @dataclass
@@ -23,6 +24,10 @@ class ScoringRuntime(StatefulRuntime):
     metrics: ScoringMetrics
     model_store: VersionedConfig[HealthModelConfig]
     shadow: ShadowStore = field(default_factory=ShadowStore)
+    # the routes' own small pool: requests never take the consumers' connections
+    api_sessions: Sessions | None = None
+    reports: ReportCache = field(default_factory=ReportCache)
+    versions: StoredVersions = field(default_factory=StoredVersions)
 
 
 RuntimeDep = Annotated[ScoringRuntime, Depends(get_runtime)]

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.caps import StateCaps, cap_related
 from services.scoring.changes import health_change_id, is_health_change
 from services.scoring.event_time import (
     account_facts,
@@ -24,6 +25,7 @@ from services.scoring.loader import build_state
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model import Health, score
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.repository.evictions import evict
 from services.scoring.repository.reads import load_related, lock_accounts
 from services.scoring.repository.scores import ScoreRow, store_scores
 from services.scoring.repository.trust import ShadowScore
@@ -31,8 +33,10 @@ from services.scoring.shadow import TrustHooks
 from shared.config_store import VersionedConfig
 from shared.contracts.fields import plain_decimal
 from shared.kafka import dumps
+from shared.logging import get_logger
 from shared.outbox import OutboxRow, add_to_outbox
 
+log = get_logger(__name__)
 STATE_WINDOW = timedelta(days=91)
 HISTORY_WINDOW = timedelta(days=8)
 
@@ -46,8 +50,10 @@ class Scorer:
         topic: str,
         step: float,
         hooks: TrustHooks | None = None,
+        caps: StateCaps | None = None,
     ) -> None:
         self.hooks = hooks  # shadow model and outcomes; None: neither
+        self._caps = caps or StateCaps()
         self._model_store = model_store
         self._metrics = metrics
         self._topic = topic
@@ -87,6 +93,7 @@ class Scorer:
             since=earliest - STATE_WINDOW,
             history_since=earliest - HISTORY_WINDOW,
         )
+        await self._enforce_caps(session, related)
         config = self._model_store.current
         rows: list[ScoreRow] = []
         outbox: list[OutboxRow] = []
@@ -111,6 +118,24 @@ class Scorer:
             await self.hooks.after_scoring(session, accounts, times, shadow)
         self._metrics.accounts_scored.labels(trigger).inc(len(rows))
         return rows
+
+    async def _enforce_caps(self, session: AsyncSession, related: dict[str, Any]) -> None:
+        """Evict the rows over an account's caps before its state is built from them."""
+        evicted = cap_related(related, self._caps)
+        counts = {kind: n for kind, n in evicted.counts().items() if n}
+        if not counts:
+            return
+        await evict(session, evicted)
+        for kind, n in counts.items():
+            self._metrics.state_evicted.labels(kind).inc(n)
+        accounts = evicted.accounts()
+        log.warning(
+            "account state over its cap; the oldest rows evicted",
+            evicted=counts,
+            accounts=accounts[:10],
+            account_count=len(accounts),
+            caps=self._caps,
+        )
 
     def _result(
         self, account: Any, health: Health, as_of: datetime

@@ -23,6 +23,7 @@ from services.scoring.accuracy.outcomes import (
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model import score
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.report_cache import StoredVersions
 from services.scoring.repository.trust import (
     ShadowScore,
     active_shadow,
@@ -30,20 +31,36 @@ from services.scoring.repository.trust import (
     renewal_facts,
     store_shadow_scores,
 )
+from shared.failures import FailureKind, classify, describe
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def count(metrics: ScoringMetrics | None, where: str) -> None:
+    """One shadow failure skipped (``where``: stored, scoring or accuracy)."""
+    if metrics is not None:
+        metrics.shadow_errors.labels(where).inc()
 
 
 class ShadowStore:
-    def __init__(self) -> None:
+    """The active candidate. A stored row that does not validate (written by hand, or by an
+    older version) is skipped with an error logged and counted once, never raised: the
+    shadow is optional, and scoring starts and runs without it."""
+
+    def __init__(self, metrics: ScoringMetrics | None = None) -> None:
         self.current: HealthModelConfig | None = None
         self.shadow_id: int | None = None
+        # a shadow row is stored version minus its id; one refused is not validated again
+        self._versions = StoredVersions(metrics, where="stored")
 
     async def refresh(self, session: AsyncSession) -> HealthModelConfig | None:
         row = await active_shadow(session)
         if row is None:
             self.current, self.shadow_id = None, None
         elif row.id != self.shadow_id:
-            self.current = HealthModelConfig.model_validate(row.config)
-            self.shadow_id = row.id
+            self.current = self._versions.config(-row.id, row.config)
+            self.shadow_id = None if self.current is None else row.id
         return self.current
 
     def set(self, shadow_id: int | None, config: HealthModelConfig | None) -> None:
@@ -54,6 +71,7 @@ class TrustHooks:
     def __init__(self, shadow: ShadowStore, metrics: ScoringMetrics) -> None:
         self.shadow = shadow
         self._metrics = metrics
+        self._failed = False  # the candidate raised in this batch: skip it until the next
 
     async def before_fold(self, session: AsyncSession, signals: Sequence[Any]) -> None:
         """Renewals recorded by a subscription update, judged against the date it replaces.
@@ -73,6 +91,18 @@ class TrustHooks:
         previous = await renewal_facts(session, sorted({u.account_id for u in updates}))
         await self._record(session, renewals_from_updates(previous, updates))
 
+    async def _store_shadow(self, session: AsyncSession, rows: Sequence[ShadowScore]) -> None:
+        """Under a savepoint: scores the database refuses (a candidate's odd values) are
+        dropped and counted; the live batch goes on."""
+        try:
+            async with session.begin_nested():
+                await store_shadow_scores(session, rows)
+        except Exception as error:
+            if classify(error) is FailureKind.transient:
+                raise
+            count(self._metrics, "scoring")
+            log.error("shadow scores refused; skipped for this batch", error=describe(error, 300))
+
     async def _record(self, session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
         for outcome in await insert_outcomes(session, outcomes):
             self._metrics.outcomes.labels(outcome.kind, outcome.source).inc()
@@ -80,10 +110,24 @@ class TrustHooks:
     def shadow_score(
         self, account_id: str, state: AccountState, as_of: datetime
     ) -> ShadowScore | None:
+        """The candidate's score, or None. The candidate runs inline with the live model:
+        an exception in it is counted, and the shadow skipped for the rest of the batch
+        (``after_scoring`` resets that), never failing the live batch."""
         config = self.shadow.current
-        if config is None:
+        if config is None or self._failed:
             return None
-        health = score(state, as_of, config)
+        try:
+            health = score(state, as_of, config)
+        except Exception as error:  # noqa: BLE001 - the candidate is never the live path
+            self._failed = True
+            count(self._metrics, "scoring")
+            log.error(
+                "shadow model failed; skipped for this batch",
+                model_version=config.model_version,
+                account_id=account_id,
+                error=repr(error)[:300],
+            )
+            return None
         return ShadowScore(
             account_id, health.model_version, as_of, health.score, health.band, health.components
         )
@@ -96,7 +140,9 @@ class TrustHooks:
         shadow_rows: Sequence[ShadowScore],
     ) -> None:
         """Store the shadow's scores and the outcomes the scored accounts' facts imply."""
-        await store_shadow_scores(session, shadow_rows)
+        self._failed = False
+        if shadow_rows:
+            await self._store_shadow(session, shadow_rows)
         found: list[Outcome] = []
         for account in accounts:
             found.extend(

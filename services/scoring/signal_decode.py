@@ -100,12 +100,16 @@ def _plain_id(value: Any) -> bool:
     return type(value) is str and 0 < len(value) <= MAX_ID_LENGTH and value == value.strip()
 
 
-@lru_cache(maxsize=4096)
 def _canonical(value: str) -> bool:
     """Already canonical (``shared.contracts.fields.canonical_name`` would not change it).
 
-    Types and features are a small vocabulary: cached, the check is a lookup.
+    Types and features are a small vocabulary: cached, the check is a lookup. Only
+    bounded strings reach the cache, so it holds at most 4096 keys of at most
+    ``MAX_ID_LENGTH`` characters whatever a producer sends.
     """
-    return 0 < len(value) <= MAX_ID_LENGTH and value == "_".join(
-        value.lower().replace("-", " ").split()
-    )
+    return 0 < len(value) <= MAX_ID_LENGTH and _canonical_bounded(value)
+
+
+@lru_cache(maxsize=4096)
+def _canonical_bounded(value: str) -> bool:
+    return value == "_".join(value.lower().replace("-", " ").split())

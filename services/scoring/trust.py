@@ -1,7 +1,10 @@
 """Score trust use cases, shared by the API and the CLI: load, measure, shadow, promote.
 
 Thin: the repository loads plain data, ``accuracy/`` computes. The caller's
-session owns the transaction.
+session owns the transaction, except for the reports (:func:`accuracy`,
+:func:`shadow_status`): they read in short transactions of the API's own pool
+and compute with no connection held, once per state of the history
+(:mod:`services.scoring.report_cache`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.scoring.accuracy.render import as_data
 from services.scoring.accuracy.report import (
     DEFAULT_HORIZONS,
     AccuracyReport,
@@ -22,6 +26,7 @@ from services.scoring.accuracy.report import (
 )
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.report_cache import ReportCache, StoredVersions
 from services.scoring.repository import trust as repo
 from services.scoring.runtime import ScoringRuntime
 from services.scoring.shadow import ShadowStore
@@ -40,12 +45,12 @@ __all__ = [
 ]
 
 
-async def load_history(session: AsyncSession, *, everything: bool = False) -> History:
-    """Outcomes and the stored scores before them (``everything``: the whole history)."""
-    configs: dict[str, HealthModelConfig] = {}
-    for _version, data in await repo.stored_configs(session):
-        config = HealthModelConfig.model_validate(data)
-        configs[config.model_version] = config
+async def load_history(
+    session: AsyncSession, *, everything: bool = False, versions: StoredVersions | None = None
+) -> History:
+    """Outcomes and the stored scores before them (``everything``: the whole history); a
+    stored model version that does not validate is skipped (``versions`` remembers it)."""
+    configs = (versions or StoredVersions()).parse(await repo.stored_configs(session))
     points = await (
         repo.all_history(session) if everything else repo.history_before_outcomes(session)
     )
@@ -58,24 +63,55 @@ async def load_history(session: AsyncSession, *, everything: bool = False) -> Hi
 
 
 def observe(metrics: ScoringMetrics | None, report: AccuracyReport) -> None:
+    """The AUC gauge, for the configured horizons only: a label value never comes from a
+    request (each horizon asked for would be a time series kept forever)."""
     if metrics is None:
         return
     for h in report.horizons:
-        if h.overall is not None:
+        if h.overall is not None and h.horizon_days in DEFAULT_HORIZONS:
             metrics.model_auc.labels(report.model_version, str(h.horizon_days)).set(h.overall.auc)
 
 
-async def accuracy(
-    session: AsyncSession,
-    model: HealthModelConfig,
-    horizons: Sequence[int] = DEFAULT_HORIZONS,
-    metrics: ScoringMetrics | None = None,
-) -> AccuracyReport:
-    history = await load_history(session)
-    # CPU-bound (bootstrap, regression): off the event loop, so probes and routes stay live
-    report = await asyncio.to_thread(build_report, history, model, horizons)
-    observe(metrics, report)
-    return report
+async def accuracy(runtime: ScoringRuntime, horizons: Sequence[int]) -> dict[str, Any]:
+    """The live model's report as data, from the cache while the history is unchanged
+    (the accuracy loop keeps the default horizons' report there).
+
+    Connections are the API's own (``api_sessions``) and held only to read: the
+    history is loaded in one short transaction, and the statistics run in a thread
+    with none held.
+    """
+    sessions = runtime.api_sessions or runtime.sessions
+    async with transaction(sessions) as session:
+        live = await runtime.model_store.refresh(session)
+    report, data = await live_report(sessions, live, horizons, runtime.versions, runtime.reports)
+    observe(runtime.metrics, report)
+    return data
+
+
+async def live_report(
+    sessions: async_sessionmaker[AsyncSession],
+    live: HealthModelConfig,
+    horizons: Sequence[int],
+    versions: StoredVersions,
+    reports: ReportCache,
+) -> tuple[AccuracyReport, dict[str, Any]]:
+    """``live``'s report and its data, computed unless the cache has it for this history."""
+    async with transaction(sessions) as session:
+        mark = await repo.history_mark(session)
+
+    async def compute() -> tuple[AccuracyReport, dict[str, Any]]:
+        async with transaction(sessions) as session:
+            history = await load_history(session, versions=versions)
+        return await asyncio.to_thread(_report_data, history, live, horizons)
+
+    return await reports.get(("accuracy", live.model_version, tuple(horizons), mark), compute)
+
+
+def _report_data(
+    history: History, model: HealthModelConfig, horizons: Sequence[int]
+) -> tuple[AccuracyReport, dict[str, Any]]:
+    report = build_report(history, model, horizons)
+    return report, as_data(report)
 
 
 @dataclass(frozen=True)
@@ -87,19 +123,43 @@ class ShadowComparison:
     message: str | None
 
 
-async def shadow_status(
-    session: AsyncSession, live: HealthModelConfig, store: ShadowStore, horizons: Sequence[int]
-) -> dict[str, Any]:
-    candidate = await store.refresh(session)
-    if candidate is None or store.shadow_id is None:
-        raise NotFound("no shadow model is set")
-    history = await load_history(session)
+async def shadow_status(runtime: ScoringRuntime, horizons: Sequence[int]) -> dict[str, Any]:
+    """Band changes the shadow makes, and its AUC beside the live one's (cached as
+    :func:`accuracy` is)."""
+    sessions = runtime.api_sessions or runtime.sessions
+    store = runtime.shadow
+    async with transaction(sessions) as session:
+        live = await runtime.model_store.refresh(session)
+        candidate = await store.refresh(session)
+        if candidate is None or store.shadow_id is None:
+            raise NotFound("no shadow model is set")
+        band_changes = await repo.band_changes(session, candidate.model_version)
+        mark = await repo.history_mark(session)
+
+    async def compute() -> list[ShadowComparison]:
+        async with transaction(sessions) as session:
+            history = await load_history(session, versions=runtime.versions)
+        return await asyncio.to_thread(_compare, history, live, candidate, horizons)
+
+    key = ("shadow", live.model_version, candidate.model_version, tuple(horizons), mark)
+    compared = await runtime.reports.get(key, compute)
+    return {
+        "shadow_id": store.shadow_id,
+        "live_model_version": live.model_version,
+        "candidate_model_version": candidate.model_version,
+        "band_changes": band_changes,
+        "accuracy": [c.__dict__ for c in compared],
+        "candidate": candidate,
+    }
+
+
+def _compare(
+    history: History, live: HealthModelConfig, candidate: HealthModelConfig, horizons: Sequence[int]
+) -> list[ShadowComparison]:
     compared = []
     for days in horizons:
-        old, new = await asyncio.gather(
-            asyncio.to_thread(horizon_report, history, live, days),
-            asyncio.to_thread(horizon_report, history, candidate, days),
-        )
+        old = horizon_report(history, live, days)
+        new = horizon_report(history, candidate, days)
         compared.append(
             ShadowComparison(
                 days,
@@ -109,14 +169,7 @@ async def shadow_status(
                 new.message,
             )
         )
-    return {
-        "shadow_id": store.shadow_id,
-        "live_model_version": live.model_version,
-        "candidate_model_version": candidate.model_version,
-        "band_changes": await repo.band_changes(session, candidate.model_version),
-        "accuracy": [c.__dict__ for c in compared],
-        "candidate": candidate,
-    }
+    return compared
 
 
 async def set_shadow(session: AsyncSession, store: ShadowStore, config: HealthModelConfig) -> int:
@@ -149,7 +202,8 @@ async def promote(
 
 
 class AccuracyLoop:
-    """Recomputes the live model's accuracy every ``accuracy_interval_s`` (a service loop)."""
+    """Recomputes the live model's accuracy every ``accuracy_interval_s`` (a service loop),
+    into the reports' cache: ``GET /v1/model/accuracy`` for the default horizons reads it."""
 
     def __init__(self, runtime: ScoringRuntime) -> None:
         self._runtime = runtime
@@ -159,7 +213,9 @@ class AccuracyLoop:
         await run_periodically(
             stop,
             r.settings.accuracy_interval_s,
-            lambda: refresh_accuracy(r.sessions, r.model_store, r.shadow, r.metrics),
+            lambda: refresh_accuracy(
+                r.sessions, r.model_store, r.shadow, r.metrics, r.versions, r.reports
+            ),
             name="accuracy",
         )
 
@@ -169,12 +225,14 @@ async def refresh_accuracy(
     models: VersionedConfig[HealthModelConfig],
     shadow: ShadowStore,
     metrics: ScoringMetrics,
+    versions: StoredVersions,
+    reports: ReportCache,
 ) -> None:
-    """One pass of the accuracy loop: pick up a shadow set elsewhere, publish the AUC gauge."""
+    """One pass of the accuracy loop: pick up a shadow set elsewhere, publish the AUC gauge.
+    A stored version that does not validate is skipped, and ``versions`` remembers it."""
     async with transaction(sessions) as session:
         await shadow.refresh(session)
-        history = await load_history(session)
         live = await models.refresh(session)
-    # the statistics run outside the transaction: no connection held while computing
-    report = await asyncio.to_thread(build_report, history, live, DEFAULT_HORIZONS)
+    # computed as the API's reports are: no connection held, one at a time, cached
+    report, _ = await live_report(sessions, live, DEFAULT_HORIZONS, versions, reports)
     observe(metrics, report)

@@ -9,7 +9,6 @@ from pydantic import BaseModel
 
 from services.scoring import trust
 from services.scoring.accuracy.outcomes import OutcomeBatch
-from services.scoring.accuracy.render import as_data
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.trust import insert_outcomes
 from services.scoring.runtime import RuntimeDep
@@ -18,10 +17,14 @@ from shared.http import actor
 from shared.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["trust"])
-# bounded: a horizon is date arithmetic on the history, and each one is a report
+# bounded: each horizon is a report over the whole history (a 422 names the bound)
+MAX_HORIZONS = 6
 Horizons = Annotated[
     list[Annotated[int, Query(ge=1, le=3650)]] | None,
-    Query(description="days before each outcome (1 to 3650)", max_length=20),
+    Query(
+        description=f"days before each outcome (1 to 3650), at most {MAX_HORIZONS} of them",
+        max_length=MAX_HORIZONS,
+    ),
 ]
 
 
@@ -56,13 +59,9 @@ async def post_outcomes(
 
 
 @router.get("/model/accuracy", responses=errors(422))
-async def get_accuracy(
-    runtime: RuntimeDep, session: SessionDep, horizon: Horizons = None
-) -> dict[str, Any]:
+async def get_accuracy(runtime: RuntimeDep, horizon: Horizons = None) -> dict[str, Any]:
     """The live model against recorded outcomes: AUC, bands, lift, deciles, suggested weights."""
-    live = await runtime.model_store.refresh(session)
-    report = await trust.accuracy(session, live, _horizons(horizon), runtime.metrics)
-    return as_data(report)
+    return await trust.accuracy(runtime, _horizons(horizon))
 
 
 @router.put("/model/shadow", response_model=ShadowSet, responses=errors(422))
@@ -76,12 +75,9 @@ async def put_shadow(
 
 
 @router.get("/model/shadow", responses=errors(404, 422))
-async def get_shadow(
-    runtime: RuntimeDep, session: SessionDep, horizon: Horizons = None
-) -> dict[str, Any]:
+async def get_shadow(runtime: RuntimeDep, horizon: Horizons = None) -> dict[str, Any]:
     """Band changes the shadow would make, and its AUC beside the live one's."""
-    live = await runtime.model_store.refresh(session)
-    return await trust.shadow_status(session, live, runtime.shadow, _horizons(horizon))
+    return await trust.shadow_status(runtime, _horizons(horizon))
 
 
 @router.delete("/model/shadow", status_code=204)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.scoring.caps import StateCaps
 from services.scoring.config import ScoringSettings
 from services.scoring.config_check import check_health_config
 from services.scoring.metrics import ScoringMetrics
@@ -40,7 +41,7 @@ async def open_core(
     model_store = await stateful.load_config(
         sessions, "scoring_config", HealthModelConfig, check_health_config
     )
-    shadow = ShadowStore()
+    shadow = ShadowStore(metrics)
     async with transaction(sessions) as session:
         await shadow.refresh(session)
     scorer = Scorer(
@@ -49,6 +50,11 @@ async def open_core(
         topic=settings.topics.health_changes,
         step=settings.change_step,
         hooks=TrustHooks(shadow, metrics),
+        caps=StateCaps(
+            features=settings.max_features_per_account,
+            open_tickets=settings.max_open_tickets_per_account,
+            overdue_invoices=settings.max_overdue_invoices_per_account,
+        ),
     )
     watermarks = WatermarkStep(
         scorer,

@@ -97,6 +97,25 @@ def _point(r: Any) -> ScorePoint:
     return ScorePoint(r[0], r[1], r[2], r[3], r[4] or {}, r[5], r[6])
 
 
+async def history_mark(session: AsyncSession) -> tuple[Any, ...]:
+    """What changes when a report's inputs do: outcomes, score history, stored models.
+
+    Cheap whatever the history's size: the identity sequence of ``score_history``
+    (it moves on every insert, a rolled back one too: a spurious change at worst),
+    the outcomes' count and latest insert, the latest config version and shadow.
+    """
+    row = (
+        await session.execute(
+            text(
+                "SELECT pg_sequence_last_value(pg_get_serial_sequence('score_history', 'seq')),"
+                " (SELECT count(*) FROM outcomes), (SELECT max(recorded_at) FROM outcomes),"
+                " (SELECT max(version) FROM scoring_config), (SELECT max(id) FROM model_shadow)"
+            )
+        )
+    ).one()
+    return tuple(row)
+
+
 async def account_segments(session: AsyncSession) -> dict[str, str]:
     result = await session.execute(
         text("SELECT account_id, segment FROM accounts WHERE segment IS NOT NULL")

@@ -35,6 +35,7 @@ from shared.clock import Now
 from shared.db import transaction
 from shared.logging import get_logger
 from shared.retry import Backoff, wait_any, wait_or_stop
+from shared.text import storable
 
 log = get_logger(__name__)
 
@@ -140,7 +141,7 @@ class DeliveryWorker:
         try:
             signed = headers(secrets_in_use(row, at, self._box), row.id, at, row.body)
         except ValueError as error:  # a secret that does not decrypt: the key is wrong
-            return AttemptResult(None, f"signing failed: {error}"[:500], _since(started))
+            return AttemptResult(None, storable(f"signing failed: {error}", 500), _since(started))
         try:
             async with asyncio.timeout(self._settings.request_timeout_s):
                 return await self._exchange(row, signed, started)
@@ -148,7 +149,8 @@ class DeliveryWorker:
             limit = self._settings.request_timeout_s
             return AttemptResult(None, f"no complete answer within {limit} s", _since(started))
         except httpx.HTTPError as error:
-            return AttemptResult(None, f"{type(error).__name__}: {error}"[:500], _since(started))
+            error_text = storable(f"{type(error).__name__}: {error}", 500)
+            return AttemptResult(None, error_text, _since(started))
 
     async def _exchange(self, row: Any, signed: dict[str, str], started: float) -> AttemptResult:
         """POST and read at most ``max_response_bytes`` of the answer, then hang up."""
@@ -168,10 +170,11 @@ class DeliveryWorker:
                     break
         finally:
             await response.aclose()
+        # the receiver writes the body: stored as text only once it is text PostgreSQL holds
         text = bytes(head[: self._settings.max_response_bytes]).decode(errors="replace")
         return AttemptResult(
             response.status_code,
-            None if response.is_success else text[:200],
+            None if response.is_success else storable(text, 200),
             _since(started),
             response.headers.get("retry-after"),
         )
@@ -209,9 +212,11 @@ class DeliveryWorker:
             return "failed", now, "failed"
         s = self._settings
         delay = next_attempt_delay(row.attempts, s.schedule_s, s.jitter_ratio, self._rng)
-        if result.status_code in (429, 503):
+        if result.status_code in (429, 503) and delay is not None:
+            # a receiver may ask for a longer wait (up to the cap), never for a shorter one
+            # than the backoff: "Retry-After: 0" on every answer must not hammer it
             honoured = retry_after_seconds(result.retry_after, now, s.max_retry_after_s)
-            delay = honoured if honoured is not None and delay is not None else delay
+            delay = max(delay, honoured or 0.0)
         if delay is None:
             return "failed", now, "failed"
         return "pending", due_at(now, delay), "retry"

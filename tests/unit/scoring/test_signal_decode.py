@@ -104,3 +104,18 @@ def test_every_poison_signal_fails_with_the_contract_error() -> None:
         with pytest.raises(ValidationError):
             decode_signal(data)
         assert kind
+
+
+def test_the_vocabulary_cache_never_holds_a_long_string() -> None:
+    """Feature and type names are cached; a producer's megabyte-long names are not (the
+    cache is bounded in entries, and so in size only if its keys are)."""
+    from services.scoring import signal_decode
+
+    usage = next(b for b in map(orjson.loads, workload_signals()) if b["source"] == "usage")
+    signal_decode._canonical_bounded.cache_clear()
+    for i in range(50):
+        body = dict(usage)
+        body["feature"] = f"f{i}_" + "x" * 100_000
+        with pytest.raises((ValidationError, ValueError)):
+            decode_signal(orjson.dumps(body))
+    assert signal_decode._canonical_bounded.cache_info().currsize <= 2  # the type, at most

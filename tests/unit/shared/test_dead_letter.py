@@ -13,6 +13,7 @@ from shared.dead_letter import (
     bounded_key,
     dead_letter_bytes,
     dead_letter_record,
+    key_text,
 )
 from shared.kafka import MAX_MESSAGE_BYTES
 
@@ -57,3 +58,23 @@ def test_huge_keys_are_replaced_by_their_hash() -> None:
     assert bounded_key(b"acct-1") == b"acct-1"
     assert bounded_key(None) is None
     assert bounded_key(b"k" * 100_000) == hashlib.sha256(b"k" * 100_000).hexdigest().encode()
+
+
+def test_the_outbox_key_is_text_postgresql_holds_whatever_the_key_bytes() -> None:
+    assert key_text(b"acct-1") == "acct-1" and key_text(None) == ""
+    for junk in (b"\x00", b"a\x00b", b"\xff\xfe", b"k" * 100_000):
+        text = key_text(junk)
+        assert text == hashlib.sha256(junk).hexdigest(), junk[:8]
+
+
+def test_a_reason_quoting_a_nul_or_a_lone_surrogate_is_storable_text() -> None:
+    record = dead_letter_record(
+        Origin("signals", 0, 1, b"\x00", b"{}"),
+        stage="scoring",
+        code="handler_error",
+        message="input_value='a\x00b\ud800'",
+        received_at=NOW,
+    )
+    assert "\x00" not in record.reason.message
+    record.reason.message.encode("utf-8")  # no lone surrogate left
+    assert record.reason.message.startswith("input_value='a\ufffdb")

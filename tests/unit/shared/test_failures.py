@@ -35,6 +35,11 @@ def validation_error() -> ValidationError:
         (KafkaConnectionError(), FailureKind.transient),
         (ConnectionResetError(), FailureKind.transient),
         (TimeoutError(), FailureKind.transient),
+        # the pool had no connection free in time (a load, not a bad record)
+        (
+            sa_exc.TimeoutError("QueuePool limit of size 5 overflow 5 reached"),
+            FailureKind.transient,
+        ),
         (wrapped(asyncpg.exceptions.SerializationError("conflict")), FailureKind.transient),
         (wrapped(asyncpg.exceptions.ConnectionDoesNotExistError("gone")), FailureKind.transient),
         # asyncpg's client-side DataError subclasses InterfaceError: not a lost connection

@@ -67,3 +67,30 @@ async def test_a_clean_batch_is_handled_once_and_a_transient_failure_propagates(
 
     with pytest.raises(DatabaseUnavailable):
         await apply_isolating(FakeSession(), records, down, dead_letter)  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_a_dead_letter_refused_for_good_is_queued_again_without_the_key() -> None:
+    """A failure outside the record's handling (its dead letter) still isolates the record:
+    the batch goes on instead of the session restarting on the same record forever."""
+    from aiokafka import ConsumerRecord
+    from asyncpg.exceptions import CharacterNotInRepertoireError
+
+    def record(offset: int, key: bytes | None, value: bytes) -> ConsumerRecord[bytes, bytes]:
+        return ConsumerRecord("t", 0, offset, 0, 0, key, value, None, 0, 0, [])
+
+    queued: list[tuple[int, bytes | None, str]] = []
+
+    async def picky_sink(_session: Any, dead: Any, error: BaseException) -> None:
+        if dead.key is not None and b"\x00" in dead.key:
+            raise CharacterNotInRepertoireError('invalid byte sequence for encoding "UTF8": 0x00')
+        queued.append((dead.offset, dead.key, str(error)))
+
+    records = [
+        record(i, b"\x00" if i == 2 else b"k", b"poison" if i == 2 else b"ok") for i in range(5)
+    ]
+    session = FakeSession()
+    dead = await apply_isolating(session, records, handle, picky_sink)  # type: ignore[arg-type]
+    assert dead == 1 and session.applied == [0, 1, 3, 4]
+    assert [(o, k) for o, k, _ in queued] == [(2, None)]
+    assert "dead letter refused" in queued[0][2] and "CharacterNotInRepertoire" in queued[0][2]

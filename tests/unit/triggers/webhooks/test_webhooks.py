@@ -99,3 +99,14 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert 58 <= (retry_after_seconds(later, now, 86400) or 0) <= 61
     assert retry_after_seconds("soon", now, 86400) is None
     assert retry_after_seconds("999999", now, 3600) == 3600
+
+
+def test_retry_after_the_receiver_writes_is_read_or_ignored_never_raises() -> None:
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    # "-0000" (no zone) is read as GMT; a date in the past is "now"
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 -0000", now, 3600) == 0
+    later = (now + timedelta(seconds=60)).strftime("%a, %d %b %Y %H:%M:%S -0000")
+    assert 58 <= (retry_after_seconds(later, now, 3600) or 0) <= 61
+    for junk in ("\u00b2", "\u0663", "1.5", "-5", "+5", "Wed, 21 Oct 99999 07:28:00 GMT", "\x00"):
+        assert retry_after_seconds(junk, now, 3600) is None, junk
+    assert retry_after_seconds("9" * 5000, now, 3600) == 3600
