@@ -98,12 +98,13 @@ def migrate(
 ) -> None:
     """Apply the database migrations."""
     from shared.db import migrate as run_migrations
+    from shared.db import redacted
 
     url = database_url or _env_from_stack_file().get("VIGIL_DATABASE_URL")
     if not url:
         raise typer.BadParameter("set VIGIL_DATABASE_URL or run `vigil stack up` first")
     run_migrations(url)
-    typer.echo("migrations applied")
+    typer.echo(f"migrations applied to {redacted(url)}")
 
 
 @app.command()
