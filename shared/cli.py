@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from shared.cli_secrets import secrets_app
+
 if TYPE_CHECKING:
     from shared.stack import StackConfig
 
@@ -26,6 +28,7 @@ stack_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(stack_app, name="stack")
+app.add_typer(secrets_app, name="secrets")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
