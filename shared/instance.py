@@ -12,7 +12,9 @@ gets the next one. In a container the host name is the pod or container
 name, and the slot is 0. ``VIGIL_INSTANCE_ID`` overrides all of this.
 
 The lock folder is private: a directory (not a link) owned by this user with no
-access for group or others, created so when missing and refused otherwise. The
+access for group or others, created so when missing. One of ours that only we
+could write in (0755, as earlier versions made it) is made 0700; any other is
+refused. The
 default one has a predictable name in the shared temp dir, so anyone could make
 it first or plant links in it; a lock file is opened without following a link
 and written only when it is a regular file of ours, never truncated otherwise.
@@ -95,11 +97,14 @@ def _open_private_dir(folder: Path) -> int:
     problem = None
     if info.st_uid != os.geteuid():
         problem = f"is owned by uid {info.st_uid}, not by this user (uid {os.geteuid()})"
-    elif info.st_mode & 0o077:
-        problem = f"has mode {stat.S_IMODE(info.st_mode):o}: group or others have access"
+    elif info.st_mode & 0o022:
+        problem = f"has mode {stat.S_IMODE(info.st_mode):o}: group or others can write in it"
     if problem:
         os.close(fd)
         raise _refusal(folder, problem)
+    if info.st_mode & 0o077:
+        # ours and written by us alone (earlier versions made it 0755): made private
+        os.fchmod(fd, 0o700)
     return fd
 
 

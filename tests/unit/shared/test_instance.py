@@ -127,9 +127,19 @@ def test_a_lock_dir_others_can_write_is_refused(tmp_path) -> None:
     folder = tmp_path / "slots"
     folder.mkdir()
     folder.chmod(0o777)
-    with pytest.raises(UnsafeLockDir, match=r"mode 777.*VIGIL_INSTANCE_LOCK_DIR"):
+    with pytest.raises(
+        UnsafeLockDir, match=r"mode 777: group or others can write.*VIGIL_INSTANCE_LOCK_DIR"
+    ):
         claim_slot("svc", lock_dir=folder, host="h")
     assert os.listdir(folder) == []
+
+
+def test_a_lock_dir_of_ours_that_others_could_only_read_is_made_private(tmp_path) -> None:
+    folder = tmp_path / "slots"
+    folder.mkdir()
+    folder.chmod(0o755)  # as earlier versions made it
+    claim_slot("svc", lock_dir=folder, host="h").release()
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
