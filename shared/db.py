@@ -19,6 +19,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -156,10 +157,20 @@ def is_transient_db_error(error: BaseException) -> bool:
     )
 
 
+def redacted(database_url: str) -> str:
+    """The URL as it may be printed or logged: the password masked."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except sa_exc.ArgumentError:  # an unparsable URL is not shown at all
+        return "<unparsable database URL>"
+
+
 def alembic_config(database_url: str, tls: PostgresTls | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", database_url)
+    # an attribute, not a main option: the ini parser reads "%" as interpolation and
+    # its error quoted the whole URL, password included
+    config.attributes["database_url"] = database_url
     config.attributes["connect_args"] = connect_args(tls)  # read by migrations/env.py
     return config
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from shared.cli_secrets import secrets_app
+
 if TYPE_CHECKING:
     from shared.settings import ConnectionSettings
     from shared.stack import StackConfig
@@ -37,6 +39,7 @@ docs_app = typer.Typer(
 # The sub-apps: one line each.
 app.add_typer(stack_app, name="stack")
 app.add_typer(docs_app, name="docs")
+app.add_typer(secrets_app, name="secrets")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,12 +121,13 @@ def migrate(
 ) -> None:
     """Apply the database migrations."""
     from shared.db import migrate as run_migrations
+    from shared.db import redacted
 
     url = database_url or _env_from_stack_file().get("VIGIL_DATABASE_URL")
     if not url:
         raise typer.BadParameter("set VIGIL_DATABASE_URL or run `vigil stack up` first")
     run_migrations(url, tls=_connections().database_tls)
-    typer.echo("migrations applied")
+    typer.echo(f"migrations applied to {redacted(url)}")
 
 
 @app.command()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Body, Query, Request
 
+from services.scoring import cursor as page_cursor
 from services.scoring.api_models import (
     AccountHealth,
     AccountPage,
@@ -21,7 +21,7 @@ from services.scoring.api_models import (
 from services.scoring.repository import scores
 from services.scoring.runtime import RuntimeDep
 from shared.deps import SessionDep
-from shared.errors import InvalidInput, NotFound
+from shared.errors import NotFound
 from shared.http import IsoDateTime, actor, require_near_now
 from shared.openapi import errors
 
@@ -60,16 +60,23 @@ async def list_accounts(
     segment: Literal["enterprise", "mid_market", "smb", "self_serve"] | None = None,
     sort: Literal["account_id", "score", "-score"] = "account_id",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: str | None = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            pattern=page_cursor.PATTERN,
+            max_length=page_cursor.MAX_LENGTH,
+            description="`next_cursor` of the previous page",
+        ),
+    ] = None,
 ) -> AccountPage:
+    position = page_cursor.decode(cursor) if cursor else None
     rows = await scores.list_accounts(
-        session, band=band, segment=segment, sort=sort, limit=limit, cursor=_decode(cursor, sort)
+        session, band=band, segment=segment, sort=sort, limit=limit, cursor=position
     )
     items = [AccountSummary.from_row(row) for row in rows]
     next_cursor = None
     if len(rows) == limit:
-        last = rows[-1]
-        next_cursor = _encode([last.score if sort != "account_id" else None, last.account_id])
+        next_cursor = page_cursor.encode(rows[-1].score, rows[-1].account_id)
     return AccountPage(items=items, next_cursor=next_cursor)
 
 
@@ -109,21 +116,3 @@ async def rescore_now(runtime: RuntimeDep, as_of: IsoDateTime | None = None) -> 
     count = await runtime.clock.run_pass(as_of)
     runtime.relay.wake()
     return RescoreResult(accounts=count, as_of=as_of)
-
-
-def _encode(value: list[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(value)).decode()
-
-
-def _decode(cursor: str | None, sort: str) -> tuple[Any, str] | None:
-    if not cursor:
-        return None
-    try:
-        key, account_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError) as error:
-        raise InvalidInput("invalid cursor") from error
-    # a cursor is ours only if its key has the type its sort gives it; anything else fails in SQL
-    key_ok = key is None if sort == "account_id" else isinstance(key, int | float)
-    if not key_ok or not isinstance(account_id, str) or "\x00" in account_id:
-        raise InvalidInput("invalid cursor")
-    return key, account_id

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.schema_rules import WHOLE, Order, keys_among, keys_exactly, ordered, out_of_order
 from shared.text import Label, Name
 
 COMPONENTS = ("usage", "adoption", "support", "payment", "sentiment")
@@ -21,17 +22,31 @@ RISK_FLAGS = (
     "invoice_overdue",
     "usage_stopped_14d",
 )
-# Every number is finite (``allow_inf_nan=False``) and bounded: a config that could
+# Every number is finite (``allow_inf_nan=False``) and bounded, and no type is coerced
+# (``strict``: `false` is not a number, `0` not a boolean): a config that could
 # overflow a date or a float in a loop is refused with 422 before it is stored.
 Weight = Annotated[float, Field(ge=0, le=100)]
 Points = Annotated[float, Field(ge=0, le=100)]
 Arr = Annotated[float, Field(gt=0, le=1e12)]
-Days = Annotated[int, Field(ge=1, le=3650)]
-STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+Days = Annotated[int, Field(ge=1, le=3650), WHOLE]
+STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
+# orders between fields the validator checks; the schema lists them (x-vigil-order)
+ORDERS: tuple[Order, ...] = (
+    ("yellow_min", "<", "green_min"),
+    ("smb_min_arr", "<", "mid_market_min_arr"),
+    ("mid_market_min_arr", "<", "enterprise_min_arr"),
+    ("adoption_low", "<", "adoption_high"),
+)
+# at least one weight positive, in JSON Schema
+ANY_WEIGHT: dict[str, Any] = {
+    "anyOf": [
+        {"required": [name], "properties": {name: {"exclusiveMinimum": 0}}} for name in COMPONENTS
+    ]
+}
 
 
 class ComponentWeights(BaseModel):
-    model_config = STRICT
+    model_config = ConfigDict(**STRICT, json_schema_extra=ANY_WEIGHT)
 
     usage: Weight
     adoption: Weight
@@ -67,14 +82,16 @@ DEFAULT_WEIGHTS = {
 class HealthModelConfig(BaseModel):
     """Defaults follow docs/DESIGN.md ("The health model"); every number is a documented knob."""
 
-    model_config = STRICT
+    model_config = ConfigDict(**STRICT, json_schema_extra=ordered(ORDERS))
 
     version: Label = "1"
     # segments by ARR: enterprise >= 100k, mid-market 25k-100k, smb 5k-25k, self-serve < 5k
     enterprise_min_arr: Arr = 100_000
     mid_market_min_arr: Arr = 25_000
     smb_min_arr: Arr = 5_000
-    weights: dict[str, ComponentWeights] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    weights: dict[str, ComponentWeights] = Field(
+        default_factory=lambda: dict(DEFAULT_WEIGHTS), json_schema_extra=keys_exactly(SEGMENTS)
+    )
     green_min: Annotated[float, Field(gt=0, le=100)] = 70
     yellow_min: Annotated[float, Field(gt=0, le=100)] = 40
     hysteresis: Annotated[float, Field(ge=0, le=20)] = 3
@@ -85,12 +102,13 @@ class HealthModelConfig(BaseModel):
     # adoption: fewer than 3 core features is a churn marker, 8+ a retention marker
     # empty: every feature counts
     core_features: list[Name] = Field(default_factory=list, max_length=1000)
-    adoption_low: Annotated[int, Field(ge=1, le=10_000)] = 3
-    adoption_high: Annotated[int, Field(ge=2, le=10_000)] = 8
+    adoption_low: Annotated[int, Field(ge=1, le=10_000), WHOLE] = 3
+    adoption_high: Annotated[int, Field(ge=2, le=10_000), WHOLE] = 8
     adoption_window_days: Days = 30
     # support: penalty points per open ticket by severity, per reopen
     severity_penalty: dict[str, Points] = Field(
-        default_factory=lambda: {"low": 3.0, "normal": 8.0, "high": 18.0, "urgent": 35.0}
+        default_factory=lambda: {"low": 3.0, "normal": 8.0, "high": 18.0, "urgent": 35.0},
+        json_schema_extra=keys_exactly(SEVERITIES),
     )
     reopen_penalty: Points = 10
     # payment: penalty points
@@ -106,9 +124,10 @@ class HealthModelConfig(BaseModel):
             "support": 90,
             "payment": 90,
             "sentiment": 90,
-        }
+        },
+        json_schema_extra=keys_exactly(COMPONENTS),
     )
-    max_reasons: Annotated[int, Field(ge=1, le=20)] = 5
+    max_reasons: Annotated[int, Field(ge=1, le=20), WHOLE] = 5
     # risk flags cap the score, so a good average cannot hide an account in trouble;
     # each further flag lowers the cap by ``risk_flag_step``
     risk_caps: dict[str, Points] = Field(
@@ -118,22 +137,20 @@ class HealthModelConfig(BaseModel):
             "payment_failed_30d": 55.0,
             "invoice_overdue": 50.0,
             "usage_stopped_14d": 45.0,
-        }
+        },
+        json_schema_extra=keys_among(RISK_FLAGS),
     )
     risk_flag_step: Points = 15
 
     @model_validator(mode="after")
     def _consistent(self) -> HealthModelConfig:
-        if not self.yellow_min < self.green_min:
-            raise ValueError("yellow_min must be below green_min")
-        if not self.smb_min_arr < self.mid_market_min_arr < self.enterprise_min_arr:
-            raise ValueError("segment bounds must increase: smb < mid_market < enterprise")
+        broken = out_of_order(self.__dict__, ORDERS)
+        if broken:
+            raise ValueError(f"must hold: {', '.join(broken)}")
         if set(self.weights) != set(SEGMENTS):
             raise ValueError(f"weights must name exactly the segments {', '.join(SEGMENTS)}")
         if set(self.freshness_days) != set(COMPONENTS):
             raise ValueError(f"freshness_days must name exactly {', '.join(COMPONENTS)}")
-        if self.adoption_high <= self.adoption_low:
-            raise ValueError("adoption_high must be above adoption_low")
         if set(self.severity_penalty) != set(SEVERITIES):
             raise ValueError(f"severity_penalty must name exactly {', '.join(SEVERITIES)}")
         if not set(self.risk_caps) <= set(RISK_FLAGS):

@@ -21,6 +21,7 @@ from services.triggers.rules_check import check_playbook_config
 from services.triggers.rules_config import PlaybookConfig
 from services.triggers.runtime import TriggersRuntime
 from services.triggers.webhooks.api import router as webhooks_router
+from services.triggers.webhooks.dns import BoundedResolver
 from services.triggers.webhooks.metrics import WebhookMetrics
 from services.triggers.webhooks.repository import clear_expired_secrets, retry_backlog
 from services.triggers.webhooks.secrets import SecretBox
@@ -91,8 +92,12 @@ async def _build_runtime(
     # No redirects: a receiver must not bounce a signed delivery to another host. The
     # transport checks each target when sending and connects to the address it checked.
     delivery = settings.webhooks
+    lookup = BoundedResolver(
+        resolve, timeout_s=delivery.dns_timeout_s, threads=delivery.dns_threads
+    )
+    stack.callback(lookup.close)
     pinned = PinnedTransport(
-        allow_http=delivery.allow_http, allowlist=delivery.allowlist, resolve=resolve
+        allow_http=delivery.allow_http, allowlist=delivery.allowlist, lookup=lookup
     )
     client = await stack.enter_async_context(
         httpx.AsyncClient(transport=pinned, follow_redirects=False)
@@ -135,7 +140,7 @@ async def _build_runtime(
         rules=rules,
         now=now,
         box=box,
-        resolve=resolve,
+        lookup=lookup,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Annotated
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.schema_rules import WHOLE, Order, keys_among, keys_exactly, ordered, out_of_order
 from shared.text import Label
 
 PLAYBOOKS = (
@@ -27,15 +28,23 @@ PLAYBOOKS = (
 SEGMENTS = ("enterprise", "mid_market", "smb", "self_serve")
 # Every number finite and bounded: a config that could overflow a date in a loop is refused.
 Days = Annotated[float, Field(gt=0, le=3650)]
-STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 Hours = Annotated[float, Field(ge=0, le=24 * 365)]
 Points = Annotated[float, Field(gt=0, le=100)]
+# an exit threshold on the far side of its enter threshold would flap by design;
+# the schema lists these (x-vigil-order), the validator checks them
+EXITS_INSIDE_ENTERS: tuple[Order, ...] = (
+    ("score_drop_exit_points", "<=", "score_drop_points"),
+    ("adoption_threshold", "<=", "adoption_exit_threshold"),
+    ("expansion_exit_seat_ratio", "<=", "expansion_seat_ratio"),
+    ("expansion_exit_usage_ratio", "<=", "expansion_usage_ratio"),
+)
 
 
 class SegmentRules(BaseModel):
     """Defaults from the playbook table of docs/DESIGN.md ("Playbooks")."""
 
-    model_config = STRICT
+    model_config = ConfigDict(**STRICT, json_schema_extra=ordered(EXITS_INSIDE_ENTERS))
 
     at_risk_due_hours: Annotated[float, Field(gt=0, le=24 * 3650)] = 24
     # red enters; leaving takes a band other than red and this score (red < 40, + 5)
@@ -55,7 +64,7 @@ class SegmentRules(BaseModel):
     expansion_usage_ratio: Annotated[float, Field(gt=1, le=1000)] = 1.3
     expansion_exit_usage_ratio: Annotated[float, Field(gt=1, le=1000)] = 1.15
     # usage growth counts only with this many users active: a few users' weeks swing it by half
-    expansion_usage_min_users: Annotated[int, Field(ge=0, le=100_000)] = 10
+    expansion_usage_min_users: Annotated[int, Field(ge=0, le=100_000), WHOLE] = 10
     # ... and a full baseline (14 days against the 28 before): younger data reads as growth
     expansion_usage_min_history_days: Days = 42
     expansion_due_days: Days = 14
@@ -65,15 +74,7 @@ class SegmentRules(BaseModel):
     @model_validator(mode="after")
     def _exits_inside_enters(self) -> SegmentRules:
         """An exit threshold on the far side of its enter threshold would flap by design."""
-        pairs = {
-            "score_drop_exit_points": self.score_drop_exit_points <= self.score_drop_points,
-            "adoption_exit_threshold": self.adoption_exit_threshold >= self.adoption_threshold,
-            "expansion_exit_seat_ratio": self.expansion_exit_seat_ratio
-            <= self.expansion_seat_ratio,
-            "expansion_exit_usage_ratio": self.expansion_exit_usage_ratio
-            <= self.expansion_usage_ratio,
-        }
-        wrong = [name for name, ok in pairs.items() if not ok]
+        wrong = out_of_order(self.__dict__, EXITS_INSIDE_ENTERS)
         if wrong:
             raise ValueError(f"exit thresholds beyond their enter thresholds: {wrong}")
         return self
@@ -115,15 +116,21 @@ class PlaybookConfig(BaseModel):
     version: Label = "1"
     # episodes open only for a state (health as_of, or the clock's time) this recent
     horizon_hours: Annotated[float, Field(gt=0, le=24 * 365)] = 24
-    timing: dict[str, Timing] = Field(default_factory=default_timing)
-    enabled: dict[str, bool] = Field(default_factory=lambda: dict.fromkeys(PLAYBOOKS, True))
+    timing: dict[str, Timing] = Field(
+        default_factory=default_timing, json_schema_extra=keys_among(PLAYBOOKS)
+    )
+    enabled: dict[str, bool] = Field(
+        default_factory=lambda: dict.fromkeys(PLAYBOOKS, True),
+        json_schema_extra=keys_among(PLAYBOOKS),
+    )
     segments: dict[str, SegmentRules] = Field(
         default_factory=lambda: {
             "enterprise": SegmentRules(renewal_window_days=180),
             "mid_market": SegmentRules(),
             "smb": SegmentRules(),
             "self_serve": SegmentRules(),
-        }
+        },
+        json_schema_extra=keys_exactly(SEGMENTS),
     )
 
     @model_validator(mode="after")

@@ -11,8 +11,8 @@ from fastapi import Depends
 from services.triggers.config import TriggersSettings
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.rules_config import PlaybookConfig
+from services.triggers.webhooks.dns import AsyncResolver
 from services.triggers.webhooks.secrets import SecretBox
-from services.triggers.webhooks.url_policy import Resolver
 from services.triggers.webhooks.worker import DeliveryWorker
 from shared.clock import Now
 from shared.config_store import VersionedConfig
@@ -28,7 +28,7 @@ class TriggersRuntime(StatefulRuntime):
     rules: VersionedConfig[PlaybookConfig]
     now: Now
     box: SecretBox  # webhook secrets at rest
-    resolve: Resolver  # the URL policy's resolver, at subscription and at delivery
+    lookup: AsyncResolver  # the URL policy's bounded resolver, at subscription and delivery
 
 
 RuntimeDep = Annotated[TriggersRuntime, Depends(get_runtime)]

@@ -16,8 +16,8 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    url = context.config.get_main_option("sqlalchemy.url")
-    assert url, "sqlalchemy.url must be set"
+    url = context.config.attributes.get("database_url")
+    assert url, "shared.db.alembic_config sets the database URL"
     connect_args = context.config.attributes.get("connect_args", {})  # TLS, from shared.db
     # secrets are re-encrypted here
     engine = create_async_engine(url, hide_parameters=True, connect_args=connect_args)

@@ -115,6 +115,8 @@ async def test_url_validation_refuses_internal_targets(infra, topic_names, datab
             )
             assert response.status_code == 422, (url, response.text)
             assert "private or reserved" in response.text
+            assert "VIGIL_WEBHOOKS__ALLOWLIST" in response.text
+            assert "127.0.0.1" not in response.text, "what a name resolves to is not disclosed"
         anonymous = await client.get("/v1/webhooks/subscriptions", headers={"Authorization": ""})
         assert anonymous.status_code == 401
 

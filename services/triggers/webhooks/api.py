@@ -117,7 +117,7 @@ async def create(
         body.filters.bands,
     )
     sub_id, secret = await create_subscription(
-        session, new, runtime.settings.webhooks, runtime.box, now=now, resolve=runtime.resolve
+        session, new, runtime.settings.webhooks, runtime.box, now=now, lookup=runtime.lookup
     )
     row = await repo.get_subscription(session, sub_id)
     return CreatedSubscription(**SubscriptionOut.from_row(row).model_dump(), secret=secret)

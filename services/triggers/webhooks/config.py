@@ -27,8 +27,13 @@ class WebhookSettings(BaseModel):
     disable_after_s: Annotated[float, Field(gt=0)] = 86_400.0
     rotation_grace_s: Annotated[float, Field(ge=0)] = 86_400.0
     allow_http: bool = False
-    # hosts, IPs or CIDRs that may be targeted although private/loopback (e.g. "127.0.0.1/32")
+    # hosts, IPs or CIDRs that may be targeted although private/loopback (e.g. "127.0.0.1/32");
+    # from the environment a JSON list: VIGIL_WEBHOOKS__ALLOWLIST='["hooks.internal"]'
     allowlist: tuple[str, ...] = ()
+    # each name lookup (subscribe and delivery) waits at most this long, in a pool of
+    # its own this size; a name whose nameserver is dead holds one thread, not the pool
+    dns_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+    dns_threads: Annotated[int, Field(ge=1, le=64)] = 4
     poll_interval_s: Annotated[float, Field(gt=0)] = 0.5
     batch_size: Annotated[int, Field(ge=1)] = 100
     max_retry_after_s: Annotated[float, Field(gt=0)] = 86_400.0

@@ -310,3 +310,23 @@ async def retry_backlog(session: AsyncSession) -> tuple[int, int]:
         )
     )
     return int(backlog or 0), int(disabled or 0)
+
+
+async def stored_secrets(session: AsyncSession) -> list[Any]:
+    """Every subscription's encrypted secrets (deleted ones too), locked until the commit."""
+    result = await session.execute(
+        text("SELECT id, secret, previous_secret FROM webhook_subscriptions ORDER BY id FOR UPDATE")
+    )
+    return list(result.all())
+
+
+async def store_secrets(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Replace encrypted secrets in place: ``id``, ``secret``, ``previous_secret`` per row."""
+    if rows:
+        await session.execute(
+            text(
+                "UPDATE webhook_subscriptions SET secret = :secret,"
+                " previous_secret = :previous_secret WHERE id = :id"
+            ),
+            rows,
+        )

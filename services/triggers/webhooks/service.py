@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.triggers.webhooks import repository as repo
 from services.triggers.webhooks.config import WebhookSettings
+from services.triggers.webhooks.dns import AsyncResolver, checked_address
 from services.triggers.webhooks.secrets import SecretBox
 from services.triggers.webhooks.signing import new_secret
-from services.triggers.webhooks.url_policy import Resolver, check_url, system_resolver
+from services.triggers.webhooks.url_policy import UrlRefused
 from shared.errors import InvalidInput, NotFound
 
 EVENT_TYPES = ("playbook.triggered", "playbook.resolved", "health.changed")
@@ -42,17 +43,17 @@ async def create_subscription(
     box: SecretBox,
     *,
     now: datetime,
-    resolve: Resolver = system_resolver,
+    lookup: AsyncResolver,
 ) -> tuple[str, str]:
     """Validate and store; returns (id, secret). The secret is shown this once."""
     unknown = set(new.event_types) - set(EVENT_TYPES)
     if not new.event_types or unknown:
         raise InvalidInput(f"event_types must be among {', '.join(EVENT_TYPES)}")
     try:
-        check_url(
-            new.url, allow_http=settings.allow_http, allowlist=settings.allowlist, resolve=resolve
+        await checked_address(
+            new.url, allow_http=settings.allow_http, allowlist=settings.allowlist, lookup=lookup
         )
-    except ValueError as refused:
+    except UrlRefused as refused:  # its message never names the address (a DNS oracle)
         raise InvalidInput(f"url refused: {refused}") from None
     sub_id = f"sub_{uuid.uuid4().hex}"
     secret = new_secret()

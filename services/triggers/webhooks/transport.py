@@ -8,17 +8,12 @@ and so certificate verification) keep the original name.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 import httpx
 
-from services.triggers.webhooks.url_policy import (
-    Resolver,
-    UrlRefused,
-    pick_address,
-    system_resolver,
-)
+from services.triggers.webhooks.dns import AsyncResolver, checked_address
+from services.triggers.webhooks.url_policy import UrlRefused
 
 
 class TargetRefused(httpx.TransportError):
@@ -31,27 +26,25 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         *,
         allow_http: bool,
         allowlist: Sequence[str],
-        resolve: Resolver = system_resolver,
+        lookup: AsyncResolver,
         inner: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._allow_http = allow_http
         self._allowlist = tuple(allowlist)
-        self._resolve = resolve
+        self._lookup = lookup
         self._inner = inner or httpx.AsyncHTTPTransport(retries=0)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = str(request.url)
         try:
-            # getaddrinfo blocks: off the event loop
-            address = await asyncio.to_thread(
-                pick_address,
-                url,
-                allow_http=self._allow_http,
-                allowlist=self._allowlist,
-                resolve=self._resolve,
+            address = await checked_address(
+                url, allow_http=self._allow_http, allowlist=self._allowlist, lookup=self._lookup
             )
         except UrlRefused as refused:
-            raise TargetRefused(f"refused at delivery: {refused}", request=request) from None
+            # the operator's delivery log may name the address: it is the address their
+            # subscription's own name resolved to at delivery (DNS rebinding shows here)
+            where = f" ({refused.address})" if refused.address else ""
+            raise TargetRefused(f"refused at delivery: {refused}{where}", request=request) from None
         host = request.url.host
         request.url = request.url.copy_with(host=address)
         # the Host header was set from the original URL when the request was built

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from services.triggers.webhooks.dns import BoundedResolver
 from services.triggers.webhooks.secrets import SecretBox
 from services.triggers.webhooks.transport import PinnedTransport, TargetRefused
 
@@ -20,7 +24,7 @@ def transport(names: dict[str, list[str]], allowlist: tuple[str, ...] = ()) -> P
     return PinnedTransport(
         allow_http=False,
         allowlist=allowlist,
-        resolve=lambda host: names.get(host, []),
+        lookup=BoundedResolver(lambda host: names.get(host, []), timeout_s=5, threads=2),
         inner=httpx.MockTransport(answer),
     )
 
@@ -56,6 +60,40 @@ async def test_an_allowlisted_network_may_be_targeted() -> None:
     async with httpx.AsyncClient(transport=pinned) as client:
         assert (await client.post("https://hooks.internal/in")).status_code == 204
     assert SEEN[0].url.host == "100.64.0.7"
+
+
+async def test_a_name_whose_nameserver_never_answers_delays_only_itself() -> None:
+    """Many deliveries to a dead name time out and use one thread; other names resolve."""
+    SEEN.clear()
+    never = threading.Event()
+
+    def resolve(host: str) -> list[str]:
+        if host == "dead.example":
+            never.wait()  # a nameserver that never answers (released at the end)
+            return []
+        return ["93.184.216.34"]
+
+    lookup = BoundedResolver(resolve, timeout_s=3, threads=2)
+    pinned = PinnedTransport(
+        allow_http=False,
+        allowlist=(),
+        lookup=lookup,
+        inner=httpx.MockTransport(lambda _: httpx.Response(204)),
+    )
+    try:
+        async with httpx.AsyncClient(transport=pinned) as client:
+            dead = [
+                asyncio.ensure_future(client.post("https://dead.example/in")) for _ in range(20)
+            ]
+            live = await asyncio.wait_for(client.post("https://live.example/in"), 5)
+            assert live.status_code == 204
+            assert not any(task.done() for task in dead), "the dead name is still being waited on"
+            results = await asyncio.gather(*dead, return_exceptions=True)
+        assert all(isinstance(r, TargetRefused) for r in results)
+        assert "did not resolve within 3 s" in str(results[0])
+    finally:
+        never.set()
+        lookup.close()
 
 
 def test_secrets_round_trip_and_survive_a_key_rotation() -> None:

@@ -82,6 +82,85 @@ def test_public_https_and_allowlisted_targets_pass() -> None:
     )
 
 
+# one name per category of address that must be refused, each answered by the fake DNS
+REFUSED = {
+    "loopback": "127.0.0.2",
+    "private-10": "10.1.2.3",
+    "private-172": "172.16.5.4",
+    "private-192": "192.168.1.1",
+    "link-local-metadata": "169.254.169.254",
+    "shared-cgnat": "100.64.0.7",
+    "unspecified": "0.0.0.0",
+    "this-network": "0.1.2.3",
+    "ietf-protocol": "192.0.0.8",
+    "documentation": "198.51.100.7",
+    "benchmarking": "198.19.0.1",
+    "multicast": "224.0.0.251",
+    "reserved": "240.0.0.1",
+    "broadcast": "255.255.255.255",
+    "v6-loopback": "::1",
+    "v6-unspecified": "::",
+    "ipv4-mapped": "::ffff:10.0.0.1",
+    "ipv4-compatible": "::192.168.1.1",
+    "ipv4-translated": "::ffff:0:192.168.1.1",
+    "nat64": "64:ff9b::192.168.1.1",
+    "nat64-local-use": "64:ff9b:1::808:808",
+    "6to4": "2002:c0a8:101::1",
+    "teredo-private-client": "2001:0:808:808::3f57:fefe",
+    "unique-local": "fd12:3456::1",
+    "v6-link-local": "fe80::1",
+    "site-local": "fec0::1",
+    "v6-multicast": "ff02::1",
+    "discard": "100::1",
+    "v6-documentation": "2001:db8::1",
+    "v6-benchmarking": "2001:2::1",
+    "v6-unallocated": "4000::1",
+}
+PUBLIC = {
+    "public-v4": "93.184.216.34",
+    "public-v6": "2606:4700:4700::1111",
+    "mapped-public": "::ffff:93.184.216.34",
+    "nat64-public": "64:ff9b::93.184.216.34",
+    "6to4-public": "2002:5db8:d822::1",
+    "teredo-public": "2001:0:808:808::fefe:fefe",
+}
+CATEGORIES = fake_resolver({f"{k}.example": [v] for k, v in (REFUSED | PUBLIC).items()})
+
+
+@pytest.mark.parametrize("category", REFUSED)
+def test_each_category_of_non_global_address_is_refused_without_naming_it(category: str) -> None:
+    with pytest.raises(UrlRefused) as refused:
+        check_url(
+            f"https://{category}.example/", allow_http=False, allowlist=(), resolve=CATEGORIES
+        )
+    message = str(refused.value)
+    assert REFUSED[category] not in message, "the address a name resolves to is not disclosed"
+    assert "VIGIL_WEBHOOKS__ALLOWLIST" in message and "JSON list" in message
+    assert refused.value.address == REFUSED[category]  # kept for the operator's delivery log
+    with pytest.raises(UrlRefused, match="private or reserved"):  # an address literal too
+        host = REFUSED[category]
+        check_url(
+            f"https://[{host}]/" if ":" in host else f"https://{host}/",
+            allow_http=False,
+            allowlist=(),
+            resolve=CATEGORIES,
+        )
+
+
+@pytest.mark.parametrize("category", PUBLIC)
+def test_global_addresses_pass_and_so_do_those_they_carry(category: str) -> None:
+    url = f"https://{category}.example/"
+    assert check_url(url, allow_http=False, allowlist=(), resolve=CATEGORIES) == url
+
+
+def test_the_allowlist_admits_a_refused_category_and_http_names_its_setting() -> None:
+    url = "https://nat64.example/"
+    assert check_url(url, allow_http=False, allowlist=("192.168.0.0/16",), resolve=CATEGORIES)
+    assert check_url(url, allow_http=False, allowlist=("nat64.example",), resolve=CATEGORIES)
+    with pytest.raises(UrlRefused, match="VIGIL_WEBHOOKS__ALLOW_HTTP=true"):
+        check_url("http://public-v4.example/", allow_http=False, allowlist=(), resolve=CATEGORIES)
+
+
 def test_schedule_follows_the_specification_then_gives_up() -> None:
     schedule = (0, 5, 300, 1800)
     rng = random.Random(1)

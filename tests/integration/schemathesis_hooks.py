@@ -1,0 +1,65 @@
+"""Schemathesis hooks for tests/integration/test_openapi.py (loaded by SCHEMATHESIS_HOOKS).
+
+JSON Schema has no keyword for an order between two fields, so the configs state
+theirs under ``x-vigil-order`` (see shared/schema_rules.py). A generated positive
+body is put in the order the schema states, by swapping the two values (or
+halving the smaller of two equal ones for a strict order), reading every rule and
+default from the operation's own schema. Nothing else is changed, and no status
+is excused: any other refusal of schema-valid data still fails the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+from schemathesis.generation.modes import GenerationMode
+
+from shared.schema_rules import ORDER_KEYWORD
+
+
+@schemathesis.hook
+def map_case(context: Any, case: Any) -> Any:
+    meta = getattr(case, "meta", None)
+    positive = meta is None or meta.generation.mode == GenerationMode.POSITIVE
+    if positive and isinstance(case.body, dict):
+        body_schema = _body_schema(case.operation)
+        if body_schema is not None:
+            _put_in_order(case.body, body_schema, case.operation.schema.raw_schema)
+    return case
+
+
+def _body_schema(operation: Any) -> dict[str, Any] | None:
+    body = operation.definition.raw.get("requestBody", {})
+    schema: dict[str, Any] | None = (
+        body.get("content", {}).get("application/json", {}).get("schema")
+    )
+    return schema
+
+
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        node: Any = root
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def _put_in_order(value: dict[str, Any], schema: dict[str, Any], root: dict[str, Any]) -> None:
+    schema = _resolve(schema, root)
+    properties = schema.get("properties", {})
+    for _ in range(len(schema.get(ORDER_KEYWORD, []))):  # a chain settles in as many passes
+        for a, op, b in schema.get(ORDER_KEYWORD, []):
+            x = value.get(a, _resolve(properties.get(a, {}), root).get("default"))
+            y = value.get(b, _resolve(properties.get(b, {}), root).get("default"))
+            if x is None or y is None or x < y or (op == "<=" and x == y):
+                continue
+            if x > y:
+                value[a], value[b] = y, x
+            else:
+                value[a] = x // 2 if isinstance(x, int) else x / 2
+    for name, item in value.items():
+        inner = properties.get(name, schema.get("additionalProperties"))
+        if isinstance(item, dict) and isinstance(inner, dict):
+            _put_in_order(item, inner, root)
