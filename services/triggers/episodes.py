@@ -14,6 +14,12 @@ state machine runs the same whatever is emitted:
 - a resolve is always emitted when an emitted episode is open: a task opened
   downstream must be closable, even by a change read late.
 
+A held-back episode is still recorded (``Step.held``, with the id it would have),
+so it can be listed as held back; emitted later, it keeps that id. A person or a
+tool may acknowledge, snooze or close an emitted episode (``lifecycle.py``); that
+does not move the track: a closed episode stays the open one here until its
+condition clears, so it does not reopen while the condition holds.
+
 So a replay of history ends with exactly the episodes that hold at its end, each
 emitted once. Ids are deterministic: the episode id derives from when its
 condition started holding (an event time, or a date from the facts), never from
@@ -70,7 +76,7 @@ class Gate:
 
 @dataclass(frozen=True)
 class Transition:
-    kind: str  # triggered | resolved
+    kind: str  # triggered | resolved | held_back (never published)
     playbook: str
     episode_id: str
     event_id: str
@@ -86,6 +92,7 @@ class Step:
     tracks: dict[str, Track] = field(default_factory=dict)
     transitions: list[Transition] = field(default_factory=list)
     held_back: list[str] = field(default_factory=list)
+    held: list[Transition] = field(default_factory=list)  # the held-back episodes
 
 
 def episode_id(
@@ -141,6 +148,9 @@ def advance(
                 step.transitions.append(_triggered(eid, playbook, at, holding))
             elif track.opened_at is None:
                 step.held_back.append(playbook)
+                eid = episode_id(account_id, playbook, since, track.last_resolved_at)
+                held = _triggered(eid, playbook, at, holding)
+                step.held.append(replace(held, kind="held_back"))
         if new != tracks.get(playbook, Track()):
             step.tracks[playbook] = new
     return step

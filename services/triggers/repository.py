@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -148,27 +148,51 @@ async def add_scores(session: AsyncSession, points: Sequence[tuple[str, datetime
 
 
 async def apply_transitions(
-    session: AsyncSession, transitions: Sequence[tuple[str, Transition]]
+    session: AsyncSession,
+    transitions: Sequence[tuple[str, Transition]],
+    opened_with: Mapping[str, tuple[str, str]] | None = None,
 ) -> None:
-    """Open the triggered episodes and close the resolved ones."""
+    """Open the triggered episodes and close the resolved ones. ``opened_with``: episode
+    id -> (segment, health JSON) at its opening. A held-back episode emitted later
+    (same id) becomes open."""
     opened = [(a, t) for a, t in transitions if t.kind == "triggered"]
     closed = [(a, t) for a, t in transitions if t.kind == "resolved"]
+    described = opened_with or {}
     if opened:
+        values = {
+            "a": [a for a, _ in opened],
+            "p": [t.playbook for _, t in opened],
+            "e": [t.episode_id for _, t in opened],
+            "t": [t.at for _, t in opened],
+            "d": [t.due_by for _, t in opened],
+            "r": [t.reason for _, t in opened],
+            "s": [described.get(t.episode_id, (None, None))[0] for _, t in opened],
+            "h": [described.get(t.episode_id, (None, None))[1] for _, t in opened],
+        }
+        await session.execute(
+            text(
+                "UPDATE playbook_episodes e SET status = 'open', closed_at = NULL,"
+                " opened_at = u.t, due_by = u.d, reason = u.r, segment = u.s,"
+                " health = CAST(u.h AS jsonb) FROM unnest(CAST(:a AS text[]),"
+                " CAST(:p AS text[]), CAST(:e AS text[]), CAST(:t AS timestamptz[]),"
+                " CAST(:d AS timestamptz[]), CAST(:r AS text[]), CAST(:s AS text[]),"
+                " CAST(:h AS text[])) AS u(a, p, e, t, d, r, s, h)"
+                " WHERE e.account_id = u.a AND e.playbook = u.p AND e.episode_id = u.e"
+                " AND e.status = 'held_back' AND NOT EXISTS (SELECT 1 FROM playbook_episodes o"
+                " WHERE o.account_id = u.a AND o.playbook = u.p AND o.closed_at IS NULL)"
+            ),
+            values,
+        )
         await session.execute(
             text(
                 "INSERT INTO playbook_episodes (account_id, playbook, episode_id, opened_at,"
-                " due_by, reason) SELECT * FROM unnest(CAST(:a AS text[]), CAST(:p AS text[]),"
+                " due_by, reason, segment, health) SELECT a, p, e, t, d, r, s, CAST(h AS jsonb)"
+                " FROM unnest(CAST(:a AS text[]), CAST(:p AS text[]),"
                 " CAST(:e AS text[]), CAST(:t AS timestamptz[]), CAST(:d AS timestamptz[]),"
-                " CAST(:r AS text[])) ON CONFLICT DO NOTHING"
+                " CAST(:r AS text[]), CAST(:s AS text[]), CAST(:h AS text[]))"
+                " AS u(a, p, e, t, d, r, s, h) ON CONFLICT DO NOTHING"
             ),
-            {
-                "a": [a for a, _ in opened],
-                "p": [t.playbook for _, t in opened],
-                "e": [t.episode_id for _, t in opened],
-                "t": [t.at for _, t in opened],
-                "d": [t.due_by for _, t in opened],
-                "r": [t.reason for _, t in opened],
-            },
+            values,
         )
     if closed:
         await session.execute(
@@ -242,5 +266,36 @@ async def store_tracks(session: AsyncSession, tracks: Sequence[tuple[str, str, T
             "o": [t.opened_at for _, _, t in tracks],
             "r": [t.last_resolved_at for _, _, t in tracks],
             "c": [t.clearing_since for _, _, t in tracks],
+        },
+    )
+
+
+async def record_held_back(
+    session: AsyncSession, held: Sequence[tuple[str, Transition, str, str, str]]
+) -> None:
+    """(account, transition, why, segment, health JSON): episodes the horizon held back,
+    stored resolved (never the machine's open episode) with status ``held_back``."""
+    if not held:
+        return
+    await session.execute(
+        text(
+            "INSERT INTO playbook_episodes (account_id, playbook, episode_id, opened_at, due_by,"
+            " reason, closed_at, status, held_back_reason, segment, health)"
+            " SELECT a, p, e, t, d, r, t, 'held_back', w, s, CAST(h AS jsonb)"
+            " FROM unnest(CAST(:a AS text[]), CAST(:p AS text[]), CAST(:e AS text[]),"
+            " CAST(:t AS timestamptz[]), CAST(:d AS timestamptz[]), CAST(:r AS text[]),"
+            " CAST(:w AS text[]), CAST(:s AS text[]), CAST(:h AS text[]))"
+            " AS u(a, p, e, t, d, r, w, s, h) ON CONFLICT DO NOTHING"
+        ),
+        {
+            "a": [h[0] for h in held],
+            "p": [h[1].playbook for h in held],
+            "e": [h[1].episode_id for h in held],
+            "t": [h[1].at for h in held],
+            "d": [h[1].due_by for h in held],
+            "r": [h[1].reason for h in held],
+            "w": [h[2] for h in held],
+            "s": [h[3] for h in held],
+            "h": [h[4] for h in held],
         },
     )
