@@ -1,0 +1,82 @@
+"""An episode's lifecycle (pure): which action each status allows, what it sets;
+feedback's Wilson interval; the held-back episode the state machine records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.triggers.decisions import on_health_changes
+from services.triggers.episodes import episode_id
+from services.triggers.feedback import Feedback, wilson
+from services.triggers.lifecycle import Request, decide, shown_status
+from shared.errors import Conflict, InvalidInput
+from tests.unit.triggers.test_decisions import CFG, T0, change
+
+AT = datetime(2026, 3, 2, tzinfo=UTC)
+LATER = AT + timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("stored", "resolved", "request_", "status"),
+    [
+        ("open", None, Request("acknowledge"), "acknowledged"),
+        ("snoozed", None, Request("acknowledge"), "acknowledged"),
+        ("acknowledged", None, Request("assign", owner="o"), "acknowledged"),
+        ("open", AT, Request("assign", owner="o"), "open"),  # shown resolved: still assignable
+        ("acknowledged", None, Request("snooze", until=LATER), "snoozed"),
+        ("open", AT, Request("close", resolution="actioned"), "closed"),  # judged after clearing
+        ("snoozed", None, Request("close", resolution="false_alarm"), "closed"),
+    ],
+)
+def test_allowed_transitions(stored, resolved, request_, status) -> None:
+    assert decide(stored, resolved, request_, AT).status == status
+
+
+@pytest.mark.parametrize(
+    ("stored", "resolved", "request_"),
+    [
+        ("closed", None, Request("close", resolution="actioned")),
+        ("closed", None, Request("assign", owner="o")),
+        ("acknowledged", None, Request("acknowledge")),
+        ("open", AT, Request("snooze", until=LATER)),  # resolved: nothing to snooze
+        ("held_back", AT, Request("acknowledge")),
+    ],
+)
+def test_invalid_transitions_conflict(stored, resolved, request_) -> None:
+    with pytest.raises(Conflict):
+        decide(stored, resolved, request_, AT)
+
+
+def test_a_snooze_must_end_in_the_future_with_an_offset() -> None:
+    for until in (AT, AT - timedelta(seconds=1), LATER.replace(tzinfo=None)):
+        with pytest.raises(InvalidInput):
+            decide("open", None, Request("snooze", until=until), AT)
+
+
+def test_shown_status() -> None:
+    assert shown_status("closed", AT) == "closed"
+    assert shown_status("acknowledged", AT) == "resolved"
+    assert shown_status("snoozed", None) == "snoozed"
+    assert shown_status("held_back", AT) == "held_back"
+
+
+def test_wilson_interval_known_values() -> None:
+    p, low, high = wilson(6, 10)
+    assert p == 0.6 and low == pytest.approx(0.3127, abs=1e-4)
+    assert high == pytest.approx(0.8318, abs=1e-4)
+    assert wilson(0, 5)[1] == 0.0 and wilson(5, 5)[2] == 1.0
+    assert Feedback("at_risk", "smb", 3).precision is None
+
+
+def test_an_episode_held_back_is_recorded_with_the_id_it_would_be_emitted_with() -> None:
+    old = change(0, 30, "red")
+    held = on_health_changes(None, {}, [old], CFG, wall_now=T0 + timedelta(days=3))
+    assert held.events == [] and held.held_back == ["at_risk"]
+    (record,) = held.held
+    assert record.transition.kind == "held_back"
+    assert record.transition.episode_id == episode_id("a1", "at_risk", T0)
+    assert "older than the 24 h horizon" in record.why and record.segment == "smb"
+    live = on_health_changes(None, {}, [old], CFG, wall_now=T0 + timedelta(hours=1))
+    assert live.transitions[0].episode_id == record.transition.episode_id
