@@ -140,10 +140,14 @@ def calibrate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
     database_url: Annotated[str | None, typer.Option(envvar="VIGIL_DATABASE_URL")] = None,
 ) -> None:
-    """Measure the live health model against recorded outcomes (AUC, bands, weights)."""
+    """Measure the live health model against recorded outcomes (AUC, bands, weights),
+    beside the playbooks' feedback (precision by what CSMs said of their episodes)."""
     trust_cli = importlib.import_module("services.scoring.trust_cli")
+    feedback_cli = importlib.import_module("services.triggers.feedback_cli")
     horizons = sorted(set(horizon)) if horizon else [30, 60, 90]
-    trust_cli.calibrate(_database_url(database_url), horizons, plot, as_json, typer.echo)
+    url = _database_url(database_url)
+    feedback = feedback_cli.feedback_section(url)
+    trust_cli.calibrate(url, horizons, plot, as_json, typer.echo, feedback)
 
 
 @app.command()

@@ -3,14 +3,18 @@ keyset pages that neither skip nor repeat, precision and times on a known set.""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from pytest import approx
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 from services.triggers.feedback import wilson
+from shared.cli import app
 from shared.db import create_engine, create_sessionmaker, transaction
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import wait_for
@@ -166,3 +170,22 @@ async def test_feedback_precision_and_times_on_a_known_set(infra, topic_names, d
         'vigil_triggers_episodes_closed{playbook="at_risk",resolution="false_alarm",segment="smb"}'
         " 3.0" in metrics
     )
+
+
+async def test_calibrate_prints_the_feedback_table_beside_the_auc(database) -> None:
+    resolutions = ["actioned"] * 3 + ["false_alarm"]
+    await store(
+        database,
+        [row(n, status="closed", resolution=r) for n, r in enumerate(resolutions)],
+    )
+    runner = CliRunner()
+    args = ["calibrate", "--database-url", database, "--horizon", "30"]
+    printed = await asyncio.to_thread(runner.invoke, app, args)
+    as_json = await asyncio.to_thread(runner.invoke, app, [*args, "--json"])
+    assert printed.exit_code == 0, printed.output
+    assert "== playbook feedback" in printed.output
+    line = next(li for li in printed.output.splitlines() if li.strip().startswith("at_risk"))
+    assert line.split()[:6] == ["at_risk", "smb", "4", "3", "0", "1"]
+    assert "0.75 [" in line
+    data = json.loads(as_json.output)
+    assert "horizons" in data and data["feedback"][0]["precision"] == 0.75
