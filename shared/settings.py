@@ -74,7 +74,8 @@ class CommonSettings(BaseSettings):
 
     Tokens: ``api_token`` (required, no default) is the admin token and opens
     every route; ``read_token`` opens only reads, ``write_token`` only event
-    ingestion and the playbook episodes' lifecycle (a CSM tool's actions). Each is at least 32 characters.
+    ingestion and the playbook episodes' lifecycle (a CSM tool's actions). Each is at
+    least 32 characters.
     """
 
     model_config = SettingsConfigDict(

@@ -172,7 +172,8 @@ def _step(
         )
     for transition in step.transitions:
         outcome.transitions.append(transition)
-        outcome.events.append(playbook_event(view, transition))
+        if transition.kind != "superseded":  # a bookkeeping step: its successor is the news
+            outcome.events.append(playbook_event(view, transition))
         if transition.kind == "triggered":
             known.episodes[transition.playbook] = Episode(
                 transition.episode_id, transition.playbook, at, transition.due_by, transition.reason

@@ -107,8 +107,9 @@ async def _announce(
 
 
 async def history_of(session: AsyncSession, row: Any) -> list[Entry]:
-    """What the rules did (held back, opened, resolved) and every lifecycle change, in the
-    order they were stored (a clock pass may run at a time other than the wall clock's)."""
+    """What the rules did (held back, opened, resolved or superseded) and every lifecycle
+    change, in the order they were stored (a clock pass may run at another time than the
+    wall clock's)."""
     entries: list[Entry] = []
     if row.held_back_reason:
         entries.append(Entry(row.opened_at, "held_back", SYSTEM, {"why": row.held_back_reason}))
@@ -116,7 +117,8 @@ async def history_of(session: AsyncSession, row: Any) -> list[Entry]:
         entries.append(Entry(row.opened_at, "opened", SYSTEM, {"reason": row.reason}))
     for h in await repo.history(session, row.account_id, row.episode_id):
         entries.append(Entry(h.at, h.action, h.by, dict(h.detail or {})))
-    if row.status != "held_back" and row.closed_at is not None:
+    superseded = any(e.action == "superseded" for e in entries)
+    if row.status != "held_back" and row.closed_at is not None and not superseded:
         resolved = Entry(row.closed_at, "resolved", SYSTEM, {})
         later = next((i for i, e in enumerate(entries) if e.at > resolved.at), len(entries))
         entries.insert(later, resolved)

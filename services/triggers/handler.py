@@ -17,13 +17,13 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.triggers.decisions import Outcome, on_clock, on_health_changes
+from services.triggers.episode_repository import record_held_back, record_superseded
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.repository import (
     add_scores,
     apply_transitions,
     load_tracks,
     lock_views,
-    record_held_back,
     store_tracks,
     store_views,
 )
@@ -149,11 +149,9 @@ class TriggerEngine:
             for e in o.events
             if e.kind == "triggered"
         }
-        await apply_transitions(
-            session,
-            [(o.view.account_id, t) for o in outcomes if o.view for t in o.transitions],
-            opened_with,
-        )
+        transitions = [(o.view.account_id, t) for o in outcomes if o.view for t in o.transitions]
+        await apply_transitions(session, transitions, opened_with)
+        await record_superseded(session, [(a, t) for a, t in transitions if t.kind == "superseded"])
         await store_tracks(
             session,
             [(o.view.account_id, p, t) for o in outcomes if o.view for p, t in o.tracks.items()],

@@ -16,6 +16,8 @@ condition cleared, else the lifecycle's. A close does not end the machine's
 episode: while its condition still holds no new episode opens for the playbook;
 when it clears, the machine resolves it as any other (``playbook.resolved``) and
 a new episode needs the condition to enter again after the playbook's cool-down.
+A playbook with a cool-down also opens a new episode when the condition still
+holds a cool-down after the close (``episodes.py``: the closed one is superseded).
 ``held_back`` episodes (the horizon kept them from being emitted) take no action.
 """
 

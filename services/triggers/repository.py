@@ -69,14 +69,15 @@ async def open_episodes(session: AsyncSession, ids: Sequence[str]) -> dict[str, 
     result: dict[str, dict[str, Episode]] = defaultdict(dict)
     for r in await session.execute(
         text(
-            "SELECT account_id, playbook, episode_id, opened_at, due_by, reason"
-            " FROM playbook_episodes WHERE account_id = ANY(CAST(:ids AS text[]))"
+            "SELECT account_id, playbook, episode_id, opened_at, due_by, reason,"
+            " lifecycle_closed_at FROM playbook_episodes"
+            " WHERE account_id = ANY(CAST(:ids AS text[]))"
             " AND closed_at IS NULL"
         ),
         {"ids": list(ids)},
     ):
         result[r.account_id][r.playbook] = Episode(
-            r.episode_id, r.playbook, r.opened_at, r.due_by, r.reason
+            r.episode_id, r.playbook, r.opened_at, r.due_by, r.reason, r.lifecycle_closed_at
         )
     return result
 
@@ -152,63 +153,85 @@ async def apply_transitions(
     transitions: Sequence[tuple[str, Transition]],
     opened_with: Mapping[str, tuple[str, str]] | None = None,
 ) -> None:
-    """Open the triggered episodes and close the resolved ones. ``opened_with``: episode
+    """Close the resolved episodes and open the triggered ones. ``opened_with``: episode
     id -> (segment, health JSON) at its opening. A held-back episode emitted later
-    (same id) becomes open."""
+    (same id) becomes open.
+
+    Closes go first, and an episode opened and closed within the batch is stored
+    closed: one resolved and reopened in a batch must not meet its successor open
+    (one open episode per account and playbook), or the successor would be lost.
+    """
     opened = [(a, t) for a, t in transitions if t.kind == "triggered"]
-    closed = [(a, t) for a, t in transitions if t.kind == "resolved"]
-    described = opened_with or {}
-    if opened:
-        values = {
-            "a": [a for a, _ in opened],
-            "p": [t.playbook for _, t in opened],
-            "e": [t.episode_id for _, t in opened],
-            "t": [t.at for _, t in opened],
-            "d": [t.due_by for _, t in opened],
-            "r": [t.reason for _, t in opened],
-            "s": [described.get(t.episode_id, (None, None))[0] for _, t in opened],
-            "h": [described.get(t.episode_id, (None, None))[1] for _, t in opened],
-        }
-        await session.execute(
-            text(
-                "UPDATE playbook_episodes e SET status = 'open', closed_at = NULL,"
-                " opened_at = u.t, due_by = u.d, reason = u.r, segment = u.s,"
-                " health = CAST(u.h AS jsonb) FROM unnest(CAST(:a AS text[]),"
-                " CAST(:p AS text[]), CAST(:e AS text[]), CAST(:t AS timestamptz[]),"
-                " CAST(:d AS timestamptz[]), CAST(:r AS text[]), CAST(:s AS text[]),"
-                " CAST(:h AS text[])) AS u(a, p, e, t, d, r, s, h)"
-                " WHERE e.account_id = u.a AND e.playbook = u.p AND e.episode_id = u.e"
-                " AND e.status = 'held_back' AND NOT EXISTS (SELECT 1 FROM playbook_episodes o"
-                " WHERE o.account_id = u.a AND o.playbook = u.p AND o.closed_at IS NULL)"
-            ),
-            values,
-        )
-        await session.execute(
-            text(
-                "INSERT INTO playbook_episodes (account_id, playbook, episode_id, opened_at,"
-                " due_by, reason, segment, health) SELECT a, p, e, t, d, r, s, CAST(h AS jsonb)"
-                " FROM unnest(CAST(:a AS text[]), CAST(:p AS text[]),"
-                " CAST(:e AS text[]), CAST(:t AS timestamptz[]), CAST(:d AS timestamptz[]),"
-                " CAST(:r AS text[]), CAST(:s AS text[]), CAST(:h AS text[]))"
-                " AS u(a, p, e, t, d, r, s, h) ON CONFLICT DO NOTHING"
-            ),
-            values,
-        )
+    # a superseded episode (closed by hand, renewed after the cool-down) leaves the rules too
+    ends = {t.episode_id: t.at for _, t in transitions if t.kind in ("resolved", "superseded")}
+    new = {t.episode_id for _, t in opened}
+    closed = [(a, t) for a, t in transitions if t.kind != "triggered" and t.episode_id not in new]
     if closed:
-        await session.execute(
-            text(
-                "UPDATE playbook_episodes e SET closed_at = u.t FROM unnest(CAST(:a AS text[]),"
-                " CAST(:p AS text[]), CAST(:e AS text[]), CAST(:t AS timestamptz[]))"
-                " AS u(a, p, e, t)"
-                " WHERE e.account_id = u.a AND e.playbook = u.p AND e.episode_id = u.e"
-            ),
-            {
-                "a": [a for a, _ in closed],
-                "p": [t.playbook for _, t in closed],
-                "e": [t.episode_id for _, t in closed],
-                "t": [t.at for _, t in closed],
-            },
-        )
+        await _close(session, closed)
+    if opened:
+        await _open(session, opened, ends, opened_with or {})
+
+
+async def _close(session: AsyncSession, closed: Sequence[tuple[str, Transition]]) -> None:
+    await session.execute(
+        text(
+            "UPDATE playbook_episodes e SET closed_at = u.t FROM unnest(CAST(:a AS text[]),"
+            " CAST(:p AS text[]), CAST(:e AS text[]), CAST(:t AS timestamptz[]))"
+            " AS u(a, p, e, t)"
+            " WHERE e.account_id = u.a AND e.playbook = u.p AND e.episode_id = u.e"
+        ),
+        {
+            "a": [a for a, _ in closed],
+            "p": [t.playbook for _, t in closed],
+            "e": [t.episode_id for _, t in closed],
+            "t": [t.at for _, t in closed],
+        },
+    )
+
+
+async def _open(
+    session: AsyncSession,
+    opened: Sequence[tuple[str, Transition]],
+    ends: Mapping[str, datetime],
+    described: Mapping[str, tuple[str, str]],
+) -> None:
+    values = {
+        "a": [a for a, _ in opened],
+        "p": [t.playbook for _, t in opened],
+        "e": [t.episode_id for _, t in opened],
+        "t": [t.at for _, t in opened],
+        "d": [t.due_by for _, t in opened],
+        "r": [t.reason for _, t in opened],
+        "s": [described.get(t.episode_id, (None, None))[0] for _, t in opened],
+        "h": [described.get(t.episode_id, (None, None))[1] for _, t in opened],
+        "c": [ends.get(t.episode_id) for _, t in opened],
+    }
+    unnest = (
+        "unnest(CAST(:a AS text[]), CAST(:p AS text[]), CAST(:e AS text[]),"
+        " CAST(:t AS timestamptz[]), CAST(:d AS timestamptz[]), CAST(:r AS text[]),"
+        " CAST(:s AS text[]), CAST(:h AS text[]), CAST(:c AS timestamptz[]))"
+        " AS u(a, p, e, t, d, r, s, h, c)"
+    )
+    await session.execute(
+        text(
+            "UPDATE playbook_episodes e SET status = 'open', closed_at = u.c,"
+            " opened_at = u.t, due_by = u.d, reason = u.r, segment = u.s,"
+            f" health = CAST(u.h AS jsonb) FROM {unnest}"
+            " WHERE e.account_id = u.a AND e.playbook = u.p AND e.episode_id = u.e"
+            " AND e.status = 'held_back' AND NOT EXISTS (SELECT 1 FROM playbook_episodes o"
+            " WHERE o.account_id = u.a AND o.playbook = u.p AND o.closed_at IS NULL)"
+        ),
+        values,
+    )
+    await session.execute(
+        text(
+            "INSERT INTO playbook_episodes (account_id, playbook, episode_id, opened_at,"
+            " due_by, reason, segment, health, closed_at)"
+            f" SELECT a, p, e, t, d, r, s, CAST(h AS jsonb), c FROM {unnest}"
+            " ON CONFLICT DO NOTHING"
+        ),
+        values,
+    )
 
 
 async def account_ids_page(session: AsyncSession, after: str | None, limit: int) -> list[str]:
@@ -266,36 +289,5 @@ async def store_tracks(session: AsyncSession, tracks: Sequence[tuple[str, str, T
             "o": [t.opened_at for _, _, t in tracks],
             "r": [t.last_resolved_at for _, _, t in tracks],
             "c": [t.clearing_since for _, _, t in tracks],
-        },
-    )
-
-
-async def record_held_back(
-    session: AsyncSession, held: Sequence[tuple[str, Transition, str, str, str]]
-) -> None:
-    """(account, transition, why, segment, health JSON): episodes the horizon held back,
-    stored resolved (never the machine's open episode) with status ``held_back``."""
-    if not held:
-        return
-    await session.execute(
-        text(
-            "INSERT INTO playbook_episodes (account_id, playbook, episode_id, opened_at, due_by,"
-            " reason, closed_at, status, held_back_reason, segment, health)"
-            " SELECT a, p, e, t, d, r, t, 'held_back', w, s, CAST(h AS jsonb)"
-            " FROM unnest(CAST(:a AS text[]), CAST(:p AS text[]), CAST(:e AS text[]),"
-            " CAST(:t AS timestamptz[]), CAST(:d AS timestamptz[]), CAST(:r AS text[]),"
-            " CAST(:w AS text[]), CAST(:s AS text[]), CAST(:h AS text[]))"
-            " AS u(a, p, e, t, d, r, w, s, h) ON CONFLICT DO NOTHING"
-        ),
-        {
-            "a": [h[0] for h in held],
-            "p": [h[1].playbook for h in held],
-            "e": [h[1].episode_id for h in held],
-            "t": [h[1].at for h in held],
-            "d": [h[1].due_by for h in held],
-            "r": [h[1].reason for h in held],
-            "w": [h[2] for h in held],
-            "s": [h[3] for h in held],
-            "h": [h[4] for h in held],
         },
     )

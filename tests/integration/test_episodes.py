@@ -238,3 +238,42 @@ async def test_an_episode_the_horizon_held_back_is_listed_as_such_with_why(
     assert datetime.fromisoformat(held["opened_at"]) == T0 - timedelta(hours=72)
     assert held["resolved_at"] is None
     assert refused.status_code == 409
+
+
+async def test_an_episode_resolved_and_reopened_within_one_batch_is_stored_twice(
+    infra, topic_names, database
+) -> None:
+    await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
+    settings = settings_for(infra, topic_names, database, read_token=READ)
+    script = [change("b", 0, 30, "red"), change("b", 1, 80, "green"), change("b", 2, 30, "red")]
+    async with running(settings) as client:
+        await send(infra, topic_names.health_changes, script)  # one batch, most likely
+        await the_episode(client, "b", "at_risk", status="open")
+        listed = await episodes(client, account_id="b", playbook="at_risk")
+    assert [(e["status"], e["opened_at"] is not None) for e in listed] == [
+        ("open", True),
+        ("resolved", True),
+    ]
+
+
+async def test_closed_while_holding_opens_anew_after_the_playbooks_cool_down(
+    infra, topic_names, database
+) -> None:
+    await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
+    settings = settings_for(infra, topic_names, database, read_token=READ, write_token=WRITE)
+    async with running(settings) as client:
+        config = (await client.get("/v1/config/playbooks")).json()["config"]
+        config["timing"]["at_risk"]["cooldown_hours"] = 1
+        assert (await client.put("/v1/config/playbooks", json=config)).status_code == 200
+        await send(infra, topic_names.health_changes, [change("d", 0, 30, "red")])
+        first = (await the_episode(client, "d", "at_risk", status="open"))["episode_id"]
+        assert (await act(client, first, "close", {"resolution": "not_useful"})).status_code == 200
+        now = datetime.now(UTC)
+        await tick(client, now + timedelta(minutes=30))
+        assert not await episodes(client, account_id="d", status="open")
+        await tick(client, now + timedelta(hours=2))
+        second = await the_episode(client, "d", "at_risk", status="open")
+        old = (await client.get(f"/v1/playbooks/episodes/{first}")).json()
+    assert second["episode_id"] != first
+    assert old["status"] == "closed" and old["resolution"] == "not_useful"
+    assert [h["action"] for h in old["history"]] == ["opened", "closed", "superseded"]

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.triggers.decisions import on_health_changes
-from services.triggers.episodes import episode_id
+from services.triggers.decisions import on_clock, on_health_changes
+from services.triggers.episodes import Episode, episode_id
 from services.triggers.feedback import Feedback, wilson
 from services.triggers.lifecycle import Request, decide, shown_status
+from services.triggers.rules_config import PlaybookConfig, Timing
 from shared.errors import Conflict, InvalidInput
 from tests.unit.triggers.test_decisions import CFG, T0, change
 
@@ -80,3 +81,29 @@ def test_an_episode_held_back_is_recorded_with_the_id_it_would_be_emitted_with()
     assert "older than the 24 h horizon" in record.why and record.segment == "smb"
     live = on_health_changes(None, {}, [old], CFG, wall_now=T0 + timedelta(hours=1))
     assert live.transitions[0].episode_id == record.transition.episode_id
+
+
+def test_closed_while_holding_a_playbook_with_a_cool_down_opens_anew_after_it() -> None:
+    config = PlaybookConfig(timing={"at_risk": Timing(cooldown_hours=48)})
+    first = on_health_changes(None, {}, [change(0, 30, "red")], config, wall_now=T0)
+    (opened,) = first.transitions
+    assert first.view is not None
+    closed_at = T0 + timedelta(hours=1)
+    current = {"at_risk": Episode(opened.episode_id, "at_risk", T0, None, "red", closed_at)}
+
+    def clock(hours: float):
+        at = T0 + timedelta(hours=hours)
+        assert first.view is not None
+        return on_clock(first.view, current, at, config, wall_now=at, tracks=first.tracks)
+
+    assert clock(40).transitions == [], "within the cool-down the close stands"
+    renewed = clock(49)
+    assert [t.kind for t in renewed.transitions] == ["superseded", "triggered"]
+    assert [e.kind for e in renewed.events] == ["triggered"], "the supersede is not news"
+    assert renewed.transitions[0].episode_id == opened.episode_id
+    assert renewed.transitions[1].episode_id not in (opened.episode_id, first.events[0].episode_id)
+    no_cooldown = {"at_risk": Episode(opened.episode_id, "at_risk", T0, None, "red", closed_at)}
+    still = on_clock(
+        first.view, no_cooldown, T0 + timedelta(days=30), CFG, wall_now=T0, tracks=first.tracks
+    )
+    assert still.transitions == [], "without a cool-down a close stands while it holds"
