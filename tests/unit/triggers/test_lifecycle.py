@@ -9,8 +9,10 @@ import pytest
 
 from services.triggers.decisions import on_clock, on_health_changes
 from services.triggers.episodes import Episode, episode_id
-from services.triggers.feedback import Feedback, wilson
+from services.triggers.feedback import Durations, Feedback, wilson
+from services.triggers.feedback_gauges import FeedbackGauges
 from services.triggers.lifecycle import Request, decide, shown_status
+from services.triggers.metrics import TriggersMetrics
 from services.triggers.rules_config import PlaybookConfig, Timing
 from shared.errors import Conflict, InvalidInput
 from tests.unit.triggers.test_decisions import CFG, T0, change
@@ -107,3 +109,21 @@ def test_closed_while_holding_a_playbook_with_a_cool_down_opens_anew_after_it() 
         first.view, no_cooldown, T0 + timedelta(days=30), CFG, wall_now=T0, tracks=first.tracks
     )
     assert still.transitions == [], "without a cool-down a close stands while it holds"
+
+
+def test_feedback_gauges_carry_only_known_playbooks_and_segments() -> None:
+    metrics = TriggersMetrics.new()
+    gauges = FeedbackGauges(metrics, window=timedelta(days=90), every_s=60)
+    known = Feedback(
+        "at_risk", "smb", 4, {"actioned": 3, "false_alarm": 1}, Durations(4, 60.0, 90.0)
+    )
+    gauges.show([known, Feedback("made_up", "smb", 1, {"actioned": 1})])
+    gauges.show([known])  # refreshed: the same series, set again
+    samples = [s for m in metrics.registry.collect() for s in m.samples]
+    precision = [s for s in samples if s.name == "vigil_triggers_playbook_precision"]
+    assert [(s.labels, s.value) for s in precision] == [
+        ({"playbook": "at_risk", "segment": "smb"}, 0.75)
+    ]
+    assert not [s for s in samples if s.labels.get("playbook") == "made_up"]
+    ack = {s.labels["quantile"]: s.value for s in samples if "acknowledge" in s.name}
+    assert ack == {"0.5": 60.0, "0.9": 90.0}
