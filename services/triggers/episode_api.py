@@ -206,11 +206,11 @@ LIFECYCLE_ERRORS = errors(404, 409, 422)
 )
 async def acknowledge(
     episode_id: str,
-    body: Acknowledge,
     request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
     now: NowDep,
+    body: Acknowledge | None = None,  # ``{}`` or no body at all
 ) -> EpisodeWithHistory:
     change = LifecycleRequest("acknowledge")
     return await _act(episode_id, change, request, runtime, session, now)

@@ -87,9 +87,13 @@ async def test_lifecycle_by_a_tool_is_stored_audited_published_and_signed(
             await act(client, eid, "snooze", {"until": "2000-01-01T00:00:00Z"})
         ).status_code == 422
 
+        bare = await client.post(  # an acknowledgement needs no body
+            f"/v1/playbooks/episodes/{eid}/acknowledge", headers=as_(WRITE)
+        )
+        assert bare.status_code == 200, bare.text
+        assert (await act(client, eid, "acknowledge", {})).status_code == 409  # twice
         now = datetime.now(UTC)
         steps = [
-            ("acknowledge", {}, "acknowledged"),
             ("assign", {"owner": "csm-42"}, "acknowledged"),
             ("snooze", {"until": (now + timedelta(hours=1)).isoformat()}, "snoozed"),
         ]
