@@ -18,12 +18,14 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cryptography.fernet import Fernet
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.demo_feedback import feedback, print_feedback, work_the_queue
 from bench.demo_report import Report, collect_report, print_report
 from bench.demo_trust import TrustSummary, print_trust, run_trust
 from bench.outcomes import cancellation_events, plan_outcomes
@@ -103,7 +105,7 @@ async def run(options: Options) -> bool:
         for service in services.values():
             await asyncio.to_thread(service.wait_ready)
         async with serving(receiver):
-            report, trust = await _drive(
+            report, trust, worked = await _drive(
                 options,
                 info.kafka_bootstrap,
                 info.database_url,
@@ -118,6 +120,7 @@ async def run(options: Options) -> bool:
         for text_, ok in print_trust(trust, console):
             console.print(f"[{'green' if ok else 'red'}]{'PASS' if ok else 'FAIL'}[/] {text_}")
             passed = passed and ok
+        print_feedback(worked[1], worked[0], console)
         return passed
     finally:
         if options.keep_running:
@@ -138,7 +141,7 @@ async def _drive(
     services: dict[str, Service],
     receiver: Receiver,
     config: stack.StackConfig,
-) -> tuple[Report, TrustSummary]:
+) -> tuple[Report, TrustSummary, tuple[int, list[dict[str, Any]]]]:
     auth = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(headers=auth, timeout=120) as client:
         response = await client.post(
@@ -183,7 +186,7 @@ async def _drive(
                 await client.post(f"{services['triggers'].url}/v1/clock/tick", params={"now": end})
             ).raise_for_status()
             await _drain(engine, bootstrap, topics)
-            step(6, "collecting the results; outcomes, accuracy, a shadow model promoted")
+            step(6, "collecting the results; outcomes, accuracy, a shadow model, CSM feedback")
             canceled = frozenset(p.account_id for p in plan if p.kind == "churn")
             report = await collect_report(
                 engine, bootstrap, topics, workload, receiver, services, canceled
@@ -196,7 +199,11 @@ async def _drive(
                 workload.end,
                 REPO / ".vigil" / "demo-accuracy.png",  # outside the stack dir: kept
             )
-            return report, trust
+            # a CSM team works the queue (after the accuracy, which the closes do not touch)
+            triggers = services["triggers"].url
+            cohorts = workload.ground_truth()
+            closed = await work_the_queue(client, triggers, cohorts, options.seed)
+            return report, trust, (closed, await feedback(client, triggers))
         finally:
             await engine.dispose()
 

@@ -57,7 +57,11 @@ async def collect_report(
             )
         }
         opened = await conn.execute(
-            text("SELECT account_id, playbook, closed_at IS NULL AS open FROM playbook_episodes")
+            # held-back episodes were never announced: not "fired"
+            text(
+                "SELECT account_id, playbook, closed_at IS NULL AS open FROM playbook_episodes"
+                " WHERE status <> 'held_back'"
+            )
         )
         episodes = [(r.account_id, r.playbook, r.open) for r in opened]
         report.delivered = int(

@@ -50,7 +50,8 @@ WATCHDOG_MARGIN_S = 0.5
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 ReadinessReasons = Callable[[], dict[str, str]]
-# read: GET routes; write: posting events; admin: everything (config, clock, webhooks).
+# read: GET routes; write: posting events and acting on playbook episodes; admin:
+# everything (config, clock, webhooks).
 # ``auto`` picks read for GET/HEAD and admin for any other method.
 Access = Literal["read", "write", "admin", "auto"]
 SAFE_METHODS = frozenset({"GET", "HEAD"})

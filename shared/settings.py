@@ -144,7 +144,8 @@ class CommonSettings(ConnectionSettings):
 
     Tokens: ``api_token`` (required, no default) is the admin token and opens
     every route; ``read_token`` opens only reads, ``write_token`` only event
-    ingestion. Each is at least 32 characters.
+    ingestion and the playbook episodes' lifecycle (a CSM tool's actions). Each is at
+    least 32 characters.
     """
 
     api_token: SecretStr

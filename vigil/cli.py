@@ -182,12 +182,16 @@ def calibrate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
     database_url: Annotated[str | None, typer.Option(envvar="VIGIL_DATABASE_URL")] = None,
 ) -> None:
-    """Measure the live health model against recorded outcomes (AUC, bands, weights)."""
+    """Measure the live health model against recorded outcomes (AUC, bands, weights),
+    beside the playbooks' feedback (precision by what CSMs said of their episodes)."""
     from services.scoring import trust_cli
+    from services.triggers import feedback_cli
 
     horizons = sorted(set(horizon)) if horizon else [30, 60, 90]
     tls = _connections().database_tls
-    trust_cli.calibrate(_database_url(database_url), horizons, plot, as_json, typer.echo, tls)
+    url = _database_url(database_url)
+    feedback = feedback_cli.feedback_section(url, tls=tls)
+    trust_cli.calibrate(url, horizons, plot, as_json, typer.echo, feedback, tls)
 
 
 @app.command()

@@ -10,6 +10,7 @@ import asyncio
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from services.scoring import trust
 from services.scoring.accuracy.backtest import BandPlaybooks, band_playbooks
@@ -38,21 +39,34 @@ async def _live_and_history(
     return live, history
 
 
+# another part to print beside the AUC: (title, text lines, JSON data), e.g. the
+# playbooks' feedback, which the ``vigil`` command reads from the triggers
+Beside = tuple[str, list[str], Any]
+
+
 def calibrate(
     database_url: str,
     horizons: Sequence[int],
     plot_path: Path | None,
     as_json: bool,
     echo: Echo,
+    beside: Beside | None = None,
     tls: PostgresTls | None = None,
 ) -> AccuracyReport:
     live, history = asyncio.run(_live_and_history(database_url, tls=tls))
     report = build_report(history, live, horizons)
     if as_json:
-        echo(json.dumps(as_data(report), indent=1))
+        data = as_data(report)
+        if beside is not None:
+            data["feedback"] = beside[2]
+        echo(json.dumps(data, indent=1))
     else:
         for line in lines(report):
             echo(line)
+        if beside is not None:
+            echo(beside[0])
+            for line in beside[1]:
+                echo(line)
     if plot_path is not None:
         measured = next((h for h in report.horizons if h.overall is not None), None)
         if measured is None:

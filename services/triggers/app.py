@@ -7,6 +7,7 @@ Start, stop, probes, auth and ``run`` are the skeleton's (:mod:`shared.service`)
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -15,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.triggers.api import router
 from services.triggers.clock import playbook_hooks, playbook_plan
 from services.triggers.config import TriggersSettings
+from services.triggers.episode_api import read_router as episodes_read
+from services.triggers.episode_api import write_router as episodes_write
+from services.triggers.feedback_gauges import FeedbackGauges
 from services.triggers.handler import TriggerEngine
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.rules_check import check_playbook_config
@@ -54,11 +58,18 @@ def create_app(
     async def build(stack: AsyncExitStack) -> Parts[TriggersRuntime]:
         runtime = await _build_runtime(stack, settings, metrics, hooks, now, resolve)
 
+        feedback = FeedbackGauges(
+            metrics,
+            window=timedelta(days=settings.feedback_window_days),
+            every_s=settings.feedback_refresh_s,
+        )
+
         async def deliveries(session: AsyncSession) -> None:
             hooks.retry_backlog.set((counts := await retry_backlog(session))[0])
             hooks.disabled_endpoints.set(counts[1])
             # the previous secret is erased once its rotation grace is over
             await clear_expired_secrets(session, now())
+            await feedback.refresh(session, now())
 
         outbox = (settings.topics.playbook_events, metrics.outbox_backlog)
         follow = runtime.rules.follower(runtime.sessions, settings.config_poll_interval_s)
@@ -66,7 +77,12 @@ def create_app(
             runtime, outbox, deliveries, webhooks=runtime.worker, config=follow
         )
 
-    routers: list[Routed] = [router, (webhooks_router, "admin")]
+    routers: list[Routed] = [
+        router,
+        episodes_read,
+        (episodes_write, "write"),  # a CSM tool acts with the write token
+        (webhooks_router, "admin"),
+    ]
     spec = ServiceSpec(
         "triggers", settings, metrics.registry, build, routers, run_loops, database=True
     )

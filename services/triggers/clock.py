@@ -1,5 +1,6 @@
 """What the triggers' clock does: time-based playbooks (renewal, onboarding) for every
-account, then prune scores too old for any rule.
+account, then end the snoozes that are due (the episode is open again, and says so)
+and prune scores too old for any rule.
 
 The pass itself (chunks, lock, schedule) is :class:`shared.clock.ChunkedClock`.
 """
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.triggers.episode_service import end_snoozes
 from services.triggers.handler import TriggerEngine
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.repository import account_ids_page, prune_scores
@@ -30,6 +32,7 @@ def playbook_plan(trigger_engine: TriggerEngine) -> ClockPlan:
     """Each chunk evaluates its accounts at ``now``; a pass counts the events emitted."""
 
     async def prune(session: AsyncSession, now: datetime) -> None:
+        await end_snoozes(session, now, trigger_engine.topic, trigger_engine.wall_now())
         await prune_scores(session, prune_cutoff(now))
 
     return ClockPlan(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from services.triggers.webhooks.config import WebhookSettings
 from services.triggers.webhooks.secrets import SecretBox
@@ -17,6 +17,9 @@ class TriggersSettings(StatefulServiceSettings):
     webhooks: WebhookSettings = WebhookSettings()
     # Fernet key(s), comma-separated, first one encrypts: webhook secrets at rest
     secrets_key: SecretStr
+    # the feedback gauges cover the episodes opened this many days back, refreshed this often
+    feedback_window_days: float = Field(default=90.0, gt=0, le=3650)
+    feedback_refresh_s: float = Field(default=60.0, ge=0)
 
     @field_validator("secrets_key")
     @classmethod

@@ -6,7 +6,8 @@ nothing. A greater revision at the same ``as_of`` is scoring's correction (it
 folded late-read events) and replaces what that time said. Changes without a
 revision (from before revisions) fall back to ``as_of`` order. The
 wall clock is given (``wall_now``): episodes open only for an evaluation time
-within the rules' horizon of it; older ones update the bookkeeping silently.
+within the rules' horizon of it; older ones update the bookkeeping silently, and
+an episode they would have opened is recorded as held back, with why.
 """
 
 from __future__ import annotations
@@ -34,6 +35,17 @@ class Outcome:
     events: list[PlaybookEvent] = field(default_factory=list)
     tracks: dict[str, Track] = field(default_factory=dict)  # the tracks that changed
     held_back: list[str] = field(default_factory=list)  # playbooks held back as historical
+    held: list[HeldBack] = field(default_factory=list)  # and those episodes, to list
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """An episode the horizon kept from being emitted: listed as such, with why."""
+
+    transition: Transition
+    why: str
+    segment: str
+    health: dict[str, object]
 
 
 @dataclass
@@ -154,15 +166,31 @@ def _step(
     known.tracks.update(step.tracks)
     outcome.tracks.update(step.tracks)
     outcome.held_back += step.held_back
+    for held in step.held:
+        outcome.held.append(
+            HeldBack(held, _why_held(at, wall_now, config), view.segment, _health(view))
+        )
     for transition in step.transitions:
         outcome.transitions.append(transition)
-        outcome.events.append(playbook_event(view, transition))
+        if transition.kind != "superseded":  # a bookkeeping step: its successor is the news
+            outcome.events.append(playbook_event(view, transition))
         if transition.kind == "triggered":
             known.episodes[transition.playbook] = Episode(
                 transition.episode_id, transition.playbook, at, transition.due_by, transition.reason
             )
         else:
             known.episodes.pop(transition.playbook, None)
+
+
+def _why_held(at: datetime, wall_now: datetime, config: PlaybookConfig) -> str:
+    return (
+        f"its state (as of {at.isoformat()}) was older than the {config.horizon_hours:g} h"
+        f" horizon of the wall clock ({wall_now.isoformat()}): history is not announced"
+    )
+
+
+def _health(view: AccountView) -> dict[str, object]:
+    return {"score": view.score, "band": view.band, "components": dict(view.components)}
 
 
 def _gate(config: PlaybookConfig, playbook: str) -> Gate:
@@ -185,8 +213,8 @@ def playbook_event(view: AccountView, t: Transition) -> PlaybookEvent:
         due_by=t.due_by,
         reason=t.reason,
         segment=view.segment,
-        health={"score": view.score, "band": view.band, "components": dict(view.components)},
+        health=_health(view),
     )
 
 
-__all__ = ["Outcome", "is_newer", "on_clock", "on_health_changes", "playbook_event"]
+__all__ = ["HeldBack", "Outcome", "is_newer", "on_clock", "on_health_changes", "playbook_event"]

@@ -14,6 +14,14 @@ state machine runs the same whatever is emitted:
 - a resolve is always emitted when an emitted episode is open: a task opened
   downstream must be closable, even by a change read late.
 
+A held-back episode is still recorded (``Step.held``, with the id it would have),
+so it can be listed as held back; emitted later, it keeps that id. A person or a
+tool may acknowledge, snooze or close an emitted episode (``lifecycle.py``); that
+does not move the track: a closed episode stays the open one here until its
+condition clears, so it does not reopen while the condition holds; except that a
+playbook with a cool-down opens a new episode if its condition still holds a
+cool-down after the close (the closed one is then ``superseded``, not resolved).
+
 So a replay of history ends with exactly the episodes that hold at its end, each
 emitted once. Ids are deterministic: the episode id derives from when its
 condition started holding (an event time, or a date from the facts), never from
@@ -40,6 +48,7 @@ class Episode:
     opened_at: datetime
     due_by: datetime | None
     reason: str
+    closed_at: datetime | None = None  # closed by a person or a tool (lifecycle.py)
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,7 @@ class Gate:
 
 @dataclass(frozen=True)
 class Transition:
-    kind: str  # triggered | resolved
+    kind: str  # triggered | resolved | superseded, held_back (never published)
     playbook: str
     episode_id: str
     event_id: str
@@ -86,6 +95,7 @@ class Step:
     tracks: dict[str, Track] = field(default_factory=dict)
     transitions: list[Transition] = field(default_factory=list)
     held_back: list[str] = field(default_factory=list)
+    held: list[Transition] = field(default_factory=list)  # the held-back episodes
 
 
 def episode_id(
@@ -135,12 +145,20 @@ def advance(
         since = new.condition_since
         if since is None and current is not None:
             step.transitions.append(_resolved(playbook, current, at))
+        elif since is not None and current is not None and emit and _renags(current, gate, at):
+            step.transitions.append(_superseded(playbook, current, at))
+            after = max(current.closed_at or at, since)  # a new id per close
+            eid = episode_id(account_id, playbook, since, after)
+            step.transitions.append(_triggered(eid, playbook, at, holding))
         elif since is not None and new.opened_at is not None and current is None:
             if emit:
                 eid = episode_id(account_id, playbook, since, track.last_resolved_at)
                 step.transitions.append(_triggered(eid, playbook, at, holding))
             elif track.opened_at is None:
                 step.held_back.append(playbook)
+                eid = episode_id(account_id, playbook, since, track.last_resolved_at)
+                held = _triggered(eid, playbook, at, holding)
+                step.held.append(replace(held, kind="held_back"))
         if new != tracks.get(playbook, Track()):
             step.tracks[playbook] = new
     return step
@@ -172,6 +190,24 @@ def _hold(track: Track, since: datetime, at: datetime, gate: Gate) -> Track:
     if opened is None and gate.allows(track, since, at):
         opened = at
     return Track(since, opened, track.last_resolved_at)  # holding again: not clearing
+
+
+def _renags(current: Episode, gate: Gate, at: datetime) -> bool:
+    """Closed by hand while holding: a playbook with a cool-down opens anew after it."""
+    closed = current.closed_at
+    return closed is not None and gate.cooldown > timedelta(0) and at >= closed + gate.cooldown
+
+
+def _superseded(playbook: str, current: Episode, at: datetime) -> Transition:
+    return Transition(
+        "superseded",
+        playbook,
+        current.episode_id,
+        event_id(current.episode_id, "superseded"),
+        at,
+        None,
+        f"Closed, still holding a cool-down later: {current.reason}",
+    )
 
 
 def _triggered(eid: str, playbook: str, at: datetime, condition: Condition) -> Transition:

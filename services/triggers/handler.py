@@ -11,11 +11,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import orjson
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.triggers.decisions import Outcome, on_clock, on_health_changes
+from services.triggers.episode_repository import record_held_back, record_superseded
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.repository import (
     add_scores,
@@ -30,12 +32,40 @@ from services.triggers.webhooks.repository import WebhookItem, enqueue
 from services.triggers.webhooks.service import webhook_body
 from shared.clock import Now
 from shared.config_store import VersionedConfig
-from shared.contracts import HealthChange
+from shared.contracts import HealthChange, PlaybookEvent
 from shared.logging import get_logger
 from shared.outbox import OutboxRow, add_to_outbox
 
 log = get_logger(__name__)
 SCORE_WINDOW = timedelta(days=8)
+
+
+LIFECYCLE_FIELDS = ("by", "owner", "snoozed_until", "resolution", "note")
+
+
+def outbox_row(event: PlaybookEvent, topic: str) -> OutboxRow:
+    return (event.account_id, topic, event.model_dump_json(exclude=_unset(event)).encode())
+
+
+def _unset(event: PlaybookEvent) -> set[str]:
+    # the rules' events keep their v1 shape; lifecycle events carry only what they set
+    return {name for name in LIFECYCLE_FIELDS if getattr(event, name) is None}
+
+
+def playbook_webhook(event: PlaybookEvent, now: datetime) -> WebhookItem:
+    """The webhook of a playbook event: type ``playbook.<kind>``, filtered by playbook,
+    segment and the band in its health."""
+    kind = f"playbook.{event.kind}"
+    body = webhook_body(kind, event.model_dump(mode="json", exclude=_unset(event)), now)
+    return WebhookItem(
+        kind,
+        event.event_id,
+        event.account_id,
+        body,
+        event.playbook,
+        event.segment,
+        event.health.band,
+    )
 
 
 class TriggerEngine:
@@ -53,6 +83,14 @@ class TriggerEngine:
         self._metrics = metrics
         self._topic = topic
         self._now = now
+
+    @property
+    def topic(self) -> str:
+        """Where playbook events go (through the outbox)."""
+        return self._topic
+
+    def wall_now(self) -> datetime:
+        return self._now()
 
     async def on_records(self, session: AsyncSession, records: Sequence[ConsumerRecord]) -> None:
         changes = self._parse(records)
@@ -96,9 +134,24 @@ class TriggerEngine:
             session,
             [(o.view.account_id, t, s) for o in outcomes if o.view for t, s in o.scores],
         )
-        await apply_transitions(
-            session, [(o.view.account_id, t) for o in outcomes if o.view for t in o.transitions]
+        await record_held_back(
+            session,
+            [
+                (o.view.account_id, h.transition, h.why, h.segment, orjson.dumps(h.health).decode())
+                for o in outcomes
+                if o.view
+                for h in o.held
+            ],
         )
+        opened_with = {
+            e.episode_id: (e.segment, e.health.model_dump_json())
+            for o in outcomes
+            for e in o.events
+            if e.kind == "triggered"
+        }
+        transitions = [(o.view.account_id, t) for o in outcomes if o.view for t in o.transitions]
+        await apply_transitions(session, transitions, opened_with)
+        await record_superseded(session, [(a, t) for a, t in transitions if t.kind == "superseded"])
         await store_tracks(
             session,
             [(o.view.account_id, p, t) for o in outcomes if o.view for p, t in o.tracks.items()],
@@ -111,20 +164,8 @@ class TriggerEngine:
         hooks: list[WebhookItem] = []
         for outcome in outcomes:
             for event in outcome.events:
-                rows.append((event.account_id, self._topic, event.model_dump_json().encode()))
-                kind = f"playbook.{event.kind}"
-                body = webhook_body(kind, event.model_dump(mode="json"), now)
-                hooks.append(
-                    WebhookItem(
-                        kind,
-                        event.event_id,
-                        event.account_id,
-                        body,
-                        event.playbook,
-                        event.segment,
-                        event.health.band,
-                    )
-                )
+                rows.append(outbox_row(event, self._topic))
+                hooks.append(playbook_webhook(event, now))
                 self._metrics.playbooks.labels(event.playbook, event.kind, event.segment).inc()
                 self._observe_latency(event.at)
         for change in self._applied(outcomes, changes):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -69,14 +69,15 @@ async def open_episodes(session: AsyncSession, ids: Sequence[str]) -> dict[str, 
     result: dict[str, dict[str, Episode]] = defaultdict(dict)
     for r in await session.execute(
         text(
-            "SELECT account_id, playbook, episode_id, opened_at, due_by, reason"
-            " FROM playbook_episodes WHERE account_id = ANY(CAST(:ids AS text[]))"
+            "SELECT account_id, playbook, episode_id, opened_at, due_by, reason,"
+            " lifecycle_closed_at FROM playbook_episodes"
+            " WHERE account_id = ANY(CAST(:ids AS text[]))"
             " AND closed_at IS NULL"
         ),
         {"ids": list(ids)},
     ):
         result[r.account_id][r.playbook] = Episode(
-            r.episode_id, r.playbook, r.opened_at, r.due_by, r.reason
+            r.episode_id, r.playbook, r.opened_at, r.due_by, r.reason, r.lifecycle_closed_at
         )
     return result
 
@@ -148,43 +149,89 @@ async def add_scores(session: AsyncSession, points: Sequence[tuple[str, datetime
 
 
 async def apply_transitions(
-    session: AsyncSession, transitions: Sequence[tuple[str, Transition]]
+    session: AsyncSession,
+    transitions: Sequence[tuple[str, Transition]],
+    opened_with: Mapping[str, tuple[str, str]] | None = None,
 ) -> None:
-    """Open the triggered episodes and close the resolved ones."""
+    """Close the resolved episodes and open the triggered ones. ``opened_with``: episode
+    id -> (segment, health JSON) at its opening. A held-back episode emitted later
+    (same id) becomes open.
+
+    Closes go first, and an episode opened and closed within the batch is stored
+    closed: one resolved and reopened in a batch must not meet its successor open
+    (one open episode per account and playbook), or the successor would be lost.
+    """
     opened = [(a, t) for a, t in transitions if t.kind == "triggered"]
-    closed = [(a, t) for a, t in transitions if t.kind == "resolved"]
-    if opened:
-        await session.execute(
-            text(
-                "INSERT INTO playbook_episodes (account_id, playbook, episode_id, opened_at,"
-                " due_by, reason) SELECT * FROM unnest(CAST(:a AS text[]), CAST(:p AS text[]),"
-                " CAST(:e AS text[]), CAST(:t AS timestamptz[]), CAST(:d AS timestamptz[]),"
-                " CAST(:r AS text[])) ON CONFLICT DO NOTHING"
-            ),
-            {
-                "a": [a for a, _ in opened],
-                "p": [t.playbook for _, t in opened],
-                "e": [t.episode_id for _, t in opened],
-                "t": [t.at for _, t in opened],
-                "d": [t.due_by for _, t in opened],
-                "r": [t.reason for _, t in opened],
-            },
-        )
+    # a superseded episode (closed by hand, renewed after the cool-down) leaves the rules too
+    ends = {t.episode_id: t.at for _, t in transitions if t.kind in ("resolved", "superseded")}
+    new = {t.episode_id for _, t in opened}
+    closed = [(a, t) for a, t in transitions if t.kind != "triggered" and t.episode_id not in new]
     if closed:
-        await session.execute(
-            text(
-                "UPDATE playbook_episodes e SET closed_at = u.t FROM unnest(CAST(:a AS text[]),"
-                " CAST(:p AS text[]), CAST(:e AS text[]), CAST(:t AS timestamptz[]))"
-                " AS u(a, p, e, t)"
-                " WHERE e.account_id = u.a AND e.playbook = u.p AND e.episode_id = u.e"
-            ),
-            {
-                "a": [a for a, _ in closed],
-                "p": [t.playbook for _, t in closed],
-                "e": [t.episode_id for _, t in closed],
-                "t": [t.at for _, t in closed],
-            },
-        )
+        await _close(session, closed)
+    if opened:
+        await _open(session, opened, ends, opened_with or {})
+
+
+async def _close(session: AsyncSession, closed: Sequence[tuple[str, Transition]]) -> None:
+    await session.execute(
+        text(
+            "UPDATE playbook_episodes e SET closed_at = u.t FROM unnest(CAST(:a AS text[]),"
+            " CAST(:p AS text[]), CAST(:e AS text[]), CAST(:t AS timestamptz[]))"
+            " AS u(a, p, e, t)"
+            " WHERE e.account_id = u.a AND e.playbook = u.p AND e.episode_id = u.e"
+        ),
+        {
+            "a": [a for a, _ in closed],
+            "p": [t.playbook for _, t in closed],
+            "e": [t.episode_id for _, t in closed],
+            "t": [t.at for _, t in closed],
+        },
+    )
+
+
+async def _open(
+    session: AsyncSession,
+    opened: Sequence[tuple[str, Transition]],
+    ends: Mapping[str, datetime],
+    described: Mapping[str, tuple[str, str]],
+) -> None:
+    values = {
+        "a": [a for a, _ in opened],
+        "p": [t.playbook for _, t in opened],
+        "e": [t.episode_id for _, t in opened],
+        "t": [t.at for _, t in opened],
+        "d": [t.due_by for _, t in opened],
+        "r": [t.reason for _, t in opened],
+        "s": [described.get(t.episode_id, (None, None))[0] for _, t in opened],
+        "h": [described.get(t.episode_id, (None, None))[1] for _, t in opened],
+        "c": [ends.get(t.episode_id) for _, t in opened],
+    }
+    unnest = (
+        "unnest(CAST(:a AS text[]), CAST(:p AS text[]), CAST(:e AS text[]),"
+        " CAST(:t AS timestamptz[]), CAST(:d AS timestamptz[]), CAST(:r AS text[]),"
+        " CAST(:s AS text[]), CAST(:h AS text[]), CAST(:c AS timestamptz[]))"
+        " AS u(a, p, e, t, d, r, s, h, c)"
+    )
+    await session.execute(
+        text(
+            "UPDATE playbook_episodes e SET status = 'open', closed_at = u.c,"
+            " opened_at = u.t, due_by = u.d, reason = u.r, segment = u.s,"
+            f" health = CAST(u.h AS jsonb) FROM {unnest}"
+            " WHERE e.account_id = u.a AND e.playbook = u.p AND e.episode_id = u.e"
+            " AND e.status = 'held_back' AND NOT EXISTS (SELECT 1 FROM playbook_episodes o"
+            " WHERE o.account_id = u.a AND o.playbook = u.p AND o.closed_at IS NULL)"
+        ),
+        values,
+    )
+    await session.execute(
+        text(
+            "INSERT INTO playbook_episodes (account_id, playbook, episode_id, opened_at,"
+            " due_by, reason, segment, health, closed_at)"
+            f" SELECT a, p, e, t, d, r, s, CAST(h AS jsonb), c FROM {unnest}"
+            " ON CONFLICT DO NOTHING"
+        ),
+        values,
+    )
 
 
 async def account_ids_page(session: AsyncSession, after: str | None, limit: int) -> list[str]:

@@ -88,11 +88,27 @@ class HealthAtEvent(BaseModel):
     components: dict[str, Score | None]
 
 
+# ``triggered`` and ``resolved`` are the rules'; the others (an extension of v1) are an
+# episode's lifecycle in the hands of a person or a tool, and the end of a snooze.
+PlaybookEventKind = Literal[
+    "triggered", "resolved", "acknowledged", "assigned", "snoozed", "snooze_ended", "closed"
+]
+Resolution = Literal["actioned", "not_useful", "false_alarm"]
+
+
 class PlaybookEvent(BaseModel):
+    """An episode's event. ``health`` is the account's at the rule's evaluation for
+    ``triggered``/``resolved``, and at the episode's opening for lifecycle events.
+
+    Lifecycle events (extending v1, absent on the rules' events) say ``by`` whom (the
+    token's role and fingerprint) and what changed: ``owner``, ``snoozed_until``,
+    ``resolution`` and ``note``.
+    """
+
     model_config = ConfigDict(frozen=True)
 
     event_id: Id
-    kind: Literal["triggered", "resolved"]
+    kind: PlaybookEventKind
     account_id: Id
     playbook: Playbook
     episode_id: Id
@@ -101,6 +117,11 @@ class PlaybookEvent(BaseModel):
     reason: str
     segment: Segment
     health: HealthAtEvent
+    by: str | None = None
+    owner: str | None = None
+    snoozed_until: Timestamp | None = None
+    resolution: Resolution | None = None
+    note: str | None = None
 
 
 class DlqReason(BaseModel):

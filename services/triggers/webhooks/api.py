@@ -11,7 +11,13 @@ from pydantic import AnyHttpUrl, BaseModel, Field
 
 from services.triggers.runtime import RuntimeDep
 from services.triggers.webhooks import repository as repo
-from services.triggers.webhooks.service import NewSubscription, create_subscription, rotate
+from services.triggers.webhooks.service import (
+    EVENT_TYPES,
+    EventType,
+    NewSubscription,
+    create_subscription,
+    rotate,
+)
 from shared.deps import NowDep, SessionDep
 from shared.errors import NotFound
 from shared.http import IsoDateTime
@@ -19,7 +25,6 @@ from shared.openapi import errors
 from shared.text import Name
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
-EventType = Literal["playbook.triggered", "playbook.resolved", "health.changed"]
 
 
 class Filters(BaseModel):
@@ -30,7 +35,7 @@ class Filters(BaseModel):
 
 class SubscriptionIn(BaseModel):
     url: Annotated[AnyHttpUrl, Field(max_length=2048)]
-    event_types: list[EventType] = Field(min_length=1, max_length=3)
+    event_types: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
     filters: Filters = Filters()
 
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +19,18 @@ from services.triggers.webhooks.signing import new_secret
 from services.triggers.webhooks.url_policy import UrlRefused
 from shared.errors import InvalidInput, NotFound
 
-EVENT_TYPES = ("playbook.triggered", "playbook.resolved", "health.changed")
+EventType = Literal[
+    "playbook.triggered",
+    "playbook.resolved",
+    "health.changed",
+    # an episode's lifecycle, by a person or a tool (and the clock, at a snooze's end)
+    "playbook.acknowledged",
+    "playbook.assigned",
+    "playbook.snoozed",
+    "playbook.snooze_ended",
+    "playbook.closed",
+]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 
 @dataclass(frozen=True)

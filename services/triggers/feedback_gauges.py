@@ -1,0 +1,61 @@
+"""Feedback as Prometheus gauges, refreshed with the service's other gauges (at most
+once per ``feedback_refresh_s``: it aggregates the window's episodes)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.triggers import episode_repository as repo
+from services.triggers.feedback import Feedback
+from services.triggers.metrics import TriggersMetrics
+from services.triggers.rules_config import PLAYBOOKS, SEGMENTS
+
+
+class FeedbackGauges:
+    def __init__(self, metrics: TriggersMetrics, *, window: timedelta, every_s: float) -> None:
+        self._metrics = metrics
+        self._window = window
+        self._every_s = every_s
+        self._last = float("-inf")
+
+    async def refresh(self, session: AsyncSession, now: datetime) -> None:
+        if time.monotonic() - self._last < self._every_s:
+            return
+        rows = await repo.feedback(session, now - self._window)
+        self.show(rows)
+        self._last = time.monotonic()
+
+    def show(self, rows: Sequence[Feedback]) -> None:
+        """Set every gauge from ``rows``; labels only from the known playbooks and segments."""
+        m = self._metrics
+        gauges = (
+            m.feedback_closed,
+            m.precision,
+            m.precision_low,
+            m.precision_high,
+            m.time_to_acknowledge,
+            m.time_to_close,
+        )
+        for g in gauges:
+            g.clear()  # a pair that left the window leaves the gauges
+        for row in rows:
+            if row.playbook not in PLAYBOOKS or row.segment not in SEGMENTS:
+                continue
+            labels = (row.playbook, row.segment)
+            for resolution, count in row.closed.items():
+                m.feedback_closed.labels(*labels, resolution).set(count)
+            if (p := row.precision) is not None:
+                m.precision.labels(*labels).set(p[0])
+                m.precision_low.labels(*labels).set(p[1])
+                m.precision_high.labels(*labels).set(p[2])
+            for gauge, d in (
+                (m.time_to_acknowledge, row.to_acknowledge),
+                (m.time_to_close, row.to_close),
+            ):
+                for quantile, value in (("0.5", d.median_s), ("0.9", d.p90_s)):
+                    if value is not None:
+                        gauge.labels(*labels, quantile).set(value)
