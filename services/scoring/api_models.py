@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.scoring.model_config import HealthModelConfig
+from shared.contracts import AppliedOverride
 from shared.contracts.fields import plain_decimal
 
 
@@ -25,6 +26,10 @@ class AccountHealth(BaseModel):
     arr: str | None
     seats: int | None
     renewal_at: date | None
+    # the model's own score and band: equal to ``score``/``band`` unless an override applies
+    model_score: float
+    model_band: str
+    overrides: list[AppliedOverride]  # the overrides the score applied
 
     @classmethod
     def from_row(cls, row: Any) -> AccountHealth:
@@ -42,6 +47,9 @@ class AccountHealth(BaseModel):
             arr=None if row.arr is None else plain_decimal(row.arr),
             seats=row.seats,
             renewal_at=row.renewal_at,
+            model_score=row.model_score,
+            model_band=row.model_band,
+            overrides=[AppliedOverride.model_validate(o) for o in row.overrides or []],
         )
 
 

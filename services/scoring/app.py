@@ -17,6 +17,8 @@ from services.scoring.clock import rescore_hooks, rescore_plan
 from services.scoring.config import ScoringSettings
 from services.scoring.handler import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
+from services.scoring.overrides_api import read_router as overrides_read
+from services.scoring.overrides_api import write_router as overrides_write
 from services.scoring.repository.scores import band_counts
 from services.scoring.repository.trust import outcome_counts
 from services.scoring.retention import EventIdRetention
@@ -61,7 +63,7 @@ def create_app(settings: ScoringSettings, *, now: Now = utc_now, run_loops: bool
         settings,
         metrics.registry,
         build,
-        [router, trust_router],
+        [router, trust_router, overrides_read, (overrides_write, "write")],
         run_loops,
         database=True,
     )
@@ -99,7 +101,17 @@ async def _build_runtime(
     plan = rescore_plan(scorer, watermarks)
     clock = ChunkedClock(engine, sessions, plan, settings, now=now, hooks=hooks)
     return ScoringRuntime(
-        settings, metrics, engine, sessions, consumer, relay, clock, core.model_store, core.shadow
+        settings,
+        metrics,
+        engine,
+        sessions,
+        consumer,
+        relay,
+        clock,
+        core.model_store,
+        core.shadow,
+        scorer,
+        now,
     )
 
 

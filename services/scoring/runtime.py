@@ -11,7 +11,9 @@ from fastapi import Depends
 from services.scoring.config import ScoringSettings
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.scorer import Scorer
 from services.scoring.shadow import ShadowStore
+from shared.clock import Now, utc_now
 from shared.config_store import VersionedConfig
 from shared.deps import get_runtime
 from shared.stateful import StatefulRuntime
@@ -23,6 +25,8 @@ class ScoringRuntime(StatefulRuntime):
     metrics: ScoringMetrics
     model_store: VersionedConfig[HealthModelConfig]
     shadow: ShadowStore = field(default_factory=ShadowStore)
+    scorer: Scorer | None = None  # re-scores an account at once when an override changes
+    now: Now = utc_now  # the service's clock, injected in tests (``NowDep``)
 
 
 RuntimeDep = Annotated[ScoringRuntime, Depends(get_runtime)]

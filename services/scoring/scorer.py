@@ -8,7 +8,7 @@ score, the history of published changes and their outbox rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,9 @@ from services.scoring.loader import build_state
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model import Health, score
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.override_result import with_overrides
+from services.scoring.overrides import Override, apply_overrides
+from services.scoring.repository.overrides import active_overrides
 from services.scoring.repository.reads import load_related, lock_accounts
 from services.scoring.repository.scores import ScoreRow, store_scores
 from services.scoring.repository.trust import ShadowScore
@@ -61,11 +64,13 @@ class Scorer:
         as_of: datetime | None,
         trigger: str,
         bound: datetime | None = None,
+        now: datetime | None = None,
     ) -> list[ScoreRow]:
         """Score ``account_ids``; ``as_of=None`` scores each at its latest event time.
 
         Never past ``bound`` (the watermarks, ``services.scoring.event_time``);
-        an account the bound has not reached yet is left for later.
+        an account the bound has not reached yet is left for later. Overrides in
+        force at ``now`` (default: ``as_of``, else the wall clock) apply after the model.
         """
         locked = await lock_accounts(session, sorted(set(account_ids)))
         judged = {a.account_id: judgement_time(a, as_of, bound) for a in locked}
@@ -88,6 +93,8 @@ class Scorer:
             history_since=earliest - HISTORY_WINDOW,
         )
         config = self._model_store.current
+        at = now or as_of or datetime.now(UTC)
+        overrides = await active_overrides(session, [a.account_id for a in accounts], at)
         rows: list[ScoreRow] = []
         outbox: list[OutboxRow] = []
         shadow: list[ShadowScore] = []
@@ -99,7 +106,8 @@ class Scorer:
                 extra = self.hooks.shadow_score(account.account_id, state, at)
                 if extra is not None:
                     shadow.append(extra)
-            row, message = self._result(account, health, times[account.account_id], state)
+            applied = overrides.get(account.account_id, [])
+            row, message = self._result(account, health, times[account.account_id], applied)
             rows.append(row)
             if message is None:
                 continue
@@ -113,8 +121,9 @@ class Scorer:
         return rows
 
     def _result(
-        self, account: Any, health: Health, as_of: datetime, state: Any
+        self, account: Any, model: Health, as_of: datetime, applied: list[Override]
     ) -> tuple[ScoreRow, bytes | None]:
+        health = apply_overrides(model, applied, self._model_store.current)
         changed = is_health_change(
             account.score, account.band, health.score, health.band, self._step
         )
@@ -142,11 +151,12 @@ class Scorer:
             revision=account.health_revision + int(changed),
             facts=facts if new_facts else None,  # rare: not on every change
         )
-        if not changed:
+        row, extra = with_overrides(row, account, model, applied)
+        if not row.changed:
             return row, None
         # the contract model validates in tests; the hot path serializes plain data
         message = {
-            "event_id": event_id,
+            "event_id": row.event_id,
             "revision": row.revision,
             "account_id": account.account_id,
             "as_of": as_of,
@@ -172,5 +182,6 @@ class Scorer:
                 "usage_ratio_to_baseline": health.usage.ratio_to_baseline,
                 "usage_ratio_14d_to_baseline": health.usage.ratio_14d_to_baseline,
             },
+            **extra,
         }
         return row, dumps(message)

@@ -49,6 +49,22 @@ class AccountFacts(BaseModel):
     usage_ratio_14d_to_baseline: float | None = None
 
 
+class AppliedOverride(BaseModel):
+    """An override in force when the change was scored (an extension of v1)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    override_id: str
+    kind: Literal["pin_band", "adjust_score", "adjust_component"]
+    band: Band | None = None
+    delta: Annotated[float, Field(ge=-100, le=100)] | None = None
+    component: str | None = None
+    reason: str
+    expires_at: Timestamp
+    created_at: Timestamp | None = None
+    created_by: str
+
+
 class HealthChange(BaseModel):
     """One published change of an account's health (or of its playbook facts).
 
@@ -78,6 +94,12 @@ class HealthChange(BaseModel):
     facts_changed: list[Fact] = Field(default_factory=list)
     account: AccountFacts = AccountFacts()
     revision: Annotated[int, Field(ge=1)] | None = None
+    # Overrides (extend v1, optional): present when an override is in force or has just
+    # ended. ``score``/``band`` are then the overridden ones and these the model's own;
+    # ``overrides`` is empty on the change that returns to the model's score.
+    model_score: Score | None = None
+    model_band: Band | None = None
+    overrides: list[AppliedOverride] | None = None
 
 
 class HealthAtEvent(BaseModel):

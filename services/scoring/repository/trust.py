@@ -73,7 +73,9 @@ async def history_before_outcomes(session: AsyncSession) -> list[ScorePoint]:
     """Stored scores of accounts with outcomes, from before their last outcome day."""
     result = await session.execute(
         text(
-            "SELECT h.account_id, h.as_of, h.score, h.band, h.components, h.model_version,"
+            # calibration measures the model: its own score, not an override's
+            "SELECT h.account_id, h.as_of, COALESCE(h.model_score, h.score),"
+            " COALESCE(h.model_band, h.band), h.components, h.model_version,"
             " h.segment FROM score_history h"
             " JOIN (SELECT account_id, max(outcome_date) AS last FROM outcomes"
             "       GROUP BY account_id) o ON o.account_id = h.account_id"
@@ -86,7 +88,8 @@ async def history_before_outcomes(session: AsyncSession) -> list[ScorePoint]:
 async def all_history(session: AsyncSession) -> list[ScorePoint]:
     result = await session.execute(
         text(
-            "SELECT account_id, as_of, score, band, components, model_version, segment"
+            "SELECT account_id, as_of, COALESCE(model_score, score),"
+            " COALESCE(model_band, band), components, model_version, segment"
             " FROM score_history ORDER BY account_id, seq"
         )
     )
