@@ -26,6 +26,7 @@ stack_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(stack_app, name="stack")
+app.add_typer(importlib.import_module("shared.dlq.cli").app, name="dlq")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

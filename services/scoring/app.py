@@ -28,6 +28,7 @@ from services.scoring.trust_api import router as trust_router
 from services.scoring.wiring import open_core
 from shared import stateful
 from shared.clock import ChunkedClock, Now, utc_now
+from shared.dlq.api import router as dlq_router
 from shared.locks import LockKey
 from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
 
@@ -63,7 +64,13 @@ def create_app(settings: ScoringSettings, *, now: Now = utc_now, run_loops: bool
         settings,
         metrics.registry,
         build,
-        [router, trust_router, overrides_read, (overrides_write, "write")],
+        [
+            router,
+            trust_router,
+            overrides_read,
+            (overrides_write, "write"),
+            (dlq_router, "admin"),  # every stage's dead letters (shared.dlq)
+        ],
         run_loops,
         database=True,
     )

@@ -135,7 +135,9 @@ class DlqRecord(BaseModel):
 
     ``stage``, ``payload_bytes``, ``payload_sha256`` and ``payload_truncated``
     extend v1 compatibly: ``payload`` holds at most the first 64 KiB of the
-    original bytes; the size and hash identify the whole.
+    original bytes; the size and hash identify the whole. ``attempt`` (also an
+    extension) is 1 for a first failure and counts up when a redrive
+    (``shared.dlq``) sent the record back through its stage and it failed again.
     """
 
     reason: DlqReason
@@ -149,3 +151,4 @@ class DlqRecord(BaseModel):
     payload_bytes: Annotated[int, Field(ge=0)] | None = None
     payload_sha256: Annotated[str, Field(pattern="^[0-9a-f]{64}$")] | None = None
     payload_truncated: bool = False
+    attempt: Annotated[int, Field(ge=1)] = 1
