@@ -26,8 +26,9 @@ from shared.kafka import ensure_topics
 from shared.settings import TopicNames
 from tests.integration.kafka_io import produce, read_topic, wait_for
 from tests.integration.pipeline import wait_drained
+from tests.integration.test_ingest import ingest_settings as base_ingest_settings
 from tests.integration.test_trust import rows
-from tests.support.poison import raw_event
+from tests.support.poison import good_signal, poison_signals, raw_event
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 TOKEN = "test-token-redrive-0123456789abcdef0123456789abcdef"
@@ -35,14 +36,10 @@ BIG = "acct-big"
 
 
 def ingest_settings(infra: Any, topics: TopicNames, **more: Any) -> IngestSettings:
-    return IngestSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        api_token=TOKEN,
-        topics=topics,
-        group_id=f"ingest-{topics.signals}",
-        instance_id=uuid.uuid4().hex[:6],
-        **more,
-    )
+    """One consumer group for the strict ingest and the fixed one: the fixed one must not
+    read the raw topics again (the redrive is what brings the dead letters back)."""
+    update = {"group_id": f"ingest-{topics.signals}", **more}
+    return base_ingest_settings(infra, topics).model_copy(update=update)
 
 
 @asynccontextmanager
@@ -167,3 +164,36 @@ async def applied(database: str, account: str) -> int:
         database, "SELECT count(*) FROM applied_events WHERE account_id = :a", a=account
     )
     return int(found[0][0])
+
+
+async def test_a_scoring_dead_letter_still_bad_goes_back_once_as_attempt_2(
+    infra, topic_names, database
+) -> None:
+    """The stage's own dead-lettering (through the outbox) counts the attempt too."""
+    topics = topic_names
+    await ensure_topics(infra.kafka_bootstrap, [topics.signals, topics.scoring_dlq])
+    poison = dict(poison_signals())["seats over int32"]
+    await produce(
+        infra.kafka_bootstrap, [(topics.signals, b"acct-1", v) for v in (good_signal(1), poison)]
+    )
+    scoring = ScoringSettings(
+        kafka_bootstrap=infra.kafka_bootstrap,
+        database_url=database,
+        api_token=TOKEN,
+        topics=topics,
+        group_id=f"scoring-{uuid.uuid4().hex[:6]}",
+        clock_enabled=False,
+        outbox_poll_interval_s=0.1,
+    )
+    async with running(create_scoring(scoring)) as api:
+        first = await dead_letters(infra, topics.scoring_dlq, 1)
+        assert [(d["stage"], d["attempt"]) for d in first] == [("scoring", 1)]
+        sent = await api.post("/v1/dlq/redrive", json={"topic": "scoring.dlq"})
+        assert sent.json()["counts"] == {"sent": 1}
+        both = await dead_letters(infra, topics.scoring_dlq, 2)
+        assert [d["attempt"] for d in both] == [1, 2]
+        assert both[1]["payload_sha256"] == first[0]["payload_sha256"]
+        again = await api.post("/v1/dlq/redrive", json={"topic": "scoring.dlq"})
+        assert again.json()["counts"] == {"already_redriven": 1, "exhausted": 1}
+        await wait_drained(database, infra.kafka_bootstrap, scoring.group_id, topics.signals)
+    assert len(await dead_letters(infra, topics.scoring_dlq, 2)) == 2
