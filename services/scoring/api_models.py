@@ -62,6 +62,9 @@ class HistoryPoint(BaseModel):
     coverage: float
     model_version: str
     event_id: str
+    # the model's own (equal to score/band unless an override applied)
+    model_score: float | None = None
+    model_band: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> HistoryPoint:

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,6 +122,7 @@ async def create_override(
     runtime: RuntimeDep,
     session: SessionDep,
     now: NowDep,
+    after: BackgroundTasks,
 ) -> OverrideOut:
     longest = timedelta(days=runtime.settings.override_max_days)
     if not now < body.expires_at <= now + longest:
@@ -144,6 +145,7 @@ async def create_override(
     )
     await repo.insert_override(session, override)
     await _rescore(runtime, session, account_id, now)
+    after.add_task(runtime.relay.wake)  # after the commit: the change is in the outbox
     return OverrideOut.of(override)
 
 
@@ -159,6 +161,7 @@ async def delete_override(
     runtime: RuntimeDep,
     session: SessionDep,
     now: NowDep,
+    after: BackgroundTasks,
 ) -> Response:
     removed = await repo.remove_override(
         session, account_id, override_id, by=actor(request), at=now
@@ -166,6 +169,7 @@ async def delete_override(
     if not removed:
         raise NotFound(f"no override {override_id} on account {account_id!r}")
     await _rescore(runtime, session, account_id, now)
+    after.add_task(runtime.relay.wake)
     return Response(status_code=204)
 
 
@@ -176,4 +180,3 @@ async def _rescore(
     now; the relay publishes the change once the request's transaction commits."""
     assert runtime.scorer is not None  # the service always wires one
     await runtime.scorer.rescore(session, [account_id], as_of=None, trigger="override", now=now)
-    runtime.relay.wake()

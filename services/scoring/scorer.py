@@ -8,7 +8,7 @@ score, the history of published changes and their outbox rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,7 @@ from services.scoring.repository.reads import load_related, lock_accounts
 from services.scoring.repository.scores import ScoreRow, store_scores
 from services.scoring.repository.trust import ShadowScore
 from services.scoring.shadow import TrustHooks
+from shared.clock import Now, utc_now
 from shared.config_store import VersionedConfig
 from shared.contracts.fields import plain_decimal
 from shared.kafka import dumps
@@ -49,12 +50,14 @@ class Scorer:
         topic: str,
         step: float,
         hooks: TrustHooks | None = None,
+        clock: Now = utc_now,
     ) -> None:
         self.hooks = hooks  # shadow model and outcomes; None: neither
         self._model_store = model_store
         self._metrics = metrics
         self._topic = topic
         self._step = step
+        self._clock = clock  # when overrides are in force, unless the caller says
 
     async def rescore(
         self,
@@ -70,7 +73,7 @@ class Scorer:
 
         Never past ``bound`` (the watermarks, ``services.scoring.event_time``);
         an account the bound has not reached yet is left for later. Overrides in
-        force at ``now`` (default: ``as_of``, else the wall clock) apply after the model.
+        force at ``now`` (default: ``as_of``, else the service's clock) apply after the model.
         """
         locked = await lock_accounts(session, sorted(set(account_ids)))
         judged = {a.account_id: judgement_time(a, as_of, bound) for a in locked}
@@ -93,7 +96,7 @@ class Scorer:
             history_since=earliest - HISTORY_WINDOW,
         )
         config = self._model_store.current
-        at = now or as_of or datetime.now(UTC)
+        at = now or as_of or self._clock()
         overrides = await active_overrides(session, [a.account_id for a in accounts], at)
         rows: list[ScoreRow] = []
         outbox: list[OutboxRow] = []
@@ -112,7 +115,7 @@ class Scorer:
             if message is None:
                 continue
             outbox.append((account.account_id, self._topic, message))
-            self._metrics.health_changes.labels(health.band).inc()
+            self._metrics.health_changes.labels(row.band).inc()
         await store_scores(session, rows)
         await add_to_outbox(session, outbox)
         if self.hooks is not None:

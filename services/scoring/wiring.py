@@ -49,6 +49,7 @@ async def open_core(
         topic=settings.topics.health_changes,
         step=settings.change_step,
         hooks=TrustHooks(shadow, metrics),
+        clock=now,
     )
     watermarks = WatermarkStep(
         scorer,

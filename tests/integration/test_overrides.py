@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from services.scoring.app import create_app
-from services.scoring.repository.trust import all_history
+from services.scoring.repository.trust import all_history, history_before_outcomes
 from shared.contracts import HealthChange
 from shared.db import create_engine, create_sessionmaker
 from shared.settings import TopicNames
@@ -147,21 +147,31 @@ async def test_override_applies_shows_expires_by_the_clock_and_calibration_ignor
         listed = (await api.get(f"/v1/accounts/{account}/overrides")).json()["items"]
         assert len(listed) == 2
 
-        # calibration reads the model's own score, not the overridden one
+        # calibration (what `vigil calibrate` reads) and the back-test read the model's own
+        # score, not the overridden one
+        churn = {"account_id": account, "kind": "churn", "id": "crm-1"}
+        churn["date"] = (clock.at + timedelta(days=1)).date().isoformat()
+        posted = await api.post("/v1/outcomes", json={"outcomes": [churn]})
+        assert posted.json()["accepted"] == 1
         engine = create_engine(database_url, pool_size=1)
         try:
             async with create_sessionmaker(engine)() as session, session.begin():
-                points = [p for p in await all_history(session) if p.account_id == account]
+                measured = await history_before_outcomes(session)
+                whole = await all_history(session)
         finally:
             await engine.dispose()
-        assert points and all(p.score == before["score"] for p in points)
-        assert all(p.band == before["band"] for p in points)
+        for points in (measured, whole):
+            mine = [p for p in points if p.account_id == account]
+            assert len(mine) >= 2  # the model's first change and the two overrides'
+            assert all((p.score, p.band) == (before["score"], before["band"]) for p in mine)
         stored = await rows(
             database_url,
             "SELECT score, model_score FROM score_history WHERE account_id = :a ORDER BY seq",
             a=account,
         )
         assert stored[-1] == (health["score"], before["score"])
+        history = (await api.get(f"/v1/accounts/{account}/health/history")).json()
+        assert (history[-1]["score"], history[-1]["model_score"]) == stored[-1]
 
         # the clock, driven past the expiry, re-scores and publishes the return
         clock.at = expires + timedelta(minutes=1)

@@ -116,8 +116,9 @@ async def health_history(
 ) -> list[Row[Any]]:
     result = await session.execute(
         text(
-            "SELECT as_of, score, band, components, reasons, coverage, model_version, event_id"
-            " FROM score_history WHERE account_id = :id"
+            "SELECT as_of, score, band, components, reasons, coverage, model_version, event_id,"
+            " COALESCE(model_score, score) AS model_score, COALESCE(model_band, band)"
+            " AS model_band FROM score_history WHERE account_id = :id"
             " AND (CAST(:since AS timestamptz) IS NULL OR as_of >= :since)"
             " ORDER BY seq LIMIT :limit"
         ),

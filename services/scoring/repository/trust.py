@@ -195,11 +195,13 @@ async def store_shadow_scores(session: AsyncSession, rows: Sequence[ShadowScore]
 
 
 async def band_changes(session: AsyncSession, model_version: str) -> dict[str, Any]:
-    """How many accounts the shadow puts in another band than the live model does."""
+    """How many accounts the shadow puts in another band than the live model does (the
+    model's own band: an override is not the live model's judgement)."""
     row = (
         await session.execute(
             text(
-                "SELECT count(*) AS scored, count(*) FILTER (WHERE s.band <> a.band) AS changed"
+                "SELECT count(*) AS scored,"
+                " count(*) FILTER (WHERE s.band <> COALESCE(a.model_band, a.band)) AS changed"
                 " FROM shadow_scores s JOIN accounts a USING (account_id)"
                 " WHERE s.model_version = :m AND a.band IS NOT NULL"
             ),
@@ -208,9 +210,10 @@ async def band_changes(session: AsyncSession, model_version: str) -> dict[str, A
     ).one()
     moves = await session.execute(
         text(
-            "SELECT a.band AS live, s.band AS shadow, count(*) FROM shadow_scores s"
-            " JOIN accounts a USING (account_id) WHERE s.model_version = :m"
-            " AND a.band IS NOT NULL AND s.band <> a.band GROUP BY 1, 2 ORDER BY 1, 2"
+            "SELECT COALESCE(a.model_band, a.band) AS live, s.band AS shadow, count(*)"
+            " FROM shadow_scores s JOIN accounts a USING (account_id) WHERE s.model_version = :m"
+            " AND a.band IS NOT NULL AND s.band <> COALESCE(a.model_band, a.band)"
+            " GROUP BY 1, 2 ORDER BY 1, 2"
         ),
         {"m": model_version},
     )
