@@ -49,6 +49,7 @@ def with_overrides(
         event_id=event_id,
         model_score=model.score if ids else None,
         model_band=model.band if ids else None,
+        model_components=model.components if ids else None,
         overrides=summaries if ids else None,
     )
     return row, {"model_score": model.score, "model_band": model.band, "overrides": summaries}

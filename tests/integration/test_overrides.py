@@ -125,27 +125,35 @@ async def test_override_applies_shows_expires_by_the_clock_and_calibration_ignor
             f"/v1/accounts/{account}/overrides", json={**moved, "expires_at": body["expires_at"]}
         )
         assert adjusted.status_code == 201, adjusted.text
+        clock.at += timedelta(seconds=1)
+        usage = {"kind": "adjust_component", "component": "usage", "delta": -10}
+        usage |= {"reason": "tracking double-counts", "expires_at": body["expires_at"]}
+        component = await api.post(f"/v1/accounts/{account}/overrides", json=usage)
+        assert component.status_code == 201, component.text
 
         # in the health, its reasons, and the published change, at once
         health = (await api.get(f"/v1/accounts/{account}/health")).json()
         assert health["band"] == pinned
         assert health["model_band"] == before["band"]
         assert health["model_score"] == before["score"]
-        assert health["score"] == round(max(0.0, before["score"] - 12.5), 1)
+        assert 0 < health["score"] < round(before["score"] - 12.5, 1)
+        assert health["components"]["usage"] == round(before["components"]["usage"] - 10, 1)
         assert {o["override_id"] for o in health["overrides"]} == {
             override["override_id"],
             adjusted.json()["override_id"],
+            component.json()["override_id"],
         }
-        assert health["reasons"][0].startswith("override: score -12.5 by admin token sha256:")
-        assert health["reasons"][1].startswith(f"override: band pinned to {pinned} by admin")
-        assert health["reasons"][1].endswith(": champion left last week")
-        changes = await changes_of(infra.kafka_bootstrap, out, account, published + 2)
+        assert health["reasons"][0].startswith("override: usage component -10 by admin token")
+        assert health["reasons"][1].startswith("override: score -12.5 by admin token sha256:")
+        assert health["reasons"][2].startswith(f"override: band pinned to {pinned} by admin")
+        assert health["reasons"][2].endswith(": champion left last week")
+        changes = await changes_of(infra.kafka_bootstrap, out, account, published + 3)
         last = changes[-1]
         assert (last.band, last.score, last.model_band) == (pinned, health["score"], before["band"])
         assert last.model_score == before["score"] and last.overrides is not None
-        assert len(last.overrides) == 2 and last.reasons[0].startswith("override: ")
+        assert len(last.overrides) == 3 and last.reasons[0].startswith("override: ")
         listed = (await api.get(f"/v1/accounts/{account}/overrides")).json()["items"]
-        assert len(listed) == 2
+        assert len(listed) == 3
 
         # calibration (what `vigil calibrate` reads) and the back-test read the model's own
         # score, not the overridden one
@@ -162,8 +170,9 @@ async def test_override_applies_shows_expires_by_the_clock_and_calibration_ignor
             await engine.dispose()
         for points in (measured, whole):
             mine = [p for p in points if p.account_id == account]
-            assert len(mine) >= 2  # the model's first change and the two overrides'
+            assert len(mine) >= 2  # the model's first change and the overrides'
             assert all((p.score, p.band) == (before["score"], before["band"]) for p in mine)
+            assert all(p.components == before["components"] for p in mine)
         stored = await rows(
             database_url,
             "SELECT score, model_score FROM score_history WHERE account_id = :a ORDER BY seq",
@@ -181,7 +190,7 @@ async def test_override_applies_shows_expires_by_the_clock_and_calibration_ignor
         assert after["overrides"] == [] and after["score"] == after["model_score"]
         assert after["band"] == after["model_band"]
         assert not after["reasons"] or not after["reasons"][0].startswith("override:")
-        changes = await changes_of(infra.kafka_bootstrap, out, account, published + 3)
+        changes = await changes_of(infra.kafka_bootstrap, out, account, published + 4)
         back = changes[-1]
         assert back.overrides == [] and back.model_score == back.score == after["score"]
         assert back.event_id not in {c.event_id for c in changes[:-1]}
@@ -189,7 +198,7 @@ async def test_override_applies_shows_expires_by_the_clock_and_calibration_ignor
         everything = await api.get(
             f"/v1/accounts/{account}/overrides", params={"include_expired": "true"}
         )
-        assert len(everything.json()["items"]) == 2
+        assert len(everything.json()["items"]) == 3
 
         # removal: audited, re-scored and published at once
         body["expires_at"] = (clock.at + timedelta(days=3)).isoformat()
@@ -204,7 +213,7 @@ async def test_override_applies_shows_expires_by_the_clock_and_calibration_ignor
             o=again["override_id"],
         )
         assert audit[0][0].startswith("admin token sha256:")
-        changes = await changes_of(infra.kafka_bootstrap, out, account, published + 5)
+        changes = await changes_of(infra.kafka_bootstrap, out, account, published + 6)
         assert changes[-2].band == pinned and changes[-1].overrides == []
         again_gone = await api.delete(f"/v1/accounts/{account}/overrides/{again['override_id']}")
         assert again_gone.status_code == 404

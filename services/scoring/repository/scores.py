@@ -32,6 +32,7 @@ class ScoreRow:
     # band (``score``/``band`` are the published ones) and the overrides, else None
     model_score: float | None = None
     model_band: str | None = None
+    model_components: dict[str, float | None] | None = None
     overrides: list[dict[str, Any]] | None = None
 
 
@@ -65,14 +66,14 @@ async def store_scores(session: AsyncSession, rows: Sequence[ScoreRow]) -> None:
             text(
                 "INSERT INTO score_history (account_id, score, band, components, reasons,"
                 " coverage, model_version, as_of, event_id, segment, model_score, model_band,"
-                " overrides)"
+                " model_components, overrides)"
                 " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:s AS float8[]),"
                 " CAST(:b AS text[]), CAST(:c AS jsonb[]), CAST(:r AS jsonb[]),"
                 " CAST(:cov AS float8[]), CAST(:m AS text[]), CAST(:t AS timestamptz[]),"
                 " CAST(:e AS text[]), CAST(:seg AS text[]), CAST(:ms AS float8[]),"
-                " CAST(:mb AS text[]), CAST(:o AS jsonb[]))"
+                " CAST(:mb AS text[]), CAST(:mc AS jsonb[]), CAST(:o AS jsonb[]))"
             ),
-            _params(changed),
+            {**_params(changed), "mc": [_json(r.model_components) for r in changed]},
         )
 
 
@@ -94,8 +95,12 @@ def _params(rows: Sequence[ScoreRow]) -> dict[str, list[Any]]:
         "e": [r.event_id for r in rows],
         "ms": [r.model_score for r in rows],
         "mb": [r.model_band for r in rows],
-        "o": [None if r.overrides is None else orjson.dumps(r.overrides).decode() for r in rows],
+        "o": [_json(r.overrides) for r in rows],
     }
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
 
 
 async def account_health(session: AsyncSession, account_id: str) -> Row[Any] | None:

@@ -75,7 +75,8 @@ async def history_before_outcomes(session: AsyncSession) -> list[ScorePoint]:
         text(
             # calibration measures the model: its own score, not an override's
             "SELECT h.account_id, h.as_of, COALESCE(h.model_score, h.score),"
-            " COALESCE(h.model_band, h.band), h.components, h.model_version,"
+            " COALESCE(h.model_band, h.band), COALESCE(h.model_components, h.components),"
+            " h.model_version,"
             " h.segment FROM score_history h"
             " JOIN (SELECT account_id, max(outcome_date) AS last FROM outcomes"
             "       GROUP BY account_id) o ON o.account_id = h.account_id"
@@ -89,7 +90,8 @@ async def all_history(session: AsyncSession) -> list[ScorePoint]:
     result = await session.execute(
         text(
             "SELECT account_id, as_of, COALESCE(model_score, score),"
-            " COALESCE(model_band, band), components, model_version, segment"
+            " COALESCE(model_band, band), COALESCE(model_components, components),"
+            " model_version, segment"
             " FROM score_history ORDER BY account_id, seq"
         )
     )

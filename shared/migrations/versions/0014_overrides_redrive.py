@@ -4,8 +4,9 @@ record of dead-letter redrives.
 ``score_overrides`` keeps every override ever made with who made and who removed it
 (token role and fingerprint, as config changes are audited). ``score_history`` and
 ``accounts`` keep what was published in ``score``/``band``; when an override applied,
-``model_score``/``model_band`` hold the model's own and ``overrides`` which overrides
-made the difference (all NULL when none): calibration and trends read the model's.
+``model_score``/``model_band`` (and in the history ``model_components``) hold the
+model's own and ``overrides`` which overrides made the difference (all NULL when
+none): calibration and trends read the model's.
 ``dlq_redrives`` records each redrive (who, when, which records, outcome); nothing is
 ever removed from a dead-letter topic.
 
@@ -46,7 +47,7 @@ STATEMENTS = (
     "ALTER TABLE accounts ADD COLUMN model_score double precision,"
     " ADD COLUMN model_band text, ADD COLUMN overrides jsonb",
     "ALTER TABLE score_history ADD COLUMN model_score double precision,"
-    " ADD COLUMN model_band text, ADD COLUMN overrides jsonb",
+    " ADD COLUMN model_band text, ADD COLUMN model_components jsonb, ADD COLUMN overrides jsonb",
     """CREATE TABLE dlq_redrives (
     redrive_id   uuid PRIMARY KEY,
     topic        text NOT NULL,
@@ -71,7 +72,8 @@ def downgrade() -> None:
         "DROP TABLE IF EXISTS dlq_redrives",
         "DROP TABLE IF EXISTS score_overrides",
         "ALTER TABLE score_history DROP COLUMN IF EXISTS model_score,"
-        " DROP COLUMN IF EXISTS model_band, DROP COLUMN IF EXISTS overrides",
+        " DROP COLUMN IF EXISTS model_band, DROP COLUMN IF EXISTS model_components,"
+        " DROP COLUMN IF EXISTS overrides",
         "ALTER TABLE accounts DROP COLUMN IF EXISTS model_score,"
         " DROP COLUMN IF EXISTS model_band, DROP COLUMN IF EXISTS overrides",
     ):
