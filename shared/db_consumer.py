@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.consumer_health import ConsumerHealth
 from shared.db import transaction
 from shared.dead_letter import Origin, Stage, dead_letter_bytes, dead_letter_record, key_text
+from shared.dlq.attempts import attempt_of
 from shared.errors import DatabaseUnavailable
 from shared.failures import FailureKind, classify, describe, reason_code
 from shared.isolation import apply_isolating
@@ -271,6 +272,7 @@ class DbOffsetsConsumer:
             code=code,
             message=describe(error),
             received_at=datetime.now(UTC),
+            attempt=attempt_of(record.headers),
         )
         await add_to_outbox(session, [(key_text(record.key), topic, dead_letter_bytes(dead))])
         log.warning(

@@ -48,6 +48,7 @@ def dead_letter_record(
     message: str,
     received_at: datetime,
     max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    attempt: int = 1,
 ) -> DlqRecord:
     raw = origin.value or b""
     kept = raw[:max_payload_bytes]
@@ -65,6 +66,7 @@ def dead_letter_record(
         payload_bytes=len(raw),
         payload_sha256=hashlib.sha256(raw).hexdigest(),
         payload_truncated=len(kept) < len(raw),
+        attempt=attempt,
     )
 
 

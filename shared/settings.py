@@ -238,6 +238,8 @@ class StatefulServiceSettings(ConsumerServiceSettings):
     clock_max_skew_s: float = Field(default=86_400.0, gt=0, le=366 * 86_400)
     # ...unless this test/replay setting is on (VIGIL_CLOCK_ANY_TIME=true)
     clock_any_time: bool = False
+    # A dead letter at this attempt is reported by a redrive, never sent again (shared.dlq).
+    dlq_max_attempts: int = Field(default=2, ge=1, le=100)
 
     @property
     def clock_runs(self) -> bool:

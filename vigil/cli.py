@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shared.cli_secrets import secrets_app
+from shared.dlq.cli import app as dlq_app
+from vigil.secrets import secrets_app
 
 if TYPE_CHECKING:
     from shared.settings import ConnectionSettings
@@ -40,6 +41,7 @@ docs_app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 app.add_typer(docs_app, name="docs")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(dlq_app, name="dlq")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -126,7 +126,7 @@ class IngestConsumer:
 
     def _route(self, record: ConsumerRecord, now: datetime) -> Routed:
         message = RawMessage(
-            record.topic, record.partition, record.offset, record.key, record.value
+            record.topic, record.partition, record.offset, record.key, record.value, record.headers
         )
         return route_message(
             message,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.ingest.validation import InvalidEvent, ReasonCode, decode_event, to_signal
 from shared.contracts import signal_to_json
 from shared.dead_letter import Origin, bounded_key, dead_letter_bytes, dead_letter_record
+from shared.dlq.attempts import attempt_of
 
 # A signal must fit the broker's default message.max.bytes (1 MiB incl. overhead);
 # a bigger one would fail its produce forever, so it is dead-lettered instead.
@@ -24,6 +25,7 @@ class RawMessage:
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = ()  # a redrive's attempt travels here
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,11 @@ def dead_letter(
     """A bounded DLQ record with (the start of) the original bytes and where they came from."""
     origin = Origin(message.topic, message.partition, message.offset, message.key, message.value)
     record = dead_letter_record(
-        origin, stage="ingest", code=str(code), message=text, received_at=now
+        origin,
+        stage="ingest",
+        code=str(code),
+        message=text,
+        received_at=now,
+        attempt=attempt_of(message.headers),
     )
     return Routed(dlq_topic, bounded_key(message.key), dead_letter_bytes(record), None, str(code))

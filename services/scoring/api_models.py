@@ -9,6 +9,7 @@ from pydantic import BaseModel, Discriminator, Tag
 
 from services.scoring.model_config import HealthModelConfig
 from shared.config_store import ConfigDocument, Stored, document_or_config
+from shared.contracts import AppliedOverride
 from shared.contracts.fields import plain_decimal
 
 
@@ -26,6 +27,10 @@ class AccountHealth(BaseModel):
     arr: str | None
     seats: int | None
     renewal_at: date | None
+    # the model's own score and band: equal to ``score``/``band`` unless an override applies
+    model_score: float
+    model_band: str
+    overrides: list[AppliedOverride]  # the overrides the score applied
 
     @classmethod
     def from_row(cls, row: Any) -> AccountHealth:
@@ -43,6 +48,9 @@ class AccountHealth(BaseModel):
             arr=None if row.arr is None else plain_decimal(row.arr),
             seats=row.seats,
             renewal_at=row.renewal_at,
+            model_score=row.model_score,
+            model_band=row.model_band,
+            overrides=[AppliedOverride.model_validate(o) for o in row.overrides or []],
         )
 
 
@@ -55,6 +63,9 @@ class HistoryPoint(BaseModel):
     coverage: float
     model_version: str
     event_id: str
+    # the model's own (equal to score/band unless an override applied)
+    model_score: float | None = None
+    model_band: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> HistoryPoint:

@@ -18,6 +18,8 @@ from services.scoring.config import ScoringSettings
 from services.scoring.handler import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.report_cache import StoredVersions
+from services.scoring.overrides_api import read_router as overrides_read
+from services.scoring.overrides_api import write_router as overrides_write
 from services.scoring.repository.scores import band_counts
 from services.scoring.repository.trust import outcome_counts
 from services.scoring.retention import EventIdRetention
@@ -28,6 +30,7 @@ from services.scoring.wiring import open_core
 from shared import stateful
 from shared.clock import ChunkedClock, Now, utc_now
 from shared.db import create_engine, create_sessionmaker
+from shared.dlq.api import router as dlq_router
 from shared.locks import LockKey
 from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
 
@@ -63,7 +66,13 @@ def create_app(settings: ScoringSettings, *, now: Now = utc_now, run_loops: bool
         settings,
         metrics.registry,
         build,
-        [router, trust_router],
+        [
+            router,
+            trust_router,
+            overrides_read,
+            (overrides_write, "write"),
+            (dlq_router, "admin"),  # every stage's dead letters (shared.dlq)
+        ],
         run_loops,
         database=True,
     )
@@ -110,6 +119,8 @@ async def _build_runtime(
         clock=clock,
         model_store=core.model_store,
         shadow=core.shadow,
+        scorer=scorer,
+        now=now,
     )
     # the routes' own engine: a burst of requests waits for these, never for the consumer's
     api_engine = create_engine(

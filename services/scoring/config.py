@@ -38,3 +38,5 @@ class ScoringSettings(StatefulServiceSettings):
     allowed_lateness_s: float = Field(default=60.0, ge=0)
     # Accounts held back by a watermark re-scored per signals batch, at most.
     held_back_chunk: Count = 1000
+    # An override (POST /v1/accounts/{id}/overrides) ends at most this many days ahead.
+    override_max_days: int = Field(default=90, ge=1, le=3650)

@@ -12,7 +12,9 @@ from services.scoring.config import ScoringSettings
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.report_cache import ReportCache, StoredVersions
+from services.scoring.scorer import Scorer
 from services.scoring.shadow import ShadowStore
+from shared.clock import Now, utc_now
 from shared.config_store import VersionedConfig
 from shared.deps import get_runtime
 from shared.stateful import Sessions, StatefulRuntime
@@ -28,6 +30,8 @@ class ScoringRuntime(StatefulRuntime):
     api_sessions: Sessions | None = None
     reports: ReportCache = field(default_factory=ReportCache)
     versions: StoredVersions = field(default_factory=StoredVersions)
+    scorer: Scorer | None = None  # re-scores an account at once when an override changes
+    now: Now = utc_now  # the service's clock, injected in tests (``NowDep``)
 
 
 RuntimeDep = Annotated[ScoringRuntime, Depends(get_runtime)]

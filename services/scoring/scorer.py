@@ -26,10 +26,14 @@ from services.scoring.metrics import ScoringMetrics
 from services.scoring.model import Health, score
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.evictions import evict
+from services.scoring.override_result import with_overrides
+from services.scoring.overrides import Override, apply_overrides
+from services.scoring.repository.overrides import active_overrides
 from services.scoring.repository.reads import load_related, lock_accounts
 from services.scoring.repository.scores import ScoreRow, store_scores
 from services.scoring.repository.trust import ShadowScore
 from services.scoring.shadow import TrustHooks
+from shared.clock import Now, utc_now
 from shared.config_store import VersionedConfig
 from shared.contracts.fields import plain_decimal
 from shared.kafka import dumps
@@ -51,6 +55,7 @@ class Scorer:
         step: float,
         hooks: TrustHooks | None = None,
         caps: StateCaps | None = None,
+        clock: Now = utc_now,
     ) -> None:
         self.hooks = hooks  # shadow model and outcomes; None: neither
         self._caps = caps or StateCaps()
@@ -58,6 +63,7 @@ class Scorer:
         self._metrics = metrics
         self._topic = topic
         self._step = step
+        self._clock = clock  # when overrides are in force, unless the caller says
 
     async def rescore(
         self,
@@ -67,11 +73,13 @@ class Scorer:
         as_of: datetime | None,
         trigger: str,
         bound: datetime | None = None,
+        now: datetime | None = None,
     ) -> list[ScoreRow]:
         """Score ``account_ids``; ``as_of=None`` scores each at its latest event time.
 
         Never past ``bound`` (the watermarks, ``services.scoring.event_time``);
-        an account the bound has not reached yet is left for later.
+        an account the bound has not reached yet is left for later. Overrides in
+        force at ``now`` (default: ``as_of``, else the service's clock) apply after the model.
         """
         locked = await lock_accounts(session, sorted(set(account_ids)))
         judged = {a.account_id: judgement_time(a, as_of, bound) for a in locked}
@@ -95,6 +103,8 @@ class Scorer:
         )
         await self._enforce_caps(session, related)
         config = self._model_store.current
+        at = now or as_of or self._clock()
+        overrides = await active_overrides(session, [a.account_id for a in accounts], at)
         rows: list[ScoreRow] = []
         outbox: list[OutboxRow] = []
         shadow: list[ShadowScore] = []
@@ -106,12 +116,13 @@ class Scorer:
                 extra = self.hooks.shadow_score(account.account_id, state, at)
                 if extra is not None:
                     shadow.append(extra)
-            row, message = self._result(account, health, times[account.account_id])
+            applied = overrides.get(account.account_id, [])
+            row, message = self._result(account, health, times[account.account_id], applied)
             rows.append(row)
             if message is None:
                 continue
             outbox.append((account.account_id, self._topic, message))
-            self._metrics.health_changes.labels(health.band).inc()
+            self._metrics.health_changes.labels(row.band).inc()
         await store_scores(session, rows)
         await add_to_outbox(session, outbox)
         if self.hooks is not None:
@@ -138,8 +149,9 @@ class Scorer:
         )
 
     def _result(
-        self, account: Any, health: Health, as_of: datetime
+        self, account: Any, model: Health, as_of: datetime, applied: list[Override]
     ) -> tuple[ScoreRow, bytes | None]:
+        health = apply_overrides(model, applied, self._model_store.current)
         changed = is_health_change(
             account.score, account.band, health.score, health.band, self._step
         )
@@ -167,11 +179,12 @@ class Scorer:
             revision=account.health_revision + int(changed),
             facts=facts if new_facts else None,  # rare: not on every change
         )
-        if not changed:
+        row, extra = with_overrides(row, account, model, applied)
+        if not row.changed:
             return row, None
         # the contract model validates in tests; the hot path serializes plain data
         message = {
-            "event_id": event_id,
+            "event_id": row.event_id,
             "revision": row.revision,
             "account_id": account.account_id,
             "as_of": as_of,
@@ -197,5 +210,6 @@ class Scorer:
                 "usage_ratio_to_baseline": health.usage.ratio_to_baseline,
                 "usage_ratio_14d_to_baseline": health.usage.ratio_14d_to_baseline,
             },
+            **extra,
         }
         return row, dumps(message)

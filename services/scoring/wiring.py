@@ -55,6 +55,7 @@ async def open_core(
             open_tickets=settings.max_open_tickets_per_account,
             overdue_invoices=settings.max_overdue_invoices_per_account,
         ),
+        clock=now,
     )
     watermarks = WatermarkStep(
         scorer,

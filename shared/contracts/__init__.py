@@ -2,6 +2,7 @@
 
 from shared.contracts.outputs import (
     AccountFacts,
+    AppliedOverride,
     Band,
     DlqReason,
     DlqRecord,
@@ -37,6 +38,7 @@ __all__ = [
     "SIGNAL_ADAPTER",
     "SIGNAL_MODELS",
     "AccountFacts",
+    "AppliedOverride",
     "Band",
     "DlqReason",
     "DlqRecord",

@@ -49,6 +49,22 @@ class AccountFacts(BaseModel):
     usage_ratio_14d_to_baseline: float | None = None
 
 
+class AppliedOverride(BaseModel):
+    """An override in force when the change was scored (an extension of v1)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    override_id: str
+    kind: Literal["pin_band", "adjust_score", "adjust_component"]
+    band: Band | None = None
+    delta: Annotated[float, Field(ge=-100, le=100)] | None = None
+    component: str | None = None
+    reason: str
+    expires_at: Timestamp
+    created_at: Timestamp | None = None
+    created_by: str
+
+
 class HealthChange(BaseModel):
     """One published change of an account's health (or of its playbook facts).
 
@@ -78,6 +94,12 @@ class HealthChange(BaseModel):
     facts_changed: list[Fact] = Field(default_factory=list)
     account: AccountFacts = AccountFacts()
     revision: Annotated[int, Field(ge=1)] | None = None
+    # Overrides (extend v1, optional): present when an override is in force or has just
+    # ended. ``score``/``band`` are then the overridden ones and these the model's own;
+    # ``overrides`` is empty on the change that returns to the model's score.
+    model_score: Score | None = None
+    model_band: Band | None = None
+    overrides: list[AppliedOverride] | None = None
 
 
 class HealthAtEvent(BaseModel):
@@ -134,7 +156,9 @@ class DlqRecord(BaseModel):
 
     ``stage``, ``payload_bytes``, ``payload_sha256`` and ``payload_truncated``
     extend v1 compatibly: ``payload`` holds at most the first 64 KiB of the
-    original bytes; the size and hash identify the whole.
+    original bytes; the size and hash identify the whole. ``attempt`` (also an
+    extension) is 1 for a first failure and counts up when a redrive
+    (``shared.dlq``) sent the record back through its stage and it failed again.
     """
 
     reason: DlqReason
@@ -148,3 +172,4 @@ class DlqRecord(BaseModel):
     payload_bytes: Annotated[int, Field(ge=0)] | None = None
     payload_sha256: Annotated[str, Field(pattern="^[0-9a-f]{64}$")] | None = None
     payload_truncated: bool = False
+    attempt: Annotated[int, Field(ge=1)] = 1

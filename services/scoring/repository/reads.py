@@ -35,7 +35,8 @@ QUERIES = {
     " WHERE account_id = ANY($1::text[]) AND failed_at >= $2",
     "responses": "SELECT account_id, kind, score, at FROM responses"
     " WHERE account_id = ANY($1::text[]) AND at >= $2",
-    "history": "SELECT account_id, as_of, score FROM score_history"
+    # the model's own scores (an override's are not the model's trend)
+    "history": "SELECT account_id, as_of, COALESCE(model_score, score) AS score FROM score_history"
     " WHERE account_id = ANY($1::text[]) AND as_of >= $2"
     " ORDER BY account_id, seq",
 }
@@ -44,7 +45,7 @@ QUERIES = {
 LOCKED_COLUMNS = (
     "account_id, first_seen_at, last_event_at, arr, seats, started_at, renewal_at,"
     " canceled_at, last_downgrade_at, first_value_at, score, band, scored_as_of,"
-    " published_facts, health_revision"
+    " published_facts, health_revision, overrides"
 )
 
 

@@ -28,6 +28,12 @@ class ScoreRow:
     changed: bool  # published as a health change (and kept in the history)
     revision: int = 0  # the account's last published change's revision (grows by one per change)
     facts: dict[str, Any] | None = None  # the facts published with this change, when new
+    # when overrides applied (``services.scoring.overrides``): the model's own score and
+    # band (``score``/``band`` are the published ones) and the overrides, else None
+    model_score: float | None = None
+    model_band: str | None = None
+    model_components: dict[str, float | None] | None = None
+    overrides: list[dict[str, Any]] | None = None
 
 
 async def store_scores(session: AsyncSession, rows: Sequence[ScoreRow]) -> None:
@@ -41,13 +47,16 @@ async def store_scores(session: AsyncSession, rows: Sequence[ScoreRow]) -> None:
             " components = u.components, reasons = u.reasons, coverage = u.coverage,"
             " model_version = u.model_version, scored_as_of = u.as_of,"
             " health_revision = u.revision, updated_at = now(),"
-            " published_facts = COALESCE(u.facts, a.published_facts)"
+            " published_facts = COALESCE(u.facts, a.published_facts),"
+            " model_score = u.model_score, model_band = u.model_band, overrides = u.overrides"
             " FROM unnest(CAST(:a AS text[]), CAST(:s AS float8[]), CAST(:b AS text[]),"
             " CAST(:seg AS text[]), CAST(:c AS jsonb[]), CAST(:r AS jsonb[]),"
             " CAST(:cov AS float8[]), CAST(:m AS text[]), CAST(:t AS timestamptz[]),"
-            " CAST(:rev AS int8[]), CAST(:f AS jsonb[]))"
+            " CAST(:rev AS int8[]), CAST(:f AS jsonb[]), CAST(:ms AS float8[]),"
+            " CAST(:mb AS text[]), CAST(:o AS jsonb[]))"
             " AS u(account_id, score, band, segment, components, reasons, coverage,"
-            " model_version, as_of, revision, facts) WHERE a.account_id = u.account_id"
+            " model_version, as_of, revision, facts, model_score, model_band, overrides)"
+            " WHERE a.account_id = u.account_id"
         ),
         {**_params(rows), "rev": [r.revision for r in rows], "f": _facts(rows)},
     )
@@ -56,13 +65,15 @@ async def store_scores(session: AsyncSession, rows: Sequence[ScoreRow]) -> None:
         await session.execute(
             text(
                 "INSERT INTO score_history (account_id, score, band, components, reasons,"
-                " coverage, model_version, as_of, event_id, segment)"
+                " coverage, model_version, as_of, event_id, segment, model_score, model_band,"
+                " model_components, overrides)"
                 " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:s AS float8[]),"
                 " CAST(:b AS text[]), CAST(:c AS jsonb[]), CAST(:r AS jsonb[]),"
                 " CAST(:cov AS float8[]), CAST(:m AS text[]), CAST(:t AS timestamptz[]),"
-                " CAST(:e AS text[]), CAST(:seg AS text[]))"
+                " CAST(:e AS text[]), CAST(:seg AS text[]), CAST(:ms AS float8[]),"
+                " CAST(:mb AS text[]), CAST(:mc AS jsonb[]), CAST(:o AS jsonb[]))"
             ),
-            _params(changed),
+            {**_params(changed), "mc": [_json(r.model_components) for r in changed]},
         )
 
 
@@ -82,15 +93,23 @@ def _params(rows: Sequence[ScoreRow]) -> dict[str, list[Any]]:
         "m": [r.model_version for r in rows],
         "t": [r.as_of for r in rows],
         "e": [r.event_id for r in rows],
+        "ms": [r.model_score for r in rows],
+        "mb": [r.model_band for r in rows],
+        "o": [_json(r.overrides) for r in rows],
     }
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
 
 
 async def account_health(session: AsyncSession, account_id: str) -> Row[Any] | None:
     result = await session.execute(
         text(
             "SELECT account_id, score, band, segment, components, reasons, coverage,"
-            " model_version, scored_as_of, updated_at, arr, seats, renewal_at"
-            " FROM accounts WHERE account_id = :id"
+            " model_version, scored_as_of, updated_at, arr, seats, renewal_at,"
+            " COALESCE(model_score, score) AS model_score, COALESCE(model_band, band)"
+            " AS model_band, overrides FROM accounts WHERE account_id = :id"
         ),
         {"id": account_id},
     )
@@ -102,8 +121,9 @@ async def health_history(
 ) -> list[Row[Any]]:
     result = await session.execute(
         text(
-            "SELECT as_of, score, band, components, reasons, coverage, model_version, event_id"
-            " FROM score_history WHERE account_id = :id"
+            "SELECT as_of, score, band, components, reasons, coverage, model_version, event_id,"
+            " COALESCE(model_score, score) AS model_score, COALESCE(model_band, band)"
+            " AS model_band FROM score_history WHERE account_id = :id"
             " AND (CAST(:since AS timestamptz) IS NULL OR as_of >= :since)"
             " ORDER BY seq LIMIT :limit"
         ),

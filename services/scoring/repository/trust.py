@@ -73,7 +73,10 @@ async def history_before_outcomes(session: AsyncSession) -> list[ScorePoint]:
     """Stored scores of accounts with outcomes, from before their last outcome day."""
     result = await session.execute(
         text(
-            "SELECT h.account_id, h.as_of, h.score, h.band, h.components, h.model_version,"
+            # calibration measures the model: its own score, not an override's
+            "SELECT h.account_id, h.as_of, COALESCE(h.model_score, h.score),"
+            " COALESCE(h.model_band, h.band), COALESCE(h.model_components, h.components),"
+            " h.model_version,"
             " h.segment FROM score_history h"
             " JOIN (SELECT account_id, max(outcome_date) AS last FROM outcomes"
             "       GROUP BY account_id) o ON o.account_id = h.account_id"
@@ -86,7 +89,9 @@ async def history_before_outcomes(session: AsyncSession) -> list[ScorePoint]:
 async def all_history(session: AsyncSession) -> list[ScorePoint]:
     result = await session.execute(
         text(
-            "SELECT account_id, as_of, score, band, components, model_version, segment"
+            "SELECT account_id, as_of, COALESCE(model_score, score),"
+            " COALESCE(model_band, band), COALESCE(model_components, components),"
+            " model_version, segment"
             " FROM score_history ORDER BY account_id, seq"
         )
     )
@@ -211,11 +216,13 @@ async def store_shadow_scores(session: AsyncSession, rows: Sequence[ShadowScore]
 
 
 async def band_changes(session: AsyncSession, model_version: str) -> dict[str, Any]:
-    """How many accounts the shadow puts in another band than the live model does."""
+    """How many accounts the shadow puts in another band than the live model does (the
+    model's own band: an override is not the live model's judgement)."""
     row = (
         await session.execute(
             text(
-                "SELECT count(*) AS scored, count(*) FILTER (WHERE s.band <> a.band) AS changed"
+                "SELECT count(*) AS scored,"
+                " count(*) FILTER (WHERE s.band <> COALESCE(a.model_band, a.band)) AS changed"
                 " FROM shadow_scores s JOIN accounts a USING (account_id)"
                 " WHERE s.model_version = :m AND a.band IS NOT NULL"
             ),
@@ -224,9 +231,10 @@ async def band_changes(session: AsyncSession, model_version: str) -> dict[str, A
     ).one()
     moves = await session.execute(
         text(
-            "SELECT a.band AS live, s.band AS shadow, count(*) FROM shadow_scores s"
-            " JOIN accounts a USING (account_id) WHERE s.model_version = :m"
-            " AND a.band IS NOT NULL AND s.band <> a.band GROUP BY 1, 2 ORDER BY 1, 2"
+            "SELECT COALESCE(a.model_band, a.band) AS live, s.band AS shadow, count(*)"
+            " FROM shadow_scores s JOIN accounts a USING (account_id) WHERE s.model_version = :m"
+            " AND a.band IS NOT NULL AND s.band <> COALESCE(a.model_band, a.band)"
+            " GROUP BY 1, 2 ORDER BY 1, 2"
         ),
         {"m": model_version},
     )

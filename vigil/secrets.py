@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Annotated
 
@@ -29,7 +28,8 @@ def rotate(
         raise typer.BadParameter("set VIGIL_DATABASE_URL (or --database-url)")
     if not keys.strip():
         raise typer.BadParameter("set VIGIL_SECRETS_KEY: the new key first, then the old ones")
-    secrets_cli = importlib.import_module("services.triggers.secrets_cli")
+    from services.triggers import secrets_cli
+
     try:
         secrets_cli.rotate(database_url, keys, typer.echo)
     except ValueError as error:  # a key that is not a Fernet key, a secret no key opens
