@@ -61,7 +61,7 @@ async def _call(
     return see_other(back)
 
 
-@router.post("/playbooks/episodes/{episode_id}/{action}", response_model=None)
+@router.post("/playbooks/episodes/{episode_id:path}/{action}", response_model=None)
 async def episode_action(request: Request, episode_id: str, action: str) -> Response:
     session, form = await acting(request)
     back = back_to(form, "/playbooks")

@@ -233,7 +233,7 @@ async def _metrics(request: Request, service: str) -> pipeline_view.ServiceMetri
 
 
 async def _subscriptions(request: Request, token: str) -> list[dict[str, Any]]:
-    """Every subscription; the failed deliveries of those failing or disabled (20 at most)."""
+    """Every subscription; the failing deliveries of those failing or disabled (20 at most)."""
     up = console(request).upstream
     subs: list[dict[str, Any]] = await up.get("triggers", "/v1/webhooks/subscriptions", token)
     failing = [s for s in subs if s.get("failing_since") or s.get("disabled_at")][:20]
@@ -243,13 +243,20 @@ async def _subscriptions(request: Request, token: str) -> list[dict[str, Any]]:
                 "triggers",
                 f"/v1/webhooks/subscriptions/{segment(s['id'])}/deliveries",
                 token,
-                {"status": "failed", "limit": 5},
+                {"limit": 10},
             )
             for s in failing
         )
     )
-    deliveries = {s["id"]: p for s, p in zip(failing, found, strict=True)}
+    deliveries = {s["id"]: _with_errors(p) for s, p in zip(failing, found, strict=True)}
     return [s | {"failed": deliveries.get(s["id"])} for s in subs]
+
+
+def _with_errors(found: Panel) -> Panel:
+    """The recent deliveries that failed an attempt (retrying or failed for good)."""
+    if not found.ok:
+        return found
+    return Panel([d for d in found.value if d.get("last_error") or d.get("status") == "failed"])
 
 
 @router.get("/model", response_class=HTMLResponse)

@@ -25,8 +25,8 @@ class ServiceMetrics:
     consumer_lag: float = 0.0
     lag_by_topic: dict[str, float] = field(default_factory=dict)
     stalled_s: float = 0.0
-    event_time_lag_p50_s: float | None = None
-    event_time_lag_p99_s: float | None = None
+    event_time_lag_p50: str | None = None  # "<= 0.5 s", or "> 3600 s" past the last bucket
+    event_time_lag_p99: str | None = None
     watermark_lag_s: dict[str, float] = field(default_factory=dict)
     dead_letters: dict[str, float] = field(default_factory=dict)
     held_back: float | None = None
@@ -63,8 +63,8 @@ def summarize(service: str, text: str) -> ServiceMetrics:
     out.lag_by_topic = dict(lag)
     out.consumer_lag = sum(lag.values())
     buckets = [s for s in found if s.name.endswith("_event_time_lag_seconds_bucket")]
-    out.event_time_lag_p50_s = quantile(buckets, 0.5)
-    out.event_time_lag_p99_s = quantile(buckets, 0.99)
+    out.event_time_lag_p50 = bound_text(buckets, quantile(buckets, 0.5))
+    out.event_time_lag_p99 = bound_text(buckets, quantile(buckets, 0.99))
     return out
 
 
@@ -80,6 +80,16 @@ def quantile(buckets: Iterable[Sample], q: float) -> float | None:
     if total <= 0:
         return None
     return next(bound for bound, count in ordered if count >= q * total)
+
+
+def bound_text(buckets: Iterable[Sample], bound: float | None) -> str | None:
+    """A bucket bound as text; past the last finite bucket, "more than" that bucket."""
+    if bound is None:
+        return None
+    if bound != float("inf"):
+        return f"<= {bound:g} s"
+    finite = [float(s.labels["le"]) for s in buckets if float(s.labels["le"]) != float("inf")]
+    return f"> {max(finite):g} s" if finite else "unbounded"
 
 
 def distribution(text: str) -> dict[str, dict[str, int]]:
