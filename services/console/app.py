@@ -9,6 +9,7 @@ panel saying so); and every page exercises the public API that integrators use.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from services.console import actions, auth, pages
 from services.console.config import ConsoleSettings
 from services.console.session import SessionCodec
-from services.console.upstream import TtlCache, Upstream
+from services.console.upstream import TtlCache, Upstream, track_waiting
 from services.console.web import Console, Forbidden, SignInRequired, render, session_of, templates
 from shared.http import serve
 from shared.logging import configure_logging
@@ -69,7 +70,7 @@ def create_app(
         app.include_router(module.router)
     _probes(app)
     _handlers(app)
-    app.middleware("http")(_secure_headers)
+    app.middleware("http")(_headers)
     return app
 
 
@@ -95,10 +96,17 @@ def _handlers(app: FastAPI) -> None:
     app.add_exception_handler(Forbidden, forbidden)
 
 
-async def _secure_headers(
+async def _headers(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
+    """The security headers, and the page's server time (Server-Timing, read by the bench):
+    in all, and from the first call to the services to the end of the last."""
+    started = time.perf_counter()
+    waited = track_waiting()
     response = await call_next(request)
+    total = (time.perf_counter() - started) * 1000
+    upstream = (waited[1] - waited[0]) * 1000 if waited else 0.0
+    response.headers["Server-Timing"] = f"app;dur={total:.1f}, upstream;dur={upstream:.1f}"
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response

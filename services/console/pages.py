@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -115,16 +115,24 @@ async def _distribution(request: Request) -> dict[str, dict[str, int]]:
 async def account(request: Request, account_id: str) -> HTMLResponse:
     session = signed_in(request)
     up, token, key = console(request).upstream, token_of(session), segment(account_id)
-    health = await panel(up.get("scoring", f"/v1/accounts/{key}/health", token))
-    if health.missing:
-        return render(request, "missing.html", session, 404, what=f"account {account_id}")
-    since = _since(health)
-    history, open_, past, overrides = await panels(
+    # one round of calls: the history since 90 days before now, asked beside the health
+    since = (datetime.now(UTC) - timedelta(days=HISTORY_DAYS)).isoformat()
+    health, history, open_, past, overrides = await panels(
+        up.get("scoring", f"/v1/accounts/{key}/health", token),
         up.get("scoring", f"/v1/accounts/{key}/health/history", token, {"since": since}),
         _episodes(request, token, account_id, "open"),
         _past_episodes(request, token, account_id),
         up.get("scoring", f"/v1/accounts/{key}/overrides", token),
     )
+    if health.missing:
+        return render(request, "missing.html", session, 404, what=f"account {account_id}")
+    if history.ok and not history.value and _since(health):
+        # quiet for 90 days: its last 90 days of changes, before its last score
+        history = await panel(
+            up.get(
+                "scoring", f"/v1/accounts/{key}/health/history", token, {"since": _since(health)}
+            )
+        )
     chart = charts.score_history(history.value) if history.ok else None
     return render(
         request,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +40,24 @@ class Refused(UpstreamError):
 
 class NotAvailable(Refused):
     pass
+
+
+# (first start, last end) of the calls to the services during the current request
+_WAITED: ContextVar[list[float] | None] = ContextVar("console_upstream_waited", default=None)
+
+
+def track_waiting() -> list[float]:
+    """Start recording, for this request, when calls to the services began and ended."""
+    span: list[float] = []
+    _WAITED.set(span)
+    return span
+
+
+def _record(started: float) -> None:
+    span = _WAITED.get()
+    if span is not None:
+        now = time.perf_counter()
+        span[:] = [min(span[0], started), max(span[1], now)] if span else [started, now]
 
 
 def segment(value: str) -> str:
@@ -74,12 +93,15 @@ class Upstream:
     ) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        started = time.perf_counter()
         try:
             response = await self._client.request(
                 method, self.urls[service] + path, params=clean, json=json, headers=headers
             )
         except httpx.HTTPError as error:
             raise ServiceDown(service, f"not answering ({type(error).__name__})") from error
+        finally:
+            _record(started)
         if response.status_code >= 400:
             kind = NotAvailable if response.status_code == 404 else Refused
             raise kind(service, _detail(response), response.status_code)
