@@ -124,9 +124,12 @@ def fed(pipeline: Pipeline) -> Pipeline:
     with pipeline.api("triggers") as client:
         closed_port = {"url": "http://127.0.0.1:9/hook", "event_types": ["health.changed"]}
         assert client.post("/v1/webhooks/subscriptions", json=closed_port).status_code == 201
-    _post(pipeline, population.healthy_start(now))
-    for account in (population.RED, population.GREEN, population.XSS):
+    _post(pipeline, population.healthy_start(now) + population.cohort(now))
+    for account in (population.RED, population.GREEN, population.XSS, *population.COHORT):
         wait_until(partial(_health, pipeline, account), f"{account} scored")
+    with pipeline.api("scoring") as client:
+        labels = {"outcomes": population.outcomes(now)}
+        assert client.post("/v1/outcomes", json=labels).status_code == 200
     _post(pipeline, population.going_bad(now))
     wait_until(
         lambda: (_health(pipeline, population.RED) or {}).get("band") == "red", "the red account"

@@ -64,6 +64,31 @@ def healthy_start(now: datetime) -> list[dict[str, Any]]:
     return out
 
 
+# a cohort with outcomes, so the model page has an accuracy report: the quiet half churns
+COHORT = [f"cohort-{i:02d}" for i in range(40)]
+
+
+def cohort(now: datetime) -> list[dict[str, Any]]:
+    start = now - timedelta(days=50)
+    out = [subscription(a, start, "12000", 5) for a in COHORT]
+    for i, account in enumerate(COHORT):
+        busy = i % 2 == 0
+        for day in range(0, 46, 3):
+            out += usage(account, start + timedelta(days=day), 4 if busy else 1, 4 if busy else 1)
+        if not busy:  # the ones that will churn also fail to pay, more of them further down
+            for n in range(1 + i % 3):
+                at = start + timedelta(days=2, hours=n)
+                out.append(_event("payment", account, at, type="payment_failed", invoice_id="i"))
+    return out
+
+
+def outcomes(now: datetime) -> list[dict[str, str]]:
+    return [
+        {"account_id": a, "kind": "renewal" if i % 2 == 0 else "churn", "date": str(now.date())}
+        for i, a in enumerate(COHORT)
+    ]
+
+
 def going_bad(now: datetime) -> list[dict[str, Any]]:
     """The last days: the red account's payments fail, tickets pile up, a detractor."""
     at = now - timedelta(days=2)

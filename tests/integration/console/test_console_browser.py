@@ -107,6 +107,9 @@ def test_an_xss_payload_renders_as_text(fed: Pipeline, browser: Any) -> None:
 def test_the_model_page(fed: Pipeline, browser: Any) -> None:
     browser.get(f"{fed.console.url}/model")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Model"
+    report = browser.find_element(By.CSS_SELECTOR, ".horizon").text
+    assert "30 days before the outcome" in report and "AUC" in report
+    assert "churn 20, renewal 20" in browser.page_source
     shot(browser, "model")
 
 
