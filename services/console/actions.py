@@ -19,7 +19,12 @@ from services.console.web import acting, back_to, console, render, see_other, to
 
 router = APIRouter()
 EPISODE_ACTIONS = ("acknowledge", "assign", "snooze", "close")
-OVERRIDE_FIELDS = ("kind", "band", "delta", "component", "reason", "expires_at")
+# the fields each kind takes (the service refuses any other)
+OVERRIDE_FIELDS = {
+    "pin_band": ("band",),
+    "adjust_score": ("delta",),
+    "adjust_component": ("delta", "component"),
+}
 
 
 def _episode_body(action: str, form: dict[str, str]) -> dict[str, Any]:
@@ -28,7 +33,7 @@ def _episode_body(action: str, form: dict[str, str]) -> dict[str, Any]:
     if action == "snooze":
         return {"until": _with_zone(form.get("until", ""))}
     if action == "close":
-        return {"resolution": form.get("resolution", ""), "note": form.get("note") or None}
+        return {"resolution": form.get("resolution", ""), "note": form.get("note", "")}
     return {}
 
 
@@ -41,7 +46,9 @@ def _with_zone(value: str) -> str:
 
 
 def _override_body(form: dict[str, str]) -> dict[str, Any]:
-    body: dict[str, Any] = {k: form[k].strip() for k in OVERRIDE_FIELDS if form.get(k, "").strip()}
+    kind = form.get("kind", "")
+    fields = ("kind", "reason", "expires_at", *OVERRIDE_FIELDS.get(kind, ()))
+    body: dict[str, Any] = {k: form.get(k, "").strip() for k in fields}
     if "delta" in body:
         with suppress(ValueError):  # else the service says what is wrong with it
             body["delta"] = float(body["delta"])

@@ -35,6 +35,44 @@ HISTORY = [
 ]
 
 
+EPISODE = {
+    "episode_id": "ep-1",
+    "account_id": EVIL,
+    "playbook": "at_risk",
+    "segment": "smb",
+    "status": "open",
+    "opened_at": "2026-12-01T00:00:00Z",
+    "due_by": "2026-12-02T00:00:00Z",
+    "reason": "band entered red",
+    "health": {"score": 12.0, "band": "red"},
+    "owner": None,
+    "snoozed_until": None,
+    "resolution": None,
+    "note": None,
+    "acknowledged_at": None,
+    "closed_at": None,
+    "resolved_at": None,
+    "held_back_reason": None,
+}
+FEEDBACK = {
+    "since": None,
+    "items": [
+        {
+            "playbook": "at_risk",
+            "segment": "smb",
+            "opened": 4,
+            "closed": {"actioned": 2, "not_useful": 1, "false_alarm": 0},
+            "judged": 3,
+            "precision": 0.6667,
+            "precision_low": 0.2,
+            "precision_high": 0.94,
+            "time_to_acknowledge": {"n": 3, "median_s": 7200.0, "p90_s": 9000.0},
+            "time_to_close": {"n": 3, "median_s": 36000.0, "p90_s": 40000.0},
+        }
+    ],
+}
+
+
 class FakeServices:
     def __init__(self) -> None:
         self.posted: list[tuple[str, Any]] = []
@@ -59,6 +97,10 @@ class FakeServices:
             return httpx.Response(200, json=HISTORY)
         if path.endswith("/health"):
             return httpx.Response(200, json=HEALTH)
+        if path == "/v1/playbooks/episodes":
+            return httpx.Response(200, json={"items": [EPISODE], "next_cursor": None})
+        if path == "/v1/playbooks/feedback":
+            return httpx.Response(200, json=FEEDBACK)
         if path == "/metrics":
             return httpx.Response(200, text='vigil_scoring_accounts{band="red",segment="smb"} 3\n')
         return httpx.Response(404, json={"detail": "Not Found"})
@@ -152,6 +194,46 @@ async def test_a_tampered_cookie_is_no_session(client) -> None:
 
 async def test_routes_not_there_yet_are_a_panel_not_an_error(client) -> None:
     await sign_in(client, ADMIN)
-    page = await client.get("/playbooks")
+    page = await client.get("/accounts/someone")
     assert page.status_code == 200
-    assert "Playbook episodes: not available" in page.text
+    assert "Overrides: not available" in page.text
+
+
+async def test_the_playbook_queue_acts_with_the_episode_contract(client, fake) -> None:
+    await sign_in(client, ADMIN)
+    page = (await client.get("/playbooks")).text
+    assert 'action="/playbooks/episodes/ep-1/acknowledge"' in page
+    assert "67% (20\u201394%)" in page and "2.0 h" in page, "the feedback table"
+    assert EVIL not in page
+    csrf = csrf_of(page)
+    await client.post("/playbooks/episodes/ep-1/acknowledge", data={"csrf": csrf})
+    await client.post(
+        "/playbooks/episodes/ep-1/close", data={"csrf": csrf, "resolution": "actioned"}
+    )
+    assert fake.posted == [
+        ("/v1/playbooks/episodes/ep-1/acknowledge", b"{}"),
+        ("/v1/playbooks/episodes/ep-1/close", b'{"resolution":"actioned","note":""}'),
+    ]
+
+
+async def test_an_override_sends_only_the_fields_of_its_kind(client, fake) -> None:
+    await sign_in(client, ADMIN)
+    csrf = csrf_of((await client.get("/accounts")).text)
+    form = {
+        "csrf": csrf,
+        "kind": "pin_band",
+        "band": "green",
+        "delta": "5",
+        "component": "usage",
+        "reason": "exec sponsor call",
+        "expires_at": "2026-12-31T00:00",
+    }
+    answer = await client.post("/accounts/acme/overrides", data=form)
+    assert answer.status_code == 303 and answer.headers["location"] == "/accounts/acme"
+    assert fake.posted == [
+        (
+            "/v1/accounts/acme/overrides",
+            b'{"kind":"pin_band","reason":"exec sponsor call",'
+            b'"expires_at":"2026-12-31T00:00:00Z","band":"green"}',
+        )
+    ]
