@@ -90,8 +90,9 @@ def outcomes(now: datetime) -> list[dict[str, str]]:
 
 
 def going_bad(now: datetime) -> list[dict[str, Any]]:
-    """The last days: the red account's payments fail, tickets pile up, a detractor."""
-    at = now - timedelta(days=2)
+    """The last hours: the red account's payments fail, tickets pile up, a detractor
+    (within the day: playbooks open for a state near the wall clock, not for history)."""
+    at = now - timedelta(hours=3)
     out = [
         _event("payment", RED, at, type="payment_failed", invoice_id="inv-1", amount="12500"),
         _event("payment", RED, at + timedelta(hours=1), type="payment_failed", invoice_id="inv-1"),
@@ -119,7 +120,7 @@ def going_bad(now: datetime) -> list[dict[str, Any]]:
             )
         )
     for day in range(0, 3):
-        out += usage(GREEN, now - timedelta(days=day, hours=1), 9, 8)
+        out += usage(GREEN, now - timedelta(days=day, hours=4), 9, 8)
     return out
 
 
