@@ -94,15 +94,17 @@ async def run(options: Options) -> bool:
     services = {
         name: Service(name, env, logs / f"{name}.log") for name in ("ingest", "scoring", "triggers")
     }
+    console_ = _console(services, logs)
     receiver = Receiver()
     try:
-        step(2, "starting ingest, scoring and triggers, and a webhook receiver")
-        for service in services.values():
+        step(2, "starting ingest, scoring and triggers, the console, and a webhook receiver")
+        for service in [*services.values(), console_]:
             service.start()
+        everything = {**services, "console": console_}
         (config.stack_dir / "services.json").write_text(
-            json.dumps({name: s.process.pid for name, s in services.items() if s.process})
+            json.dumps({name: s.process.pid for name, s in everything.items() if s.process})
         )
-        for service in services.values():
+        for service in everything.values():
             await asyncio.to_thread(service.wait_ready)
         async with serving(receiver):
             report, trust, worked = await _drive(
@@ -125,8 +127,9 @@ async def run(options: Options) -> bool:
     finally:
         if options.keep_running:
             _print_running(services, token, info)
+            console.print(f"    console: {console_.url}  (sign in with the API token)")
         else:
-            for service in services.values():
+            for service in [*services.values(), console_]:
                 service.stop()
             await asyncio.to_thread(stack.down, config)
             console.print("stopped the services and the stack (use --keep-running to keep them)")
@@ -206,6 +209,13 @@ async def _drive(
             return report, trust, (closed, await feedback(client, triggers))
         finally:
             await engine.dispose()
+
+
+def _console(services: dict[str, Service], logs: Path) -> Service:
+    """The console, over the three services' HTTP APIs (it needs no database or token)."""
+    env = {f"VIGIL_{name.upper()}_URL": s.url for name, s in services.items()}
+    env["VIGIL_CONSOLE_SESSION_KEY"] = secrets.token_urlsafe(32)
+    return Service("console", env, logs / "console.log")
 
 
 async def _ingest_caught_up(bootstrap: str, topics: TopicNames, timeout_s: float = 60) -> None:

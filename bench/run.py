@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from bench import baseline, curve, latency, scoring_soak, soak_report, throughput
+from bench import baseline, console_bench, curve, latency, scoring_soak, soak_report, throughput
 from bench.measure import Stat
 from bench.table import table
 from services.ingest.validation import to_signal, validate_object
@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "latest.json"
 CURVE_PNG = RESULTS.parent / "latency_curve.png"
 SOAK_JSON, SOAK_PNG = RESULTS.parent / "soak.json", RESULTS.parent / "soak.png"
-ROWS = ("throughput", "latency", "curve", "memory")
+ROWS = ("throughput", "latency", "curve", "memory", "console")
 # the naive baseline commits once per event (~25 ms each): a sample is enough for its rate
 NAIVE_EVENTS = 1000
 
@@ -313,6 +313,14 @@ async def main_async(args: argparse.Namespace) -> None:
             await curve_row(bench, args.curve_rates, args.curve_seconds)
         if "memory" in args.only:
             await memory_rows(bench, args.sizes)
+        if "console" in args.only:
+            bench.results["console"] = await console_bench.row(
+                bench.info.kafka_bootstrap,
+                await bench.database(),
+                bench.logs,
+                args.console_accounts,
+                say,
+            )
     finally:
         await asyncio.to_thread(stack.down, config)
     rows = table(bench.results)
@@ -348,7 +356,11 @@ def main() -> None:
         nargs="+",
         choices=ROWS,
         default=list(ROWS),
-        help="run some of the rows (throughput: 1-5 and 8, latency: 6, memory: 7, curve: 9)",
+        help="run some of the rows (throughput: 1-5 and 8, latency: 6, memory: 7, curve: 9,"
+        " console: 10)",
+    )
+    parser.add_argument(
+        "--console-accounts", type=int, default=1_000_000, help="row 10: accounts seeded"
     )
     parser.add_argument(
         "--curve-rates", type=float, nargs="+", default=list(curve.RATES), help="row 9's rates"

@@ -39,7 +39,19 @@ def table(results: dict[str, Any]) -> list[str]:
         rows.append(scale_out)
     if "curve" in results:
         rows += curve.table(results["curve"])
+    if "console" in results:
+        rows.append(_console_row(results["console"]))
     return rows or ["(no rows measured)"]
+
+
+def _console_row(console: dict[str, Any]) -> str:
+    """Row 10: the console's server time per page (its Server-Timing header)."""
+    lists, account = console["list_ms"], console["account_ms"]
+    return (
+        f"10. console with {console['accounts']:,} accounts, server time p50 / p99:"
+        f" account list {lists['p50']:,.0f} / {lists['p99']:,.0f} ms,"
+        f" account page {account['p50']:,.0f} / {account['p99']:,.0f} ms (target p99 < 200 ms)"
+    )
 
 
 def _baseline_row(side_by_side: dict[str, Any], target: str, label: str) -> str:

@@ -277,6 +277,12 @@ def triggers() -> None:
     _run_service("triggers", run)
 
 
+@app.command()
+def console() -> None:
+    """Run the console (web pages over the other services' HTTP APIs)."""
+    _run_service("console")
+
+
 def main() -> None:
     app()
 
