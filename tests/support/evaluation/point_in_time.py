@@ -28,6 +28,7 @@ from services.scoring.signal_decode import ScoringSignal, decode_signal
 from shared.contracts import signal_to_json
 
 FIRST_VALUE_FEATURES = 3  # as ``services.scoring.repository.writes`` marks first value
+Signals = Mapping[str, Sequence[ScoringSignal]]  # per account, in fold order
 
 
 @dataclass
@@ -124,7 +125,7 @@ def last_revisions(changes: Iterable[Mapping[str, Any]]) -> list[Mapping[str, An
 
 def check(
     changes: Iterable[Mapping[str, Any]],
-    signals: Mapping[str, Sequence[ScoringSignal]],
+    signals: Signals,
     config: HealthModelConfig | None = None,
 ) -> PointInTime:
     """Every last revision against the model on the account's events up to its ``as_of``."""
