@@ -4,7 +4,9 @@ Replays the demo's cohorts (``tests.support.workload``, with their ground truth)
 real pipeline in several arrival orders (``tests.support.evaluation.orders``), each order on
 topics, a database and consumer groups of its own, and prints per order: band
 accuracy per cohort, precision and recall of each playbook, episodes per account,
-late events and episodes opened for a state older than the horizon. Writes
+late events, episodes opened for a state older than the horizon, and
+point-in-time truth (every published health change against the model on the
+account's events up to its time). Writes
 ``bench/results/evaluate.json`` and ``bench/results/evaluate.md``; exits 1 when a
 threshold of issue 11 fails (``--no-fail`` only reports).
 
@@ -33,6 +35,7 @@ from shared import stack
 from shared.settings import TopicNames
 from tests.support.databases import create_database, drop_database
 from tests.support.evaluation.orders import ORDERS
+from tests.support.evaluation.point_in_time import signals_of
 from tests.support.evaluation.report import as_json, markdown, print_results
 from tests.support.evaluation.run import Run, Target, run_order
 from tests.support.evaluation.score import Evaluation
@@ -87,15 +90,15 @@ async def evaluate_orders(
     )
     truth = truth_of(workload)
     items = list(events(workload, seed=options.seed))
+    signals = signals_of(items)  # decoded once for every order's point-in-time check
     console.print(
         f"{options.accounts} accounts, {options.days} days, {len(items)} events; "
         f"orders: {', '.join(options.orders)}"
     )
     results = []
     for order in options.orders:
-        run = Run(
-            order, workload, truth, items, options.rate, timedelta(hours=options.horizon_hours)
-        )
+        horizon = timedelta(hours=options.horizon_hours)
+        run = Run(order, workload, truth, items, options.rate, horizon, signals)
         async with fresh_database(base_url, keep=options.keep_databases) as database_url:
             suffix = f"{order}-{uuid.uuid4().hex[:6]}"
             topics = TopicNames(

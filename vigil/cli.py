@@ -280,7 +280,9 @@ def triggers() -> None:
 @app.command()
 def console() -> None:
     """Run the console (web pages over the other services' HTTP APIs)."""
-    _run_service("console")
+    from services.console.app import run
+
+    _run_service("console", run)
 
 
 def main() -> None:

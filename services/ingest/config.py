@@ -24,9 +24,12 @@ class IngestSettings(ConsumerServiceSettings):
     # Kafka transactions make a restart re-produce nothing; each instance
     # needs its own id so that a restarted instance fences its zombie.
     transactional_id_prefix: str = "vigil-ingest"
-    # Event-time watermarks (README "Event time and watermarks"): a caught-up
-    # partition's watermark is the wall clock less this lateness...
+    # Event-time watermarks (docs/event-time.md): an idle partition's watermark is
+    # the wall clock less this lateness...
     allowed_lateness_s: float = Field(default=60.0, ge=0)
+    # ...idle: read to its end and nothing new read for this long (a partition a
+    # replay is still writing to is often at its end for a moment, and not idle).
+    watermark_idle_s: float = Field(default=5.0, ge=0)
     # ...and is re-sent on every signals partition at most this often when unchanged.
     watermark_interval_ms: int = Field(default=2000, ge=50)
     # Sources whose topic holds time back while nothing was ever produced to it

@@ -49,6 +49,7 @@ class IngestConsumer:
             now,
             lateness_s=settings.allowed_lateness_s,
             interval_ms=settings.watermark_interval_ms,
+            idle_s=settings.watermark_idle_s,
             expected=settings.expected_sources,
         )
 
@@ -114,10 +115,12 @@ class IngestConsumer:
         now = self._now()
         routed = [self._route(record, now) for records in batch.values() for record in records]
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+        reopened = self.watermarks.reopened(batch)
         self.watermarks.observe(batch, routed)
         marks = self.watermarks.due()
         async with producer.transaction():
-            sends = [await producer.send(r.topic, r.value, key=r.key) for r in routed]
+            sends = await self.watermarks.send(producer, reopened)  # before what they hold
+            sends += [await producer.send(r.topic, r.value, key=r.key) for r in routed]
             sends += await self.watermarks.send(producer, marks)  # after the signals they cover
             await producer.send_offsets_to_transaction(offsets, self._settings.group_id)
         await asyncio.gather(*sends)

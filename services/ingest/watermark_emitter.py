@@ -37,6 +37,7 @@ class WatermarkEmitter:
         *,
         lateness_s: float,
         interval_ms: int,
+        idle_s: float = 0.0,
         expected: Iterable[str] = (),
     ) -> None:
         self._sources = dict(sources)
@@ -45,13 +46,20 @@ class WatermarkEmitter:
         self._clock = clock
         self._lateness = timedelta(seconds=lateness_s)
         self._interval_s = interval_ms / 1000
+        self._idle_s = idle_s
         self._signals_partitions = 0
         self._expected = {t for t, source in self._sources.items() if source in set(expected)}
         self._produced_to: set[str] = set()  # expected topics known to hold events
         self.tracker = self._new_tracker()
 
     def _new_tracker(self) -> WatermarkTracker:
-        return WatermarkTracker(self._sources, lateness=self._lateness, interval_s=self._interval_s)
+        return WatermarkTracker(
+            self._sources,
+            lateness=self._lateness,
+            interval_s=self._interval_s,
+            idle_s=self._idle_s,
+            monotonic=time.monotonic(),
+        )
 
     async def start_session(self, producer: AIOKafkaProducer) -> None:
         """Forget what an aborted session read: it is read (and reported) again."""
@@ -59,13 +67,22 @@ class WatermarkEmitter:
         partitions = await producer.partitions_for(self._signals_topic)
         self._signals_partitions = len(partitions)
 
+    def reopened(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> list[WatermarkRecord]:
+        """Records for partitions reported idle that ``batch`` reads again: sent before
+        its signals (``WatermarkTracker.reopened``); call before :meth:`observe`."""
+        marks = self.tracker.reopened(((tp.topic, tp.partition) for tp in batch), time.monotonic())
+        if not marks or self._signals_partitions == 0:
+            return []
+        return self.tracker.records(marks, self._signals_partitions, self._clock())
+
     def observe(
         self, batch: dict[TopicPartition, list[ConsumerRecord]], routed: list[Routed]
     ) -> None:
         records = (r for records in batch.values() for r in records)
+        tick = time.monotonic()
         for record, result in zip(records, routed, strict=True):
             if result.occurred_at is not None:
-                self.tracker.observe(record.topic, record.partition, result.occurred_at)
+                self.tracker.observe(record.topic, record.partition, result.occurred_at, tick)
 
     async def refresh(self, consumer: AIOKafkaConsumer) -> None:
         """Read the assignment and whether each partition is read to its end."""
@@ -75,7 +92,8 @@ class WatermarkEmitter:
             position = await consumer.position(tp)
             lags[(tp.topic, tp.partition)] = 1 if end is None else max(0, end - position)
         counts = {t: len(consumer.partitions_for_topic(t) or ()) for t in self._sources}
-        self.tracker.positions(lags, counts, await self._empty_topics(consumer, counts))
+        empty = await self._empty_topics(consumer, counts)
+        self.tracker.positions(lags, counts, empty, time.monotonic())
         for source, lag in self.tracker.lag_seconds(self._clock()).items():
             self._metrics.watermark_lag.labels(source).set(max(0.0, lag))
 

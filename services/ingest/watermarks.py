@@ -1,10 +1,17 @@
 """Per raw partition event-time progress, and when to tell scoring about it. Pure.
 
 A partition's watermark is the highest event time of a valid event read from
-it; once ingest has read the partition to its end (caught up), the watermark
-also advances with the wall clock less the allowed lateness, so a quiet source
-never holds time back (Flink's idleness). Nothing read and not caught up: no
-watermark, the partition holds time back.
+it. Once ingest has read the partition to its end and nothing new has come for
+``idle_s`` (idle), the watermark also advances with the wall clock less the
+allowed lateness, so a quiet source never holds time back (Flink's idleness).
+Nothing read and not idle: no watermark, the partition holds time back.
+
+"Read to its end" alone is not idle: a producer replaying history keeps a
+partition's end moving while ingest reads it, and at its end a moment later
+there is more history. An idle partition that receives events again starts a
+new backlog: its watermark is what it has read of that backlog, however old
+(history produced to a pipeline that was current is read as history, not as
+late events; scoring lets such a report move its watermark back).
 """
 
 from __future__ import annotations
@@ -20,8 +27,11 @@ PartitionKey = tuple[str, int]  # (raw topic, partition)
 
 @dataclass
 class _Progress:
-    seen: datetime | None = None
-    caught_up: bool = False
+    seen: datetime | None = None  # the highest event time read this session
+    backlog: datetime | None = None  # the highest read since the partition was last idle
+    caught_up: bool = False  # read to its end at the last look
+    idle: bool = False  # caught up and quiet for ``idle_s``; reported as caught up
+    read_at: float = 0.0  # monotonic time of the last event read (or of the session start)
     partitions: int = 1
     sent_at: float | None = None  # monotonic time of the last emission
     sent: tuple[datetime | None, bool] | None = None
@@ -34,31 +44,54 @@ class PartitionMark:
     partitions: int
     watermark: datetime | None
     caught_up: bool
+    seen: datetime | None = None
 
 
 class WatermarkTracker:
     """One per ingest session: it starts again from what the session reads."""
 
     def __init__(
-        self, sources: Mapping[str, str], *, lateness: timedelta, interval_s: float
+        self,
+        sources: Mapping[str, str],
+        *,
+        lateness: timedelta,
+        interval_s: float,
+        idle_s: float = 0.0,
+        monotonic: float = 0.0,
     ) -> None:
         self._sources = dict(sources)  # raw topic -> source name
         self._lateness = lateness
         self._interval_s = interval_s
+        self._idle_s = idle_s
+        self._started = monotonic  # a partition is quiet from the session's start at most
         self._parts: dict[PartitionKey, _Progress] = {}
         self._empty: set[str] = set()  # expected sources' topics with nothing produced yet
 
-    def observe(self, topic: str, partition: int, occurred_at: datetime) -> None:
+    def observe(
+        self, topic: str, partition: int, occurred_at: datetime, monotonic: float = 0.0
+    ) -> None:
         """A valid event was read (its event time counts, however old)."""
-        progress = self._parts.setdefault((topic, partition), _Progress())
+        progress = self._part((topic, partition))
+        if progress.idle:  # reported read to the present: this is a new backlog
+            progress.idle, progress.backlog = False, None
+        progress.read_at = max(progress.read_at, monotonic)
         if progress.seen is None or occurred_at > progress.seen:
             progress.seen = occurred_at
+        if progress.backlog is None or occurred_at > progress.backlog:
+            progress.backlog = occurred_at
+
+    def _part(self, key: PartitionKey) -> _Progress:
+        progress = self._parts.get(key)
+        if progress is None:
+            progress = self._parts[key] = _Progress(read_at=self._started)
+        return progress
 
     def positions(
         self,
         lags: Mapping[PartitionKey, int],
         counts: Mapping[str, int],
         empty: Iterable[str] = (),
+        monotonic: float | None = None,
     ) -> None:
         """The assignment and how far behind each partition is (0 = caught up).
 
@@ -69,16 +102,33 @@ class WatermarkTracker:
         for key in [k for k in self._parts if k not in lags]:
             del self._parts[key]  # revoked: another instance reports it now
         for key, lag in lags.items():
-            progress = self._parts.setdefault(key, _Progress())
+            progress = self._part(key)
             progress.caught_up = lag <= 0
             progress.partitions = max(1, counts.get(key[0], progress.partitions))
+            if monotonic is not None:
+                self._settle(key, progress, monotonic)
 
     def watermark(self, key: PartitionKey, now: datetime) -> datetime | None:
         progress = self._parts[key]
-        if not progress.caught_up or key[0] in self._empty:
-            return progress.seen
+        if not progress.idle:
+            return progress.backlog
         idle = now - self._lateness
         return idle if progress.seen is None or progress.seen < idle else progress.seen
+
+    def read(self, key: PartitionKey) -> datetime | None:
+        """What was read of the partition, without the idle allowance."""
+        progress = self._parts[key]
+        return progress.seen if progress.idle else progress.backlog
+
+    def _settle(self, key: PartitionKey, progress: _Progress, monotonic: float) -> None:
+        """Idle: read to its end, nothing new for ``idle_s``, and not an expected source
+        nothing was produced to yet. Once idle, it stays so until an event is read."""
+        if not progress.caught_up or key[0] in self._empty:
+            if progress.idle:  # fell behind: a new backlog, nothing of it read yet
+                progress.idle, progress.backlog = False, None
+            return
+        if not progress.idle and monotonic - progress.read_at >= self._idle_s:
+            progress.idle = True
 
     def due(self, now: datetime, monotonic: float) -> list[PartitionMark]:
         """Partitions to report now: moved while behind, flipped, or not reported lately.
@@ -90,15 +140,35 @@ class WatermarkTracker:
         for key, progress in sorted(self._parts.items()):
             if key[0] not in self._sources:
                 continue
-            # an expected source with nothing produced yet is not caught up with its history
-            state = (self.watermark(key, now), progress.caught_up and key[0] not in self._empty)
+            self._settle(key, progress, monotonic)
+            state = (self.watermark(key, now), progress.idle)
             stale = progress.sent_at is None or monotonic - progress.sent_at >= self._interval_s
             moved = progress.sent is None or (
                 state != progress.sent and not (state[1] and progress.sent[1])
             )
             if stale or moved:
                 progress.sent_at, progress.sent = monotonic, state
-                marks.append(PartitionMark(key[0], key[1], progress.partitions, *state))
+                marks.append(
+                    PartitionMark(key[0], key[1], progress.partitions, *state, self.read(key))
+                )
+        return marks
+
+    def reopened(self, keys: Iterable[PartitionKey], monotonic: float) -> list[PartitionMark]:
+        """Partitions last reported idle that a batch about to be sent read events from.
+
+        Their report goes out before the batch's signals: scoring must not judge
+        those signals by the wall clock the partition stood for while idle (the
+        batch may be a replay's history). Nothing of the backlog counts as read
+        until the batch's own report, after its signals.
+        """
+        marks = []
+        for key in sorted(set(keys)):
+            progress = self._parts.get(key)
+            if key[0] not in self._sources or progress is None or progress.sent is None:
+                continue
+            if progress.sent[1]:
+                progress.sent_at, progress.sent = monotonic, (None, False)
+                marks.append(PartitionMark(key[0], key[1], progress.partitions, None, False))
         return marks
 
     def lag_seconds(self, now: datetime) -> dict[str, float]:
@@ -128,6 +198,7 @@ class WatermarkTracker:
                 watermark=m.watermark,
                 caught_up=m.caught_up,
                 emitted_at=now,
+                seen=m.seen,
             )
             for m in marks
             for p in range(signals_partitions)

@@ -14,7 +14,13 @@ only silence where every source has been read up to that time.
 - A caught-up report that is not recent stands for its emission time.
 - Otherwise a report stands for its watermark (the highest event time read);
   none yet holds time back entirely (``HELD``).
-- Accounts may be judged up to the allowed lateness past the slowest of them.
+- Accounts may be judged up to the allowed lateness past the slowest of them
+  while it reads the present (within the lateness of the wall clock); a source
+  reading history bounds judgements at what it has read, exactly.
+- A watermark never moves back, except when a report that is not caught up
+  follows a caught-up one: the source was idle and now reads a new backlog
+  (history produced to a pipeline that was current), and the backlog's progress
+  is what it has read, not the wall clock it stood for while idle.
 - Until every (signals partition, raw partition) of each reported source is
   known, time is held back; with no report at all watermarks are not in effect
   (signals produced without ingest are scored at their own time, as before).
@@ -47,6 +53,7 @@ class WatermarkRow:
     watermark: datetime | None
     caught_up: bool
     emitted_at: datetime
+    seen: datetime | None = None  # read, without the idle allowance (None: unknown)
 
     @property
     def key(self) -> Key:
@@ -63,31 +70,64 @@ def row_of(record: WatermarkRecord) -> WatermarkRow:
         record.watermark,
         record.caught_up,
         record.emitted_at,
+        record.seen,
     )
 
 
 def merge(rows: Mapping[Key, WatermarkRow], new: Iterable[WatermarkRow]) -> dict[Key, WatermarkRow]:
-    """Watermarks never move back; the latest report says whether it is caught up."""
+    """Watermarks never move back but when a source falls behind (``fell_behind``); the
+    latest report says whether it is caught up."""
     merged = dict(rows)
     for row in sorted(new, key=lambda r: r.emitted_at):
         old = merged.get(row.key)
         if old is None:
             merged[row.key] = row
             continue
-        marks = [m for m in (old.watermark, row.watermark) if m is not None]
+        if row.emitted_at >= old.emitted_at and fell_behind(old, row):
+            merged[row.key] = row
+            continue
         latest = row if row.emitted_at >= old.emitted_at else old
-        merged[row.key] = replace(latest, watermark=max(marks) if marks else None)
+        merged[row.key] = replace(
+            latest,
+            watermark=_latest(old.watermark, row.watermark),
+            seen=_latest(old.seen, row.seen),
+        )
     return merged
 
 
-def effective(row: WatermarkRow, now: datetime, fresh: timedelta) -> datetime:
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def fell_behind(old: WatermarkRow, new: WatermarkRow) -> bool:
+    """An idle partition receives events again: the wall clock it stood for is no
+    promise about them (a replay's history), its watermark is the new backlog's."""
+    return old.caught_up and not new.caught_up
+
+
+def effective(
+    row: WatermarkRow, now: datetime, fresh: timedelta, catching_up: bool = False
+) -> datetime:
     if row.watermark is None:
         return HELD
     if row.caught_up:
+        if catching_up:  # history may be on its way here too: what was read, no more
+            return HELD if row.seen is None else min(row.seen, row.watermark)
         if now - row.emitted_at <= fresh:
             return now
         return max(row.emitted_at, row.watermark)
     return row.watermark
+
+
+def catching_up(rows: Mapping[Key, WatermarkRow], now: datetime, lateness: timedelta) -> bool:
+    """Some partition reads history (behind, and further than the lateness behind the
+    wall clock): a replay or a restart catching up. A caught-up partition then stands
+    for what it has read, not for the wall clock: the replay's producer may not have
+    written its share yet (an idle partition cannot tell history to come from none)."""
+    edge = now - lateness
+    return any(
+        not r.caught_up and (r.watermark is None or r.watermark < edge) for r in rows.values()
+    )
 
 
 def _present(row: WatermarkRow, now: datetime, fresh: timedelta) -> bool:
@@ -127,8 +167,12 @@ def judgement_bound(
         return HELD
     if all(_present(r, now, fresh) for r in rows.values()):
         return None
-    slowest = min(effective(r, now, fresh) for r in rows.values())
-    return HELD if slowest == HELD else slowest + lateness
+    behind = catching_up(rows, now, lateness)
+    slowest = min(effective(r, now, fresh, behind) for r in rows.values())
+    if slowest == HELD:
+        return HELD
+    # the allowance is for the present: history is judged no later than it was read
+    return slowest + lateness if slowest + lateness >= now else slowest
 
 
 def source_watermarks(
@@ -155,7 +199,9 @@ def judgement_time(account: Any, as_of: datetime | None, bound: datetime | None)
     """When to judge ``account``: its own clock (or ``as_of``), never past ``bound``.
 
     Never earlier than the account was last judged (a late event re-scores at
-    that same time); ``None`` when the bound is before anything known of it.
+    that same time), nor than its latest applied event: the stored state keeps
+    the latest use of each user and feature, not their history, so it cannot be
+    judged as of a time before what it holds. ``None``: not yet (held back).
     """
     latest: datetime = account.last_event_at
     previous: datetime | None = account.scored_as_of
@@ -163,9 +209,9 @@ def judgement_time(account: Any, as_of: datetime | None, bound: datetime | None)
     if bound is None:
         return own
     at = min(own, bound)
-    if previous is not None and at < previous:
-        at = previous
-    return None if at < account.first_seen_at else at
+    if previous is not None and at < previous and latest <= previous:
+        return previous  # late events only: the same time again, now with them
+    return None if at < latest else at
 
 
 FACT_NAMES = (

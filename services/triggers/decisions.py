@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services.triggers.episodes import Episode, Gate, Track, Transition, advance
+from services.triggers.episodes import Episode, Gate, Track, Transition, advance, as_before
 from services.triggers.rules import AccountView, evaluate
 from services.triggers.rules_config import PlaybookConfig
 from shared.contracts import HealthChange, PlaybookEvent
@@ -151,7 +151,8 @@ def _step(
 ) -> None:
     view = outcome.view
     assert view is not None
-    latched = {p for p, t in known.tracks.items() if t.condition_since} | set(known.episodes)
+    holding = {p for p, t in known.tracks.items() if as_before(t, at).condition_since}
+    latched = holding | set(known.episodes)
     conditions = evaluate(view, at, config, latched)
     step = advance(
         view.account_id,

@@ -22,6 +22,12 @@ condition clears, so it does not reopen while the condition holds; except that a
 playbook with a cool-down opens a new episode if its condition still holds a
 cool-down after the close (the closed one is then ``superseded``, not resolved).
 
+A health change that corrects the one before at the same time (a greater
+revision at the same ``as_of``) replaces its effect on the tracks: each track
+keeps what it was before the evaluation that last changed it (``before``, at
+``stepped_at``), and an evaluation at that same time starts from there. A
+resolve (and its cool-down) that a correction undoes does not stand.
+
 So a replay of history ends with exactly the episodes that hold at its end, each
 emitted once. Ids are deterministic: the episode id derives from when its
 condition started holding (an event time, or a date from the facts), never from
@@ -59,6 +65,22 @@ class Track:
     opened_at: datetime | None = None  # the state machine's episode opened (emitted or held)
     last_resolved_at: datetime | None = None
     clearing_since: datetime | None = None  # holding, but off since then (exit dwell)
+    stepped_at: datetime | None = None  # the evaluation time that last changed it
+    before: Track | None = None  # what it was before that evaluation (None: no track)
+
+    def core(self) -> Track:
+        """The bookkeeping alone, without what it replaced."""
+        return Track(
+            self.condition_since, self.opened_at, self.last_resolved_at, self.clearing_since
+        )
+
+
+def as_before(track: Track, at: datetime) -> Track:
+    """Where an evaluation at ``at`` starts: a correction at the time of the last change
+    starts where that change started, so the state it corrects leaves no trace."""
+    if track.stepped_at is not None and track.stepped_at == at:
+        return track.before or Track()
+    return track.core()
 
 
 @dataclass(frozen=True)
@@ -138,7 +160,8 @@ def advance(
     """Move every playbook's track to ``at``; emit what opens or clears (see the module doc)."""
     step = Step()
     for playbook, condition in sorted(conditions.items()):
-        track = track_of(tracks, open_episodes, playbook)
+        stored = track_of(tracks, open_episodes, playbook)
+        track = as_before(stored, at)
         current = open_episodes.get(playbook)
         gate = gates.get(playbook, Gate())
         new, holding = _next(track, condition, at, gate, default_since, current is not None)
@@ -152,13 +175,18 @@ def advance(
             step.transitions.append(_triggered(eid, playbook, at, holding))
         elif since is not None and new.opened_at is not None and current is None:
             if emit:
-                eid = episode_id(account_id, playbook, since, track.last_resolved_at)
+                # after the stored resolve: one a correction undid may have been emitted
+                eid = episode_id(account_id, playbook, since, stored.last_resolved_at)
                 step.transitions.append(_triggered(eid, playbook, at, holding))
             elif track.opened_at is None:
                 step.held_back.append(playbook)
-                eid = episode_id(account_id, playbook, since, track.last_resolved_at)
+                eid = episode_id(account_id, playbook, since, stored.last_resolved_at)
                 held = _triggered(eid, playbook, at, holding)
                 step.held.append(replace(held, kind="held_back"))
+        if new != track or stored.stepped_at == at:
+            new = replace(new, stepped_at=at, before=track)
+        else:
+            new = stored
         if new != tracks.get(playbook, Track()):
             step.tracks[playbook] = new
     return step

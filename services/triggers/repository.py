@@ -257,12 +257,25 @@ async def load_tracks(
     for r in await session.execute(
         text(
             "SELECT account_id, playbook, condition_since, opened_at, last_resolved_at,"
-            " clearing_since FROM playbook_tracks WHERE account_id = ANY(CAST(:ids AS text[]))"
+            " clearing_since, stepped_at, before_condition_since, before_opened_at,"
+            " before_last_resolved_at, before_clearing_since"
+            " FROM playbook_tracks WHERE account_id = ANY(CAST(:ids AS text[]))"
         ),
         {"ids": sorted(set(account_ids))},
     ):
+        before = Track(
+            r.before_condition_since,
+            r.before_opened_at,
+            r.before_last_resolved_at,
+            r.before_clearing_since,
+        )
         result[r.account_id][r.playbook] = Track(
-            r.condition_since, r.opened_at, r.last_resolved_at, r.clearing_since
+            r.condition_since,
+            r.opened_at,
+            r.last_resolved_at,
+            r.clearing_since,
+            r.stepped_at,
+            None if r.stepped_at is None else before,
         )
     return result
 
@@ -274,13 +287,21 @@ async def store_tracks(session: AsyncSession, tracks: Sequence[tuple[str, str, T
     await session.execute(
         text(
             "INSERT INTO playbook_tracks AS t (account_id, playbook, condition_since, opened_at,"
-            " last_resolved_at, clearing_since) SELECT * FROM unnest(CAST(:a AS text[]),"
+            " last_resolved_at, clearing_since, stepped_at, before_condition_since,"
+            " before_opened_at, before_last_resolved_at, before_clearing_since)"
+            " SELECT * FROM unnest(CAST(:a AS text[]),"
             " CAST(:p AS text[]), CAST(:s AS timestamptz[]), CAST(:o AS timestamptz[]),"
-            " CAST(:r AS timestamptz[]), CAST(:c AS timestamptz[]))"
+            " CAST(:r AS timestamptz[]), CAST(:c AS timestamptz[]), CAST(:at AS timestamptz[]),"
+            " CAST(:bs AS timestamptz[]), CAST(:bo AS timestamptz[]),"
+            " CAST(:br AS timestamptz[]), CAST(:bc AS timestamptz[]))"
             " ON CONFLICT (account_id, playbook) DO UPDATE SET"
             " condition_since = EXCLUDED.condition_since, opened_at = EXCLUDED.opened_at,"
             " last_resolved_at = EXCLUDED.last_resolved_at,"
-            " clearing_since = EXCLUDED.clearing_since"
+            " clearing_since = EXCLUDED.clearing_since, stepped_at = EXCLUDED.stepped_at,"
+            " before_condition_since = EXCLUDED.before_condition_since,"
+            " before_opened_at = EXCLUDED.before_opened_at,"
+            " before_last_resolved_at = EXCLUDED.before_last_resolved_at,"
+            " before_clearing_since = EXCLUDED.before_clearing_since"
         ),
         {
             "a": [a for a, _, _ in tracks],
@@ -289,5 +310,10 @@ async def store_tracks(session: AsyncSession, tracks: Sequence[tuple[str, str, T
             "o": [t.opened_at for _, _, t in tracks],
             "r": [t.last_resolved_at for _, _, t in tracks],
             "c": [t.clearing_since for _, _, t in tracks],
+            "at": [t.stepped_at for _, _, t in tracks],
+            "bs": [(t.before or Track()).condition_since for _, _, t in tracks],
+            "bo": [(t.before or Track()).opened_at for _, _, t in tracks],
+            "br": [(t.before or Track()).last_resolved_at for _, _, t in tracks],
+            "bc": [(t.before or Track()).clearing_since for _, _, t in tracks],
         },
     )

@@ -27,9 +27,16 @@ class WatermarkRecord(BaseModel):
     """One raw partition's progress, as seen on one ``signals`` partition.
 
     ``watermark`` is the highest event time of a valid event read from the raw
-    partition, or, when ``caught_up`` (position at the end of the partition), at
+    partition, or, when ``caught_up`` (read to its end and idle for a moment), at
     least ``emitted_at`` less the allowed lateness; null when nothing was read
-    yet and the partition is not caught up (it holds time back).
+    yet and the partition is not caught up (it holds time back). A report that
+    is not caught up after one that was starts a new backlog: its watermark is
+    what was read of that backlog, and may be lower than the one before.
+
+    ``seen`` is the highest event time read, without the idle allowance (null
+    when nothing was read, or from an older ingest): while another partition
+    reads history, a caught-up one stands for what it has read, not for the
+    wall clock.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -44,6 +51,7 @@ class WatermarkRecord(BaseModel):
     watermark: Timestamp | None
     caught_up: bool
     emitted_at: Timestamp
+    seen: Timestamp | None = None
 
 
 def is_watermark(headers: Sequence[tuple[str, bytes]] | None) -> bool:

@@ -19,6 +19,7 @@ COLUMNS = [
     "watermark",
     "caught_up",
     "emitted_at",
+    "seen",
 ]
 
 
@@ -28,20 +29,29 @@ async def load_watermarks(session: AsyncSession) -> dict[Key, WatermarkRow]:
     return {row.key: row for row in rows}
 
 
+# as ``services.scoring.event_time.fell_behind``: the later report starts a new backlog
+FELL_BEHIND = "EXCLUDED.emitted_at >= w.emitted_at AND w.caught_up AND NOT EXCLUDED.caught_up"
+
+
 async def store_watermarks(session: AsyncSession, rows: Sequence[WatermarkRow]) -> None:
-    """Upsert reports; a watermark never moves back, the later report wins the rest."""
+    """Upsert reports; a watermark never moves back but when its partition falls behind
+    (``services.scoring.event_time.merge``), the later report wins the rest."""
     if not rows:
         return
     await session.execute(
         text(
             "INSERT INTO source_watermarks AS w (signals_partition, source, raw_partition,"
-            " raw_partitions, signals_partitions, watermark, caught_up, emitted_at)"
+            " raw_partitions, signals_partitions, watermark, caught_up, emitted_at, seen)"
             " SELECT * FROM unnest(CAST(:signals_partition AS int[]), CAST(:source AS text[]),"
             " CAST(:raw_partition AS int[]), CAST(:raw_partitions AS int[]),"
             " CAST(:signals_partitions AS int[]), CAST(:watermark AS timestamptz[]),"
-            " CAST(:caught_up AS bool[]), CAST(:emitted_at AS timestamptz[]))"
+            " CAST(:caught_up AS bool[]), CAST(:emitted_at AS timestamptz[]),"
+            " CAST(:seen AS timestamptz[]))"
             " ON CONFLICT (signals_partition, source, raw_partition) DO UPDATE SET"
-            " watermark = GREATEST(w.watermark, EXCLUDED.watermark),"
+            f" watermark = CASE WHEN {FELL_BEHIND} THEN EXCLUDED.watermark"
+            "   ELSE GREATEST(w.watermark, EXCLUDED.watermark) END,"
+            f" seen = CASE WHEN {FELL_BEHIND} THEN EXCLUDED.seen"
+            "   ELSE GREATEST(w.seen, EXCLUDED.seen) END,"
             " raw_partitions = CASE WHEN EXCLUDED.emitted_at >= w.emitted_at"
             "   THEN EXCLUDED.raw_partitions ELSE w.raw_partitions END,"
             " signals_partitions = CASE WHEN EXCLUDED.emitted_at >= w.emitted_at"
@@ -55,13 +65,13 @@ async def store_watermarks(session: AsyncSession, rows: Sequence[WatermarkRow]) 
 
 
 async def held_back_accounts(session: AsyncSession, bound: datetime, limit: int) -> list[str]:
-    """Accounts judged before their latest event whose judgement time can now move."""
+    """Accounts judged before their latest event that can be judged at it now (an account
+    is never judged before its latest applied event: ``event_time.judgement_time``)."""
     result = await session.execute(
         text(
             "SELECT account_id FROM accounts"
             " WHERE (scored_as_of IS NULL OR scored_as_of < last_event_at)"
-            " AND first_seen_at <= :bound"
-            " AND (scored_as_of IS NULL OR scored_as_of < LEAST(last_event_at, :bound))"
+            " AND last_event_at <= :bound"
             " ORDER BY account_id LIMIT :limit"
         ),
         {"bound": bound, "limit": limit},

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -62,10 +63,27 @@ async def observe(
 
 async def emitted(bootstrap: str, topic: str, timeout_s: float = 120) -> list[Emitted]:
     """Every ``triggered`` event on ``topic``, once per episode."""
+    out: dict[str, Emitted] = {}
+    for record in await read_all(bootstrap, topic, timeout_s):
+        event = orjson.loads(record.value) if record.value else {}
+        if event.get("kind") == "triggered":
+            out.setdefault(event["episode_id"], _emitted(event, record.timestamp))
+    return list(out.values())
+
+
+async def published_changes(
+    bootstrap: str, topic: str, timeout_s: float = 120
+) -> list[dict[str, Any]]:
+    """Every health change published on ``topic`` (corrections included)."""
+    return [orjson.loads(r.value) for r in await read_all(bootstrap, topic, timeout_s) if r.value]
+
+
+async def read_all(bootstrap: str, topic: str, timeout_s: float) -> list[ConsumerRecord]:
+    """``topic`` from its beginning to its end as it is now."""
     ends = await topic_ends(bootstrap, [topic])
     consumer = make_consumer(bootstrap, group_id=None, client_id="vigil-evaluate-read")
     await consumer.start()
-    out: dict[str, Emitted] = {}
+    out: list[ConsumerRecord] = []
     try:
         consumer.assign(list(ends))
         await consumer.seek_to_beginning(*ends)
@@ -74,13 +92,10 @@ async def emitted(bootstrap: str, topic: str, timeout_s: float = 120) -> list[Em
             if time.monotonic() > deadline:
                 raise TimeoutError(f"could not read {topic} to its end in {timeout_s:.0f}s")
             for records in (await consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    event = orjson.loads(record.value) if record.value else {}
-                    if event.get("kind") == "triggered":
-                        out.setdefault(event["episode_id"], _emitted(event, record.timestamp))
+                out.extend(records)
     finally:
         await stop_bounded(consumer, 5)
-    return list(out.values())
+    return out
 
 
 async def _at_end(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:

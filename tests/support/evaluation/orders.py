@@ -12,7 +12,12 @@
   carrying renewal date, seats and ARR arrives after the score has settled;
 - ``kill``: ``live``, and each service killed with SIGKILL once mid-stream
   (ingest at 25% of the events produced, scoring at 50%, triggers at 75%) and
-  started again at once.
+  started again at once;
+- ``replay``: the four sources interleaved by event time, as fast as the broker
+  takes them (a replay of history, or a restart catching up in order): each
+  source's producer batches reach the broker, and ingest, at their own pace, so
+  sources are read weeks of event time apart;
+- ``replay-kill``: ``replay``, each service killed once as in ``kill``.
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ from typing import Any
 from shared.kafka import dumps, key_bytes, make_producer, stop_bounded
 from shared.settings import TopicNames
 
-ORDERS = ("live", "backfill", "backfill-payment-last", "kill")
+ORDERS = ("live", "backfill", "backfill-payment-last", "kill", "replay", "replay-kill")
 BACKFILLS = {
     "backfill": ("payment", "ticket", "survey", "usage"),
     "backfill-payment-last": ("usage", "ticket", "survey", "payment"),
 }
 KILLS = ((0.25, "ingest"), (0.50, "scoring"), (0.75, "triggers"))
+KILLED = ("kill", "replay-kill")  # orders with each service killed once
+UNPACED = (*BACKFILLS, "replay", "replay-kill")  # as fast as the broker takes them
 
 Item = tuple[str, dict[str, Any]]  # (source, raw event)
 
@@ -47,7 +54,7 @@ class Plan:
 def arrange(order: str, items: Sequence[Item]) -> list[Item]:
     """The events in the order ``order`` produces them."""
     by_time = sorted(items, key=lambda item: (item[1]["occurred_at"], item[1]["event_id"]))
-    if order in ("live", "kill"):
+    if order in ("live", "kill", "replay", "replay-kill"):
         return by_time
     if order in BACKFILLS:
         return [item for source in BACKFILLS[order] for item in by_time if item[0] == source]

@@ -40,6 +40,12 @@ def table_rows(results: list[Evaluation]) -> list[list[str]]:
             *(str(len(r.stale)) for r in results),
         ]
     )
+    rows.append(
+        [
+            "point-in-time truth (published changes true at their as_of)",
+            *(_truth(r) for r in results),
+        ]
+    )
     rows.append(["late events (scoring metric)", *(_late(r.late_events) for r in results)])
     rows.append(
         [
@@ -62,6 +68,11 @@ def _per(r: Evaluation, cohort: str) -> str:
         "{} {:.2f}/{}".format(short, *counts.get(playbook, (0.0, 0)))
         for playbook, short in PER_ACCOUNT
     )
+
+
+def _truth(r: Evaluation) -> str:
+    t = r.point_in_time
+    return "n/a" if t is None else f"{t.true} of {t.total}"
 
 
 def _late(value: float | None) -> str:
@@ -129,6 +140,13 @@ def as_json(r: Evaluation) -> dict[str, Any]:
                 ],
             }
             for a in suspects(r)
+        },
+        "point_in_time": None
+        if r.point_in_time is None
+        else {
+            "true": r.point_in_time.true,
+            "total": r.point_in_time.total,
+            "false": r.point_in_time.false,
         },
         "late_events": r.late_events,
         "held_back": r.held_back,

@@ -20,8 +20,9 @@ from shared.db import create_engine
 from shared.kafka import ensure_topics
 from shared.settings import TopicNames
 from tests.support.drain import wait_drained
-from tests.support.evaluation.collect import counters, observe
-from tests.support.evaluation.orders import BACKFILLS, KILLS, Item, Plan, arrange, produce
+from tests.support.evaluation.collect import counters, observe, published_changes
+from tests.support.evaluation.orders import KILLED, KILLS, UNPACED, Item, Plan, arrange, produce
+from tests.support.evaluation.point_in_time import Signals, check, signals_of
 from tests.support.evaluation.score import Evaluation, evaluate
 from tests.support.evaluation.truth import Truth
 from tests.support.receiver import Receiver, serving
@@ -55,6 +56,7 @@ class Run:
     items: list[Item]
     rate: float | None
     horizon: timedelta
+    signals: Signals | None = None  # the items as scoring reads them; None: decoded here
 
 
 async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Evaluation:
@@ -85,7 +87,10 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
         await engine.dispose()
         for service in services.values():
             service.stop()
-    result = evaluate(run.order, run.truth, seen, run.horizon)
+    changes = await published_changes(target.bootstrap, target.topics.health_changes)
+    signals = run.signals if run.signals is not None else signals_of(run.items)
+    truth = await asyncio.to_thread(check, changes, signals)
+    result = evaluate(run.order, run.truth, seen, run.horizon, truth)
     result.seconds = time.monotonic() - started
     return result
 
@@ -121,11 +126,11 @@ async def _replay(
     """Produce the events in the run's order; returns what killed services had counted."""
     before: dict[str, float] = {}
     disruptions: list[tuple[float, Callable[[], Awaitable[None]]]] = []
-    if run.order == "kill":
+    if run.order in KILLED:
         for fraction, name in KILLS:
             disruptions.append((fraction, _killer(services[name], before, say)))
     items = arrange(run.order, run.items)
-    rate = None if run.order in BACKFILLS else run.rate
+    rate = None if run.order in UNPACED else run.rate
     took = await produce(Plan(items, rate, disruptions), target.bootstrap, target.topics)
     say(f"    {run.order}: produced {len(items)} events in {took:.0f}s")
     for service in services.values():

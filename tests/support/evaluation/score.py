@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tests.support.evaluation.point_in_time import PointInTime
 from tests.support.evaluation.truth import EXPECTED_BAND, STEADY_COHORTS, Labels, Truth
 
 BANDS = ("green", "yellow", "red")
@@ -93,6 +94,7 @@ class Evaluation:
     late_events: float | None = None
     held_back: float | None = None
     webhooks: tuple[int, int] = (0, 0)
+    point_in_time: PointInTime | None = None
     checks: list[Check] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -101,8 +103,15 @@ class Evaluation:
         return all(c.ok for c in self.checks)
 
 
-def evaluate(order: str, truth: Truth, seen: Observed, horizon: timedelta) -> Evaluation:
+def evaluate(
+    order: str,
+    truth: Truth,
+    seen: Observed,
+    horizon: timedelta,
+    point_in_time: PointInTime | None = None,
+) -> Evaluation:
     result = Evaluation(order, late_events=seen.late_events, held_back=seen.held_back)
+    result.point_in_time = point_in_time
     result.webhooks = (seen.webhooks_received, seen.webhooks_verified)
     result.emitted, result.final_bands = seen.emitted, seen.bands
     for account, cohort in truth.cohort.items():
@@ -177,6 +186,10 @@ def checks(result: Evaluation, horizon: timedelta) -> list[Check]:
             if s.missed:
                 detail += f"; missed: {', '.join(s.missed[:6])}"
             out.append(Check(f"{playbook} {view} P≥{min_precision} R≥{min_recall}", ok, detail))
+    if result.point_in_time is not None:
+        truth = result.point_in_time
+        detail = truth.detail() + "".join(f"; {false}" for false in truth.false[:3])
+        out.append(Check("point-in-time truth 100%", truth.ok, detail))
     hours = horizon.total_seconds() / 3600
     out.append(
         Check(

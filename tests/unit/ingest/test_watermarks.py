@@ -11,8 +11,8 @@ SOURCES = {"usage.events": "usage", "ticket.events": "ticket"}
 LATENESS = timedelta(minutes=1)
 
 
-def tracker() -> WatermarkTracker:
-    return WatermarkTracker(SOURCES, lateness=LATENESS, interval_s=1.0)
+def tracker(idle_s: float = 0.0) -> WatermarkTracker:
+    return WatermarkTracker(SOURCES, lateness=LATENESS, interval_s=1.0, idle_s=idle_s)
 
 
 def test_behind_partition_holds_at_the_latest_event_read_and_nothing_read_holds_time() -> None:
@@ -26,7 +26,7 @@ def test_behind_partition_holds_at_the_latest_event_read_and_nothing_read_holds_
 
 def test_caught_up_partition_follows_the_wall_clock_less_the_lateness() -> None:
     t = tracker()
-    t.positions({("ticket.events", 0): 0}, {"ticket.events": 4})
+    t.positions({("ticket.events", 0): 0}, {"ticket.events": 4}, monotonic=1.0)
     assert t.watermark(("ticket.events", 0), NOW) == NOW - LATENESS
     t.observe("ticket.events", 0, NOW + timedelta(minutes=5))  # a producer clock ahead
     assert t.watermark(("ticket.events", 0), NOW) == NOW + timedelta(minutes=5)
@@ -63,10 +63,44 @@ def test_records_go_to_every_signals_partition_and_revoked_partitions_are_forgot
 def test_an_expected_source_with_nothing_produced_holds_time_back_even_caught_up() -> None:
     t = tracker()
     lags = {("usage.events", 0): 0, ("ticket.events", 0): 0}
-    t.positions(lags, {}, empty=["ticket.events"])
+    t.positions(lags, {}, empty=["ticket.events"], monotonic=1.0)
     assert t.watermark(("ticket.events", 0), NOW) is None
     assert t.watermark(("usage.events", 0), NOW) == NOW - LATENESS
     marks = {m.topic: (m.watermark, m.caught_up) for m in t.due(NOW, monotonic=1.0)}
     assert marks == {"ticket.events": (None, False), "usage.events": (NOW - LATENESS, True)}
-    t.positions(lags, {}, empty=[])  # its history arrived
+    t.positions(lags, {}, empty=[], monotonic=2.0)  # its history arrived
     assert t.watermark(("ticket.events", 0), NOW) == NOW - LATENESS
+
+
+def test_a_partition_is_idle_only_once_read_to_its_end_and_quiet_for_idle_s() -> None:
+    """A replay keeps a partition's end moving: at its end for a moment is not idle."""
+    t = tracker(idle_s=5.0)
+    key = ("usage.events", 0)
+    t.observe(*key, NOW - timedelta(days=40), monotonic=10.0)
+    t.positions({key: 0}, {}, monotonic=10.1)  # at its end: the producer may still write
+    assert t.watermark(key, NOW) == NOW - timedelta(days=40)
+    assert [(m.watermark, m.caught_up) for m in t.due(NOW, monotonic=12.0)] == [
+        (NOW - timedelta(days=40), False)
+    ]
+    t.positions({key: 0}, {}, monotonic=15.0)  # quiet for idle_s: idle, the wall clock
+    assert t.watermark(key, NOW) == NOW - LATENESS
+    assert [(m.caught_up, m.seen) for m in t.due(NOW, monotonic=15.0)] == [
+        (True, NOW - timedelta(days=40))
+    ]
+
+
+def test_an_idle_partition_that_reads_history_reports_it_behind_before_the_history() -> None:
+    t = tracker(idle_s=5.0)
+    key = ("usage.events", 0)
+    t.positions({key: 0}, {}, monotonic=10.0)
+    assert [m.caught_up for m in t.due(NOW, monotonic=10.0)] == [True]
+    # history is produced: the batch that reads it is announced first, with nothing read
+    reopened = t.reopened([key], monotonic=11.0)
+    assert [(m.watermark, m.caught_up) for m in reopened] == [(None, False)]
+    t.observe(*key, NOW - timedelta(days=60), monotonic=11.0)
+    t.positions({key: 0}, {}, monotonic=11.0)
+    # after the batch: what was read of the backlog, older than the wall clock it stood for
+    assert [(m.watermark, m.caught_up) for m in t.due(NOW, monotonic=11.0)] == [
+        (NOW - timedelta(days=60), False)
+    ]
+    assert t.reopened([key], monotonic=11.5) == []  # announced once per backlog

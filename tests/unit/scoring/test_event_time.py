@@ -37,9 +37,10 @@ def row(
     emitted: datetime = NOW,
     raw_partitions: int = 1,
     signals_partitions: int = 1,
+    seen: datetime | None = None,
 ) -> WatermarkRow:
     return WatermarkRow(
-        signals, source, raw, raw_partitions, signals_partitions, mark, caught_up, emitted
+        signals, source, raw, raw_partitions, signals_partitions, mark, caught_up, emitted, seen
     )
 
 
@@ -54,7 +55,7 @@ def test_no_report_means_watermarks_are_not_in_effect() -> None:
 def test_bound_is_the_slowest_source_and_all_sources_read_to_the_present_bound_nothing() -> None:
     reports = rows(
         row("usage", mark=NOW - 2 * HOUR),
-        row("ticket", mark=NOW - timedelta(minutes=1), caught_up=True),
+        row("ticket", mark=NOW - timedelta(minutes=1), caught_up=True, seen=NOW - HOUR),
     )
     assert judgement_bound(reports, NOW, FRESH) == NOW - 2 * HOUR
     live = rows(
@@ -65,7 +66,7 @@ def test_bound_is_the_slowest_source_and_all_sources_read_to_the_present_bound_n
     # time whenever it is computed (the stored state does not depend on the wall clock)
     assert judgement_bound(live, NOW + timedelta(seconds=5), FRESH) is None
     mixed = rows(
-        row("usage", mark=NOW - HOUR, caught_up=True),
+        row("usage", mark=NOW - HOUR, caught_up=True, seen=NOW - 2 * HOUR),
         row("ticket", mark=NOW - 3 * HOUR),
     )
     # a fresh caught-up source beside one behind: the one behind bounds
@@ -86,7 +87,7 @@ def test_a_partition_with_nothing_read_or_not_reported_holds_time_back() -> None
 
 
 def test_merge_never_moves_a_watermark_back_and_the_latest_report_says_caught_up() -> None:
-    stored = rows(row("usage", mark=NOW, caught_up=True, emitted=NOW))
+    stored = rows(row("usage", mark=NOW, emitted=NOW))
     restarted = row("usage", mark=None, caught_up=False, emitted=NOW + HOUR)
     merged = merge(stored, [restarted])
     only = next(iter(merged.values()))
@@ -95,6 +96,31 @@ def test_merge_never_moves_a_watermark_back_and_the_latest_report_says_caught_up
     again = next(iter(merge(merged, [older]).values()))
     assert (again.watermark, again.caught_up) == (NOW + 2 * HOUR, False)
     assert read_up_to(merged) == {"usage": NOW}
+
+
+def test_a_caught_up_partition_that_falls_behind_starts_from_its_new_backlog() -> None:
+    """Idle, it stood for the wall clock; history produced to it is read as history."""
+    idle = rows(row("usage", mark=NOW - timedelta(minutes=1), caught_up=True, seen=None))
+    behind = row("usage", mark=None, emitted=NOW + timedelta(seconds=1))
+    merged = merge(idle, [behind])
+    assert judgement_bound(merged, NOW, FRESH) == HELD
+    read = row("usage", mark=NOW - 60 * 24 * HOUR, emitted=NOW + timedelta(seconds=2))
+    merged = merge(merged, [read])
+    assert next(iter(merged.values())).watermark == NOW - 60 * 24 * HOUR
+    assert judgement_bound(merged, NOW, FRESH) == NOW - 60 * 24 * HOUR  # no lateness added
+
+
+def test_while_a_partition_reads_history_a_caught_up_one_stands_for_what_it_read() -> None:
+    """The replay may not have written its share to the idle partition yet."""
+    history = row("usage", mark=NOW - 30 * 24 * HOUR)
+    read = row("ticket", mark=NOW - timedelta(minutes=1), caught_up=True, seen=NOW - 40 * 24 * HOUR)
+    assert judgement_bound(rows(history, read), NOW, FRESH) == NOW - 40 * 24 * HOUR
+    nothing = row("ticket", mark=NOW - timedelta(minutes=1), caught_up=True)
+    assert judgement_bound(rows(history, nothing), NOW, FRESH) == HELD
+    # reading the present (within the lateness): the idle one stands for the wall clock
+    live = row("usage", mark=NOW - timedelta(seconds=20))
+    bound = judgement_bound(rows(live, nothing), NOW, FRESH, timedelta(minutes=1))
+    assert bound == NOW + timedelta(seconds=40)
 
 
 @dataclass
@@ -107,8 +133,12 @@ class Account:
 def test_judgement_time_is_clamped_never_goes_back_and_waits_before_the_first_event() -> None:
     account = Account(last_event_at=NOW, scored_as_of=NOW - 10 * HOUR)
     assert judgement_time(account, None, None) == NOW
-    assert judgement_time(account, None, NOW - 5 * HOUR) == NOW - 5 * HOUR
-    assert judgement_time(account, None, NOW - 20 * HOUR) == NOW - 10 * HOUR
+    assert judgement_time(account, None, NOW + HOUR) == NOW
+    # the state holds an event past the bound: it cannot be judged as of the bound, it waits
+    assert judgement_time(account, None, NOW - 5 * HOUR) is None
+    assert judgement_time(account, None, NOW - 20 * HOUR) is None
+    late = Account(last_event_at=NOW - 12 * HOUR, scored_as_of=NOW - 10 * HOUR)
+    assert judgement_time(late, None, NOW - 20 * HOUR) == NOW - 10 * HOUR  # same time again
     assert judgement_time(account, NOW + HOUR, NOW + 2 * HOUR) == NOW + HOUR  # clock
     new = Account(last_event_at=NOW, scored_as_of=None, first_seen_at=NOW - HOUR)
     assert judgement_time(new, None, HELD) is None

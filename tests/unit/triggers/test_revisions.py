@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services.triggers.decisions import is_newer, on_health_changes
+from services.triggers.episodes import Track
 from shared.contracts import HealthChange, PlaybookEvent
 from tests.unit.triggers.test_decisions import CFG, T0, Account, change
 
@@ -92,3 +93,44 @@ def test_an_episode_reopened_by_a_correction_at_the_same_as_of_gets_a_new_id() -
     assert opened[0].episode_id != opened[1].episode_id
     assert opened[0].event_id != opened[1].event_id
     assert account.episodes["at_risk"].episode_id == opened[1].episode_id
+
+
+def expanding(hours: float, revision: int, band: str = "green", active: int = 10) -> HealthChange:
+    """``expansion``'s seat signal: ``active`` of 10 seats used in 30 days."""
+    score = {"green": 90, "red": 25}[band]
+    c = change(hours, score, band, seats=10, active_users_7d=active, active_users_30d=active)
+    return rev(c, revision, f"-r{revision}")
+
+
+def test_a_resolve_that_a_correction_undoes_leaves_no_cool_down() -> None:
+    """A replayed history (wall clock far ahead): a state judged before its usage was read
+    resolves ``expansion``; its correction at the same time must not leave the resolve's
+    30-day cool-down standing, or the real episode is lost at the end."""
+    late = T0 + timedelta(days=400)
+    account = Account()
+    account.change(expanding(0, 1), wall_now=late)
+    assert account.tracks["expansion"].opened_at is not None  # held back: history
+    account.change(expanding(100, 2, "red", active=0), wall_now=late)  # off: clearing
+    account.change(expanding(200, 3, "red", active=0), wall_now=late)  # off > exit dwell
+    assert account.tracks["expansion"].last_resolved_at == T0 + timedelta(hours=200)
+    account.change(expanding(200, 4), wall_now=late)  # the correction at the same as_of
+    # as if the resolve never was: holding since T0, its episode open, no cool-down
+    assert account.tracks["expansion"].core() == Track(T0, T0)
+    # the end of the catch-up, within the horizon: the episode that holds opens
+    end = T0 + timedelta(hours=300)
+    events = account.clock(end)
+    assert [(e.playbook, e.kind) for e in events if e.playbook == "expansion"] == [
+        ("expansion", "triggered")
+    ]
+
+
+def test_a_correction_that_keeps_the_change_keeps_its_effect_once() -> None:
+    """Evaluating the same time again starts from the same place: a repeated correction
+    gives the same track, not a second step."""
+    late = T0 + timedelta(days=400)
+    once, twice = Account(), Account()
+    for account in (once, twice):
+        account.change(expanding(0, 1), wall_now=late)
+        account.change(expanding(100, 2, "red", active=0), wall_now=late)
+    twice.change(expanding(100, 3, "red", active=0), wall_now=late)
+    assert once.tracks == twice.tracks
