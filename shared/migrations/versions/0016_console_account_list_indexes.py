@@ -14,8 +14,8 @@ asks for.
 It is one more b-tree insert when a score changes; the score is already indexed,
 so no score update was a HOT update before either.
 
-Revision ID: 0015_console
-Revises: 0009_open_deliveries
+Revision ID: 0016_console
+Revises: 0015_overrides_redrive
 Create Date: 2026-12-07
 """
 
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0015_console"
-down_revision = "0009_open_deliveries"
+revision = "0016_console"
+down_revision = "0015_overrides_redrive"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ it (``stepped_at``, ``before_*``): a health change correcting the one before at
 the same time starts from there, so a state that was corrected leaves no trace
 in the bookkeeping (a resolve it caused, and its cool-down, do not stand).
 
-Revision ID: 0010_point_in_time
+Revision ID: 0013_point_in_time
 Revises: 0009_open_deliveries
 Create Date: 2026-12-07
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0010_point_in_time"
+revision = "0013_point_in_time"
 down_revision = "0009_open_deliveries"
 branch_labels = None
 depends_on = None

@@ -15,8 +15,8 @@ or one episode, 0.05-0.2 ms; the worst case, a status and playbook pair that
 matches nothing, walks that status's rows (0.4 s for 100k; 2.4 s without the
 per-status index).
 
-Revision ID: 0013_episode_lifecycle
-Revises: 0009_open_deliveries
+Revision ID: 0014_episode_lifecycle
+Revises: 0013_point_in_time
 Create Date: 2026-12-07
 """
 
@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0013_episode_lifecycle"
-down_revision = "0009_open_deliveries"
+revision = "0014_episode_lifecycle"
+down_revision = "0013_point_in_time"
 branch_labels = None
 depends_on = None
 

@@ -10,8 +10,8 @@ none): calibration and trends read the model's.
 ``dlq_redrives`` records each redrive (who, when, which records, outcome); nothing is
 ever removed from a dead-letter topic.
 
-Revision ID: 0014_overrides_redrive
-Revises: 0009_open_deliveries
+Revision ID: 0015_overrides_redrive
+Revises: 0014_episode_lifecycle
 Create Date: 2026-12-07
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0014_overrides_redrive"
-down_revision = "0009_open_deliveries"
+revision = "0015_overrides_redrive"
+down_revision = "0014_episode_lifecycle"
 branch_labels = None
 depends_on = None
 
