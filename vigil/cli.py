@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shared.dlq.cli import app as dlq_app
+from vigil.connections import connection_settings as _connections
 from vigil.secrets import secrets_app
 
 if TYPE_CHECKING:
-    from shared.settings import ConnectionSettings
     from shared.stack import StackConfig
 
 app = typer.Typer(
@@ -208,19 +208,6 @@ def backtest(
     horizons = sorted(set(horizon)) if horizon else [30, 60, 90]
     tls = _connections().database_tls
     trust_cli.backtest(_database_url(database_url), config, horizons, typer.echo, tls)
-
-
-def _connections() -> ConnectionSettings:
-    """The ``VIGIL_KAFKA_*`` and ``VIGIL_DATABASE_SSL*`` settings (docs/security.md)."""
-    from pydantic import ValidationError
-
-    from shared.settings import ConnectionSettings, explain
-
-    try:
-        return ConnectionSettings()
-    except ValidationError as error:
-        typer.echo(explain(error), err=True)
-        raise typer.Exit(2) from None
 
 
 def _env_from_stack_file() -> dict[str, str]:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from vigil.connections import connection_settings as _connections
+
 secrets_app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Webhook signing secrets, encrypted at rest with VIGIL_SECRETS_KEY.",
@@ -31,7 +33,7 @@ def rotate(
     from services.triggers import secrets_cli
 
     try:
-        secrets_cli.rotate(database_url, keys, typer.echo)
+        secrets_cli.rotate(database_url, keys, typer.echo, _connections().database_tls)
     except ValueError as error:  # a key that is not a Fernet key, a secret no key opens
         typer.echo(f"vigil secrets rotate: {error}; nothing was changed", err=True)
         raise typer.Exit(1) from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import orjson
 from fastapi import APIRouter, Body, Query, Request
 
 from services.scoring import cursor as page_cursor

@@ -17,9 +17,9 @@ from services.scoring.clock import rescore_hooks, rescore_plan
 from services.scoring.config import ScoringSettings
 from services.scoring.handler import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.report_cache import StoredVersions
 from services.scoring.overrides_api import read_router as overrides_read
 from services.scoring.overrides_api import write_router as overrides_write
+from services.scoring.report_cache import StoredVersions
 from services.scoring.repository.scores import band_counts
 from services.scoring.repository.trust import outcome_counts
 from services.scoring.retention import EventIdRetention

@@ -25,9 +25,9 @@ from services.scoring.loader import build_state
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model import Health, score
 from services.scoring.model_config import HealthModelConfig
-from services.scoring.repository.evictions import evict
 from services.scoring.override_result import with_overrides
 from services.scoring.overrides import Override, apply_overrides
+from services.scoring.repository.evictions import evict
 from services.scoring.repository.overrides import active_overrides
 from services.scoring.repository.reads import load_related, lock_accounts
 from services.scoring.repository.scores import ScoreRow, store_scores

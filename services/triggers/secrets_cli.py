@@ -16,6 +16,7 @@ from typing import Any
 
 from services.triggers.webhooks import repository as repo
 from services.triggers.webhooks.secrets import SecretBox
+from shared.connection_settings import PostgresTls
 from shared.db import create_engine, create_sessionmaker, transaction
 
 Echo = Callable[[str], None]
@@ -50,9 +51,9 @@ def reseal_rows(rows: Sequence[Any], box: SecretBox) -> tuple[list[dict[str, Any
     return changed, Rotation(len(rows), resealed, current)
 
 
-async def rotate_keys(database_url: str, keys: str) -> Rotation:
+async def rotate_keys(database_url: str, keys: str, tls: PostgresTls | None = None) -> Rotation:
     box = SecretBox(keys)
-    engine = create_engine(database_url, pool_size=1)
+    engine = create_engine(database_url, pool_size=1, tls=tls)
     try:
         async with transaction(create_sessionmaker(engine)) as session:
             changed, rotation = reseal_rows(await repo.stored_secrets(session), box)
@@ -62,8 +63,8 @@ async def rotate_keys(database_url: str, keys: str) -> Rotation:
     return rotation
 
 
-def rotate(database_url: str, keys: str, echo: Echo) -> None:
-    done = asyncio.run(rotate_keys(database_url, keys))
+def rotate(database_url: str, keys: str, echo: Echo, tls: PostgresTls | None = None) -> None:
+    done = asyncio.run(rotate_keys(database_url, keys, tls))
     echo(
         f"secrets rotated: {done.resealed} re-encrypted with the newest key,"
         f" {done.current} already under it, {done.subscriptions} subscriptions"

@@ -132,7 +132,7 @@ async def list_dead_letters(
 ) -> DeadLetterPage:
     settings = get_runtime(request).settings
     target = dlq_topics(settings.topics)[topic]
-    chosen = await select(settings.kafka_bootstrap, target, Selection(None, reason, since, until))
+    chosen = await select(settings.kafka, target, Selection(None, reason, since, until))
     shown = page(chosen, cursor, limit)
     more = bool(shown) and shown[-1] is not chosen[-1]
     return DeadLetterPage(
@@ -164,7 +164,7 @@ async def show_dead_letter(
     settings = get_runtime(request).settings
     target = dlq_topics(settings.topics)[topic]
     wanted = f"{partition}/{offset}"
-    found = await select(settings.kafka_bootstrap, target, Selection(ids=[wanted]))
+    found = await select(settings.kafka, target, Selection(ids=[wanted]))
     if not found:
         raise NotFound(f"no dead letter {wanted} in {topic}")
     dead, record = found[0], found[0].record
@@ -191,7 +191,7 @@ async def redrive_dead_letters(
         selection = Selection(None, body.reason, body.since, body.until)
     report = await redrive(
         session,
-        settings.kafka_bootstrap,
+        settings.kafka,
         target,
         selection,
         dry_run=body.dry_run,

@@ -19,6 +19,7 @@ import typer
 
 if TYPE_CHECKING:
     from shared.dlq.redrive import DlqTopic
+    from shared.settings import ConnectionSettings
 
 app = typer.Typer(
     pretty_exceptions_enable=False,
@@ -27,7 +28,6 @@ app = typer.Typer(
 )
 
 Topic = Annotated[str, typer.Option(help="ingest.dlq, scoring.dlq or triggers.dlq")]
-Bootstrap = Annotated[str, typer.Option(envvar="VIGIL_KAFKA_BOOTSTRAP")]
 Database = Annotated[str, typer.Option(envvar="VIGIL_DATABASE_URL")]
 Reason = Annotated[str | None, typer.Option(help="Only this reason code")]
 Since = Annotated[datetime | None, typer.Option(help="Received at or after (UTC)")]
@@ -54,6 +54,19 @@ def _utc(value: datetime | None) -> datetime | None:
     return None if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _connections() -> ConnectionSettings:
+    """Kafka and PostgreSQL as the services connect (``VIGIL_KAFKA_*``, docs/security.md)."""
+    from pydantic import ValidationError
+
+    from shared.settings import ConnectionSettings, explain
+
+    try:
+        return ConnectionSettings()
+    except ValidationError as error:
+        typer.echo(explain(error), err=True)
+        raise typer.Exit(2) from None
+
+
 def _echo(value: Any) -> None:
     typer.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
 
@@ -61,7 +74,6 @@ def _echo(value: Any) -> None:
 @app.command("list")
 def list_(
     topic: Topic,
-    bootstrap: Bootstrap,
     database_url: Database,
     reason: Reason = None,
     since: Since = None,
@@ -75,7 +87,7 @@ def list_(
 
     target = _topic(topic)
     selection = Selection(None, reason, _utc(since), _utc(until))
-    chosen = asyncio.run(select(bootstrap, target, selection))
+    chosen = asyncio.run(select(_connections().kafka, target, selection))
     for dead in chosen[:limit]:
         r = dead.record
         if r is None:
@@ -99,13 +111,12 @@ def list_(
 def show(
     topic: Annotated[str, typer.Argument(help="ingest.dlq, scoring.dlq or triggers.dlq")],
     record_id: Annotated[str, typer.Argument(metavar="PARTITION/OFFSET")],
-    bootstrap: Bootstrap,
 ) -> None:
     """One dead letter in full (its original bytes as stored)."""
     from shared.dlq.records import Selection
     from shared.dlq.redrive import select
 
-    found = asyncio.run(select(bootstrap, _topic(topic), Selection(ids=[record_id])))
+    found = asyncio.run(select(_connections().kafka, _topic(topic), Selection(ids=[record_id])))
     if not found:
         typer.echo(f"no dead letter {record_id} in {topic}", err=True)
         raise typer.Exit(1)
@@ -116,7 +127,6 @@ def show(
 @app.command("redrive")
 def redrive_(
     topic: Topic,
-    bootstrap: Bootstrap,
     database_url: Database,
     ids: Annotated[list[str] | None, typer.Option("--id", help="PARTITION/OFFSET")] = None,
     reason: Reason = None,
@@ -138,7 +148,7 @@ def redrive_(
     async def run(session: Any) -> Any:
         return await redrive(
             session,
-            bootstrap,
+            _connections().kafka,
             target,
             selection,
             dry_run=dry_run,
@@ -153,7 +163,7 @@ def redrive_(
 async def _in_session(database_url: str, work: Any) -> Any:
     from shared.db import create_engine, create_sessionmaker, transaction
 
-    engine = create_engine(database_url, pool_size=1)
+    engine = create_engine(database_url, pool_size=1, tls=_connections().database_tls)
     try:
         async with transaction(create_sessionmaker(engine)) as session:
             return await work(session)

@@ -10,12 +10,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from shared.dlq.attempts import redrive_headers
 from shared.dlq.records import DeadLetter, parse
 from shared.kafka import make_consumer, make_producer, stop_bounded
+from shared.kafka_connect import Brokers
 
 READ_TIMEOUT_S = 60.0
 METADATA_WAIT_S = 3.0
 
 
-async def read_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
+async def read_dead_letters(bootstrap: Brokers, topic: str) -> list[DeadLetter]:
     """Every record of ``topic`` up to its end when the call starts (what arrives later,
     such as a redrive's own failures, is for the next call), in partition/offset order."""
     consumer = make_consumer(bootstrap, group_id=None, client_id="vigil-dlq-reader")
@@ -57,7 +58,7 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     return set(partitions)
 
 
-async def send_back(bootstrap: str, dead: Sequence[DeadLetter], redrive_id: str) -> None:
+async def send_back(bootstrap: Brokers, dead: Sequence[DeadLetter], redrive_id: str) -> None:
     """Each dead letter's original bytes to the topic they came from, as the next attempt."""
     if not dead:
         return

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.dlq.kafka_io import read_dead_letters, send_back
 from shared.dlq.records import DeadLetter, Outcome, Selection
 from shared.dlq.store import record_redrive, times_redriven
+from shared.kafka_connect import Brokers
 from shared.settings import TopicNames
 
 DlqName = Literal["ingest.dlq", "scoring.dlq", "triggers.dlq"]
@@ -58,14 +59,14 @@ def outcome_of(dead: DeadLetter, topic: DlqTopic, max_attempts: int) -> Outcome:
     return "sent" if dead.record.source_topic in topic.inputs else "foreign_source"
 
 
-async def select(bootstrap: str, topic: DlqTopic, selection: Selection) -> list[DeadLetter]:
+async def select(bootstrap: Brokers, topic: DlqTopic, selection: Selection) -> list[DeadLetter]:
     everything = await read_dead_letters(bootstrap, topic.kafka_topic)
     return [d for d in everything if selection.matches(d)]
 
 
 async def redrive(
     session: AsyncSession,
-    bootstrap: str,
+    bootstrap: Brokers,
     topic: DlqTopic,
     selection: Selection,
     *,

@@ -21,7 +21,6 @@ from services.ingest.app import create_app as create_ingest
 from services.ingest.config import IngestSettings
 from services.scoring.app import create_app as create_scoring
 from services.scoring.config import ScoringSettings
-from shared.cli import app as vigil
 from shared.kafka import ensure_topics
 from shared.settings import TopicNames
 from tests.integration.kafka_io import produce, read_topic, wait_for
@@ -29,6 +28,7 @@ from tests.integration.pipeline import wait_drained
 from tests.integration.test_ingest import ingest_settings as base_ingest_settings
 from tests.integration.test_trust import rows
 from tests.support.poison import good_signal, poison_signals, raw_event
+from vigil.cli import app as vigil
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 TOKEN = "test-token-redrive-0123456789abcdef0123456789abcdef"

@@ -14,11 +14,11 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from services.triggers.feedback import wilson
-from shared.cli import app
 from shared.db import create_engine, create_sessionmaker, transaction
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import wait_for
 from tests.integration.test_triggers import running, settings_for
+from vigil.cli import app
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 INSERT = text(

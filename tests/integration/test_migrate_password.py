@@ -30,7 +30,7 @@ async def test_migrate_accepts_a_percent_in_the_password_and_prints_none_of_it(i
         env = {k: v for k, v in os.environ.items() if k != "VIGIL_DATABASE_URL"}
         run = await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, "-m", "shared.cli", "migrate", "--database-url", url],
+            [sys.executable, "-m", "vigil", "migrate", "--database-url", url],
             capture_output=True,
             text=True,
             timeout=120,

@@ -29,7 +29,7 @@ KEY_A, KEY_B = SECRETS_KEY, Fernet.generate_key().decode()
 def rotate(database: str, keys: str) -> str:
     env = {k: v for k, v in os.environ.items() if k != "VIGIL_DATABASE_URL"}
     run = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "secrets", "rotate", "--database-url", database],
+        [sys.executable, "-m", "vigil", "secrets", "rotate", "--database-url", database],
         capture_output=True,
         text=True,
         timeout=120,
@@ -92,7 +92,7 @@ async def test_a_secret_no_key_opens_stops_the_rotation_and_changes_nothing(
     env = {k: v for k, v in os.environ.items() if k != "VIGIL_DATABASE_URL"}
     run = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "shared.cli", "secrets", "rotate", "--database-url", database],
+        [sys.executable, "-m", "vigil", "secrets", "rotate", "--database-url", database],
         capture_output=True,
         text=True,
         timeout=120,
