@@ -16,6 +16,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 
+from services.console.config import ConsoleSettings
 from services.ingest.config import IngestSettings
 from services.scoring.config import ScoringSettings
 from services.triggers.config import TriggersSettings
@@ -27,6 +28,7 @@ SERVICES: dict[str, type[BaseSettings]] = {
     "ingest": IngestSettings,
     "scoring": ScoringSettings,
     "triggers": TriggersSettings,
+    "console": ConsoleSettings,
 }
 
 # Defaults computed at start, said in words.
@@ -40,6 +42,51 @@ STACK = {
 }
 
 MEANINGS = {
+    "VIGIL_KAFKA_SECURITY_PROTOCOL": "`PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` "
+    "or `SASL_SSL` ([security](security.md))",
+    "VIGIL_KAFKA_SASL_MECHANISM": "`PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`",
+    "VIGIL_KAFKA_SASL_USERNAME": "SASL user name",
+    "VIGIL_KAFKA_SASL_PASSWORD": "SASL password (never logged)",
+    "VIGIL_KAFKA_SSL_CAFILE": "PEM file of the CA that signed the brokers' certificates",
+    "VIGIL_KAFKA_SSL_CERTFILE": "client certificate (PEM) for mutual TLS",
+    "VIGIL_KAFKA_SSL_KEYFILE": "client key (PEM) for mutual TLS",
+    "VIGIL_KAFKA_SSL_KEY_PASSWORD": "password of the client key, if encrypted",
+    "VIGIL_KAFKA_SSL_CHECK_HOSTNAME": "check the broker's certificate names its "
+    "host (turn off only to test)",
+    "VIGIL_DATABASE_SSLMODE": "libpq's `sslmode`: `disable` ... "
+    "`verify-full`; unset: asyncpg's default",
+    "VIGIL_DATABASE_SSLROOTCERT": "PEM file of the CA that signed the server's certificate",
+    "VIGIL_DATABASE_SSLCERT": "client certificate (PEM) for certificate login",
+    "VIGIL_DATABASE_SSLKEY": "client key (PEM) for certificate login",
+    "VIGIL_DATABASE_SSLKEY_PASSWORD": "password of the client key, if encrypted",
+    "VIGIL_API_DB_POOL_SIZE": "connections of the HTTP routes' own "
+    "pool (reports never take the consumer's)",
+    "VIGIL_MAX_FEATURES_PER_ACCOUNT": "features kept per account; the "
+    "oldest beyond are evicted and counted",
+    "VIGIL_MAX_OPEN_TICKETS_PER_ACCOUNT": "open tickets kept per account; the "
+    "oldest beyond are evicted and counted",
+    "VIGIL_MAX_OVERDUE_INVOICES_PER_ACCOUNT": "overdue invoices kept per account; "
+    "the oldest beyond are evicted",
+    "VIGIL_OVERRIDE_MAX_DAYS": "how far ahead an override may expire",
+    "VIGIL_DLQ_MAX_ATTEMPTS": "a dead letter redriven this many times is reported, not sent again",
+    "VIGIL_FEEDBACK_WINDOW_DAYS": "episodes closed within this many "
+    "days count in the feedback gauges",
+    "VIGIL_FEEDBACK_REFRESH_S": "how often the feedback gauges are recomputed",
+    "VIGIL_WATERMARK_IDLE_S": "a partition read to its end with "
+    "nothing new for this long counts as idle",
+    "VIGIL_WEBHOOKS__DNS_TIMEOUT_S": "a webhook host's DNS lookup gives up after this long",
+    "VIGIL_WEBHOOKS__DNS_THREADS": "threads for webhook DNS lookups (a dead nameserver holds one)",
+    "VIGIL_INGEST_URL": "the console reads ingest here",
+    "VIGIL_SCORING_URL": "the console reads scoring here",
+    "VIGIL_TRIGGERS_URL": "the console reads triggers here",
+    "VIGIL_CONSOLE_SESSION_KEY": "encrypts and signs the console's session cookie (32+ characters)",
+    "VIGIL_CONSOLE_SESSION_MAX_AGE_S": "a console session lasts this long",
+    "VIGIL_CONSOLE_COOKIE_SECURE": "mark the session cookie Secure over "
+    "plain http (behind a TLS proxy)",
+    "VIGIL_CONSOLE_UPSTREAM_TIMEOUT_S": "the console waits this long for a service",
+    "VIGIL_CONSOLE_CACHE_S": "the band/segment distribution and accuracy "
+    "report are cached this long",
+    "VIGIL_CONSOLE_PAGE_SIZE": "rows per page of the console's lists",
     "VIGIL_KAFKA_BOOTSTRAP": "Kafka bootstrap servers",
     "VIGIL_DATABASE_URL": "PostgreSQL, asyncpg driver",
     "VIGIL_API_TOKEN": "admin bearer token (at least 32 characters): every route under `/v1`",
