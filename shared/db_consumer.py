@@ -48,7 +48,7 @@ from shared.kafka import Brokers, catch_up, fetch_fresh, make_consumer, stop_bou
 from shared.logging import get_logger
 from shared.offsets import advance_offsets, load_offsets, lock_offsets, store_offsets
 from shared.outbox import add_to_outbox
-from shared.retry import Backoff, wait_or_stop
+from shared.retry import Backoff, retry_until_stopped
 
 log = get_logger(__name__)
 
@@ -111,23 +111,19 @@ class DbOffsetsConsumer:
         return list(self._options.topics)
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = Backoff()
-        while not stop.is_set():
-            try:
-                await self._session(stop, backoff)
-            except Exception as error:  # noqa: BLE001 - broker and database outages are retried
-                kind = classify(error)
-                self._on_failure(kind)
-                self.health.mark_down(f"{kind}: {describe(error, 300)}")
-                delay = backoff.next_delay()
-                log.warning(
-                    "consumer session failed; retrying",
-                    group_id=self._options.group_id,
-                    kind=str(kind),
-                    error=describe(error),
-                    delay_s=round(delay, 2),
-                )
-                await wait_or_stop(stop, delay)
+        await retry_until_stopped(stop, self._session, self._failed)
+
+    def _failed(self, error: BaseException, delay: float) -> None:
+        kind = classify(error)
+        self._on_failure(kind)
+        self.health.mark_down(f"{kind}: {describe(error, 300)}")
+        log.warning(
+            "consumer session failed; retrying",
+            group_id=self._options.group_id,
+            kind=str(kind),
+            error=describe(error),
+            delay_s=round(delay, 2),
+        )
 
     async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
         o = self._options

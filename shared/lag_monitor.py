@@ -23,7 +23,7 @@ from shared.kafka import make_consumer, stop_bounded
 from shared.kafka_connect import Brokers, client_options
 from shared.logging import get_logger
 from shared.metrics import ConsumerMetricSet
-from shared.retry import Backoff, wait_or_stop
+from shared.retry import Backoff, retry_until_stopped, wait_or_stop
 
 log = get_logger(__name__)
 
@@ -53,21 +53,21 @@ class LagMonitor:
         self._measures = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = Backoff(initial_s=1.0, max_s=30.0)
-        while not stop.is_set():
-            consumer = make_consumer(self._bootstrap, group_id=None, client_id="vigil-lag")
-            try:
-                await consumer.start()
-                while not stop.is_set():
-                    self.last = await self.measure(consumer)
-                    self._on_lag(dict(self.last))
-                    backoff.reset()
-                    await wait_or_stop(stop, self._interval_s)
-            except Exception as error:  # noqa: BLE001 - an outage: measure again later
-                log.info("lag measurement failed; retrying", error=repr(error))
-                await wait_or_stop(stop, backoff.next_delay())
-            finally:
-                await stop_bounded(consumer, 5)
+        await retry_until_stopped(
+            stop, self._session, _measure_failed, Backoff(initial_s=1.0, max_s=30.0)
+        )
+
+    async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
+        consumer = make_consumer(self._bootstrap, group_id=None, client_id="vigil-lag")
+        try:
+            await consumer.start()
+            while not stop.is_set():
+                self.last = await self.measure(consumer)
+                self._on_lag(dict(self.last))
+                backoff.reset()
+                await wait_or_stop(stop, self._interval_s)
+        finally:
+            await stop_bounded(consumer, 5)
 
     async def measure(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
         if not self._partitions_cache or self._measures % 12 == 0:  # new partitions, ~1/min
@@ -119,3 +119,7 @@ async def kafka_committed(bootstrap: Brokers, group_id: str) -> dict[TopicPartit
     finally:
         await admin.close()
     return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+
+
+def _measure_failed(error: BaseException, _delay: float) -> None:
+    log.info("lag measurement failed; retrying", error=repr(error))

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.db import transaction
 from shared.kafka import Brokers, make_producer, send_all, stop_bounded
 from shared.logging import get_logger
-from shared.retry import Backoff, wait_any, wait_or_stop
+from shared.retry import Backoff, retry_until_stopped, wait_any
 
 log = get_logger(__name__)
 
@@ -73,18 +73,15 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = Backoff()
-        while not stop.is_set():
-            producer = make_producer(self._bootstrap, client_id="vigil-outbox")
-            try:
-                await producer.start()
-                await self._relay_until_stopped(producer, stop, backoff)
-            except Exception as error:  # noqa: BLE001 - outages are retried
-                delay = backoff.next_delay()
-                log.warning("outbox relay failed; retrying", error=repr(error), delay_s=delay)
-                await wait_or_stop(stop, delay)
-            finally:
-                await stop_bounded(producer, 5)
+        await retry_until_stopped(stop, self._session, _relay_failed)
+
+    async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
+        producer = make_producer(self._bootstrap, client_id="vigil-outbox")
+        try:
+            await producer.start()
+            await self._relay_until_stopped(producer, stop, backoff)
+        finally:
+            await stop_bounded(producer, 5)
 
     async def _relay_until_stopped(
         self, producer: AIOKafkaProducer, stop: asyncio.Event, backoff: Backoff
@@ -128,3 +125,7 @@ class OutboxRelay:
             )
         self._on_relayed(len(rows))
         return len(rows)
+
+
+def _relay_failed(error: BaseException, delay: float) -> None:
+    log.warning("outbox relay failed; retrying", error=repr(error), delay_s=delay)

@@ -77,6 +77,25 @@ async def finish_tasks(tasks: list[asyncio.Task[None]], timeout_s: float) -> Non
         log.warning("loops still busy at the shutdown deadline", loops=names)
 
 
+async def retry_until_stopped(
+    stop: asyncio.Event,
+    session: Callable[[asyncio.Event, Backoff], Awaitable[None]],
+    failed: Callable[[BaseException, float], None],
+    backoff: Backoff | None = None,
+) -> None:
+    """Run ``session(stop, backoff)`` until ``stop``; after each failure (an outage), report
+    it with the delay (``failed``) and start a fresh session after that delay. A session
+    resets ``backoff`` once it makes progress."""
+    backoff = backoff or Backoff()
+    while not stop.is_set():
+        try:
+            await session(stop, backoff)
+        except Exception as error:  # noqa: BLE001 - outages are retried
+            delay = backoff.next_delay()
+            failed(error, delay)
+            await wait_or_stop(stop, delay)
+
+
 async def run_periodically(
     stop: asyncio.Event,
     interval_s: float,

@@ -24,7 +24,7 @@ from shared.failures import classify, describe
 from shared.handover import Handover, rewind
 from shared.kafka import Pacer, make_consumer, make_producer, stop_bounded
 from shared.logging import get_logger
-from shared.retry import Backoff, wait_or_stop
+from shared.retry import Backoff, retry_until_stopped
 
 log = get_logger(__name__)
 
@@ -54,18 +54,14 @@ class IngestConsumer:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = Backoff()
-        while not stop.is_set():
-            try:
-                await self._session(stop, backoff)
-            except Exception as error:  # noqa: BLE001 - every failure is retried
-                kind = classify(error)
-                self._metrics.failed(kind)
-                self.health.mark_down(f"{kind}: {describe(error, 300)}")
-                delay = backoff.next_delay()
-                log.warning("ingest session failed; retrying", error=repr(error), delay_s=delay)
-                self._metrics.retries.inc()
-                await wait_or_stop(stop, delay)
+        await retry_until_stopped(stop, self._session, self._failed)
+
+    def _failed(self, error: BaseException, delay: float) -> None:
+        kind = classify(error)
+        self._metrics.failed(kind)
+        self.health.mark_down(f"{kind}: {describe(error, 300)}")
+        log.warning("ingest session failed; retrying", error=repr(error), delay_s=delay)
+        self._metrics.retries.inc()
 
     async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
         s = self._settings

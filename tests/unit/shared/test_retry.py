@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from shared.retry import finish_tasks
+from shared.retry import Backoff, finish_tasks, retry_until_stopped
 
 
 async def test_finish_tasks_returns_within_its_bound_when_a_loop_ignores_cancellation() -> None:
@@ -43,3 +43,25 @@ async def test_finish_tasks_lets_a_loop_finish_its_batch_first() -> None:
 
     await finish_tasks([asyncio.create_task(batch())], 5.0)
     assert finished == [True]
+
+
+async def test_a_failed_session_is_reported_and_started_again_until_stopped() -> None:
+    stop = asyncio.Event()
+    failures: list[tuple[str, float]] = []
+    sessions = 0
+
+    async def session(stop_: asyncio.Event, backoff: Backoff) -> None:
+        nonlocal sessions
+        sessions += 1
+        if sessions < 3:
+            raise ConnectionError(f"outage {sessions}")
+        backoff.reset()  # progress
+        stop_.set()
+
+    def failed(error: BaseException, delay: float) -> None:
+        failures.append((str(error), delay))
+
+    await retry_until_stopped(stop, session, failed, Backoff(initial_s=0.001, max_s=0.002))
+    assert sessions == 3
+    assert [message for message, _ in failures] == ["outage 1", "outage 2"]
+    assert all(0 < delay <= 0.002 for _, delay in failures)
