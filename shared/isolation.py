@@ -45,10 +45,13 @@ async def apply_isolating(
     except Exception as error:
         if classify(error) is FailureKind.transient:
             raise
-        if len(records) == 1:
-            await _dead_letter_safely(session, records[0], error, dead_letter)
-            return 1
-        log.info("batch failed for good; splitting it", records=len(records), error=repr(error))
+        failure = error
+    if len(records) == 1:
+        # outside the except block: what the sink raises is not chained to ``failure``
+        # (classify reads the chain, and would call a lost connection permanent)
+        await _dead_letter_safely(session, records[0], failure, dead_letter)
+        return 1
+    log.info("batch failed for good; splitting it", records=len(records), error=repr(failure))
     middle = len(records) // 2
     first = await apply_isolating(session, records[:middle], handle, dead_letter)
     return first + await apply_isolating(session, records[middle:], handle, dead_letter)
@@ -82,7 +85,7 @@ async def _dead_letter_safely(
             offset=record.offset,
             error=repr(sink_error)[:300],
         )
-        refused = f"{type(sink_error).__name__}: {sink_error}"[:300]  # not its context: error
+        refused = describe(sink_error, 300)
         failed = DeadLetterFailed(f"{describe(error, 500)}; dead letter refused: {refused}")
     async with session.begin_nested():
         await dead_letter(session, replace(record, key=None), failed)

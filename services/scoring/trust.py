@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -110,8 +110,11 @@ async def live_report(
 def _report_data(
     history: History, model: HealthModelConfig, horizons: Sequence[int]
 ) -> tuple[AccuracyReport, dict[str, Any]]:
+    """The report's data, and the report without its samples (kept in the cache for the
+    gauge: the samples are the size of the history)."""
     report = build_report(history, model, horizons)
-    return report, as_data(report)
+    slim = [replace(h, scored=[]) for h in report.horizons]
+    return replace(report, horizons=slim), as_data(report)
 
 
 @dataclass(frozen=True)
