@@ -204,7 +204,7 @@ async def test_a_scoring_dead_letter_still_bad_goes_back_once_as_attempt_2(
     assert len(await dead_letters(infra, topics.scoring_dlq, 2)) == 2
 
 
-async def test_vigil_dlq_redrives_triggers_dead_letters_with_the_services_down_or_up(
+async def test_vigil_dlq_redrives_a_triggers_dead_letter_and_triggers_counts_the_attempt(
     infra, topic_names, database
 ) -> None:
     """The command needs only the broker and the database; triggers counts the attempt."""
