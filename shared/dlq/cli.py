@@ -48,12 +48,6 @@ def _topic(name: str) -> DlqTopic:
     return topics[name]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    return None if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _connections() -> ConnectionSettings:
     """Kafka and PostgreSQL as the services connect (``VIGIL_KAFKA_*``, docs/security.md)."""
     from pydantic import ValidationError
@@ -86,7 +80,7 @@ def list_(
     from shared.dlq.store import list_redrives
 
     target = _topic(topic)
-    selection = Selection(None, reason, _utc(since), _utc(until))
+    selection = Selection(None, reason, since, until)
     chosen = asyncio.run(select(_connections().kafka, target, selection))
     for dead in chosen[:limit]:
         r = dead.record
@@ -142,7 +136,7 @@ def redrive_(
     target = _topic(topic)
     if ids and (reason or since or until):
         raise typer.BadParameter("give --id, or --reason/--since/--until, not both")
-    selection = Selection(ids or None, reason, _utc(since), _utc(until))
+    selection = Selection(ids or None, reason, since, until)
     who = f"cli {getpass.getuser()}"
 
     async def run(session: Any) -> Any:

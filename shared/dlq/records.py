@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
@@ -57,6 +57,11 @@ class DeadLetter:
         return None
 
 
+def _aware(at: datetime) -> datetime:
+    """A time without an offset is UTC (a query string may leave it out)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 def parse(partition: int, offset: int, key: bytes | None, value: bytes | None) -> DeadLetter:
     """Never raises: a record that is not a dead letter is kept as unreadable."""
     try:
@@ -83,9 +88,10 @@ class Selection:
             return self.reason is None and self.since is None and self.until is None
         if self.reason is not None and record.reason.code != self.reason:
             return False
-        if self.since is not None and record.received_at < self.since:
+        received = _aware(record.received_at)
+        if self.since is not None and received < _aware(self.since):
             return False
-        return self.until is None or record.received_at < self.until
+        return self.until is None or received < _aware(self.until)
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -21,13 +21,16 @@ from services.ingest.app import create_app as create_ingest
 from services.ingest.config import IngestSettings
 from services.scoring.app import create_app as create_scoring
 from services.scoring.config import ScoringSettings
+from services.triggers.app import create_app as create_triggers
+from services.triggers.config import TriggersSettings
 from shared.kafka import ensure_topics
 from shared.settings import TopicNames
 from tests.integration.kafka_io import produce, read_topic, wait_for
+from tests.integration.keys import SECRETS_KEY
 from tests.integration.pipeline import wait_drained
 from tests.integration.test_ingest import ingest_settings as base_ingest_settings
 from tests.integration.test_trust import rows
-from tests.support.poison import good_signal, poison_signals, raw_event
+from tests.support.poison import good_signal, poison_changes, poison_signals, raw_event
 from vigil.cli import app as vigil
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -40,6 +43,25 @@ def ingest_settings(infra: Any, topics: TopicNames, **more: Any) -> IngestSettin
     read the raw topics again (the redrive is what brings the dead letters back)."""
     update = {"group_id": f"ingest-{topics.signals}", **more}
     return base_ingest_settings(infra, topics).model_copy(update=update)
+
+
+def scoring_settings(infra: Any, topics: TopicNames, database: str) -> ScoringSettings:
+    return ScoringSettings(
+        kafka_bootstrap=infra.kafka_bootstrap,
+        database_url=database,
+        api_token=TOKEN,
+        topics=topics,
+        group_id=f"scoring-{uuid.uuid4().hex[:6]}",
+        clock_enabled=False,
+        outbox_poll_interval_s=0.1,
+    )
+
+
+def cli_env(infra: Any, topics: TopicNames, database: str) -> dict[str, str]:
+    """What ``vigil dlq`` reads: the broker, the database and the topic names."""
+    env = {f"VIGIL_TOPICS__{k.upper()}": v for k, v in topics.model_dump().items()}
+    env |= {"VIGIL_KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "VIGIL_DATABASE_URL": database}
+    return env
 
 
 @asynccontextmanager
@@ -74,15 +96,7 @@ async def test_redrive_applies_a_fixed_record_once_and_a_bad_one_goes_back_once(
     assert sorted(d["reason"]["code"] for d in first) == ["not_json", "too_large"]
     assert {d["attempt"] for d in first} == {1}
 
-    scoring = ScoringSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        database_url=database,
-        api_token=TOKEN,
-        topics=topics,
-        group_id=f"scoring-{uuid.uuid4().hex[:6]}",
-        clock_enabled=False,
-        outbox_poll_interval_s=0.1,
-    )
+    scoring = scoring_settings(infra, topics, database)
     # the fix: today's ingest takes events up to the default size
     async with (
         running(create_ingest(ingest_settings(infra, topics))),
@@ -143,8 +157,7 @@ async def test_redrive_applies_a_fixed_record_once_and_a_bad_one_goes_back_once(
         assert shown["times_redriven"] == 2
 
     # the command reads the same topic and record
-    env = {f"VIGIL_TOPICS__{k.upper()}": v for k, v in topics.model_dump().items()}
-    env |= {"VIGIL_KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "VIGIL_DATABASE_URL": database}
+    env = cli_env(infra, topics, database)
     # in a thread: the command runs its own event loop
     listed_cli = await asyncio.to_thread(
         CliRunner().invoke, vigil, ["dlq", "list", "--topic", "ingest.dlq"], env=env
@@ -176,15 +189,7 @@ async def test_a_scoring_dead_letter_still_bad_goes_back_once_as_attempt_2(
     await produce(
         infra.kafka_bootstrap, [(topics.signals, b"acct-1", v) for v in (good_signal(1), poison)]
     )
-    scoring = ScoringSettings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        database_url=database,
-        api_token=TOKEN,
-        topics=topics,
-        group_id=f"scoring-{uuid.uuid4().hex[:6]}",
-        clock_enabled=False,
-        outbox_poll_interval_s=0.1,
-    )
+    scoring = scoring_settings(infra, topics, database)
     async with running(create_scoring(scoring)) as api:
         first = await dead_letters(infra, topics.scoring_dlq, 1)
         assert [(d["stage"], d["attempt"]) for d in first] == [("scoring", 1)]
@@ -197,3 +202,45 @@ async def test_a_scoring_dead_letter_still_bad_goes_back_once_as_attempt_2(
         assert again.json()["counts"] == {"already_redriven": 1, "exhausted": 1}
         await wait_drained(database, infra.kafka_bootstrap, scoring.group_id, topics.signals)
     assert len(await dead_letters(infra, topics.scoring_dlq, 2)) == 2
+
+
+async def test_vigil_dlq_redrives_a_triggers_dead_letter_and_triggers_counts_the_attempt(
+    infra, topic_names, database
+) -> None:
+    """The command needs only the broker and the database; triggers counts the attempt."""
+    topics = topic_names
+    await ensure_topics(infra.kafka_bootstrap, [topics.health_changes, topics.triggers_dlq])
+    poison = dict(poison_changes())["score 1e308"]
+    await produce(infra.kafka_bootstrap, [(topics.health_changes, b"acct-1", poison)])
+    settings = TriggersSettings(
+        kafka_bootstrap=infra.kafka_bootstrap,
+        database_url=database,
+        api_token=TOKEN,
+        secrets_key=SECRETS_KEY,
+        topics=topics,
+        group_id=f"triggers-{uuid.uuid4().hex[:6]}",
+        clock_enabled=False,
+        outbox_poll_interval_s=0.1,
+    )
+    env = cli_env(infra, topics, database)
+
+    async def vigil_dlq(*argv: str) -> str:
+        result = await asyncio.to_thread(CliRunner().invoke, vigil, ["dlq", *argv], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    async with running(create_triggers(settings)):
+        first = await dead_letters(infra, topics.triggers_dlq, 1)
+        assert [(d["stage"], d["attempt"]) for d in first] == [("triggers", 1)]
+        listed = await vigil_dlq("list", "--topic", "triggers.dlq")
+        first_id = listed.split()[0]  # each line starts with partition/offset
+        assert "attempt 1" in listed and "1 dead letters selected" in listed
+        sent = await vigil_dlq("redrive", "--topic", "triggers.dlq", "--id", first_id)
+        assert '"sent": 1' in sent
+        both = await dead_letters(infra, topics.triggers_dlq, 2)
+    assert [d["attempt"] for d in both] == [1, 2]
+    partition, offset = first_id.split("/")
+    shown = orjson.loads(await vigil_dlq("show", "triggers.dlq", f"{partition}/{int(offset) + 1}"))
+    assert shown["attempt"] == 2 and shown["payload_sha256"] == first[0]["payload_sha256"]
+    second = await vigil_dlq("redrive", "--topic", "triggers.dlq")
+    assert '"already_redriven": 1' in second and '"exhausted": 1' in second

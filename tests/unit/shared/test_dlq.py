@@ -65,6 +65,8 @@ def test_selection_by_ids_or_reason_and_time_and_pages() -> None:
     assert [d.id for d in letters if Selection(ids=["0/2", "0/9"]).matches(d)] == ["0/2"]
     by_reason = Selection(reason="a", since=T0 + timedelta(hours=2), until=T0 + timedelta(hours=5))
     assert [d.offset for d in letters if by_reason.matches(d)] == [3]
+    naive = Selection(since=datetime(2026, 3, 1, 4))  # no offset: UTC
+    assert [d.offset for d in letters if naive.matches(d)] == [4, 5]
     assert [d.offset for d in page(letters, None, 2)] == [0, 1]
     assert [d.offset for d in page(letters, "0/1", 2)] == [2, 3]
     assert page(letters, "0/5", 2) == []
