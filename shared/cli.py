@@ -26,6 +26,7 @@ stack_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(stack_app, name="stack")
+app.add_typer(importlib.import_module("services.scoring.scorecard.cli").app, name="scorecard")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,7 +116,8 @@ def schemas(
     """Write the event contracts as JSON Schema files for producers."""
     from shared.contracts.schemas import write_schemas
 
-    for path in write_schemas(out):
+    documents = importlib.import_module("services.scoring.scorecard.cli").DOCUMENTS
+    for path in write_schemas(out, documents):
         typer.echo(str(path))
 
 
