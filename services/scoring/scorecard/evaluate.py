@@ -14,13 +14,15 @@ from services.scoring.components import usage_facts
 from services.scoring.model import Health
 from services.scoring.scorecard import templates
 from services.scoring.scorecard.compiled import CompiledComponent, CompiledScorecard, Values
+from services.scoring.scorecard.measures import Context
 
 DAY = timedelta(days=1)
 Finding = tuple[float, str | None]
 
 
 def measure_values(card: CompiledScorecard, state: AccountState, as_of: datetime) -> Values:
-    return {name: read(state, as_of) for name, read in card.measures}
+    context = Context(state, as_of)
+    return {name: read(context) for name, read in card.measures}
 
 
 def segment_of(card: CompiledScorecard, state: AccountState) -> str:

@@ -7,19 +7,56 @@ None (missing) when the account has no data of its kind.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 
 from services.scoring.account_state import AccountState
 from services.scoring.components import _survey_points as survey_points
 from services.scoring.scorecard.document import Breakpoint, Measure
 
-Reader = Callable[[AccountState, datetime], float | None]
 PointsFn = Callable[[float], float]
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+class Context:
+    """One account at one ``as_of``, with what several measures read prepared once."""
+
+    __slots__ = ("_daily", "_seen", "as_of", "state")
+
+    def __init__(self, state: AccountState, as_of: datetime) -> None:
+        self.state, self.as_of = state, as_of
+        self._daily: list[tuple[int, int, float]] | None = None
+        self._seen: list[datetime] | None = None
+
+    @property
+    def daily(self) -> list[tuple[int, int, float]]:
+        """(age in days, events, quantity) of every day up to ``as_of``."""
+        if self._daily is None:
+            today = self.as_of.date().toordinal()
+            self._daily = [
+                (today - day.toordinal(), events, quantity)
+                for day, (events, quantity) in self.state.daily_activity.items()
+            ]
+        return self._daily
+
+    @property
+    def seen(self) -> list[datetime]:
+        """Each user's last use, up to ``as_of``."""
+        if self._seen is None:
+            as_of = self.as_of
+            self._seen = [t for t in self.state.user_last_seen.values() if t <= as_of]
+        return self._seen
+
+
+Reader = Callable[[Context], float | None]
 
 
 class Unsupported(ValueError):
     """A valid measure that today's account state cannot compute yet."""
+
+
+def _count(times: Iterable[datetime], after: datetime, until: datetime) -> float:
+    return float(sum(1 for t in times if after < t <= until))
 
 
 def _mean(values: list[float]) -> float | None:
@@ -30,11 +67,9 @@ def _daily(m: Measure, pick: Callable[[int, float], float]) -> Reader:
     window, baseline = m.window_days or 0, m.baseline_days
     factor = (baseline or 0) / window
 
-    def read(state: AccountState, as_of: datetime) -> float | None:
-        today = as_of.date().toordinal()
+    def read(c: Context) -> float | None:
         current = before = 0.0
-        for day, (events, quantity) in state.daily_activity.items():
-            age = today - day.toordinal()
+        for age, events, quantity in c.daily:
             if 0 <= age < window:
                 current += pick(events, quantity)
             elif baseline and window <= age < window + baseline:
@@ -56,42 +91,39 @@ def _usage(m: Measure) -> Reader:
     if m.aggregate == "days_active":
         return _daily(m, lambda events, _q: 1 if events > 0 else 0)
     if m.aggregate == "distinct_users":
-        return lambda s, t: float(
-            sum(1 for seen in s.user_last_seen.values() if t - window < seen <= t)
-        )
+        return lambda c: float(sum(1 for seen in c.seen if c.as_of - window < seen))
     if m.aggregate == "distinct_features":
-        return lambda s, t: (
+        return lambda c: (
             float(
                 sum(
                     1
-                    for feature, last in s.feature_last_used.items()
-                    if (not core or feature in core) and t - window < last <= t
+                    for feature, last in c.state.feature_last_used.items()
+                    if (not core or feature in core) and c.as_of - window < last <= c.as_of
                 )
             )
-            if s.feature_last_used
+            if c.state.feature_last_used
             else None
         )
 
-    def days_since_last(state: AccountState, as_of: datetime) -> float | None:
-        seen = [t for t in state.user_last_seen.values() if t <= as_of]
-        return float((as_of - max(seen)).days) if seen else None
+    def days_since_last(c: Context) -> float | None:
+        return float((c.as_of - max(c.seen)).days) if c.seen else None
 
     return days_since_last
 
 
 def _ticket(m: Measure) -> Reader:
     if m.aggregate == "reopens":
-        return lambda s, _t: float(s.reopens_recent)
+        return lambda c: float(c.state.reopens_recent)
     if m.aggregate == "count":
         window = timedelta(days=m.window_days or 0)
-        return lambda s, t: float(sum(1 for u in s.tickets_updated if t - window < u <= t))
+        return lambda c: _count(c.state.tickets_updated, c.as_of - window, c.as_of)
     wanted, weights, other = set(m.severities), m.severity_weights, m.other_severity_weight
 
-    def open_tickets(state: AccountState, as_of: datetime) -> float:
+    def open_tickets(c: Context) -> float:
         open_now = [
             t.severity
-            for t in state.open_tickets
-            if t.opened_at <= as_of and (not wanted or t.severity in wanted)
+            for t in c.state.open_tickets
+            if t.opened_at <= c.as_of and (not wanted or t.severity in wanted)
         ]
         if weights is None:
             return float(len(open_now))
@@ -103,10 +135,11 @@ def _ticket(m: Measure) -> Reader:
 def _survey(m: Measure) -> Reader:
     window, kinds = timedelta(days=m.window_days or 0), set(m.kinds)
 
-    def read(state: AccountState, as_of: datetime) -> float | None:
+    def read(c: Context) -> float | None:
+        as_of = c.as_of
         fresh = [
             r
-            for r in state.responses
+            for r in c.state.responses
             if as_of - window < r.at <= as_of and (not kinds or r.kind in kinds)
         ]
         if m.aggregate == "count":
@@ -124,24 +157,32 @@ def _survey(m: Measure) -> Reader:
 def _payment(m: Measure) -> Reader:
     window = timedelta(days=m.window_days or 0)
     if m.aggregate == "failed_payments":
-        return lambda s, t: float(sum(1 for f in s.payment_failures if t - window < f <= t))
+        return lambda c: _count(c.state.payment_failures, c.as_of - window, c.as_of)
     if m.aggregate == "paid_invoices":
-        return lambda s, t: float(sum(1 for p in s.invoices_paid if t - window < p <= t))
+        return lambda c: _count(c.state.invoices_paid, c.as_of - window, c.as_of)
     if m.aggregate == "downgrades":
-        return lambda s, t: float(
-            s.last_downgrade_at is not None and t - window < s.last_downgrade_at <= t
+        return lambda c: _count(
+            () if c.state.last_downgrade_at is None else (c.state.last_downgrade_at,),
+            c.as_of - window,
+            c.as_of,
         )
     if m.aggregate == "overdue_invoices":
-        return lambda s, t: float(sum(1 for i in s.overdue_invoices if i.overdue_since <= t))
-    return lambda s, t: float(
-        sum(max(0, (t - i.overdue_since).days) for i in s.overdue_invoices if i.overdue_since <= t)
+        return lambda c: float(
+            sum(1 for i in c.state.overdue_invoices if i.overdue_since <= c.as_of)
+        )
+    return lambda c: float(
+        sum(
+            max(0, (c.as_of - i.overdue_since).days)
+            for i in c.state.overdue_invoices
+            if i.overdue_since <= c.as_of
+        )
     )
 
 
 def _account(m: Measure) -> Reader:
     if m.aggregate == "arr":
-        return lambda s, _t: None if s.arr is None else float(s.arr)
-    return lambda s, _t: None if s.seats is None else float(s.seats)
+        return lambda c: None if c.state.arr is None else float(c.state.arr)
+    return lambda c: None if c.state.seats is None else float(c.state.seats)
 
 
 SOURCES: dict[str, Callable[[Measure], Reader]] = {
@@ -162,11 +203,11 @@ def reader(m: Measure) -> Reader:
         return read
     share = m.per_seat
 
-    def per_seat(state: AccountState, as_of: datetime) -> float | None:
-        value = read(state, as_of)
-        if value is None or not state.seats:
+    def per_seat(c: Context) -> float | None:
+        value, seats = read(c), c.state.seats
+        if value is None or not seats:
             return None
-        return value / (state.seats * share)
+        return value / (seats * share)
 
     return per_seat
 
