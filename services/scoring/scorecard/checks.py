@@ -60,8 +60,13 @@ def validate(data: Any) -> tuple[Scorecard | None, list[str]]:
         card = Scorecard.model_validate(data)
     except ValidationError as error:
         return None, [f"{_path(e['loc'])}: {e['msg']}" for e in error.errors()]
-    errors = list(_cross_references(card))
+    errors = cross_reference_errors(card)
     return (None, errors) if errors else (card, [])
+
+
+def cross_reference_errors(card: Scorecard) -> list[str]:
+    """The checks pydantic cannot make alone: names, references, windows, templates."""
+    return list(_cross_references(card))
 
 
 def _path(loc: Sequence[int | str]) -> str:

@@ -11,6 +11,7 @@ import orjson
 
 from services.scoring.account_state import AccountState
 from services.scoring.scorecard import templates
+from services.scoring.scorecard.checks import cross_reference_errors
 from services.scoring.scorecard.document import (
     AttributeCondition,
     Component,
@@ -18,7 +19,14 @@ from services.scoring.scorecard.document import (
     Reason,
     Scorecard,
 )
-from services.scoring.scorecard.measures import PointsFn, Reader, points, reader
+from services.scoring.scorecard.measures import (
+    PointsFn,
+    Reader,
+    points,
+    raw_key,
+    raw_reader,
+    shared_points,
+)
 
 Values = Mapping[str, float | None]
 Check = Callable[[Values], bool]
@@ -54,14 +62,15 @@ class CompiledComponent:
     items: tuple[tuple[str, float, PointsFn, float | None], ...]
     present: tuple[Check, ...]
     gates: tuple[tuple[tuple[Check, ...], float, CompiledReason | None], ...]
-    blend: tuple[str, float, float, PointsFn] | None  # measure, keep, share, points
+    blend: tuple[str, float, PointsFn] | None  # measure, 1 - share, share x points
     reasons: tuple[CompiledReason, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledScorecard:
     version: str
-    measures: tuple[tuple[str, Reader], ...]
+    raws: tuple[Reader, ...]  # distinct raw values (measures may share one)
+    measures: tuple[tuple[str, int, float | None], ...]  # name, raw index, per_seat
     segments: tuple[tuple[str, tuple[Callable[[AccountState], bool], ...]], ...]
     default_segment: str
     components: tuple[CompiledComponent, ...]
@@ -123,6 +132,7 @@ def _component(
     c: Component, points_of: Mapping[str, PointsFn], card: Scorecard
 ) -> CompiledComponent:
     missing = {m.name: m.missing for m in card.measures}
+    breakpoints = {m.name: m.points for m in card.measures}
     items = tuple(
         (
             item.measure,
@@ -135,7 +145,7 @@ def _component(
     blend = None
     if c.blend is not None:
         b = c.blend
-        blend = (b.measure, 1 - b.share, b.share, points_of[b.measure])
+        blend = (b.measure, 1 - b.share, shared_points(breakpoints[b.measure], b.share))
     return CompiledComponent(
         name=c.name,
         mean=c.mode == "mean",
@@ -156,12 +166,23 @@ def version_of(card: Scorecard) -> str:
 
 
 def compile_scorecard(card: Scorecard) -> CompiledScorecard:
-    """Compile a validated scorecard (``checks.validate``) once, to evaluate many times."""
+    """Compile a scorecard once, to evaluate many times.
+
+    Raises ``ValueError`` with every error when the cross-reference checks fail
+    (a document built without ``checks.validate`` could divide by zero or name
+    a measure that does not exist), ``Unsupported`` for what the state lacks.
+    """
+    errors = cross_reference_errors(card)
+    if errors:
+        raise ValueError("invalid scorecard:\n" + "\n".join(errors))
     points_of = {m.name: points(m.points) for m in card.measures}
+    unique = {raw_key(m): m for m in reversed(card.measures)}
+    keys = list(unique)
     names = [c.name for c in card.components]
     return CompiledScorecard(
         version=version_of(card),
-        measures=tuple((m.name, reader(m)) for m in card.measures),
+        raws=tuple(raw_reader(m) for m in unique.values()),
+        measures=tuple((m.name, keys.index(raw_key(m)), m.per_seat) for m in card.measures),
         segments=tuple((s.name, tuple(_attribute(c) for c in s.when)) for s in card.segments),
         default_segment=card.default_segment,
         components=tuple(_component(c, points_of, card) for c in card.components),

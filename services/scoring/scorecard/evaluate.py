@@ -13,8 +13,13 @@ from services.scoring.account_state import AccountState
 from services.scoring.components import usage_facts
 from services.scoring.model import Health
 from services.scoring.scorecard import templates
-from services.scoring.scorecard.compiled import CompiledComponent, CompiledScorecard, Values
-from services.scoring.scorecard.measures import Context
+from services.scoring.scorecard.compiled import (
+    Check,
+    CompiledComponent,
+    CompiledScorecard,
+    Values,
+)
+from services.scoring.scorecard.measures import Context, per_seat
 
 DAY = timedelta(days=1)
 Finding = tuple[float, str | None]
@@ -22,7 +27,9 @@ Finding = tuple[float, str | None]
 
 def measure_values(card: CompiledScorecard, state: AccountState, as_of: datetime) -> Values:
     context = Context(state, as_of)
-    return {name: read(context) for name, read in card.measures}
+    raws = [read(context) for read in card.raws]
+    seats = state.seats
+    return {name: per_seat(raws[i], seats, share) for name, i, share in card.measures}
 
 
 def segment_of(card: CompiledScorecard, state: AccountState) -> str:
@@ -32,21 +39,28 @@ def segment_of(card: CompiledScorecard, state: AccountState) -> str:
     return card.default_segment
 
 
+def _all(checks: tuple[Check, ...], values: Values) -> bool:
+    return all(check(values) for check in checks)
+
+
 def component(c: CompiledComponent, values: Values) -> Finding | None:
     """The component's value and problem sentence, or None without data."""
-    if c.present and not any(check(values) for check in c.present):
-        return None
+    if c.present:
+        for check in c.present:
+            if check(values):
+                break
+        else:
+            return None
     for checks, value, reason in c.gates:
-        if all(check(values) for check in checks):
+        if _all(checks, values):
             return value, reason.render(values) if reason else None
     total = covered = 0.0
     for name, weight, to_points, fixed in c.items:
         raw = values[name]
         got = fixed if raw is None else to_points(raw)
-        if got is None:
-            continue
-        total += weight * got
-        covered += weight
+        if got is not None:
+            total += weight * got
+            covered += weight
     if c.mean:
         if covered <= 0:
             return None
@@ -56,12 +70,13 @@ def component(c: CompiledComponent, values: Values) -> Finding | None:
             return None
         value = 100 - total
     value = min(100.0, max(0.0, value))  # before the blend too: a blend mixes points
-    if c.blend is not None and values[c.blend[0]] is not None:
-        name, keep, share, to_points = c.blend
-        value = keep * value + share * to_points(values[name] or 0.0)
-    value = min(100.0, max(0.0, value))
+    if c.blend is not None:
+        name, keep, shared = c.blend
+        mixed = values[name]
+        if mixed is not None:
+            value = min(100.0, max(0.0, keep * value + shared(mixed)))
     for reason in c.reasons:
-        if all(check(values) for check in reason.checks):
+        if _all(reason.checks, values):
             return value, reason.render(values)
     return value, None
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
 from services.scoring.account_state import AccountState
 from services.scoring.components import _survey_points as survey_points
 from services.scoring.scorecard.document import Breakpoint, Measure
@@ -25,16 +27,16 @@ class Context:
 
     def __init__(self, state: AccountState, as_of: datetime) -> None:
         self.state, self.as_of = state, as_of
-        self._daily: list[tuple[int, int, float]] | None = None
+        self._daily: list[tuple[int, float, float, float]] | None = None
         self._seen: list[datetime] | None = None
 
     @property
-    def daily(self) -> list[tuple[int, int, float]]:
-        """(age in days, events, quantity) of every day up to ``as_of``."""
+    def daily(self) -> list[tuple[int, float, float, float]]:
+        """(age in days, events, quantity, active 0/1) of every day with activity."""
         if self._daily is None:
             today = self.as_of.date().toordinal()
             self._daily = [
-                (today - day.toordinal(), events, quantity)
+                (today - day.toordinal(), events, quantity, 1.0 if events > 0 else 0.0)
                 for day, (events, quantity) in self.state.daily_activity.items()
             ]
         return self._daily
@@ -63,17 +65,18 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _daily(m: Measure, pick: Callable[[int, float], float]) -> Reader:
+def _daily(m: Measure, column: int) -> Reader:
     window, baseline = m.window_days or 0, m.baseline_days
-    factor = (baseline or 0) / window
+    factor, end = (baseline or 0) / window, window + (baseline or 0)
 
     def read(c: Context) -> float | None:
         current = before = 0.0
-        for age, events, quantity in c.daily:
+        for row in c.daily:
+            age = row[0]
             if 0 <= age < window:
-                current += pick(events, quantity)
-            elif baseline and window <= age < window + baseline:
-                before += pick(events, quantity)
+                current += row[column]
+            elif window <= age < end:
+                before += row[column]
         if baseline is None:
             return current
         return None if before <= 0 else current / (before / factor)
@@ -85,11 +88,11 @@ def _usage(m: Measure) -> Reader:
     window = timedelta(days=m.window_days or 0)
     core = set(m.features)
     if m.aggregate == "count":
-        return _daily(m, lambda events, _q: events)
+        return _daily(m, 1)
     if m.aggregate == "sum_quantity":
-        return _daily(m, lambda _e, quantity: quantity)
+        return _daily(m, 2)
     if m.aggregate == "days_active":
-        return _daily(m, lambda events, _q: 1 if events > 0 else 0)
+        return _daily(m, 3)
     if m.aggregate == "distinct_users":
         return lambda c: float(sum(1 for seen in c.seen if c.as_of - window < seen))
     if m.aggregate == "distinct_features":
@@ -194,22 +197,25 @@ SOURCES: dict[str, Callable[[Measure], Reader]] = {
 }
 
 
-def reader(m: Measure) -> Reader:
-    """The measure's value at ``as_of`` (per seat when asked)."""
+RAW_EXCLUDED = {"name", "points", "missing", "per_seat"}
+
+
+def raw_key(m: Measure) -> str:
+    """Measures with the same key read the same raw value: computed once per evaluation."""
+    return orjson.dumps(m.model_dump(exclude=RAW_EXCLUDED), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def raw_reader(m: Measure) -> Reader:
+    """The measure's value at ``as_of`` before the per-seat division."""
     if m.types:
         raise Unsupported(f"measure {m.name}: type filters need the per-type rollups")
-    read = SOURCES[m.source](m)
-    if m.per_seat is None:
-        return read
-    share = m.per_seat
+    return SOURCES[m.source](m)
 
-    def per_seat(c: Context) -> float | None:
-        value, seats = read(c), c.state.seats
-        if value is None or not seats:
-            return None
-        return value / (seats * share)
 
-    return per_seat
+def per_seat(value: float | None, seats: int | None, share: float | None) -> float | None:
+    if share is None or value is None:
+        return value
+    return value / (seats * share) if seats else None
 
 
 def points(breakpoints: list[Breakpoint] | None) -> PointsFn:
@@ -228,5 +234,29 @@ def points(breakpoints: list[Breakpoint] | None) -> PointsFn:
                 # this order of operations keeps the default scorecard bit-equal to the model
                 return y0 + (y1 - y0) * (value - x0) / (x1 - x0)
         return ys[-1]
+
+    return interpolate
+
+
+def shared_points(breakpoints: list[Breakpoint] | None, share: float) -> PointsFn:
+    """``share`` x points, for a blend, computed as ``share x y0 + share x (x - x0) x slope``
+    on the segment: the order of operations of the built-in support blend, so that the
+    default scorecard rounds exactly as the model does. Clamped beyond the last x only."""
+    if breakpoints is None:
+        return lambda value: share * value
+    xs = tuple(b.x for b in breakpoints)
+    ys = tuple(b.y for b in breakpoints)
+    segments = tuple(
+        (x0, x1, share * y0, (y1 - y0) / (x1 - x0))
+        for x0, y0, x1, y1 in zip(xs, ys, xs[1:], ys[1:], strict=False)
+    )
+
+    def interpolate(value: float) -> float:
+        if value < xs[0]:
+            return share * ys[0]
+        for x0, x1, base, slope in segments:
+            if value <= x1:
+                return base + share * (value - x0) * slope
+        return share * ys[-1]
 
     return interpolate

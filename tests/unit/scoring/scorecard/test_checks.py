@@ -11,7 +11,9 @@ import pytest
 
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.scorecard.checks import validate
+from services.scoring.scorecard.compiled import compile_scorecard
 from services.scoring.scorecard.default import load, scorecard_from_config
+from services.scoring.scorecard.document import Scorecard
 
 BASE: dict[str, Any] = scorecard_from_config(HealthModelConfig()).model_dump(mode="json")
 
@@ -134,3 +136,10 @@ def test_unknown_fields_are_refused(tmp_path: Path) -> None:
     _card, errors = load(path)
     assert "segmnts: Extra inputs are not permitted" in errors
     assert "measures: Field required" in errors
+
+
+def test_compiling_a_document_that_skipped_the_checks_is_refused() -> None:
+    data = doc()
+    data["measures"][2]["points"][1]["x"] = 0  # would divide by zero
+    with pytest.raises(ValueError, match=r"measures\[2\]\.points\[1\]: x must increase"):
+        compile_scorecard(Scorecard.model_validate(data))

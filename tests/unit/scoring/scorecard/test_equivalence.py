@@ -158,3 +158,29 @@ FIXED = [
 def test_default_scorecard_equals_the_model_on_the_fixed_states(index: int) -> None:
     state = FIXED[index]
     assert_same(score(state, NOW, DEFAULT), evaluate(DEFAULT_CARD, state, NOW))
+
+
+def _support_states() -> list[AccountState]:
+    severities = ("low", "normal", "high", "urgent")
+    ratings = [(), (1,), (5,), (1, 4), (2, 3), (3, 5), (1, 2, 4), (2, 2, 5)]
+    return [
+        active_account(
+            open_tickets=tuple(OpenTicket(s, NOW - timedelta(days=1)) for s in open_),
+            responses=tuple(Response("ticket_csat", r, NOW - timedelta(days=2)) for r in rated),
+            reopens_recent=reopens,
+        )
+        for open_ in [
+            (),
+            *((s,) for s in severities),
+            *((a, b) for a in severities for b in severities),
+        ]
+        for rated in ratings
+        for reopens in (0, 1, 3)
+    ]
+
+
+def test_support_rounds_as_the_model_on_every_ticket_and_rating_mix() -> None:
+    # the blend of ticket points and satisfaction lands on x.x5 ties (0.7 x 82 + 11.25):
+    # only the model's own order of operations rounds them the same way
+    for state in _support_states():
+        assert_same(score(state, NOW, DEFAULT), evaluate(DEFAULT_CARD, state, NOW))
