@@ -69,9 +69,20 @@ def cross_reference_errors(card: Scorecard) -> list[str]:
     return list(_cross_references(card))
 
 
+def _union_tag(part: int | str) -> bool:
+    """pydantic names the member of a union that failed (``constrained-float``); not a path."""
+    return (
+        isinstance(part, str)
+        and part != "[key]"
+        and ("[" in part or part.startswith(("constrained-", "function-")))
+    )
+
+
 def _path(loc: Sequence[int | str]) -> str:
     out = ""
     for part in loc:
+        if _union_tag(part):
+            continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(document)"
 

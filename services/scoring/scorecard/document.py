@@ -65,7 +65,7 @@ class AttributeCondition(BaseModel):
 
     attribute: Literal["arr", "seats", "plan"]
     op: Comparison | Literal["in", "not_in"]
-    value: Number | list[Value]
+    value: Number | Annotated[list[Value], Field(min_length=1, max_length=1000)]
 
 
 class Segment(BaseModel):
@@ -96,7 +96,7 @@ class Measure(BaseModel):
     severities: list[Value] = Field(default_factory=list, max_length=20)
     kinds: list[Value] = Field(default_factory=list, max_length=20)
     # open_tickets only: weight each ticket by its severity (others: other_severity_weight)
-    severity_weights: dict[Ident, Points] | None = None
+    severity_weights: Annotated[dict[Ident, Points], Field(max_length=20)] | None = None
     other_severity_weight: Points = 0
     window_days: Days | None = None
     # the value becomes (rate in the window) / (rate in the baseline_days before it)
@@ -202,7 +202,10 @@ class Scorecard(BaseModel):
     default_segment: Ident
     measures: list[Measure] = Field(min_length=1, max_length=200)
     components: list[Component] = Field(min_length=1, max_length=50)
-    weights: dict[Ident, dict[Ident, Weight]]  # segment -> component -> weight
+    # segment -> component -> weight
+    weights: Annotated[
+        dict[Ident, Annotated[dict[Ident, Weight], Field(max_length=50)]], Field(max_length=51)
+    ]
     bands: Bands = Field(default_factory=Bands)
     risk: Risk = Field(default_factory=Risk)
     reasons: ModelReasons = Field(default_factory=ModelReasons)

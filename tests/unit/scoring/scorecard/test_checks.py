@@ -143,3 +143,15 @@ def test_compiling_a_document_that_skipped_the_checks_is_refused() -> None:
     data["measures"][2]["points"][1]["x"] = 0  # would divide by zero
     with pytest.raises(ValueError, match=r"measures\[2\]\.points\[1\]: x must increase"):
         compile_scorecard(Scorecard.model_validate(data))
+
+
+def test_a_value_that_fits_no_member_of_a_union_is_reported_at_its_own_path() -> None:
+    data = doc()
+    data["measures"][0]["missing"] = "zero"
+    data["segments"][0]["when"][0] = {"attribute": "plan", "op": "in", "value": []}
+    assert errors_of(data) == [
+        "segments[0].when[0].value: Input should be a valid number",
+        "segments[0].when[0].value: List should have at least 1 item after validation, not 0",
+        "measures[0].missing: Input should be 'renormalize'",
+        "measures[0].missing: Input should be a valid number, unable to parse string as a number",
+    ]
