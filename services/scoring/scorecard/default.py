@@ -86,55 +86,73 @@ def _measures(cfg: HealthModelConfig) -> list[dict[str, Any]]:
     return measures
 
 
-def _components(cfg: HealthModelConfig) -> list[dict[str, Any]]:
+def _usage(cfg: HealthModelConfig) -> dict[str, Any]:
     silent = "No product usage in {days_silent} days"
+    return {
+        "name": "usage", "mode": "mean",
+        "measures": [{"measure": "usage_ratio"}, {"measure": "seat_share"}],
+        "present_when": [_when("days_silent", "present")],
+        "gates": [{"when": [_when("days_silent", ">=", cfg.freshness_days["usage"]),
+                            _when("events_7d", "==", 0)],
+                   "value": 0.0, "reason": {"text": silent}}],
+        "reasons": [
+            {"when": [_when("days_silent", ">=", cfg.usage_stopped_days)], "text": silent},
+            {"when": [_when("usage_ratio", "<", 0.7)],
+             "text": "Usage down {usage_ratio:drop_pct}% against its 4-week baseline"},
+            {"when": [_when("seat_share", "<", 0.5)],
+             "text": "Only {active_users} of {seats} seats active in 7 days"}],
+    }  # fmt: skip
+
+
+def _support(cfg: HealthModelConfig) -> dict[str, Any]:
+    return {
+        "name": "support", "mode": "penalty",
+        "measures": [{"measure": "ticket_penalty", "weight": 1.0},
+                     {"measure": "reopens", "weight": cfg.reopen_penalty}],
+        "present_when": [_when("open_count", ">", 0), _when("ticket_csat", "present"),
+                         _when("tickets_updated", ">", 0)],
+        "blend": {"measure": "ticket_csat", "share": 0.3},
+        "reasons": [
+            {"when": [_when("urgent_open", ">=", 1)], "text": "{urgent_open} urgent ticket open",
+             "plural": "{urgent_open} urgent tickets open", "count": "urgent_open"},
+            {"when": [_when("open_count", ">=", 3)], "text": "{open_count} tickets open"},
+            {"when": [_when("ticket_csat", "<", 3)],
+             "text": "Low support satisfaction ({ticket_csat:1f}/5)"}],
+    }  # fmt: skip
+
+
+def _payment(cfg: HealthModelConfig) -> dict[str, Any]:
+    return {
+        "name": "payment", "mode": "penalty",
+        "measures": [{"measure": "failed_payments", "weight": cfg.failed_payment_penalty},
+                     {"measure": "overdue_invoices", "weight": cfg.overdue_invoice_penalty},
+                     {"measure": "overdue_days", "weight": cfg.overdue_day_penalty},
+                     {"measure": "downgrades", "weight": cfg.downgrade_penalty}],
+        "present_when": [_when("failed_payments", ">", 0), _when("overdue_invoices", ">", 0),
+                         _when("paid_invoices", ">", 0), _when("downgrades", ">", 0),
+                         _when("arr", "present")],
+        "reasons": [
+            {"when": [_when("overdue_invoices", ">=", 1)],
+             "text": "{overdue_invoices} invoice overdue ({overdue_days} days in all)",
+             "plural": "{overdue_invoices} invoices overdue ({overdue_days} days in all)",
+             "count": "overdue_invoices"},
+            {"when": [_when("failed_payments", ">=", 1)],
+             "text": "Payment failed {failed_payments} time in 90 days",
+             "plural": "Payment failed {failed_payments} times in 90 days",
+             "count": "failed_payments"},
+            {"when": [_when("downgrades", ">=", 1)], "text": "Downgraded in the last 90 days"}],
+    }  # fmt: skip
+
+
+def _components(cfg: HealthModelConfig) -> list[dict[str, Any]]:
     window = cfg.adoption_window_days
     return [
-        {"name": "usage", "mode": "mean",
-         "measures": [{"measure": "usage_ratio"}, {"measure": "seat_share"}],
-         "present_when": [_when("days_silent", "present")],
-         "gates": [{"when": [_when("days_silent", ">=", cfg.freshness_days["usage"]),
-                             _when("events_7d", "==", 0)],
-                    "value": 0.0, "reason": {"text": silent}}],
-         "reasons": [
-             {"when": [_when("days_silent", ">=", cfg.usage_stopped_days)], "text": silent},
-             {"when": [_when("usage_ratio", "<", 0.7)],
-              "text": "Usage down {usage_ratio:drop_pct}% against its 4-week baseline"},
-             {"when": [_when("seat_share", "<", 0.5)],
-              "text": "Only {active_users} of {seats} seats active in 7 days"}]},
+        _usage(cfg),
         {"name": "adoption", "mode": "mean", "measures": [{"measure": "features_used"}],
          "reasons": [{"when": [_when("features_used", "<", cfg.adoption_low)],
                       "text": f"Only {{features_used}} key features used in {window} days"}]},
-        {"name": "support", "mode": "penalty",
-         "measures": [{"measure": "ticket_penalty", "weight": 1.0},
-                      {"measure": "reopens", "weight": cfg.reopen_penalty}],
-         "present_when": [_when("open_count", ">", 0), _when("ticket_csat", "present"),
-                          _when("tickets_updated", ">", 0)],
-         "blend": {"measure": "ticket_csat", "share": 0.3},
-         "reasons": [
-             {"when": [_when("urgent_open", ">=", 1)], "text": "{urgent_open} urgent ticket open",
-              "plural": "{urgent_open} urgent tickets open", "count": "urgent_open"},
-             {"when": [_when("open_count", ">=", 3)], "text": "{open_count} tickets open"},
-             {"when": [_when("ticket_csat", "<", 3)],
-              "text": "Low support satisfaction ({ticket_csat:1f}/5)"}]},
-        {"name": "payment", "mode": "penalty",
-         "measures": [{"measure": "failed_payments", "weight": cfg.failed_payment_penalty},
-                      {"measure": "overdue_invoices", "weight": cfg.overdue_invoice_penalty},
-                      {"measure": "overdue_days", "weight": cfg.overdue_day_penalty},
-                      {"measure": "downgrades", "weight": cfg.downgrade_penalty}],
-         "present_when": [_when("failed_payments", ">", 0), _when("overdue_invoices", ">", 0),
-                          _when("paid_invoices", ">", 0), _when("downgrades", ">", 0),
-                          _when("arr", "present")],
-         "reasons": [
-             {"when": [_when("overdue_invoices", ">=", 1)],
-              "text": "{overdue_invoices} invoice overdue ({overdue_days} days in all)",
-              "plural": "{overdue_invoices} invoices overdue ({overdue_days} days in all)",
-              "count": "overdue_invoices"},
-             {"when": [_when("failed_payments", ">=", 1)],
-              "text": "Payment failed {failed_payments} time in 90 days",
-              "plural": "Payment failed {failed_payments} times in 90 days",
-              "count": "failed_payments"},
-             {"when": [_when("downgrades", ">=", 1)], "text": "Downgraded in the last 90 days"}]},
+        _support(cfg),
+        _payment(cfg),
         {"name": "sentiment", "mode": "mean", "measures": [{"measure": "survey_points"}],
          "reasons": [{"when": [_when("survey_points", "<", 50)],
                       "text": "Detractor feedback (surveys average {survey_points:0f}/100)"}]},
