@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from services.scoring.scorecard.cli import app as scorecard_app
 from shared.dlq.cli import app as dlq_app
 from vigil.connections import connection_settings as _connections
 from vigil.secrets import secrets_app
@@ -42,6 +43,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(docs_app, name="docs")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(scorecard_app, name="scorecard")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,9 +141,10 @@ def schemas(
     ),
 ) -> None:
     """Write the event contracts as JSON Schema files for producers."""
+    from services.scoring.scorecard.cli import DOCUMENTS
     from shared.contracts.schemas import write_schemas
 
-    for path in write_schemas(out):
+    for path in write_schemas(out, DOCUMENTS):
         typer.echo(str(path))
 
 

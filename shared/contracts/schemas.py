@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -25,9 +26,14 @@ MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-def render_schemas() -> dict[str, str]:
-    """File name -> JSON text, deterministic (sorted keys, trailing newline)."""
-    schemas = {f"{name}.schema.json": model.model_json_schema() for name, model in MODELS.items()}
+def render_schemas(documents: Mapping[str, type[BaseModel]] | None = None) -> dict[str, str]:
+    """File name -> JSON text, deterministic (sorted keys, trailing newline).
+
+    ``documents``: further models by name (documents defined by a service, such as
+    the scorecard; shared imports no service, so the caller passes them).
+    """
+    models = {**MODELS, **(documents or {})}
+    schemas = {f"{name}.schema.json": model.model_json_schema() for name, model in models.items()}
     schemas["signals.schema.json"] = SIGNAL_ADAPTER.json_schema()
     return {
         name: json.dumps(
@@ -40,10 +46,12 @@ def render_schemas() -> dict[str, str]:
     }
 
 
-def write_schemas(out_dir: Path) -> list[Path]:
+def write_schemas(
+    out_dir: Path, documents: Mapping[str, type[BaseModel]] | None = None
+) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in render_schemas().items():
+    for name, text in render_schemas(documents).items():
         path = out_dir / name
         path.write_text(text)
         written.append(path)

@@ -1,0 +1,38 @@
+"""``vigil scorecard validate``: a summary on success, every error with its path and exit 1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from services.scoring.scorecard.default import DEFAULT_PATH
+from shared.cli import app
+
+
+def test_the_default_scorecard_is_valid() -> None:
+    result = CliRunner().invoke(app, ["scorecard", "validate", str(DEFAULT_PATH)])
+    assert result.exit_code == 0, result.output
+    assert result.output == "valid: 21 measures, 5 components, 4 segments\n"
+
+
+def test_errors_are_listed_with_their_paths_and_exit_1(tmp_path: Path) -> None:
+    text = DEFAULT_PATH.read_text()
+    text = text.replace("{x: 3, y: 40}", "{x: 9, y: 40}")  # features_used, measures[6]
+    text = text.replace("measures: [{measure: features_used}]", "measures: [{measure: nope}]")
+    path = tmp_path / "card.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(app, ["scorecard", "validate", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "measures[6].points[2]: x must increase",
+        "components[1].measures[0].measure: unknown measure 'nope'",
+    ]
+
+
+def test_a_file_that_is_not_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "card.yaml"
+    path.write_text("measures: [unclosed\n")
+    result = CliRunner().invoke(app, ["scorecard", "validate", str(path)])
+    assert result.exit_code == 1
+    assert result.output.startswith("(document): cannot read: ")

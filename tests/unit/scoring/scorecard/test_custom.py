@@ -1,0 +1,63 @@
+"""A scorecard other than the default: new measures, segments on other attributes."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from services.scoring.model_config import HealthModelConfig
+from services.scoring.scorecard.checks import validate
+from services.scoring.scorecard.compiled import compile_scorecard
+from services.scoring.scorecard.default import scorecard_from_config
+from services.scoring.scorecard.document import Scorecard
+from services.scoring.scorecard.evaluate import evaluate
+from services.scoring.scorecard.measures import Unsupported
+from tests.unit.scoring.states import NOW, active_account
+
+BASE: dict[str, Any] = scorecard_from_config(HealthModelConfig()).model_dump(mode="json")
+HABIT = {
+    "name": "active_days_30d",
+    "source": "usage",
+    "aggregate": "days_active",
+    "window_days": 30,
+    "points": [{"x": 0, "y": 0}, {"x": 20, "y": 100}],
+}
+
+
+def card(change: dict[str, Any]) -> Scorecard:
+    data = copy.deepcopy(BASE)
+    data["measures"].append(change)
+    adoption = next(c for c in data["components"] if c["name"] == "adoption")
+    adoption["measures"] = [{"measure": "features_used", "weight": 2}, {"measure": change["name"]}]
+    got, errors = validate(data)
+    assert errors == [] and got is not None
+    return got
+
+
+def test_a_new_measure_enters_its_component_with_its_weight() -> None:
+    compiled = compile_scorecard(card(HABIT))
+    # 10 features (100 points, weight 2) and 10 active days of 30 (50 points, weight 1)
+    state = active_account(features=10, silent_days=20)
+    assert evaluate(compiled, state, NOW).components["adoption"] == pytest.approx(83.3)
+
+
+def test_a_usage_type_filter_is_refused_until_per_type_history_exists() -> None:
+    with pytest.raises(Unsupported, match="type filters"):
+        compile_scorecard(card({**HABIT, "types": ["report_exported"]}))
+
+
+def test_segments_on_seats_and_the_default_for_unknown_attributes() -> None:
+    data = copy.deepcopy(BASE)
+    data["segments"] = [
+        {"name": "big", "when": [{"attribute": "seats", "op": ">=", "value": 50}]},
+        {"name": "paid", "when": [{"attribute": "plan", "op": "in", "value": ["pro"]}]},
+    ]
+    weights = data["weights"]["enterprise"]
+    data["weights"] = {"big": weights, "paid": weights, "self_serve": weights}
+    got, errors = validate(data)
+    assert errors == [] and got is not None
+    compiled = compile_scorecard(got)
+    assert evaluate(compiled, active_account(seats=60), NOW).segment == "big"
+    assert evaluate(compiled, active_account(seats=10), NOW).segment == "self_serve"
