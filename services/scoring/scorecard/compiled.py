@@ -50,7 +50,8 @@ class CompiledReason:
 
     def render(self, values: Values) -> str:
         count = values.get(self.count) if self.count else None
-        chosen = self.plural if self.plural and count is not None and count > 1 else self.text
+        # English: one is singular, zero and more plural
+        chosen = self.plural if self.plural and count is not None and count != 1 else self.text
         return templates.render(chosen, values)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from services.scoring.scorecard.default import DEFAULT_PATH
-from shared.cli import app
+from vigil.cli import app
 
 
 def test_the_default_scorecard_is_valid() -> None:
