@@ -282,6 +282,10 @@ async def test_tracks_round_trip_through_postgresql(database) -> None:
     stored = {
         "expansion": Track(T0, T0 + timedelta(hours=6), None, None),
         "score_drop": Track(None, None, T0 - timedelta(days=3), None),
+        # what it was before the evaluation that changed it (a correction starts there)
+        "at_risk": Track(
+            None, None, T0, None, T0, Track(T0 - timedelta(days=1), T0 - timedelta(days=1))
+        ),
     }
     try:
         for _ in range(2):  # insert, then update in place: now clearing
