@@ -1,9 +1,10 @@
 """Signing in with a Vigil token, and out.
 
 The token is checked against scoring: a read of one account page proves it
-opens reads; an admin-only route called without its required parameter tells
-an admin token (422: past the auth check, refused for the missing input,
-nothing done) from a read token (401). A write token opens only ingest and
+opens reads; an admin-only route called without its required body (a config
+update with no config) tells an admin token (422: past the auth check, refused
+for the missing input, nothing done) from a read token (401). The probe must be a
+route whose body is required: one that defaults its input would act. A write token opens only ingest and
 cannot read: it cannot sign in.
 """
 
@@ -67,5 +68,5 @@ async def role_of(upstream: Upstream, token: str) -> Role | None:
         await upstream.get("scoring", "/v1/accounts", token, {"limit": 1})
     except Refused:
         return None
-    status = await upstream.status_of("scoring", "POST", "/v1/clock/rescore", token)
+    status = await upstream.status_of("scoring", "PUT", "/v1/config/scoring", token)
     return "admin" if status == 422 else "read"

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -88,9 +86,10 @@ def _pick(value: str, allowed: tuple[str, ...]) -> str | None:
 
 
 def _start_at(prefix: str) -> str:
-    """A scoring cursor just before ``prefix`` in account-id order (the cursor is
-    scoring's keyset ``[sort key, last account id]``; the ids after it follow)."""
-    return base64.urlsafe_b64encode(orjson.dumps([None, prefix])).decode()
+    """A scoring cursor at ``prefix`` in account-id order: scoring's position
+    ``<score>~<account id as hex UTF-8>`` (a sort by id ignores the score); the ids
+    after it follow, and the exact id is asked for on its own (``_exact``)."""
+    return "0~" + prefix.replace("\x00", "").encode().hex()
 
 
 async def _exact(request: Request, token: str, account_id: str) -> dict[str, Any] | None:

@@ -82,11 +82,11 @@ class FakeServices:
         if token not in (ADMIN, READ):
             return httpx.Response(401, json={"detail": "missing or invalid bearer token"})
         path = request.url.raw_path.decode().split("?")[0]
-        if request.method == "POST":
+        if request.method in ("POST", "PUT"):
             if token != ADMIN:
                 return httpx.Response(401, json={"detail": "missing or invalid bearer token"})
-            if path == "/v1/clock/rescore":
-                return httpx.Response(422, json={"detail": "as_of missing"})
+            if path == "/v1/config/scoring" and not request.content:
+                return httpx.Response(422, json={"detail": "body: Field required"})
             self.posted.append((path, request.content))
             return httpx.Response(200, json={})
         if path == "/v1/accounts":
