@@ -4,8 +4,8 @@ The token is checked against scoring: a read of one account page proves it
 opens reads; an admin-only route called without its required body (a config
 update with no config) tells an admin token (422: past the auth check, refused
 for the missing input, nothing done) from a read token (401). The probe must be a
-route whose body is required: one that defaults its input would act. A write token opens only ingest and
-cannot read: it cannot sign in.
+route whose body is required: one that defaults its input would act. A write
+token cannot read scoring: it cannot sign in.
 """
 
 from __future__ import annotations
