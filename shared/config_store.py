@@ -13,10 +13,10 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictInt, StrictStr, ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,6 +37,13 @@ class Stored:
     created_at: datetime | None
 
 
+def _timestamp_text(value: Any) -> Any:
+    """A timestamp in JSON is a string: a number is not read as seconds since 1970."""
+    if value is not None and not isinstance(value, str | datetime):
+        raise ValueError("created_at must be an RFC 3339 timestamp string")
+    return value
+
+
 class ConfigDocument(BaseModel, Generic[M]):
     """What a config route's GET answers; its PUT takes it back, changed.
 
@@ -45,11 +52,13 @@ class ConfigDocument(BaseModel, Generic[M]):
     back they are ignored, as is the version label derived from the config (a subclass
     names it: ``model_version``, ``rules_version``)."""
 
+    # what the schema says is an integer or a string is not coerced from another type
+    # (schemathesis checks that a schema-violating body is refused)
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = None
-    changed_by: str | None = None
-    created_at: datetime | None = None
+    version: StrictInt | None = None
+    changed_by: StrictStr | None = None
+    created_at: Annotated[datetime | None, BeforeValidator(_timestamp_text)] = None
     config: M
 
 

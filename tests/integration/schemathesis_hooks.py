@@ -48,6 +48,11 @@ def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
 
 def _put_in_order(value: dict[str, Any], schema: dict[str, Any], root: dict[str, Any]) -> None:
     schema = _resolve(schema, root)
+    for branch in schema.get("anyOf", []) + schema.get("oneOf", []):
+        # a body that may be either of two shapes (a config, or the document GET answers):
+        # each branch's rules name only its own fields, so applying both is harmless
+        if isinstance(branch, dict):
+            _put_in_order(value, branch, root)
     properties = schema.get("properties", {})
     for _ in range(len(schema.get(ORDER_KEYWORD, []))):  # a chain settles in as many passes
         for a, op, b in schema.get(ORDER_KEYWORD, []):
