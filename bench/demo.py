@@ -88,6 +88,11 @@ async def run(options: Options) -> bool:
         "VIGIL_CLOCK_ENABLED": "false",
         # the demo moves the clocks through 90 simulated days, far from the wall clock
         "VIGIL_CLOCK_ANY_TIME": "true",
+        # and its present is the simulated day, not the wall clock: with the default lateness
+        # every day reads as history, the sparsest source's partition holds the bound behind
+        # each active account's latest event, and no account is judged (no score history to
+        # measure accuracy on) until the very end
+        "VIGIL_ALLOWED_LATENESS_S": str((options.days + 1) * 86_400),
         "VIGIL_WEBHOOKS__ALLOW_HTTP": "true",
         "VIGIL_WEBHOOKS__ALLOWLIST": '["127.0.0.1"]',
     }

@@ -11,6 +11,7 @@ import pytest
 
 from services.console.app import create_app
 from services.console.config import ConsoleSettings
+from services.scoring import cursor as page_cursor
 
 ADMIN, READ = "a" * 40, "r" * 40
 EVIL = '<script>alert("id")</script>'
@@ -89,6 +90,9 @@ class FakeServices:
                 return httpx.Response(422, json={"detail": "body: Field required"})
             self.posted.append((path, request.content))
             return httpx.Response(200, json={})
+        cursor = request.url.params.get("cursor")
+        if path == "/v1/accounts" and cursor and not re.match(page_cursor.PATTERN, cursor):
+            return httpx.Response(422, json={"detail": "cursor: does not match the pattern"})
         if path == "/v1/accounts":
             item = {k: HEALTH[k] for k in ("account_id", "score", "band", "segment", "coverage")}
             page = {"items": [item | {"as_of": None}], "next_cursor": None}
@@ -147,6 +151,12 @@ async def test_pages_ask_to_sign_in_and_the_cookie_is_strict_and_opaque(client) 
     assert "default-src 'none'" in page.headers["content-security-policy"]
 
 
+async def test_an_admin_sign_in_is_admin_and_changes_nothing(client, fake) -> None:
+    assert (await sign_in(client, ADMIN)).status_code == 303
+    assert "admin: acts" in (await client.get("/accounts")).text
+    assert not fake.posted
+
+
 async def test_a_wrong_token_and_a_login_without_csrf_are_refused(client) -> None:
     assert (await sign_in(client, "x" * 40)).status_code == 401
     refused = await client.post("/login", data={"token": ADMIN})
@@ -182,6 +192,13 @@ async def test_forms_need_their_csrf_token_and_a_token_that_acts(client, fake) -
     assert fake.posted == [
         ("/v1/playbooks/episodes/e%2F1/snooze", b'{"until":"2026-12-09T10:00:00Z"}')
     ]
+
+
+async def test_a_search_starts_at_a_cursor_scoring_accepts(client) -> None:
+    await sign_in(client, ADMIN)
+    page = (await client.get("/accounts", params={"q": "<scr"})).text
+    assert "Accounts: not available" not in page
+    assert "&lt;script&gt;" in page
 
 
 async def test_a_tampered_cookie_is_no_session(client) -> None:
