@@ -137,12 +137,18 @@ class WatermarkTracker:
         treats a recent caught-up report as "read up to the wall clock".
         """
         marks = []
-        for key, progress in sorted(self._parts.items()):
-            if key[0] not in self._sources:
-                continue
+        parts = [(k, p) for k, p in sorted(self._parts.items()) if k[0] in self._sources]
+        for key, progress in parts:
             self._settle(key, progress, monotonic)
+        # Every partition is re-sent in the same round: reports staggered over the
+        # interval (partitions go idle at different moments) would leave no quiet moment
+        # on ``signals``, and a consumer's lag would never read zero twice in a row.
+        round_due = any(
+            p.sent_at is None or monotonic - p.sent_at >= self._interval_s for _, p in parts
+        )
+        for key, progress in parts:
             state = (self.watermark(key, now), progress.idle)
-            stale = progress.sent_at is None or monotonic - progress.sent_at >= self._interval_s
+            stale = round_due
             moved = progress.sent is None or (
                 state != progress.sent and not (state[1] and progress.sent[1])
             )

@@ -104,3 +104,19 @@ def test_an_idle_partition_that_reads_history_reports_it_behind_before_the_histo
         (NOW - timedelta(days=60), False)
     ]
     assert t.reopened([key], monotonic=11.5) == []  # announced once per backlog
+
+
+def test_idle_partitions_are_re_sent_in_one_round_whenever_they_were_last_sent() -> None:
+    t = tracker()
+    keys = [("ticket.events", 0), ("ticket.events", 1), ("usage.events", 0)]
+    t.positions(dict.fromkeys(keys, 0), {"ticket.events": 2, "usage.events": 1}, monotonic=0.0)
+    assert len(t.due(NOW, monotonic=0.0)) == 3
+    behind = dict.fromkeys(keys, 0) | {keys[0]: 5}  # one partition falls behind...
+    t.positions(behind, {}, monotonic=0.3)
+    assert len(t.due(NOW, monotonic=0.3)) == 1
+    t.positions(dict.fromkeys(keys, 0), {}, monotonic=0.4)  # ...and is idle again
+    assert len(t.due(NOW, monotonic=0.4)) == 1
+    assert len(t.due(NOW, monotonic=1.0)) == 3, "one round re-sends every partition"
+    quiet = [t.due(NOW, monotonic=1.0 + 0.1 * step) for step in range(1, 10)]
+    assert quiet == [[]] * 9, "nothing between rounds: the topic has quiet moments"
+    assert len(t.due(NOW, monotonic=2.0)) == 3
