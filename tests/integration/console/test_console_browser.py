@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.integration.console import population
 from tests.integration.console.conftest import ADMIN, READ, Pipeline, wait_until
@@ -32,6 +33,9 @@ def sign_in(browser: Any, pipeline: Pipeline, token: str) -> None:
     browser.get(f"{pipeline.console.url}/login")
     browser.find_element(By.ID, "token").send_keys(token)
     browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button").click()
+    # the click only starts the form's POST: wait for its answer (the redirect away from
+    # the sign-in page, with the session cookie), or the next page may go out without it
+    WebDriverWait(browser, 30).until(lambda b: not b.current_url.endswith("/login"))
 
 
 def test_sign_in_and_find_the_red_account(fed: Pipeline, browser: Any) -> None:
