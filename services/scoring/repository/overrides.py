@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.overrides import Override
+from services.scoring.overrides import Override, override_summary
 
 COLUMNS = (
     "override_id, account_id, kind, band, delta, component, reason, expires_at, created_at,"
@@ -42,18 +42,7 @@ async def insert_override(session: AsyncSession, override: Override) -> None:
             " VALUES (:account_id, CAST(:override_id AS uuid), :kind, :band, :delta, :component,"
             " :reason, :expires_at, :created_at, :created_by)"
         ),
-        {
-            "account_id": override.account_id,
-            "override_id": override.override_id,
-            "kind": override.kind,
-            "band": override.band,
-            "delta": override.delta,
-            "component": override.component,
-            "reason": override.reason,
-            "expires_at": override.expires_at,
-            "created_at": override.created_at,
-            "created_by": override.created_by,
-        },
+        {"account_id": override.account_id, **override_summary(override)},
     )
 
 
