@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -13,6 +14,26 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 CANCEL_GRACE_S = 2.0
+
+
+@dataclass
+class Paced:
+    """Costly work inside a loop that ticks more often, kept to ``share`` of the time: due
+    again once ``1 / share`` times the last run's duration has passed since it ended (the
+    first call is due). Cheap work is due at every tick; a count of a million rows that
+    takes 0.3 s, at a share of 0.01, every 30 s."""
+
+    share: float
+    clock: Callable[[], float] = time.monotonic
+    next_at: float | None = None
+
+    def due(self) -> bool:
+        return self.next_at is None or self.clock() >= self.next_at
+
+    def done(self, started: float) -> None:
+        """The run that began at ``started`` (this clock) has ended."""
+        now = self.clock()
+        self.next_at = now + (now - started) / self.share
 
 
 @dataclass

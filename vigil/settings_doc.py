@@ -87,6 +87,8 @@ MEANINGS = {
     "VIGIL_CONSOLE_CACHE_S": "the band/segment distribution and accuracy "
     "report are cached this long",
     "VIGIL_CONSOLE_PAGE_SIZE": "rows per page of the console's lists",
+    "VIGIL_CONSOLE_REPORT_MAX_AGE_S": "the model and playbooks pages show an accuracy or "
+    "feedback report computed up to this long ago (a newer one is computed in the background)",
     "VIGIL_KAFKA_BOOTSTRAP": "Kafka bootstrap servers",
     "VIGIL_DATABASE_URL": "PostgreSQL, asyncpg driver",
     "VIGIL_API_TOKEN": "admin bearer token (at least 32 characters): every route under `/v1`",
@@ -153,6 +155,8 @@ MEANINGS = {
     "VIGIL_DEDUPE_PRUNE_INTERVAL_S": "how often old event ids are pruned",
     "VIGIL_ACCURACY_INTERVAL_S": "recompute accuracy (`vigil_model_auc`) and pick up a shadow "
     "set by another instance; `0` never",
+    "VIGIL_BAND_COUNTS_SHARE": "`vigil_scoring_accounts` is an exact count, repeated with at "
+    "most this share of the time counting (every 5 s while quick, ~30 s at a million accounts)",
     "VIGIL_WATERMARK_FRESH_S": "a caught-up watermark report younger than this stands for the "
     "wall clock",
     "VIGIL_HELD_BACK_CHUNK": "held-back accounts re-scored per signals batch, at most",

@@ -35,6 +35,10 @@ class ConsoleSettings(BaseSettings):
     # the band/segment distribution and the accuracy report are shared by every viewer
     # and cached this long: a page view never counts a million accounts
     console_cache_s: float = Field(default=5.0, ge=0)
+    # the model and playbooks pages show an accuracy or feedback report computed up to
+    # this long ago (the service computes a newer one in the background): each reads
+    # every outcome's history or every episode, seconds of work at a million accounts
+    console_report_max_age_s: float = Field(default=600.0, ge=0, le=86400)
     console_page_size: int = Field(default=50, ge=1, le=1000)
     log_level: str = "INFO"
     log_json: bool = True

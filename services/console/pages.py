@@ -193,7 +193,7 @@ async def playbooks(
     }
     queue, feedback = await panels(
         up.get("triggers", "/v1/playbooks/episodes", token, params),
-        up.get("triggers", "/v1/playbooks/feedback", token),
+        up.get("triggers", "/v1/playbooks/feedback", token, _report_age(request)),
     )
     items = sorted(queue.value["items"], key=_due) if queue.ok else []
     return render(
@@ -272,7 +272,7 @@ async def model(request: Request) -> HTMLResponse:
     c = console(request)
     token = token_of(session)
     accuracy, shadow = await panels(
-        c.cache.get("accuracy", lambda: c.upstream.get("scoring", "/v1/model/accuracy", token)),
+        c.cache.get("accuracy", lambda: _accuracy(request, token)),
         c.upstream.get("scoring", "/v1/model/shadow", token),
     )
     horizons = accuracy.value.get("horizons", []) if accuracy.ok else []
@@ -285,3 +285,16 @@ async def model(request: Request) -> HTMLResponse:
         horizons=list(zip(horizons, plots, strict=True)),
         shadow=shadow,
     )
+
+
+async def _accuracy(request: Request, token: str) -> dict[str, Any]:
+    up = console(request).upstream
+    report: dict[str, Any] = await up.get(
+        "scoring", "/v1/model/accuracy", token, _report_age(request)
+    )
+    return report
+
+
+def _report_age(request: Request) -> dict[str, Any]:
+    """Reports that aggregate everything (accuracy, feedback): one computed lately will do."""
+    return {"max_age_s": console(request).settings.console_report_max_age_s}

@@ -32,6 +32,7 @@ from shared.clock import ChunkedClock, Now, utc_now
 from shared.db import create_engine, create_sessionmaker
 from shared.dlq.api import router as dlq_router
 from shared.locks import LockKey
+from shared.retry import Paced
 from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
 
 
@@ -41,10 +42,16 @@ def create_app(settings: ScoringSettings, *, now: Now = utc_now, run_loops: bool
     async def build(stack: AsyncExitStack) -> Parts[ScoringRuntime]:
         runtime = await _build_runtime(stack, settings, metrics, now)
 
+        recount = Paced(settings.band_counts_share)
+
         async def bands(session: AsyncSession) -> None:
-            metrics.accounts_by_band.clear()
-            for row in await band_counts(session):
-                metrics.accounts_by_band.labels(row.band, row.segment or "unknown").set(row.n)
+            if recount.due():
+                started = recount.clock()
+                counts = await band_counts(session)
+                recount.done(started)
+                metrics.accounts_by_band.clear()
+                for row in counts:
+                    metrics.accounts_by_band.labels(row.band, row.segment or "unknown").set(row.n)
             for (kind, source), n in (await outcome_counts(session)).items():
                 metrics.outcomes_stored.labels(kind, source).set(n)
 

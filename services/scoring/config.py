@@ -31,6 +31,10 @@ class ScoringSettings(StatefulServiceSettings):
     api_db_pool_size: Count = 3
     # Accuracy against recorded outcomes (vigil_model_auc) is recomputed this often; 0: never.
     accuracy_interval_s: float = Field(default=600.0, ge=0)
+    # vigil_scoring_accounts (accounts by band and segment) is an exact count, repeated
+    # with at most this share of the time spent counting: at every gauge refresh (5 s)
+    # while the count is quick, every ~30 s when it reads a million accounts in 0.3 s.
+    band_counts_share: float = Field(default=0.01, gt=0, le=1)
     # Event-time watermarks (README "Event time and watermarks"): a caught-up
     # report from ingest younger than this stands for the wall clock.
     watermark_fresh_s: Seconds = 10.0

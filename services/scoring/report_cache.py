@@ -11,18 +11,17 @@ versions, the horizons and a fingerprint of the history (``history_mark``).
 
 from __future__ import annotations
 
-import asyncio
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from services.scoring.config_check import check_health_config
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
 from shared.logging import get_logger
+from shared.report_cache import ReportCache
 
+__all__ = ["ReportCache", "StoredVersions"]
 log = get_logger(__name__)
-T = TypeVar("T")
 
 
 class StoredVersions:
@@ -67,35 +66,3 @@ class StoredVersions:
             return None
         self._parsed[version] = config
         return config
-
-
-class ReportCache:
-    """Reports by key: computed once, ``concurrency`` at a time, the last ``size`` kept."""
-
-    def __init__(self, size: int = 16, concurrency: int = 1) -> None:
-        self._size = size
-        self._slots = asyncio.Semaphore(concurrency)
-        self._done: OrderedDict[Hashable, Any] = OrderedDict()
-        self._running: dict[Hashable, asyncio.Future[Any]] = {}
-
-    async def get(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
-        if key in self._done:
-            self._done.move_to_end(key)
-            found: T = self._done[key]
-            return found
-        running = self._running.get(key)
-        if running is None:
-            running = asyncio.ensure_future(self._compute(key, compute))
-            self._running[key] = running
-            running.add_done_callback(lambda _f: self._running.pop(key, None))
-        # shielded: a client that hangs up does not cancel the others' computation
-        result: T = await asyncio.shield(running)
-        return result
-
-    async def _compute(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
-        async with self._slots:
-            result = await compute()
-        self._done[key] = result
-        while len(self._done) > self._size:
-            self._done.popitem(last=False)
-        return result

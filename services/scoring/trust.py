@@ -57,7 +57,7 @@ async def load_history(
     return History(
         outcomes=await repo.load_outcomes(session),
         points=points,
-        segments=await repo.account_segments(session),
+        segments=await repo.account_segments(session, everyone=everything),
         configs=configs,
     )
 
@@ -72,9 +72,12 @@ def observe(metrics: ScoringMetrics | None, report: AccuracyReport) -> None:
             metrics.model_auc.labels(report.model_version, str(h.horizon_days)).set(h.overall.auc)
 
 
-async def accuracy(runtime: ScoringRuntime, horizons: Sequence[int]) -> dict[str, Any]:
+async def accuracy(
+    runtime: ScoringRuntime, horizons: Sequence[int], max_age_s: float = 0
+) -> dict[str, Any]:
     """The live model's report as data, from the cache while the history is unchanged
-    (the accuracy loop keeps the default horizons' report there).
+    (the accuracy loop keeps the default horizons' report there); with ``max_age_s``,
+    the latest report computed within that many seconds, a newer one computed meanwhile.
 
     Connections are the API's own (``api_sessions``) and held only to read: the
     history is loaded in one short transaction, and the statistics run in a thread
@@ -83,7 +86,9 @@ async def accuracy(runtime: ScoringRuntime, horizons: Sequence[int]) -> dict[str
     sessions = runtime.api_sessions or runtime.sessions
     async with transaction(sessions) as session:
         live = await runtime.model_store.refresh(session)
-    report, data = await live_report(sessions, live, horizons, runtime.versions, runtime.reports)
+    report, data = await live_report(
+        sessions, live, horizons, runtime.versions, runtime.reports, max_age_s
+    )
     observe(runtime.metrics, report)
     return data
 
@@ -94,8 +99,10 @@ async def live_report(
     horizons: Sequence[int],
     versions: StoredVersions,
     reports: ReportCache,
+    max_age_s: float = 0,
 ) -> tuple[AccuracyReport, dict[str, Any]]:
-    """``live``'s report and its data, computed unless the cache has it for this history."""
+    """``live``'s report and its data, computed unless the cache has it for this history
+    (or, with ``max_age_s``, one computed within that many seconds)."""
     async with transaction(sessions) as session:
         mark = await repo.history_mark(session)
 
@@ -104,7 +111,12 @@ async def live_report(
             history = await load_history(session, versions=versions)
         return await asyncio.to_thread(_report_data, history, live, horizons)
 
-    return await reports.get(("accuracy", live.model_version, tuple(horizons), mark), compute)
+    # the score history's position last: a recent report may lag behind new scores,
+    # never behind a new outcome or model (the rest of the mark is the family's)
+    key = ("accuracy", live.model_version, tuple(horizons), *mark[1:], mark[0])
+    if max_age_s > 0:
+        return await reports.recent(key, max_age_s, compute)
+    return await reports.get(key, compute)
 
 
 def _report_data(

@@ -59,9 +59,21 @@ async def post_outcomes(
 
 
 @router.get("/model/accuracy", responses=errors(422))
-async def get_accuracy(runtime: RuntimeDep, horizon: Horizons = None) -> dict[str, Any]:
+async def get_accuracy(
+    runtime: RuntimeDep,
+    horizon: Horizons = None,
+    max_age_s: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=86400,
+            description="a report computed up to this many seconds ago will do (0: the"
+            " current history's); a newer one is computed in the background",
+        ),
+    ] = 0,
+) -> dict[str, Any]:
     """The live model against recorded outcomes: AUC, bands, lift, deciles, suggested weights."""
-    return await trust.accuracy(runtime, _horizons(horizon))
+    return await trust.accuracy(runtime, _horizons(horizon), max_age_s)
 
 
 @router.put("/model/shadow", response_model=ShadowSet, responses=errors(422))

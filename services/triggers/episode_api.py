@@ -6,6 +6,7 @@ role and fingerprint are recorded with each change. Parse, call, map.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,11 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.triggers import episode_repository as repo
 from services.triggers import episode_service as service
-from services.triggers.feedback import as_data
+from services.triggers.feedback import Feedback, as_data
 from services.triggers.lifecycle import Request as LifecycleRequest
 from services.triggers.lifecycle import Resolution
 from services.triggers.runtime import RuntimeDep
 from shared.contracts import Playbook, Segment
+from shared.db import transaction
 from shared.deps import NowDep, SessionDep
 from shared.errors import NotFound
 from shared.http import IsoDateTime, actor
@@ -169,13 +171,35 @@ async def get_episode(episode_id: str, session: SessionDep) -> EpisodeWithHistor
 @read_router.get("/feedback", response_model=FeedbackReport, responses=errors(422))
 async def feedback(
     session: SessionDep,
+    runtime: RuntimeDep,
     since: IsoDateTime | None = None,
     playbook: Playbook | None = None,
     segment: Segment | None = None,
+    max_age_s: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=86400,
+            description="a report computed up to this many seconds ago will do (0: computed"
+            " now); a newer one is computed in the background",
+        ),
+    ] = 0,
 ) -> FeedbackReport:
     """Per playbook and segment of the episodes opened since ``since``: closes by
     resolution, precision with its 95% interval, time to acknowledge and to close."""
-    rows = await repo.feedback(session, since, playbook, segment)
+    if max_age_s > 0:
+        # an aggregate of every episode (seconds at a million accounts): the console's
+        # playbooks page takes the last one computed, refreshed at most every 10 s
+        key = ("feedback", since, playbook, segment, int(time.monotonic() // 10))
+
+        async def compute() -> list[Feedback]:
+            sessions = getattr(runtime, "api_sessions", None) or runtime.sessions
+            async with transaction(sessions) as fresh:
+                return await repo.feedback(fresh, since, playbook, segment)
+
+        rows = await runtime.reports.recent(key, max_age_s, compute)
+    else:
+        rows = await repo.feedback(session, since, playbook, segment)
     return FeedbackReport(since=since, items=[FeedbackRow(**r) for r in as_data(rows)])
 
 

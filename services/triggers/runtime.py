@@ -3,7 +3,7 @@ typed dependency alias its routes take (the skeleton stores it on ``app.state``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends
@@ -17,6 +17,7 @@ from services.triggers.webhooks.worker import DeliveryWorker
 from shared.clock import Now
 from shared.config_store import VersionedConfig
 from shared.deps import get_runtime
+from shared.report_cache import ReportCache
 from shared.stateful import StatefulRuntime
 
 
@@ -29,6 +30,7 @@ class TriggersRuntime(StatefulRuntime):
     now: Now
     box: SecretBox  # webhook secrets at rest
     lookup: AsyncResolver  # the URL policy's bounded resolver, at subscription and delivery
+    reports: ReportCache = field(default_factory=ReportCache)  # the feedback report
 
 
 RuntimeDep = Annotated[TriggersRuntime, Depends(get_runtime)]

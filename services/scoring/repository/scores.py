@@ -161,14 +161,18 @@ async def list_accounts(
         )
     id_order = "account_id DESC" if descending else "account_id"
     order_by = f"{order}, {id_order}" if column != "account_id" else "account_id"
+    # only the filters asked for, each list its own statement: a prepared statement's
+    # generic plan for "(:band IS NULL OR band = :band)" cannot pick the band's index,
+    # and read 932,000 rows (6 s) for the red accounts by score at a million
+    filters = "".join(
+        f" AND {name} = :{name}" for name, value in (("band", band), ("segment", segment)) if value
+    )
     sql = (
         "SELECT account_id, score, band, segment, coverage, scored_as_of FROM accounts"
-        " WHERE score IS NOT NULL"
-        " AND (CAST(:band AS text) IS NULL OR band = :band)"
-        " AND (CAST(:segment AS text) IS NULL OR segment = :segment)"
-        f"{after} ORDER BY {order_by} LIMIT :limit"
+        f" WHERE score IS NOT NULL{filters}{after} ORDER BY {order_by} LIMIT :limit"
     )
-    params: dict[str, Any] = {"band": band, "segment": segment, "limit": limit}
+    params: dict[str, Any] = {"limit": limit}
+    params |= {name: value for name, value in (("band", band), ("segment", segment)) if value}
     if cursor is not None:
         params["cursor_key"], params["cursor_id"] = cursor
     return list((await session.execute(text(sql), params)).all())

@@ -121,9 +121,12 @@ async def history_mark(session: AsyncSession) -> tuple[Any, ...]:
     return tuple(row)
 
 
-async def account_segments(session: AsyncSession) -> dict[str, str]:
+async def account_segments(session: AsyncSession, *, everyone: bool = False) -> dict[str, str]:
+    """The current segment of the accounts with an outcome (``everyone``: of all accounts):
+    a report replays only their history, and a million accounts' segments took a second."""
+    with_outcome = "" if everyone else " AND account_id IN (SELECT account_id FROM outcomes)"
     result = await session.execute(
-        text("SELECT account_id, segment FROM accounts WHERE segment IS NOT NULL")
+        text(f"SELECT account_id, segment FROM accounts WHERE segment IS NOT NULL{with_outcome}")
     )
     return {r[0]: r[1] for r in result}
 

@@ -11,7 +11,7 @@ from services.scoring import trust
 from services.scoring.accuracy.report import AccuracyReport, HorizonReport
 from services.scoring.accuracy.stats import AucEstimate
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.report_cache import ReportCache
+from shared.report_cache import ReportCache
 
 
 @pytest.mark.asyncio
@@ -55,3 +55,33 @@ def test_the_auc_gauge_takes_configured_horizons_only() -> None:
         if s.name == "vigil_model_auc"
     }
     assert labelled == {"30"}
+
+
+@pytest.mark.asyncio
+async def test_a_recent_report_answers_at_once_while_the_newer_history_is_computed() -> None:
+    now = [0.0]
+    cache = ReportCache(clock=lambda: now[0])
+    release = asyncio.Event()
+
+    def computing(value: str, wait: bool = False):
+        async def compute() -> str:
+            if wait:
+                await release.wait()
+            return value
+
+        return compute
+
+    # nothing computed yet: the report of this history, computed now
+    assert await cache.recent(("accuracy", "v1", 1), 600, computing("mark 1")) == "mark 1"
+    # the history moved: the report of mark 1 answers, mark 2's is computed meanwhile
+    now[0] = 100.0
+    assert await cache.recent(("accuracy", "v1", 2), 600, computing("mark 2", True)) == "mark 1"
+    assert await cache.recent(("accuracy", "v1", 2), 600, computing("again")) == "mark 1"
+    release.set()
+    assert await cache.get(("accuracy", "v1", 2), computing("unused")) == "mark 2"
+    assert await cache.recent(("accuracy", "v1", 3), 600, computing("m3", True)) == "mark 2"
+    # older than asked for: the current history's report, waited for
+    now[0] = 1000.0
+    assert await cache.recent(("accuracy", "v1", 4), 600, computing("mark 4")) == "mark 4"
+    # another model's report is another family
+    assert await cache.recent(("accuracy", "v2", 4), 600, computing("v2")) == "v2"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from shared.retry import Backoff, finish_tasks, retry_until_stopped
+from shared.retry import Backoff, Paced, finish_tasks, retry_until_stopped
 
 
 async def test_finish_tasks_returns_within_its_bound_when_a_loop_ignores_cancellation() -> None:
@@ -65,3 +65,17 @@ async def test_a_failed_session_is_reported_and_started_again_until_stopped() ->
     assert sessions == 3
     assert [message for message, _ in failures] == ["outage 1", "outage 2"]
     assert all(0 < delay <= 0.002 for _, delay in failures)
+
+
+def test_paced_work_takes_its_share_of_the_time() -> None:
+    now = [0.0]
+    paced = Paced(share=0.01, clock=lambda: now[0])
+    assert paced.due()  # the first run
+    paced.done(started=now[0])
+    assert paced.due()  # it took no time: due at the next tick
+    now[0] = 5.0
+    paced.done(started=4.7)  # 0.3 s: due 30 s after it ended
+    now[0] = 34.9
+    assert not paced.due()
+    now[0] = 35.0
+    assert paced.due()
