@@ -112,6 +112,17 @@ async def _server_ms(client: httpx.AsyncClient, path: str) -> tuple[float, float
     return float(parts["app"]), float(parts["upstream"])
 
 
+async def _until_shown(client: httpx.AsyncClient, path: str) -> float:
+    """Seconds until ``path`` shows every panel: the reports a service computes on start
+    (the accuracy report replays the history before every outcome, tens of seconds
+    here) answer 503 until then, and a page shows that panel as "not available"."""
+    started = time.monotonic()
+    while True:
+        if "not available" not in (await client.get(path)).text:
+            return round(time.monotonic() - started, 1)
+        await asyncio.sleep(1)  # polling a page: nothing to wait on but its answer
+
+
 async def _times(client: httpx.AsyncClient, paths: list[str]) -> list[tuple[float, float]]:
     for path in dict.fromkeys(paths[:10]):  # warm the pools and the database's cache
         await _server_ms(client, path)
@@ -139,8 +150,9 @@ async def measure(
     try:
         for service in everything:
             await asyncio.to_thread(service.wait_ready, 300)
-        async with httpx.AsyncClient(base_url=console.url, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=console.url, timeout=300) as client:
             await _signed_in(client)
+            first = {k: await _until_shown(client, v) for k, v in OTHER_PAGES.items()}
             ids = opened_ids(accounts, requests)
             kinds = {
                 "list_ms": _cycle(LIST_PAGES, requests),
@@ -153,7 +165,11 @@ async def measure(
     finally:
         for service in everything:
             service.stop()
-    return {"accounts": accounts, **times}
+    by_path = {
+        p: _quantiles([t[0] for t in times["list_ms"][i :: len(LIST_PAGES)]])
+        for i, p in enumerate(LIST_PAGES)
+    }
+    return {"accounts": accounts, "first_shown_s": first, "list_by_page_ms": by_path, **times}
 
 
 PAGES = ("list_ms", "deep_ms", "search_ms", "account_ms", "model_ms", "pipeline_ms", "playbooks_ms")
@@ -177,13 +193,20 @@ async def row(
     result: dict[str, Any] = {"accounts": accounts, "requests": REQUESTS}
     for page in PAGES:
         for part, name in ((0, page), (1, page.replace("_ms", "_upstream_ms"))):
-            ordered = sorted(t[part] for t in times[page])
-            result[name] = {
-                "n": len(ordered),
-                **{q: _quantile(ordered, f) for q, f in (("p50", 0.5), ("p99", 0.99))},
-            }
+            result[name] = _quantiles([t[part] for t in times[page]])
             say(f"    {name}: {json.dumps(result[name])}")
+    for extra in ("first_shown_s", "list_by_page_ms"):
+        result[extra] = times[extra]
+        say(f"    {extra}: {json.dumps(times[extra])}")
     return result
+
+
+def _quantiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "n": len(ordered),
+        **{q: _quantile(ordered, f) for q, f in (("p50", 0.5), ("p99", 0.99))},
+    }
 
 
 def _quantile(ordered: list[float], q: float) -> float:

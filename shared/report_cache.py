@@ -13,10 +13,15 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
+from shared.errors import TransientError
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 T = TypeVar("T")
+
+
+class ReportPending(TransientError):
+    """No report recent enough yet; one is being computed (503: retry later)."""
 
 
 class ReportCache:
@@ -42,14 +47,26 @@ class ReportCache:
         self._latest: OrderedDict[Hashable, tuple[float, Hashable, Any]] = OrderedDict()
 
     async def recent(
-        self, key: tuple[Hashable, ...], max_age_s: float, compute: Callable[[], Awaitable[T]]
+        self,
+        key: tuple[Hashable, ...],
+        max_age_s: float,
+        compute: Callable[[], Awaitable[T]],
+        wait_s: float = 2.0,
     ) -> T:
         """The latest report of ``key``'s family computed within ``max_age_s``, refreshed
-        in the background if ``key`` is newer; without one, ``key``'s, computed now."""
+        in the background if ``key`` is newer; without one, ``key``'s, if computed within
+        ``wait_s``: else :class:`ReportPending` (a 503), the computation going on."""
+        if key in self._done:  # the current state's own report
+            return await self.get(key, compute)
         latest = self._latest.get(key[:-1])
         if latest is None or self._clock() - latest[0] > max_age_s:
-            return await self.get(key, compute)
-        if latest[1] != key and key not in self._done and key not in self._running:
+            running = self._running.get(key) or self._start(key, compute)
+            try:
+                done: T = await asyncio.wait_for(asyncio.shield(running), wait_s)
+            except TimeoutError:
+                raise ReportPending("the report is being computed; retry in a moment") from None
+            return done
+        if key not in self._running:
             self._start(key, compute).add_done_callback(_log_failure)
         found: T = latest[2]
         return found

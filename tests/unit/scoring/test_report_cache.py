@@ -11,7 +11,7 @@ from services.scoring import trust
 from services.scoring.accuracy.report import AccuracyReport, HorizonReport
 from services.scoring.accuracy.stats import AucEstimate
 from services.scoring.metrics import ScoringMetrics
-from shared.report_cache import ReportCache
+from shared.report_cache import ReportCache, ReportPending
 
 
 @pytest.mark.asyncio
@@ -85,3 +85,24 @@ async def test_a_recent_report_answers_at_once_while_the_newer_history_is_comput
     assert await cache.recent(("accuracy", "v1", 4), 600, computing("mark 4")) == "mark 4"
     # another model's report is another family
     assert await cache.recent(("accuracy", "v2", 4), 600, computing("v2")) == "v2"
+
+
+@pytest.mark.asyncio
+async def test_a_report_that_takes_long_is_a_503_while_it_is_computed() -> None:
+    cache = ReportCache()
+    release = asyncio.Event()
+    runs = 0
+
+    async def slow() -> str:
+        nonlocal runs
+        runs += 1
+        await release.wait()
+        return "done"
+
+    with pytest.raises(ReportPending):
+        await cache.recent(("feedback", None, 1), 600, slow, wait_s=0.01)
+    with pytest.raises(ReportPending):  # the same computation, not a second one
+        await cache.recent(("feedback", None, 1), 600, slow, wait_s=0.01)
+    release.set()
+    assert await cache.recent(("feedback", None, 1), 600, slow) == "done"
+    assert runs == 1
