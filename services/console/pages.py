@@ -218,11 +218,16 @@ def _due(episode: dict[str, Any]) -> str:
 async def pipeline(request: Request) -> HTMLResponse:
     session = signed_in(request)
     up, token = console(request).upstream, token_of(session)
-    probes = await asyncio.gather(*(up.readiness(name) for name in SERVICES))
-    metrics = await panels(*(_metrics(request, name) for name in SERVICES))
-    subscriptions, held_back = await panels(
-        _subscriptions(request, token),
-        up.get("triggers", "/v1/playbooks/episodes", token, {"status": "held_back", "limit": 20}),
+    # one round: each service's readiness and metrics beside the triggers lists
+    probes, (*metrics, subscriptions, held_back) = await asyncio.gather(
+        asyncio.gather(*(up.readiness(name) for name in SERVICES)),
+        panels(
+            *(_metrics(request, name) for name in SERVICES),
+            _subscriptions(request, token),
+            up.get(
+                "triggers", "/v1/playbooks/episodes", token, {"status": "held_back", "limit": 20}
+            ),
+        ),
     )
     return render(
         request,

@@ -128,6 +128,7 @@ class Upstream:
         return response.status_code
 
     async def metrics(self, service: str) -> str:
+        started = time.perf_counter()
         try:
             response = await self._client.get(self.urls[service] + "/metrics")
             response.raise_for_status()
@@ -135,15 +136,20 @@ class Upstream:
             raise ServiceDown(
                 service, f"/metrics not answering ({type(error).__name__})"
             ) from error
+        finally:
+            _record(started)
         return response.text
 
     async def readiness(self, service: str) -> Probe:
+        started = time.perf_counter()
         try:
             response = await self._client.get(self.urls[service] + "/readyz")
             body = response.json()
         except (httpx.HTTPError, ValueError) as error:
             why = {"reachable": f"not answering ({type(error).__name__})"}
             return Probe(service, False, False, {"reachable": False}, why)
+        finally:
+            _record(started)
         return Probe(
             service,
             True,
