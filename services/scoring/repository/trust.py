@@ -11,11 +11,13 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.accuracy.features import ScorePoint
 from services.scoring.accuracy.outcomes import Outcome
+
+POINTS_CHUNK = 5000
 
 
 async def insert_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) -> list[Outcome]:
@@ -71,7 +73,8 @@ async def outcome_counts(session: AsyncSession) -> dict[tuple[str, str], int]:
 
 async def history_before_outcomes(session: AsyncSession) -> list[ScorePoint]:
     """Stored scores of accounts with outcomes, from before their last outcome day."""
-    result = await session.execute(
+    return await _points(
+        session,
         text(
             # calibration measures the model: its own score, not an override's
             "SELECT h.account_id, h.as_of, COALESCE(h.model_score, h.score),"
@@ -81,21 +84,30 @@ async def history_before_outcomes(session: AsyncSession) -> list[ScorePoint]:
             " JOIN (SELECT account_id, max(outcome_date) AS last FROM outcomes"
             "       GROUP BY account_id) o ON o.account_id = h.account_id"
             " WHERE h.as_of < CAST(o.last AS timestamptz) ORDER BY h.account_id, h.seq"
-        )
+        ),
     )
-    return [_point(r) for r in result]
 
 
 async def all_history(session: AsyncSession) -> list[ScorePoint]:
-    result = await session.execute(
+    return await _points(
+        session,
         text(
             "SELECT account_id, as_of, COALESCE(model_score, score),"
             " COALESCE(model_band, band), COALESCE(model_components, components),"
             " model_version, segment"
             " FROM score_history ORDER BY account_id, seq"
-        )
+        ),
     )
-    return [_point(r) for r in result]
+
+
+async def _points(session: AsyncSession, query: TextClause) -> list[ScorePoint]:
+    """Read in chunks from a cursor: hundreds of thousands of rows decoded at once held
+    the event loop, and the service's API with it, for seconds."""
+    points: list[ScorePoint] = []
+    result = await session.stream(query)
+    async for rows in result.partitions(POINTS_CHUNK):
+        points.extend(_point(r) for r in rows)
+    return points
 
 
 def _point(r: Any) -> ScorePoint:
