@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.integration.console import population
@@ -91,6 +92,9 @@ def test_act_on_a_playbook(fed: Pipeline, browser: Any) -> None:
     browser.get(f"{fed.console.url}/playbooks?account_id={population.RED}")
     form = browser.find_element(By.CSS_SELECTOR, f"form[action$='{episode_id}/acknowledge']")
     form.find_element(By.TAG_NAME, "button").click()
+    # the click returns before the answer: the form's page gives way to the one the
+    # action redirects to once the console has acted (under load, well after the click)
+    WebDriverWait(browser, 30).until(staleness_of(form))
     with fed.api("triggers") as client:
         after = client.get(f"/v1/playbooks/episodes/{episode_id}").json()
     assert after["status"] == "acknowledged"
