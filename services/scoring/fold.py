@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from services.scoring.account_state import rollup_key
 from services.scoring.signal_decode import ScoringSignal
 
 
@@ -58,6 +59,9 @@ class InvoiceRow:
     updated_at: datetime
 
 
+DayKey = tuple[str, date]  # account, event-time UTC day
+
+
 @dataclass
 class BatchChanges:
     """The row changes one batch of new (not yet applied) signals makes."""
@@ -70,6 +74,10 @@ class BatchChanges:
     invoices: dict[tuple[str, str], InvoiceRow] = field(default_factory=dict)
     failures: list[tuple[str, str, datetime, str | None]] = field(default_factory=list)
     responses: list[tuple[str, str, str, int, datetime]] = field(default_factory=list)
+    # per account and day, rollup_key(source, type, feature, detail) -> [events, quantity]
+    rollups: dict[DayKey, dict[str, list[float]]] = field(default_factory=dict)
+    # per account and day, user_key(usage type, user) -> 1: the users active that day
+    user_days: dict[DayKey, dict[str, int]] = field(default_factory=dict)
 
 
 def fold_signals(signals: Iterable[ScoringSignal]) -> BatchChanges:
@@ -100,11 +108,31 @@ def _touch_account(changes: BatchChanges, s: ScoringSignal) -> None:
         row.last_event_at = max(row.last_event_at, s.occurred_at)
 
 
+def _roll(changes: BatchChanges, day: DayKey, key: str, quantity: float) -> None:
+    """Count the event in its day's rollup; the keys are the stored JSON's (one string,
+    built once per event: a tuple regrouped and joined at write time cost more)."""
+    counts = changes.rollups.get(day)
+    if counts is None:
+        counts = changes.rollups[day] = {}
+    bucket = counts.get(key)
+    if bucket is None:
+        counts[key] = [1, quantity]
+    else:
+        bucket[0] += 1
+        bucket[1] += quantity
+
+
 def _fold_usage(changes: BatchChanges, s: Any) -> None:
     day = s.occurred_at.date()
     bucket = changes.activity.setdefault((s.account_id, day), [0.0, 0.0])
     bucket[0] += 1
     bucket[1] += float(s.quantity)
+    key = (s.account_id, day)
+    _roll(changes, key, f"usage\t{s.type}\t{s.feature}\t", float(s.quantity))
+    users = changes.user_days.get(key)
+    if users is None:
+        users = changes.user_days[key] = {}
+    users[f"{s.type}\t{s.user_id}"] = 1
     seen = changes.users.setdefault((s.account_id, s.user_id), [s.occurred_at, s.occurred_at])
     seen[1] = s.occurred_at
     feature = changes.features.setdefault(
@@ -115,6 +143,9 @@ def _fold_usage(changes: BatchChanges, s: Any) -> None:
 
 
 def _fold_ticket(changes: BatchChanges, s: Any) -> None:
+    quantity = float(s.csat) if s.csat is not None else 0.0
+    day = (s.account_id, s.occurred_at.date())
+    _roll(changes, day, rollup_key("ticket", s.type, "", s.severity or ""), quantity)
     if s.type == "satisfaction_rated":
         changes.responses.append(
             (s.account_id, s.event_id, "ticket_csat", int(s.csat), s.occurred_at)
@@ -140,6 +171,9 @@ def _fold_ticket(changes: BatchChanges, s: Any) -> None:
 
 
 def _fold_payment(changes: BatchChanges, s: Any) -> None:
+    amount = float(s.amount) if s.amount is not None else 0.0
+    day = (s.account_id, s.occurred_at.date())
+    _roll(changes, day, rollup_key("payment", s.type, "", ""), amount)
     if s.type.startswith("subscription_"):
         row = changes.accounts[s.account_id]
         row.subscription_at = s.occurred_at
@@ -171,6 +205,8 @@ def _fold_payment(changes: BatchChanges, s: Any) -> None:
 
 
 def _fold_survey(changes: BatchChanges, s: Any) -> None:
+    day = (s.account_id, s.occurred_at.date())
+    _roll(changes, day, rollup_key("survey", s.type, "", ""), float(s.score))
     changes.responses.append((s.account_id, s.event_id, s.type, int(s.score), s.occurred_at))
 
 
