@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from services.triggers.feedback import lines, of_data
+
 # the cohorts in which each playbook's alarm is true; None: true for every account
 TRUE_FOR: dict[str, frozenset[str] | None] = {
     "at_risk": frozenset({"churning", "declining"}),
@@ -81,17 +83,11 @@ async def feedback(client: httpx.AsyncClient, url: str) -> list[dict[str, Any]]:
 
 
 def print_feedback(items: list[dict[str, Any]], closed: int, console: Console) -> None:
+    """The table ``vigil calibrate`` prints, from the API's answer, rows with a judgement."""
     console.print(
-        f"[bold]playbook feedback[/] ({closed} episodes closed by the demo's CSM team;"
-        " precision = actioned / judged, 95% Wilson interval)"
+        f"[bold]playbook feedback[/]: what the demo's CSM team said when it closed"
+        f" {closed} alarms (GET /v1/playbooks/feedback)"
     )
-    for item in items:
-        if not item["judged"]:
-            continue
-        c = item["closed"]
-        console.print(
-            f"    {item['playbook']:<19} {item['segment']:<11} opened {item['opened']:>4};"
-            f" actioned {c['actioned']:>3}, not useful {c['not_useful']:>3},"
-            f" false alarm {c['false_alarm']:>3}; precision {item['precision']:.2f}"
-            f" [{item['precision_low']:.2f}, {item['precision_high']:.2f}]"
-        )
+    judged = [item for item in items if item["judged"]]
+    for line in lines(of_data(judged)):
+        console.print(line, highlight=False, markup=False)

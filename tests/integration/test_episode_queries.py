@@ -195,6 +195,7 @@ async def test_calibrate_prints_the_feedback_table_beside_the_auc(database) -> N
     assert "== playbook feedback" in printed.output
     line = next(li for li in printed.output.splitlines() if li.strip().startswith("at_risk"))
     assert line.split()[:6] == ["at_risk", "smb", "4", "3", "0", "1"]
-    assert "0.75 [" in line
+    assert line.split()[6:8] == ["75%", "30%-95%"]  # the Wilson interval of 3 in 4
+    assert "precision: of the alarms closed" in printed.output
     data = json.loads(as_json.output)
     assert "horizons" in data and data["feedback"][0]["precision"] == 0.75
