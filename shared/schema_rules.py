@@ -94,7 +94,10 @@ class Window:
         if self.before_s is not None:
             said.append(f"at most {_from_now(self.before_s)}")
         sentence = f"Must be {' and '.join(said)} (the server's clock)."
-        schema["description"] = f"{schema.get('description') or ''} {sentence}".strip()
+        before = (schema.get("description") or "").rstrip()
+        if before and not before.endswith("."):
+            before += "."
+        schema["description"] = f"{before} {sentence}".strip()
 
 
 def _from_now(offset_s: float) -> str:

@@ -48,19 +48,19 @@ async def read_ids(bootstrap: Brokers, topic: str, ids: Iterable[str]) -> list[D
     simply not in the answer."""
     wanted = sorted({Position.of(i) for i in ids}, key=lambda p: (p.partition, p.offset))
     async with _reader(bootstrap) as consumer:
-        partitions = await _partitions(consumer, topic)
+        tps = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
+        if not tps:
+            return []
+        firsts = await consumer.beginning_offsets(tps)
+        ends = await consumer.end_offsets(tps)
         found: list[DeadLetter] = []
         for position in wanted:
-            if position.partition not in partitions:
-                continue
             tp = TopicPartition(topic, position.partition)
-            consumer.assign([tp])
-            first = (await consumer.beginning_offsets([tp]))[tp]
-            end = (await consumer.end_offsets([tp]))[tp]
-            if not first <= position.offset < end:
+            if tp not in ends or not firsts[tp] <= position.offset < ends[tp]:
                 continue
+            consumer.assign([tp])
             consumer.seek(tp, position.offset)
-            async for dead in _stream(consumer, tp, end, limit=1):
+            async for dead in _stream(consumer, tp, ends[tp], limit=1):
                 if dead.offset == position.offset:
                     found.append(dead)
         return found
@@ -74,28 +74,42 @@ async def scan(
     after: Position | None = None,
 ) -> AsyncGenerator[DeadLetter, None]:
     """The topic's records in partition/offset order, up to each partition's end when
-    the scan reaches it (what arrives later, such as a redrive's own failures, is for
-    the next call): after ``after``, and none the time index puts before ``since``
-    (the caller still filters on ``received_at``)."""
+    the scan starts (what arrives later, such as a redrive's own failures, is for the
+    next call): after ``after``, and none the time index puts before ``since`` (the
+    caller still filters on ``received_at``)."""
     async with _reader(bootstrap) as consumer:
-        for partition in sorted(await _partitions(consumer, topic)):
-            if after is not None and partition < after.partition:
-                continue
-            tp = TopicPartition(topic, partition)
-            consumer.assign([tp])
-            start = (await consumer.beginning_offsets([tp]))[tp]
-            end = (await consumer.end_offsets([tp]))[tp]
-            if since is not None:
-                at = int((since - TIME_INDEX_MARGIN).timestamp() * 1000)
-                found = (await consumer.offsets_for_times({tp: max(at, 0)}))[tp]
-                start = end if found is None else max(start, found.offset)
-            if after is not None and partition == after.partition:
+        partitions = sorted(await _partitions(consumer, topic))
+        if after is not None:
+            partitions = [p for p in partitions if p >= after.partition]
+        tps = [TopicPartition(topic, p) for p in partitions]
+        if not tps:
+            return
+        starts = await _starts(consumer, tps, since)
+        ends = await consumer.end_offsets(tps)
+        for tp in tps:
+            start = starts[tp]
+            if after is not None and tp.partition == after.partition:
                 start = max(start, after.offset + 1)
-            if start >= end:
+            if start >= ends[tp]:
                 continue
+            consumer.assign([tp])
             consumer.seek(tp, start)
-            async for dead in _stream(consumer, tp, end):
+            async for dead in _stream(consumer, tp, ends[tp]):
                 yield dead
+
+
+async def _starts(
+    consumer: AIOKafkaConsumer, tps: list[TopicPartition], since: datetime | None
+) -> dict[TopicPartition, int]:
+    """Where each partition's scan starts: its first record, or the first the time index
+    puts at ``since`` (less the margin); a partition with none that late, its end."""
+    starts: dict[TopicPartition, int] = await consumer.beginning_offsets(tps)
+    if since is None:
+        return starts
+    at = max(int((since - TIME_INDEX_MARGIN).timestamp() * 1000), 0)
+    found = await consumer.offsets_for_times(dict.fromkeys(tps, at))
+    ends = await consumer.end_offsets(tps)
+    return {tp: ends[tp] if found[tp] is None else max(starts[tp], found[tp].offset) for tp in tps}
 
 
 async def _stream(
