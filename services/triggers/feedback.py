@@ -91,13 +91,14 @@ COLUMNS = (
     f" {'false alarm':>11} {'precision':>9} {'95% range':>9} {'to ack':>7} {'to close':>8}"
 )
 LEGEND = [
-    "  alarms: episodes the playbook opened. actioned, not useful, false alarm: how CSMs",
-    "    closed them. precision: of the alarms closed with one of those three judgements,",
-    "    the share a CSM acted on (actioned / judged). 95% range: where the true precision",
-    "    lies given how few were judged (Wilson interval); wide means too few closes to tell,",
-    "    and its low end is the honest 'at least'. to ack, to close: median time from alarm.",
-    "  The AUC says whether the score ranks the accounts that went on to churn first;",
-    "    precision says whether an alarm was worth a CSM's time. Trust needs both.",
+    "  alarms: episodes the playbook opened. actioned, not useful, false alarm:",
+    "    how CSMs closed them. precision: of the alarms closed with one of those",
+    "    three judgements, the share a CSM acted on (actioned / judged).",
+    "  95% range: where the true precision lies given how few were judged (a",
+    "    Wilson interval). Wide means too few closes to tell; its low end is the",
+    "    honest 'at least'. to ack, to close: median time from the alarm.",
+    "  Beside the AUC: the AUC says whether the score ranks the accounts that went",
+    "    on to churn first; precision says whether an alarm was worth a CSM's time.",
 ]
 
 

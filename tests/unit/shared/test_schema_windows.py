@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from services.scoring.app import create_app
 from services.scoring.config import ScoringSettings
 from shared.schema_rules import WINDOW_KEYWORD, Window
@@ -13,7 +15,7 @@ def test_a_window_holds_and_says_itself() -> None:
     window = Window(after_s=0, before_s=3600)
     assert window.holds(1) and window.holds(3600)
     assert not window.holds(0) and not window.holds(3601)
-    schema = {"type": "string", "description": "An expiry"}
+    schema: dict[str, Any] = {"type": "string", "description": "An expiry"}
     window.state(schema)
     assert schema[WINDOW_KEYWORD] == {"after_s": 0, "before_s": 3600}
     assert schema["description"] == (
