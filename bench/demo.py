@@ -124,10 +124,11 @@ async def run(options: Options) -> bool:
             )
         step(7, "summary")
         passed = print_report(report, console)
-        for text_, ok in print_trust(trust, console):
+        checks = print_trust(trust, console)
+        print_feedback(worked[1], worked[0], console)  # beside the AUC: can we trust it?
+        for text_, ok in checks:
             console.print(f"[{'green' if ok else 'red'}]{'PASS' if ok else 'FAIL'}[/] {text_}")
             passed = passed and ok
-        print_feedback(worked[1], worked[0], console)
         return passed
     finally:
         if options.keep_running:

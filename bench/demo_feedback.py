@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from services.triggers.feedback import lines, of_data
+
 # the cohorts in which each playbook's alarm is true; None: true for every account
 TRUE_FOR: dict[str, frozenset[str] | None] = {
     "at_risk": frozenset({"churning", "declining"}),
@@ -33,9 +35,12 @@ SHARE_CLOSED = 0.7
 def resolution_for(playbook: str, cohort: str | None, rng: random.Random) -> str:
     """What a CSM who knows the account says of its alarm."""
     true_for = TRUE_FOR.get(playbook)
+    draw = rng.random()
     if true_for is None or cohort in true_for:
-        return "actioned" if rng.random() < 0.85 else "not_useful"
-    return "false_alarm" if rng.random() < 0.75 else "not_useful"
+        # a CSM knows what the events do not (a verbal renewal, a champion who left):
+        # some true alarms are judged not useful, a few false
+        return "actioned" if draw < 0.78 else "not_useful" if draw < 0.92 else "false_alarm"
+    return "false_alarm" if draw < 0.75 else "not_useful"
 
 
 async def _episodes(client: httpx.AsyncClient, url: str) -> list[dict[str, Any]]:
@@ -81,17 +86,11 @@ async def feedback(client: httpx.AsyncClient, url: str) -> list[dict[str, Any]]:
 
 
 def print_feedback(items: list[dict[str, Any]], closed: int, console: Console) -> None:
+    """The table ``vigil calibrate`` prints, from the API's answer, rows with a judgement."""
     console.print(
-        f"[bold]playbook feedback[/] ({closed} episodes closed by the demo's CSM team;"
-        " precision = actioned / judged, 95% Wilson interval)"
+        f"[bold]playbook feedback[/]: what the demo's CSM team said when it closed"
+        f" {closed} alarms (GET /v1/playbooks/feedback)"
     )
-    for item in items:
-        if not item["judged"]:
-            continue
-        c = item["closed"]
-        console.print(
-            f"    {item['playbook']:<19} {item['segment']:<11} opened {item['opened']:>4};"
-            f" actioned {c['actioned']:>3}, not useful {c['not_useful']:>3},"
-            f" false alarm {c['false_alarm']:>3}; precision {item['precision']:.2f}"
-            f" [{item['precision_low']:.2f}, {item['precision_high']:.2f}]"
-        )
+    judged = [item for item in items if item["judged"]]
+    for line in lines(of_data(judged)):  # a table's line is never wrapped
+        console.print(line, highlight=False, markup=False, soft_wrap=True)

@@ -12,14 +12,14 @@ import hmac
 import os
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import FrameType
 from typing import Annotated, Any, Literal
 
 import uvicorn
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -42,6 +42,7 @@ from shared.errors import (
 from shared.logging import get_logger
 from shared.metrics import render
 from shared.openapi import ErrorBody, ErrorItem, document_errors
+from shared.schema_rules import Window, WindowAt, state_windows
 from shared.settings import CommonSettings
 
 log = get_logger(__name__)
@@ -139,6 +140,15 @@ def require_near_now(
             f"{name} is {skew:.0f} s from the wall clock, over the {max_skew_s:.0f} s allowed"
             " (set VIGIL_CLOCK_ANY_TIME=true to allow any time, for tests and replays)"
         )
+
+
+def near_now(path: str, parameter: str, settings: CommonSettings) -> list[WindowAt]:
+    """The window :func:`require_near_now` enforces on a clock endpoint's time, for the
+    OpenAPI document (none when ``VIGIL_CLOCK_ANY_TIME`` lifts it)."""
+    skew = getattr(settings, "clock_max_skew_s", None)
+    if skew is None or getattr(settings, "clock_any_time", False):
+        return []
+    return [WindowAt(Window(-skew, skew), path=path, parameter=parameter)]
 
 
 def probe_router(
@@ -254,20 +264,37 @@ def _iso_datetime(value: Any) -> Any:
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 
 
-def harden(app: FastAPI, *, max_body_bytes: int, database: bool = False) -> None:
+def cursor_query(pattern: str, max_length: int) -> Any:
+    """A list's ``cursor`` parameter: a position whose whole rule the pattern states."""
+    return Query(
+        pattern=pattern, max_length=max_length, description="`next_cursor` of the previous page"
+    )
+
+
+def harden(
+    app: FastAPI,
+    *,
+    max_body_bytes: int,
+    database: bool = False,
+    windows: Sequence[WindowAt] = (),
+) -> None:
     """What every service app gets: error mapping, the body cap, a truthful OpenAPI.
 
     ``database``: routes under ``/v1`` use PostgreSQL, so they may answer 503 in an outage.
+    ``windows``: the time windows the settings give (an override's longest expiry).
     """
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    app.openapi = _truthful_openapi(app, database)  # type: ignore[method-assign]
+    app.openapi = _truthful_openapi(app, database, windows)  # type: ignore[method-assign]
 
 
-def _truthful_openapi(app: FastAPI, database: bool) -> Callable[[], dict[str, Any]]:
+def _truthful_openapi(
+    app: FastAPI, database: bool, windows: Sequence[WindowAt]
+) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            state_windows(schema, windows)
             app.openapi_schema = document_errors(schema, database=database)
         return app.openapi_schema
 

@@ -37,6 +37,7 @@ from shared.http import (
 )
 from shared.logging import configure_logging, get_logger
 from shared.retry import finish_tasks
+from shared.schema_rules import WindowAt
 from shared.settings import CommonSettings
 from shared.topics import prepare_topics
 
@@ -82,6 +83,8 @@ class ServiceSpec(Generic[RuntimeT]):
     routers: Sequence[Routed]
     run_loops: bool = True  # False in tests that drive the service through its API only
     database: bool = False  # /v1 routes use PostgreSQL: they may answer 503 in an outage
+    # time windows the settings give, stated in the OpenAPI document
+    windows: Sequence[WindowAt] = ()
 
 
 def create_service_app(spec: ServiceSpec[RuntimeT]) -> FastAPI:
@@ -117,7 +120,12 @@ def create_service_app(spec: ServiceSpec[RuntimeT]) -> FastAPI:
     for entry in spec.routers:
         router, access = entry if isinstance(entry, tuple) else (entry, "auto")
         app.include_router(router, dependencies=protected(spec.settings, access))
-    harden(app, max_body_bytes=spec.settings.http_max_body_bytes, database=spec.database)
+    harden(
+        app,
+        max_body_bytes=spec.settings.http_max_body_bytes,
+        database=spec.database,
+        windows=spec.windows,
+    )
     return app
 
 

@@ -21,7 +21,7 @@ from services.scoring.repository import scores
 from services.scoring.runtime import RuntimeDep
 from shared.deps import SessionDep
 from shared.errors import NotFound
-from shared.http import IsoDateTime, actor, require_near_now
+from shared.http import IsoDateTime, actor, cursor_query, require_near_now
 from shared.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["health"])
@@ -59,14 +59,7 @@ async def list_accounts(
     segment: Literal["enterprise", "mid_market", "smb", "self_serve"] | None = None,
     sort: Literal["account_id", "score", "-score"] = "account_id",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[
-        str | None,
-        Query(
-            pattern=page_cursor.PATTERN,
-            max_length=page_cursor.MAX_LENGTH,
-            description="`next_cursor` of the previous page",
-        ),
-    ] = None,
+    cursor: Annotated[str | None, cursor_query(page_cursor.PATTERN, page_cursor.MAX_LENGTH)] = None,
 ) -> AccountPage:
     position = page_cursor.decode(cursor) if cursor else None
     rows = await scores.list_accounts(

@@ -18,6 +18,7 @@ from services.scoring.config import ScoringSettings
 from services.scoring.handler import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.overrides_api import read_router as overrides_read
+from services.scoring.overrides_api import windows as overrides_windows
 from services.scoring.overrides_api import write_router as overrides_write
 from services.scoring.report_cache import StoredVersions
 from services.scoring.repository.scores import band_counts
@@ -31,6 +32,7 @@ from shared import stateful
 from shared.clock import ChunkedClock, Now, utc_now
 from shared.db import create_engine, create_sessionmaker
 from shared.dlq.api import router as dlq_router
+from shared.http import near_now
 from shared.locks import LockKey
 from shared.retry import Paced
 from shared.service import (
@@ -98,6 +100,10 @@ def create_app(settings: ScoringSettings, *, now: Now = utc_now, run_loops: bool
         ],
         run_loops,
         database=True,
+        windows=[
+            *near_now("/v1/clock/rescore", "as_of", settings),
+            *overrides_windows(settings.override_max_days),
+        ],
     )
     return create_service_app(spec)
 

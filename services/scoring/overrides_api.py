@@ -22,6 +22,7 @@ from shared.deps import NowDep, SessionDep
 from shared.errors import InvalidInput, NotFound
 from shared.http import actor
 from shared.openapi import errors
+from shared.schema_rules import Window, WindowAt
 
 read_router = APIRouter(prefix="/v1", tags=["overrides"])
 write_router = APIRouter(prefix="/v1", tags=["overrides"])
@@ -52,6 +53,13 @@ class AdjustComponent(_OverrideBody):
     kind: Literal["adjust_component"]
     delta: Delta
     component: Component
+
+
+def windows(max_days: int) -> list[WindowAt]:
+    """``expires_at``'s window (``VIGIL_OVERRIDE_MAX_DAYS``), in each kind's schema."""
+    window = Window(after_s=0, before_s=max_days * 86_400)
+    kinds = (PinBand, AdjustScore, AdjustComponent)
+    return [WindowAt(window, schema=k.__name__, property="expires_at") for k in kinds]
 
 
 # each kind its own schema (``oneOf`` on ``kind``): the fields a kind takes are in the

@@ -34,6 +34,7 @@ from services.triggers.webhooks.url_policy import Resolver, system_resolver
 from services.triggers.webhooks.worker import DeliveryWorker
 from shared import stateful
 from shared.clock import ChunkedClock, Now, utc_now
+from shared.http import near_now
 from shared.locks import LockKey
 from shared.service import (
     Parts,
@@ -84,7 +85,14 @@ def create_app(
         (webhooks_router, "admin"),
     ]
     spec = ServiceSpec(
-        "triggers", settings, metrics.registry, build, routers, run_loops, database=True
+        "triggers",
+        settings,
+        metrics.registry,
+        build,
+        routers,
+        run_loops,
+        database=True,
+        windows=near_now("/v1/clock/tick", "now", settings),
     )
     return create_service_app(spec)
 

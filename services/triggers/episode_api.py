@@ -7,12 +7,13 @@ role and fingerprint are recorded with each change. Parse, call, map.
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.triggers import episode_cursor as page_cursor
 from services.triggers import episode_repository as repo
 from services.triggers import episode_service as service
 from services.triggers.feedback import Feedback, as_data
@@ -23,8 +24,9 @@ from shared.contracts import Playbook, Segment
 from shared.db import transaction
 from shared.deps import NowDep, SessionDep
 from shared.errors import NotFound
-from shared.http import IsoDateTime, actor
+from shared.http import IsoDateTime, actor, cursor_query
 from shared.openapi import errors
+from shared.schema_rules import WHOLE, Window
 from shared.text import NO_NUL, Name
 
 read_router = APIRouter(prefix="/v1/playbooks", tags=["episodes"])
@@ -32,6 +34,7 @@ write_router = APIRouter(prefix="/v1/playbooks/episodes", tags=["episodes"])
 Status = Literal["open", "acknowledged", "snoozed", "resolved", "closed", "held_back"]
 EpisodeId = Annotated[str, Field(min_length=1, max_length=128)]
 STRICT = ConfigDict(extra="forbid")
+MAX_SNOOZE_S = 366 * 86_400  # a year and a day: longer is a close, not a snooze
 
 
 class Health(BaseModel):
@@ -108,9 +111,20 @@ class Assign(BaseModel):
     owner: Name
 
 
-class Snooze(BaseModel):
+class SnoozeUntil(BaseModel):
     model_config = STRICT
-    until: IsoDateTime
+    until: Annotated[IsoDateTime, Field(json_schema_extra=Window(after_s=0).state)]
+
+
+class SnoozeFor(BaseModel):
+    """A snooze as a duration: no clock of the caller's is involved."""
+
+    model_config = STRICT
+    for_seconds: Annotated[int, Field(ge=60, le=MAX_SNOOZE_S, strict=True), WHOLE]
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(seconds=self.for_seconds)
 
 
 class Close(BaseModel):
@@ -152,7 +166,7 @@ async def list_episodes(
     account_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     opened_since: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, cursor_query(page_cursor.PATTERN, page_cursor.MAX_LENGTH)] = None,
 ) -> EpisodePage:
     """Open episodes are a queue (soonest due first); the others newest first."""
     where = repo.EpisodeFilter(status, playbook, segment, account_id, opened_since)
@@ -260,13 +274,15 @@ async def assign(
 )
 async def snooze(
     episode_id: str,
-    body: Snooze,
+    body: SnoozeUntil | SnoozeFor,
     request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
     now: NowDep,
 ) -> EpisodeWithHistory:
-    change = LifecycleRequest("snooze", until=body.until)
+    """Until a time (after now), or for a number of seconds from now."""
+    until = body.until if isinstance(body, SnoozeUntil) else now + body.duration
+    change = LifecycleRequest("snooze", until=until)
     return await _act(episode_id, change, request, runtime, session, now)
 
 

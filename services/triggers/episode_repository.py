@@ -7,8 +7,6 @@ The list pages by keyset, never by offset: the queue of open episodes by
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,10 +17,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.triggers import episode_cursor as page_cursor
 from services.triggers.episodes import Transition
 from services.triggers.feedback import Durations, Feedback
 from services.triggers.lifecycle import Change
-from shared.errors import InvalidInput
 
 ListStatus = Literal["open", "resolved", "closed", "held_back"]
 _STATUS_WHERE: dict[str, str] = {
@@ -57,25 +55,12 @@ class EpisodeFilter:
 
 
 def _cursor(queue: bool, row: Any) -> str:
-    if queue:
-        key = row.due_by.isoformat() if row.due_by else "infinity"
-    else:
-        key = row.opened_at.isoformat()
-    raw = orjson.dumps({"q": queue, "k": key, "id": row.episode_id})
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return page_cursor.encode(row.due_by if queue else row.opened_at, row.episode_id)
 
 
-def _read_cursor(cursor: str, queue: bool) -> tuple[str, str]:
-    try:
-        data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        key, eid = str(data["k"]), str(data["id"])
-        if data["q"] is not queue:
-            raise ValueError("another list's cursor")
-        if key != "infinity":
-            datetime.fromisoformat(key)
-    except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError):
-        raise InvalidInput("cursor: not a cursor this list issued") from None
-    return key, eid
+def _position(cursor: str) -> tuple[str, str]:
+    at, episode_id = page_cursor.decode(cursor)
+    return ("infinity" if at is None else at.isoformat()), episode_id
 
 
 async def list_episodes(
@@ -90,7 +75,7 @@ async def list_episodes(
         order = "e.opened_at DESC, e.episode_id DESC"
         after = "(e.opened_at, e.episode_id) < (CAST(CAST(:k AS text) AS timestamptz), :after_id)"
     if cursor is not None:
-        values["k"], values["after_id"] = _read_cursor(cursor, where.queue)
+        values["k"], values["after_id"] = _position(cursor)
         clauses.append(after)
     sql = f"SELECT {COLUMNS} FROM {FROM}"
     if clauses:

@@ -86,25 +86,59 @@ def _durations(d: Durations) -> dict[str, Any]:
     return {"n": d.n, "median_s": d.median_s, "p90_s": d.p90_s}
 
 
+COLUMNS = (
+    f"  {'playbook':<18} {'segment':<10} {'alarms':>6} {'actioned':>8} {'not useful':>10}"
+    f" {'false alarm':>11} {'precision':>9} {'95% range':>9} {'to ack':>7} {'to close':>8}"
+)
+LEGEND = [
+    "  alarms: episodes the playbook opened. actioned, not useful, false alarm:",
+    "    how CSMs closed them. precision: of the alarms closed with one of those",
+    "    three judgements, the share a CSM acted on (actioned / judged).",
+    "  95% range: where the true precision lies given how few were judged (a",
+    "    Wilson interval). Wide means too few closes to tell; its low end is the",
+    "    honest 'at least'. to ack, to close: median time from the alarm.",
+    "  Beside the AUC: the AUC says whether the score ranks the accounts that went",
+    "    on to churn first; precision says whether an alarm was worth a CSM's time.",
+]
+
+
 def lines(rows: Sequence[Feedback]) -> list[str]:
-    """The feedback table as text (``vigil calibrate``, ``make demo``)."""
+    """The feedback table as text, with its legend (``vigil calibrate``, ``make demo``)."""
     if not rows:
         return ["  no episode closed with a resolution yet"]
-    out = [
-        f"  {'playbook':<19} {'segment':<11} {'opened':>6} {'act':>4} {'n/u':>4} {'f/a':>4}"
-        f"  {'precision [95%]':<20} {'ack p50':>8} {'close p50':>9}"
-    ]
+    out = [COLUMNS]
     for row in rows:
         p = row.precision
-        shown = "-" if p is None else f"{p[0]:.2f} [{p[1]:.2f}, {p[2]:.2f}]"
+        share = "-" if p is None else f"{p[0]:.0%}"
+        interval = "-" if p is None else f"{p[1]:.0%}-{p[2]:.0%}"
         out.append(
-            f"  {row.playbook:<19} {row.segment:<11} {row.opened:>6}"
-            f" {row.closed.get('actioned', 0):>4} {row.closed.get('not_useful', 0):>4}"
-            f" {row.closed.get('false_alarm', 0):>4}  {shown:<20}"
-            f" {_hours(row.to_acknowledge.median_s):>8} {_hours(row.to_close.median_s):>9}"
+            f"  {row.playbook:<18} {row.segment:<10} {row.opened:>6}"
+            f" {row.closed.get('actioned', 0):>8} {row.closed.get('not_useful', 0):>10}"
+            f" {row.closed.get('false_alarm', 0):>11} {share:>9} {interval:>9}"
+            f" {_span(row.to_acknowledge.median_s):>7} {_span(row.to_close.median_s):>8}"
         )
-    return out
+    return out + LEGEND
 
 
-def _hours(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds / 3600:.1f} h"
+def of_data(items: Sequence[dict[str, Any]]) -> list[Feedback]:
+    """Rows back from :func:`as_data`'s shape (what ``GET /v1/playbooks/feedback`` answers)."""
+    return [
+        Feedback(
+            playbook=i["playbook"],
+            segment=i["segment"],
+            opened=i["opened"],
+            closed=dict(i["closed"]),
+            to_acknowledge=Durations(**i["time_to_acknowledge"]),
+            to_close=Durations(**i["time_to_close"]),
+        )
+        for i in items
+    ]
+
+
+def _span(seconds: float | None) -> str:
+    """Hours up to two days, then days: a queue's times read at a glance."""
+    if seconds is None:
+        return "-"
+    if seconds < 2 * 86_400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86_400:.1f} d"

@@ -18,7 +18,7 @@ from services.triggers.feedback import as_data, lines
 from shared.connection_settings import PostgresTls
 from shared.db import create_engine, create_sessionmaker, transaction
 
-TITLE = "\n== playbook feedback (closed episodes; precision = actioned / judged, 95% Wilson) =="
+TITLE = "\n== playbook feedback: what CSMs said when they closed the alarms =="
 
 
 async def _load(

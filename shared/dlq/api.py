@@ -15,12 +15,21 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from shared.contracts import DlqReason
 from shared.contracts.fields import Timestamp
 from shared.deps import SessionDep, get_runtime
+from shared.dlq.kafka_io import read_ids
 from shared.dlq.records import DeadLetter, Outcome, Selection
-from shared.dlq.redrive import DlqName, dlq_topics, page, redrive, select
+from shared.dlq.redrive import (
+    DEFAULT_REDRIVE_LIMIT,
+    MAX_REDRIVE_LIMIT,
+    DlqName,
+    dlq_topics,
+    page,
+    redrive,
+)
 from shared.dlq.store import list_redrives, times_redriven
 from shared.errors import NotFound
 from shared.http import IsoDateTime, actor
 from shared.openapi import errors
+from shared.schema_rules import WHOLE
 
 router = APIRouter(prefix="/v1/dlq", tags=["dead letters"])
 
@@ -91,6 +100,11 @@ class RedriveByFilter(_Redrive):
     reason: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     since: Timestamp | None = None
     until: Timestamp | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_REDRIVE_LIMIT, strict=True), WHOLE] = Field(
+        default=DEFAULT_REDRIVE_LIMIT,
+        description="dead letters examined at most; `next_cursor` continues",
+    )
+    after: Id | None = Field(default=None, description="`next_cursor` of an earlier redrive")
 
 
 class RecordResult(BaseModel):
@@ -105,6 +119,9 @@ class RedriveResult(BaseModel):
     dry_run: bool
     counts: dict[str, int]
     records: list[RecordResult]
+    next_cursor: str | None = Field(
+        default=None, description="more were left past `limit`: send it as `after`"
+    )
 
 
 class RedriveRecord(RedriveResult):
@@ -130,15 +147,13 @@ async def list_dead_letters(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,9}/[0-9]{1,18}$")] = None,
 ) -> DeadLetterPage:
+    """A page in partition/offset order: a scan from the cursor (or from ``since`` by
+    the topic's time index) that stops one past the page."""
     settings = get_runtime(request).settings
     target = dlq_topics(settings.topics)[topic]
-    chosen = await select(settings.kafka, target, Selection(None, reason, since, until))
-    shown = page(chosen, cursor, limit)
-    more = bool(shown) and shown[-1] is not chosen[-1]
-    return DeadLetterPage(
-        items=[DeadLetterView.of(topic, d) for d in shown],
-        next_cursor=shown[-1].id if more else None,
-    )
+    selection = Selection(None, reason, since, until)
+    shown, after = await page(settings.kafka, target, selection, cursor, limit)
+    return DeadLetterPage(items=[DeadLetterView.of(topic, d) for d in shown], next_cursor=after)
 
 
 @router.get("/redrives", response_model=RedrivePage, responses=errors(422))
@@ -164,11 +179,11 @@ async def show_dead_letter(
     settings = get_runtime(request).settings
     target = dlq_topics(settings.topics)[topic]
     wanted = f"{partition}/{offset}"
-    found = await select(settings.kafka, target, Selection(ids=[wanted]))
+    found = await read_ids(settings.kafka, target.kafka_topic, [wanted])
     if not found:
         raise NotFound(f"no dead letter {wanted} in {topic}")
     dead, record = found[0], found[0].record
-    redriven = (await times_redriven(session, topic)).get(wanted, 0)
+    redriven = (await times_redriven(session, topic, [wanted])).get(wanted, 0)
     detail: DeadLetterDetail = DeadLetterDetail.of(
         topic,
         dead,
@@ -185,10 +200,12 @@ async def redrive_dead_letters(
 ) -> RedriveResult:
     settings = get_runtime(request).settings
     target = dlq_topics(settings.topics)[body.topic]
+    limit, after = DEFAULT_REDRIVE_LIMIT, None
     if isinstance(body, RedriveByIds):
         selection = Selection(ids=body.ids)
     else:
         selection = Selection(None, body.reason, body.since, body.until)
+        limit, after = body.limit, body.after
     report = await redrive(
         session,
         settings.kafka,
@@ -197,6 +214,8 @@ async def redrive_dead_letters(
         dry_run=body.dry_run,
         max_attempts=settings.dlq_max_attempts,
         requested_by=actor(request),
+        limit=limit,
+        after=after,
     )
     return RedriveResult.model_validate(report, from_attributes=True)
 

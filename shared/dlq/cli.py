@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -32,6 +33,10 @@ Database = Annotated[str, typer.Option(envvar="VIGIL_DATABASE_URL")]
 Reason = Annotated[str | None, typer.Option(help="Only this reason code")]
 Since = Annotated[datetime | None, typer.Option(help="Received at or after (UTC)")]
 Until = Annotated[datetime | None, typer.Option(help="Received before (UTC)")]
+After = Annotated[
+    str | None,
+    typer.Option(help="Continue after this PARTITION/OFFSET (a page's next cursor)"),
+]
 
 
 def _topic(name: str) -> DlqTopic:
@@ -72,17 +77,22 @@ def list_(
     reason: Reason = None,
     since: Since = None,
     until: Until = None,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Dead letters shown")] = 100,
+    after: After = None,
 ) -> None:
-    """Dead letters of a topic (oldest first), then the latest redrives of it."""
+    """A page of a topic's dead letters (partition/offset order), then its latest redrives.
+
+    Reads from ``--after`` (or ``--since`` by the topic's time index) to one past the
+    page, never the whole topic; the last line names the ``--after`` of the next page.
+    """
     from shared.dlq.records import Selection
-    from shared.dlq.redrive import select
+    from shared.dlq.redrive import page
     from shared.dlq.store import list_redrives
 
     target = _topic(topic)
     selection = Selection(None, reason, since, until)
-    chosen = asyncio.run(select(_connections().kafka, target, selection))
-    for dead in chosen[:limit]:
+    shown, more = asyncio.run(page(_connections().kafka, target, selection, after, limit))
+    for dead in shown:
         r = dead.record
         if r is None:
             typer.echo(f"{dead.id}  (not a dead-letter record)")
@@ -91,7 +101,9 @@ def list_(
             f"{dead.id}  {r.received_at.isoformat()}  attempt {r.attempt}  {r.reason.code}"
             f"  from {r.source_topic}/{r.partition}/{r.offset}: {r.reason.message[:80]}"
         )
-    typer.echo(f"{len(chosen)} dead letters selected in {target.name}")
+    typer.echo(f"{len(shown)} dead letters selected in {target.name}")
+    if more is not None:
+        typer.echo(f"more: --after {more}")
     rows = asyncio.run(_in_session(database_url, lambda s: list_redrives(s, target.name, 10)))
     for row in rows:
         mode = "dry run" if row.dry_run else "redrive"
@@ -107,10 +119,11 @@ def show(
     record_id: Annotated[str, typer.Argument(metavar="PARTITION/OFFSET")],
 ) -> None:
     """One dead letter in full (its original bytes as stored)."""
-    from shared.dlq.records import Selection
-    from shared.dlq.redrive import select
+    from shared.dlq.kafka_io import read_ids
 
-    found = asyncio.run(select(_connections().kafka, _topic(topic), Selection(ids=[record_id])))
+    if not re.fullmatch(r"[0-9]{1,9}/[0-9]{1,18}", record_id):
+        raise typer.BadParameter(f"{record_id!r}: PARTITION/OFFSET, e.g. 0/42")
+    found = asyncio.run(read_ids(_connections().kafka, _topic(topic).kafka_topic, [record_id]))
     if not found:
         typer.echo(f"no dead letter {record_id} in {topic}", err=True)
         raise typer.Exit(1)
@@ -128,14 +141,25 @@ def redrive_(
     until: Until = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count only")] = False,
     max_attempts: Annotated[int, typer.Option(envvar="VIGIL_DLQ_MAX_ATTEMPTS", min=1)] = 2,
+    limit: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Dead letters examined at most")
+    ] = 10_000,
+    after: After = None,
 ) -> None:
-    """Send dead letters back through their stage (by ids, or by reason and time range)."""
+    """Send dead letters back through their stage (by ids, or by reason and time range).
+
+    Progress goes to stderr a chunk at a time; past ``--limit`` the answer's
+    ``next_cursor`` is the ``--after`` that continues."""
     from shared.dlq.records import Selection
     from shared.dlq.redrive import redrive
 
     target = _topic(topic)
-    if ids and (reason or since or until):
-        raise typer.BadParameter("give --id, or --reason/--since/--until, not both")
+    if ids and (reason or since or until or after):
+        raise typer.BadParameter("give --id, or --reason/--since/--until/--after, not both")
+
+    def progress(examined: int, counts: dict[str, int]) -> None:
+        typer.echo(f"{examined} examined: {counts}", err=True)
+
     selection = Selection(ids or None, reason, since, until)
     who = f"cli {getpass.getuser()}"
 
@@ -148,10 +172,20 @@ def redrive_(
             dry_run=dry_run,
             max_attempts=max_attempts,
             requested_by=who,
+            limit=limit,
+            after=after,
+            progress=progress,
         )
 
     report = asyncio.run(_in_session(database_url, run))
-    _echo({"redrive_id": report.redrive_id, "dry_run": dry_run, "counts": report.counts})
+    _echo(
+        {
+            "redrive_id": report.redrive_id,
+            "dry_run": dry_run,
+            "counts": report.counts,
+            "next_cursor": report.next_cursor,
+        }
+    )
 
 
 async def _in_session(database_url: str, work: Any) -> Any:

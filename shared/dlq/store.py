@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,14 +57,16 @@ async def list_redrives(session: AsyncSession, topic: str | None, limit: int) ->
     return list(result.all())
 
 
-async def times_redriven(session: AsyncSession, topic: str) -> dict[str, int]:
-    """Per dead letter (``partition/offset``) of ``topic``: how many redrives sent it."""
+async def times_redriven(session: AsyncSession, topic: str, ids: Sequence[str]) -> dict[str, int]:
+    """Per dead letter of ``ids`` (``partition/offset``) of ``topic``: how many redrives
+    sent it (none: not in the answer)."""
     result = await session.execute(
         text(
             "SELECT r->>'id' AS id, count(*) FROM dlq_redrives,"
             " jsonb_array_elements(records) AS r"
-            " WHERE topic = :topic AND NOT dry_run AND r->>'outcome' = 'sent' GROUP BY 1"
+            " WHERE topic = :topic AND NOT dry_run AND r->>'outcome' = 'sent'"
+            " AND r->>'id' = ANY(CAST(:ids AS text[])) GROUP BY 1"
         ),
-        {"topic": topic},
+        {"topic": topic, "ids": list(ids)},
     )
     return {row[0]: int(row[1]) for row in result}

@@ -4,18 +4,23 @@ JSON Schema has no keyword for an order between two fields, so the configs state
 theirs under ``x-vigil-order`` (see shared/schema_rules.py). A generated positive
 body is put in the order the schema states, by swapping the two values (or
 halving the smaller of two equal ones for a strict order), reading every rule and
-default from the operation's own schema. Nothing else is changed, and no status
-is excused: any other refusal of schema-valid data still fails the run.
+default from the operation's own schema. A date-time the schema bounds around the
+server's now (``x-vigil-window``: a snooze's end, an override's expiry, a clock
+endpoint's time) is moved into that window, a couple of minutes clear of its
+edges for the request's own latency. Nothing else is changed, and no status is
+excused: any other refusal of schema-valid data still fails the run.
 """
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import schemathesis
 from schemathesis.generation.modes import GenerationMode
 
-from shared.schema_rules import ORDER_KEYWORD
+from shared.schema_rules import ORDER_KEYWORD, WINDOW_KEYWORD
 
 
 @schemathesis.hook
@@ -26,7 +31,38 @@ def map_case(context: Any, case: Any) -> Any:
         body_schema = _body_schema(case.operation)
         if body_schema is not None:
             _put_in_order(case.body, body_schema, case.operation.schema.raw_schema)
+            _into_windows(case.body, body_schema, case.operation.schema.raw_schema)
+    if positive and isinstance(case.query, dict):
+        for parameter in case.operation.definition.raw.get("parameters", []):
+            window = parameter.get("schema", {}).get(WINDOW_KEYWORD)
+            value = case.query.get(parameter["name"])
+            if window is not None and isinstance(value, str):
+                case.query[parameter["name"]] = _inside(window, value)
     return case
+
+
+MARGIN_S = 120.0  # the request's own latency, between generating a time and its check
+UNBOUNDED_S = 10 * 365 * 86_400.0
+
+
+def _inside(window: dict[str, float], generated: str) -> str:
+    """A time in ``window``, at a place the generated value picks (so runs still vary)."""
+    low = window.get("after_s", -UNBOUNDED_S) + MARGIN_S
+    high = window.get("before_s", UNBOUNDED_S) - MARGIN_S
+    share = int.from_bytes(hashlib.sha256(generated.encode()).digest()[:4]) / 2**32
+    offset = low + share * max(high - low, 0.0)
+    return (datetime.now(UTC) + timedelta(seconds=offset)).isoformat()
+
+
+def _into_windows(value: dict[str, Any], schema: dict[str, Any], root: dict[str, Any]) -> None:
+    schema = _resolve(schema, root)
+    for branch in schema.get("anyOf", []) + schema.get("oneOf", []):
+        if isinstance(branch, dict):
+            _into_windows(value, branch, root)
+    for name, inner in schema.get("properties", {}).items():
+        window = _resolve(inner, root).get(WINDOW_KEYWORD)
+        if window is not None and isinstance(value.get(name), str):
+            value[name] = _inside(window, value[name])
 
 
 def _body_schema(operation: Any) -> dict[str, Any] | None:

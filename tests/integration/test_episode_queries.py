@@ -13,6 +13,7 @@ from pytest import approx
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from services.triggers import episode_cursor as page_cursor
 from services.triggers.feedback import wilson
 from shared.db import create_engine, create_sessionmaker, transaction
 from shared.kafka import ensure_topics
@@ -21,6 +22,7 @@ from tests.integration.test_triggers import running, settings_for
 from vigil.cli import app
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+LAST = datetime.max.replace(tzinfo=UTC)  # no due time: the end of the queue
 INSERT = text(
     "INSERT INTO playbook_episodes (account_id, playbook, episode_id, opened_at, due_by,"
     " reason, closed_at, status, segment, health, resolution, acknowledged_at,"
@@ -96,21 +98,28 @@ async def test_keyset_pages_cover_every_episode_once_in_order(infra, topic_names
         foreign = await client.get(
             "/v1/playbooks/episodes", params={"status": "open", "cursor": "bm90LWEtY3Vyc29y"}
         )
-        mixed = await client.get(  # a cursor of the queue used on the newest-first list
-            "/v1/playbooks/episodes",
-            params={
-                "cursor": (
-                    await client.get(
-                        "/v1/playbooks/episodes", params={"status": "open", "limit": 1}
-                    )
-                ).json()["next_cursor"]
-            },
+        # any string the pattern admits is a position, whichever list it is used on
+        middle = sorted(rows, key=lambda r: (r["opened_at"], r["episode_id"]))[100]
+        position = page_cursor.encode(middle["opened_at"], middle["episode_id"])
+        after_middle = await client.get(
+            "/v1/playbooks/episodes", params={"cursor": position, "limit": 500}
+        )
+        queue_after = await client.get(
+            "/v1/playbooks/episodes", params={"status": "open", "cursor": position, "limit": 500}
         )
     assert open_ids == expected_queue
     assert open_pages == -(-len(expected_queue) // 7)
     assert all_ids == expected_all and all_pages == -(-230 // 9)
     assert sorted(closed_ids) == sorted(r["episode_id"] for r in rows if r["status"] == "closed")
-    assert foreign.status_code == 422 and mixed.status_code == 422
+    assert foreign.status_code == 422
+    assert [e["episode_id"] for e in after_middle.json()["items"]] == expected_all[-100:]
+    mark = (middle["opened_at"], middle["episode_id"])
+    due_after = [  # the queue reads the position's time as a due time
+        r["episode_id"] for r in queue if (r["due_by"] or LAST, r["episode_id"]) > mark
+    ]
+    assert [e["episode_id"] for e in queue_after.json()["items"]] == sorted(
+        due_after, key=expected_queue.index
+    )
 
 
 async def test_feedback_precision_and_times_on_a_known_set(infra, topic_names, database) -> None:
@@ -186,6 +195,7 @@ async def test_calibrate_prints_the_feedback_table_beside_the_auc(database) -> N
     assert "== playbook feedback" in printed.output
     line = next(li for li in printed.output.splitlines() if li.strip().startswith("at_risk"))
     assert line.split()[:6] == ["at_risk", "smb", "4", "3", "0", "1"]
-    assert "0.75 [" in line
+    assert line.split()[6:8] == ["75%", "30%-95%"]  # the Wilson interval of 3 in 4
+    assert "precision: of the alarms closed" in printed.output
     data = json.loads(as_json.output)
     assert "horizons" in data and data["feedback"][0]["precision"] == 0.75

@@ -83,9 +83,12 @@ async def test_lifecycle_by_a_tool_is_stored_audited_published_and_signed(
         ).status_code == 401
         assert (await act(client, "nope", "acknowledge", {})).status_code == 404
         assert (await act(client, eid, "close", {"resolution": "maybe"})).status_code == 422
-        assert (
-            await act(client, eid, "snooze", {"until": "2000-01-01T00:00:00Z"})
-        ).status_code == 422
+        for refused in (
+            {"until": "2000-01-01T00:00:00Z"},  # the past
+            {"for_seconds": 59},  # below the schema's minimum
+            {"for_seconds": 3600, "until": "2099-01-01T00:00:00Z"},  # one or the other
+        ):
+            assert (await act(client, eid, "snooze", refused)).status_code == 422, refused
 
         bare = await client.post(  # an acknowledgement needs no body
             f"/v1/playbooks/episodes/{eid}/acknowledge", headers=as_(WRITE)
@@ -202,8 +205,12 @@ async def test_a_snoozed_episode_reappears_when_the_snooze_ends_unless_its_condi
         )
         holds = (await the_episode(client, "holds", "at_risk", status="open"))["episode_id"]
         clears = (await the_episode(client, "clears", "at_risk", status="open"))["episode_id"]
-        for eid in (holds, clears):
-            assert (await act(client, eid, "snooze", {"until": until})).status_code == 200
+        # a time, or a duration from the service's now: the same snooze
+        by_time = await act(client, holds, "snooze", {"until": until})
+        by_duration = await act(client, clears, "snooze", {"for_seconds": 3600})
+        assert by_time.status_code == 200 and by_duration.status_code == 200, by_duration.text
+        ends = datetime.fromisoformat(by_duration.json()["snoozed_until"])
+        assert timedelta(minutes=59) < ends - now < timedelta(minutes=61)
         assert not await episodes(client, status="open"), "a snoozed episode leaves the queue"
         await send(infra, topic_names.health_changes, [change("clears", 1, 80, "green")])
         await _resolved(client, clears)

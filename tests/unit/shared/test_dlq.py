@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from shared.dead_letter import Origin, dead_letter_bytes, dead_letter_record
 from shared.dlq.attempts import attempt_of, redrive_headers
 from shared.dlq.records import DeadLetter, Selection, parse
-from shared.dlq.redrive import dlq_topics, outcome_of, page
+from shared.dlq.redrive import dlq_topics, outcome_of
 from shared.settings import TopicNames
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -60,13 +60,10 @@ def test_what_is_never_sent() -> None:
     assert outcome_of(parse(0, 6, None, b"not a record"), ingest, 2) == "unreadable"
 
 
-def test_selection_by_ids_or_reason_and_time_and_pages() -> None:
+def test_selection_by_ids_or_reason_and_time() -> None:
     letters = [letter(i, code="a" if i % 2 else "b", at=T0 + timedelta(hours=i)) for i in range(6)]
     assert [d.id for d in letters if Selection(ids=["0/2", "0/9"]).matches(d)] == ["0/2"]
     by_reason = Selection(reason="a", since=T0 + timedelta(hours=2), until=T0 + timedelta(hours=5))
     assert [d.offset for d in letters if by_reason.matches(d)] == [3]
     naive = Selection(since=datetime(2026, 3, 1, 4))  # no offset: UTC
     assert [d.offset for d in letters if naive.matches(d)] == [4, 5]
-    assert [d.offset for d in page(letters, None, 2)] == [0, 1]
-    assert [d.offset for d in page(letters, "0/1", 2)] == [2, 3]
-    assert page(letters, "0/5", 2) == []

@@ -9,7 +9,7 @@ import pytest
 
 from services.triggers.decisions import on_clock, on_health_changes
 from services.triggers.episodes import Episode, episode_id
-from services.triggers.feedback import Durations, Feedback, wilson
+from services.triggers.feedback import Durations, Feedback, as_data, lines, of_data, wilson
 from services.triggers.feedback_gauges import FeedbackGauges
 from services.triggers.lifecycle import Request, decide, shown_status
 from services.triggers.metrics import TriggersMetrics
@@ -127,3 +127,23 @@ def test_feedback_gauges_carry_only_known_playbooks_and_segments() -> None:
     assert not [s for s in samples if s.labels.get("playbook") == "made_up"]
     ack = {s.labels["quantile"]: s.value for s in samples if "acknowledge" in s.name}
     assert ack == {"0.5": 60.0, "0.9": 90.0}
+
+
+def test_the_feedback_table_reads_as_the_api_answers_it() -> None:
+    row = Feedback(
+        "at_risk",
+        "smb",
+        12,
+        {"actioned": 3, "not_useful": 0, "false_alarm": 1},
+        Durations(4, 7200.0, 9000.0),
+        Durations(4, 3 * 86_400.0, 4 * 86_400.0),
+    )
+    again = of_data(as_data([row]))
+    assert again == [row]
+    header, printed, *legend = lines(again)
+    assert header.split()[:3] == ["playbook", "segment", "alarms"]
+    assert printed.split() == [
+        "at_risk", "smb", "12", "3", "0", "1", "75%", "30%-95%", "2.0", "h", "3.0", "d"
+    ]  # fmt: skip
+    assert any("Wilson interval" in line for line in legend)
+    assert lines([]) == ["  no episode closed with a resolution yet"]
