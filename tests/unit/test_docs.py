@@ -20,6 +20,7 @@ from services.scoring.app import create_app as scoring_app
 from services.scoring.config import ScoringSettings
 from services.triggers.app import create_app as triggers_app
 from services.triggers.config import TriggersSettings
+from shared.settings import ConnectionSettings
 from vigil import settings_doc
 from vigil.cli import app as vigil_app
 
@@ -96,6 +97,17 @@ def test_every_setting_named_exists():
             if not exists:
                 unknown.append((page.name, name))
     assert unknown == []
+
+
+def test_the_readme_table_lists_every_security_setting():
+    readme = (REPO / "README.md").read_text()
+    security = [
+        f"VIGIL_{name.upper()}"
+        for name in ConnectionSettings.model_fields
+        if "_ssl" in name or "_sasl" in name or name == "kafka_security_protocol"
+    ]
+    assert len(security) >= 15
+    assert [name for name in security if f"| `{name}` |" not in readme] == []
 
 
 @cache
