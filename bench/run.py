@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import platform
-import subprocess
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -23,6 +22,7 @@ from typing import Any
 import orjson
 
 from bench import (
+    baseline,
     console_bench,
     curve,
     latency,
@@ -262,15 +262,7 @@ async def memory_rows(bench: Bench, sizes: list[int]) -> None:
 
 def _probe(url: str, extra: list[str]) -> str:
     """Run the clock probe in a process of its own; its last JSON line, if any."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.clock_probe", "--database", url, *extra],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=3600,
-    )
-    lines = [ln for ln in result.stdout.splitlines() if ln.startswith("{")]
-    return lines[-1] if lines else ""
+    return baseline.clock_probe(REPO, url, extra)
 
 
 async def main_async(args: argparse.Namespace) -> None:
