@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from services.ingest.app import create_app as ingest_app
 from services.ingest.config import IngestSettings
+from services.scoring.accuracy.outcomes import MAX_OUTCOMES_PER_POST
 from services.scoring.app import create_app as scoring_app
 from services.scoring.config import ScoringSettings
 from services.triggers.app import create_app as triggers_app
@@ -108,6 +109,17 @@ def test_the_readme_table_lists_every_security_setting():
     ]
     assert len(security) >= 15
     assert [name for name in security if f"| `{name}` |" not in readme] == []
+
+
+def test_the_outcomes_cap_in_the_docs_is_the_codes():
+    (row,) = [
+        line
+        for line in (REPO / "docs" / "http-api.md").read_text().splitlines()
+        if line.startswith("| scoring | `POST /v1/outcomes` |")
+    ]
+    said = re.search(r"up to ([\d,]+)", row)
+    assert said is not None, row
+    assert int(said.group(1).replace(",", "")) == MAX_OUTCOMES_PER_POST
 
 
 @cache
