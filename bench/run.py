@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import platform
-import subprocess
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,7 +21,16 @@ from typing import Any
 
 import orjson
 
-from bench import baseline, console_bench, curve, latency, scoring_soak, soak_report, throughput
+from bench import (
+    baseline,
+    console_bench,
+    curve,
+    latency,
+    scoring_soak,
+    side_by_side,
+    soak_report,
+    throughput,
+)
 from bench.measure import Stat
 from bench.table import table
 from services.ingest.validation import to_signal, validate_object
@@ -195,21 +203,10 @@ async def latency_row(bench: Bench) -> None:
     }
 
 
-async def baseline_row(bench: Bench, ref: str) -> None:
-    """Row 6 of ``ref`` and of this tree, alternating on one stack (bench/baseline.py)."""
-    say(f"6. latency at 2,000 events/s: {ref} and this tree, side by side")
-    mine: list[dict[str, Any]] = []
-    theirs: list[dict[str, Any]] = []
-    boot, url = bench.info.kafka_bootstrap, bench.info.database_url
-    with baseline.checkout(REPO, ref) as tree:
-        for i in range(bench.runs):
-            theirs.append(await baseline.measure(tree, boot, url, bench.logs / "baseline"))
-            mine.append(await baseline.measure(REPO, boot, url, bench.logs / "this"))
-            say(f"    run {i + 1}: {ref} {json.dumps(theirs[-1])}")
-            say(f"    run {i + 1}: this {json.dumps(mine[-1])}")
-    bench.results["latency_baseline"] = {"ref": ref, "baseline": theirs, "this": mine}
-    say("    " + baseline.p99_line(ref, theirs))
-    say("    " + baseline.p99_line("this tree", mine))
+def stage(bench: Bench) -> side_by_side.Stage:
+    """Where a baseline's rows and this tree's run alternately (bench/side_by_side.py)."""
+    info = bench.info
+    return side_by_side.Stage(info.kafka_bootstrap, info.database_url, bench.logs, bench.runs, say)
 
 
 async def curve_row(bench: Bench, rates: list[float], seconds: float) -> None:
@@ -265,15 +262,7 @@ async def memory_rows(bench: Bench, sizes: list[int]) -> None:
 
 def _probe(url: str, extra: list[str]) -> str:
     """Run the clock probe in a process of its own; its last JSON line, if any."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.clock_probe", "--database", url, *extra],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=3600,
-    )
-    lines = [ln for ln in result.stdout.splitlines() if ln.startswith("{")]
-    return lines[-1] if lines else ""
+    return baseline.clock_probe(REPO, url, extra)
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -303,15 +292,27 @@ async def main_async(args: argparse.Namespace) -> None:
         base, total, naive_total = await prepare(bench, args.accounts, args.days)
         say(f"    {total:,} events on the raw topics and as signals")
         bench.results["events"] = total
-        if "throughput" in args.only:
+        if "throughput" in args.only and args.baseline:
+            raw = {k: getattr(base, k) for k in ("usage", "ticket", "payment", "survey")}
+            bench.results["throughput_baseline"] = await side_by_side.throughput(
+                stage(bench), args.baseline, base.signals, raw, total
+            )
+        elif "throughput" in args.only:
             await throughput_rows(bench, base, total, naive_total)
         if "latency" in args.only and args.baseline:
-            await baseline_row(bench, args.baseline)
+            bench.results["latency_baseline"] = await side_by_side.latency(
+                stage(bench), args.baseline
+            )
         elif "latency" in args.only:
             await latency_row(bench)
         if "curve" in args.only:
             await curve_row(bench, args.curve_rates, args.curve_seconds)
-        if "memory" in args.only:
+        if "memory" in args.only and args.baseline:
+            for size in args.sizes:
+                bench.results[f"clock_baseline_{size}"] = await side_by_side.clock(
+                    stage(bench), args.baseline, size
+                )
+        elif "memory" in args.only:
             await memory_rows(bench, args.sizes)
         if "console" in args.only:
             bench.results["console"] = await console_bench.row(
@@ -371,7 +372,8 @@ def main() -> None:
     parser.add_argument(
         "--baseline",
         metavar="REF",
-        help="row 6 of this git commit too, alternating with this tree's on one stack",
+        help="rows 2, 3 (with throughput), 6 (latency) and 7 (memory) of this git commit"
+        " too, alternating with this tree's on one stack; the other rows are not run",
     )
     parser.add_argument(
         "--soak", action="store_true", help="only the soak: signals through scoring (not in CI)"

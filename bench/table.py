@@ -12,6 +12,8 @@ def table(results: dict[str, Any]) -> list[str]:
     """The printed rows; a row whose figures were not measured says so."""
     rows = _throughput_table(results) if "ceiling_events_per_s" in results else []
     scale_out = rows.pop() if rows else None  # row 8 goes last
+    if "throughput_baseline" in results:
+        rows += _throughput_baseline_rows(results["throughput_baseline"])
     targets = (("health_changes", "health change", 500), ("webhooks", "webhook", 800))
     for target, label, goal in targets:
         if "latency" in results:
@@ -26,7 +28,9 @@ def table(results: dict[str, Any]) -> list[str]:
             rows.append(_baseline_row(results["latency_baseline"], target, label))
     if "latency_stages" in results:
         rows.append(_stages_row(results["latency_stages"]))
-    for key in sorted((k for k in results if k.startswith("clock_")), key=_size):
+    for key in sorted((k for k in results if k.startswith("clock_baseline_")), key=_size):
+        rows.append(_clock_baseline_row(results[key]))
+    for key in sorted((k for k in results if _size(k)), key=_size):
         r = results[key]
         rows.append(
             f"7. {_size(key):>9,} accounts, {r.get('workers', 1)} worker(s):"
@@ -96,7 +100,37 @@ def _stages_row(stages: dict[str, Any]) -> str:
 
 
 def _size(key: str) -> int:
-    return int(key.split("_")[1])
+    """The accounts of a ``clock_<size>`` or ``clock_baseline_<size>`` key, else 0."""
+    last = key.rsplit("_", 1)[-1]
+    return int(last) if key.startswith("clock_") and last.isdigit() else 0
+
+
+def _throughput_baseline_rows(side_by_side: dict[str, Any]) -> list[str]:
+    """Rows 2 and 3 of this tree against a baseline commit, medians of alternating runs."""
+    rows = []
+    for number, row, label in ((2, "ingest", "ingest alone"), (3, "scoring", "scoring")):
+        name = f"{row}_events_per_s"
+        mine, theirs = side_by_side["this"][name], side_by_side["baseline"][name]
+        rows.append(
+            f"{number}. {label:<14} {mine['median']:,.0f}/s against {theirs['median']:,.0f}/s"
+            f" of {side_by_side['ref']}: {mine['median'] / theirs['median']:.2f}x"
+            " (alternating runs, one stack)"
+        )
+    return rows
+
+
+def _clock_baseline_row(side_by_side: dict[str, Any]) -> str:
+    """Row 7 of this tree against a baseline commit: medians of seconds and peak RSS."""
+
+    def m(label: str, field: str) -> float:
+        return float(median(r[field] for r in side_by_side[label]))
+
+    return (
+        f"7. {side_by_side['size']:>9,} accounts: clock re-score {m('this', 'seconds'):,.1f} s"
+        f" against {m('baseline', 'seconds'):,.1f} s of {side_by_side['ref']},"
+        f" peak RSS {m('this', 'peak_rss_mb'):,.0f} MB against"
+        f" {m('baseline', 'peak_rss_mb'):,.0f} MB (alternating runs, one stack)"
+    )
 
 
 def _throughput_table(results: dict[str, Any]) -> list[str]:

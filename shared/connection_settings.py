@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, FilePath, SecretStr, model_validator
 
 KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
-SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 
@@ -31,6 +31,9 @@ class KafkaSecurity(BaseModel):
     sasl_mechanism: SaslMechanism | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    # OAUTHBEARER: a file holding the access token, read again at each connection so
+    # that whatever renews the token (a sidecar, a cron job) only has to rewrite it
+    sasl_oauth_token_file: FilePath | None = None
     # PEM files; no CA file: the system's trusted CAs
     ssl_cafile: FilePath | None = None
     ssl_certfile: FilePath | None = None
@@ -50,17 +53,7 @@ class KafkaSecurity(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> KafkaSecurity:
-        sasl = (self.sasl_mechanism, self.sasl_username, self.sasl_password)
-        if self.uses_sasl and None in sasl:
-            raise ValueError(
-                f"VIGIL_KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs VIGIL_KAFKA_SASL_"
-                "MECHANISM, VIGIL_KAFKA_SASL_USERNAME and VIGIL_KAFKA_SASL_PASSWORD"
-            )
-        if not self.uses_sasl and any(v is not None for v in sasl):
-            raise ValueError(
-                "VIGIL_KAFKA_SASL_* settings need VIGIL_KAFKA_SECURITY_PROTOCOL "
-                "SASL_PLAINTEXT or SASL_SSL"
-            )
+        self._check_sasl()
         files = (self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile, self.ssl_key_password)
         if not self.uses_tls and (any(v is not None for v in files) or not self.ssl_check_hostname):
             raise ValueError(
@@ -69,6 +62,28 @@ class KafkaSecurity(BaseModel):
         if self.ssl_certfile is None and (self.ssl_keyfile or self.ssl_key_password):
             raise ValueError("VIGIL_KAFKA_SSL_KEYFILE needs VIGIL_KAFKA_SSL_CERTFILE")
         return self
+
+    def _check_sasl(self) -> None:
+        password = (self.sasl_username, self.sasl_password)
+        given = (self.sasl_mechanism, *password, self.sasl_oauth_token_file)
+        if not self.uses_sasl:
+            if any(v is not None for v in given):
+                raise ValueError(
+                    "VIGIL_KAFKA_SASL_* settings need VIGIL_KAFKA_SECURITY_PROTOCOL "
+                    "SASL_PLAINTEXT or SASL_SSL"
+                )
+        elif self.sasl_mechanism == "OAUTHBEARER":
+            if self.sasl_oauth_token_file is None or any(v is not None for v in password):
+                raise ValueError(
+                    "VIGIL_KAFKA_SASL_MECHANISM=OAUTHBEARER needs VIGIL_KAFKA_SASL_OAUTH_TOKEN_"
+                    "FILE, and no VIGIL_KAFKA_SASL_USERNAME or VIGIL_KAFKA_SASL_PASSWORD"
+                )
+        elif None in (self.sasl_mechanism, *password) or self.sasl_oauth_token_file:
+            raise ValueError(
+                f"VIGIL_KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs VIGIL_KAFKA_SASL_"
+                "MECHANISM, and VIGIL_KAFKA_SASL_USERNAME and VIGIL_KAFKA_SASL_PASSWORD"
+                " (a token file only with OAUTHBEARER)"
+            )
 
     def secrets(self) -> list[str]:
         return [s.get_secret_value() for s in (self.sasl_password, self.ssl_key_password) if s]

@@ -9,9 +9,12 @@ string (PLAINTEXT, as the local stack and the tests use) or a
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+from pathlib import Path
 from typing import Any
 
+from aiokafka.abc import AbstractTokenProvider
 from aiokafka.helpers import create_ssl_context
 
 from shared.connection_settings import KafkaConnection, KafkaSecurity
@@ -38,8 +41,11 @@ def client_options(brokers: Brokers) -> dict[str, Any]:
     if security.uses_tls:
         options["ssl_context"] = ssl_context(security)
     if security.uses_sasl:
-        assert security.sasl_password is not None  # checked by KafkaSecurity
         options["sasl_mechanism"] = security.sasl_mechanism
+    if security.uses_sasl and security.sasl_oauth_token_file is not None:
+        options["sasl_oauth_token_provider"] = TokenFile(security.sasl_oauth_token_file)
+    elif security.uses_sasl:
+        assert security.sasl_password is not None  # checked by KafkaSecurity
         options["sasl_plain_username"] = security.sasl_username
         options["sasl_plain_password"] = security.sasl_password.get_secret_value()
     return options
@@ -57,3 +63,24 @@ def ssl_context(security: KafkaSecurity) -> ssl.SSLContext:
     )
     context.check_hostname = security.ssl_check_hostname
     return context
+
+
+class TokenFile(AbstractTokenProvider):  # type: ignore[misc]  # aiokafka has no types
+    """OAUTHBEARER's access token, read from a file at each connection.
+
+    Nothing here fetches or renews tokens: identity providers differ in how
+    (client credentials, workload identity, a cloud's own signer), and a
+    sidecar or job that rewrites the file serves all of them. Reading the file
+    each time means a renewed token is used from the next connection on,
+    without a restart.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def token(self) -> str:
+        text = await asyncio.to_thread(self.path.read_text, encoding="utf-8")
+        token = text.strip()
+        if not token:
+            raise ValueError(f"VIGIL_KAFKA_SASL_OAUTH_TOKEN_FILE {self.path} is empty")
+        return token

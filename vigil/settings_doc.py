@@ -44,9 +44,11 @@ STACK = {
 MEANINGS = {
     "VIGIL_KAFKA_SECURITY_PROTOCOL": "`PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` "
     "or `SASL_SSL` ([security](security.md))",
-    "VIGIL_KAFKA_SASL_MECHANISM": "`PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`",
+    "VIGIL_KAFKA_SASL_MECHANISM": "`PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512` or `OAUTHBEARER`",
     "VIGIL_KAFKA_SASL_USERNAME": "SASL user name",
     "VIGIL_KAFKA_SASL_PASSWORD": "SASL password (never logged)",
+    "VIGIL_KAFKA_SASL_OAUTH_TOKEN_FILE": "OAUTHBEARER: file holding the access "
+    "token, read at each connection",
     "VIGIL_KAFKA_SSL_CAFILE": "PEM file of the CA that signed the brokers' certificates",
     "VIGIL_KAFKA_SSL_CERTFILE": "client certificate (PEM) for mutual TLS",
     "VIGIL_KAFKA_SSL_KEYFILE": "client key (PEM) for mutual TLS",

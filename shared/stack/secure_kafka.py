@@ -3,8 +3,11 @@
 Two client listeners on loopback, both TLS with a certificate from a CA made
 here (:mod:`shared.stack.certs`, PEM keystore and truststore):
 - ``SASL_SSL``: SCRAM-SHA-512, SCRAM-SHA-256 (users written into the metadata
-  log when the storage is formatted) and PLAIN; the broker talks to itself on it
-  as user ``broker``;
+  log when the storage is formatted), PLAIN and OAUTHBEARER; the broker talks to
+  itself on it as user ``broker``. OAUTHBEARER uses Kafka's default validator,
+  which accepts *unsecured* (unsigned) JSON Web Tokens: it checks a token's
+  shape, subject and expiry, not who issued it; enough to show that a client
+  sends the token it is given, and for nothing else;
 - ``MTLS`` (protocol SSL): the client must present a certificate from the CA.
 
 No ACLs: any authenticated client may do anything. The controller listener
@@ -17,7 +20,10 @@ hostname verification off, which shows that the check is on.
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +39,7 @@ USER = "vigil"
 BROKER_USER = "broker"
 SCRAM = "org.apache.kafka.common.security.scram.ScramLoginModule"
 PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule"
+OAUTH = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule"
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,16 @@ class SecureKafka:
     def sasl(self, mechanism: SaslMechanism = "SCRAM-SHA-512") -> KafkaConnection:
         """SASL_SSL as user ``vigil`` with ``mechanism``, trusting the stack's CA."""
         return sasl_connection(self.sasl_port, self.ca, self.password, mechanism)
+
+    def oauth(self, token_file: Path) -> KafkaConnection:
+        """SASL_SSL with OAUTHBEARER, the token read from ``token_file``."""
+        security = KafkaSecurity(
+            security_protocol="SASL_SSL",
+            sasl_mechanism="OAUTHBEARER",
+            sasl_oauth_token_file=token_file,
+            ssl_cafile=self.ca.cert,
+        )
+        return KafkaConnection(bootstrap=self.sasl_bootstrap, security=security)
 
     def mtls(self) -> KafkaConnection:
         """SSL with the client certificate, trusting the stack's CA."""
@@ -129,6 +146,18 @@ def connection_from_env(bootstrap: str, env: Mapping[str, str]) -> KafkaConnecti
     return KafkaConnection(bootstrap=bootstrap, security=KafkaSecurity.model_validate(fields))
 
 
+def unsecured_token(subject: str, lifetime_s: int = 3600) -> str:
+    """An unsigned JSON Web Token (``alg`` none) for the stack's OAUTHBEARER listener only:
+    an identity provider's tokens are signed, and a broker set up for them refuses these."""
+
+    def part(claims: Mapping[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+
+    now = int(time.time())
+    payload = {"sub": subject, "iat": now, "exp": now + lifetime_s}
+    return f"{part({'alg': 'none'})}.{part(payload)}."
+
+
 def _listeners(sasl_port: int, mtls_port: int, controller_port: int) -> dict[str, str]:
     bound = f"SASL_SSL://127.0.0.1:{sasl_port},MTLS://127.0.0.1:{mtls_port}"
     return {
@@ -156,9 +185,13 @@ def _sasl(password: str, broker_password: str) -> dict[str, str]:
     broker_login = f'username="{BROKER_USER}" password="{broker_password}"'
     plain_users = f'user_{BROKER_USER}="{broker_password}" user_{USER}="{password}"'
     return {
-        "sasl.enabled.mechanisms": "SCRAM-SHA-512,SCRAM-SHA-256,PLAIN",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512,SCRAM-SHA-256,PLAIN,OAUTHBEARER",
         "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
         f"{prefix}.scram-sha-512.sasl.jaas.config": f"{SCRAM} required {broker_login};",
         f"{prefix}.scram-sha-256.sasl.jaas.config": f"{SCRAM} required;",
         f"{prefix}.plain.sasl.jaas.config": f"{PLAIN} required {broker_login} {plain_users};",
+        # no server callback handler set: Kafka validates unsecured tokens (see above)
+        f"{prefix}.oauthbearer.sasl.jaas.config": (
+            f'{OAUTH} required unsecuredLoginStringClaim_sub="{BROKER_USER}";'
+        ),
     }

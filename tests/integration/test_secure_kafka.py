@@ -18,7 +18,7 @@ import httpx
 import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from pydantic import SecretStr
 
 from services.ingest.app import create_app as ingest_app
@@ -140,6 +140,41 @@ async def test_every_sasl_mechanism_and_mutual_tls_carry_records(
         await produce(connection, [(topic, b"k", b"v")])
         (record,) = await read_topic(connection, topic, until=bool, partitions=1)
         assert record.value == b"v"
+
+
+async def test_oauthbearer_sends_the_token_in_the_file_read_again_at_each_connection(
+    secure, topic_names, tmp_path: Path
+) -> None:
+    """The listener validates unsecured tokens (shape, subject, expiry): one that has
+    expired gets no answer, and the same settings connect once the file holds a fresh one.
+
+    aiokafka does not read the broker's refusal of a token (it sends its next request
+    instead of ending the exchange), so the refused client sees no cluster rather than
+    an authentication error; the broker's log says which tokens it accepted."""
+    token_file = tmp_path / "token"
+    token_file.write_text(secure_kafka.unsecured_token("vigil", lifetime_s=-60))
+    connection = secure.oauth(token_file)
+    refused = AIOKafkaAdminClient(**client_options(connection), request_timeout_ms=5000)
+    with pytest.raises(KafkaError):
+        try:
+            await refused.start()
+            await refused.describe_cluster()
+        finally:
+            await refused.close()
+    assert not _accepted_tokens(secure)
+
+    token_file.write_text(secure_kafka.unsecured_token("vigil") + "\n")
+    topic = f"{topic_names.signals}.oauth"
+    await ensure_topics(connection, [topic], partitions=1)
+    await produce(connection, [(topic, b"k", b"v")])
+    (record,) = await read_topic(connection, topic, until=bool, partitions=1)
+    assert record.value == b"v"
+    assert _accepted_tokens(secure)
+
+
+def _accepted_tokens(secure: secure_kafka.SecureKafka) -> list[str]:
+    log = secure.process.log.read_text(errors="replace")
+    return re.findall(r"Successfully validated token with principal vigil", log)
 
 
 Refused = Callable[[secure_kafka.SecureKafka], KafkaConnection]

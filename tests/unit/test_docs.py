@@ -16,10 +16,12 @@ from starlette.routing import Route
 
 from services.ingest.app import create_app as ingest_app
 from services.ingest.config import IngestSettings
+from services.scoring.accuracy.outcomes import MAX_OUTCOMES_PER_POST
 from services.scoring.app import create_app as scoring_app
 from services.scoring.config import ScoringSettings
 from services.triggers.app import create_app as triggers_app
 from services.triggers.config import TriggersSettings
+from shared.settings import ConnectionSettings
 from vigil import settings_doc
 from vigil.cli import app as vigil_app
 
@@ -96,6 +98,28 @@ def test_every_setting_named_exists():
             if not exists:
                 unknown.append((page.name, name))
     assert unknown == []
+
+
+def test_the_readme_table_lists_every_security_setting():
+    readme = (REPO / "README.md").read_text()
+    security = [
+        f"VIGIL_{name.upper()}"
+        for name in ConnectionSettings.model_fields
+        if "_ssl" in name or "_sasl" in name or name == "kafka_security_protocol"
+    ]
+    assert len(security) >= 15
+    assert [name for name in security if f"| `{name}` |" not in readme] == []
+
+
+def test_the_outcomes_cap_in_the_docs_is_the_codes():
+    (row,) = [
+        line
+        for line in (REPO / "docs" / "http-api.md").read_text().splitlines()
+        if line.startswith("| scoring | `POST /v1/outcomes` |")
+    ]
+    said = re.search(r"up to ([\d,]+)", row)
+    assert said is not None, row
+    assert int(said.group(1).replace(",", "")) == MAX_OUTCOMES_PER_POST
 
 
 @cache

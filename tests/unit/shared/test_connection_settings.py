@@ -10,7 +10,7 @@ from pydantic import SecretStr, ValidationError
 
 from shared.connection_settings import KafkaConnection, KafkaSecurity, PostgresTls
 from shared.db import connect_args
-from shared.kafka_connect import client_options
+from shared.kafka_connect import TokenFile, client_options
 from shared.settings import CommonSettings, explain
 from shared.stack import certs
 
@@ -59,6 +59,32 @@ def test_sasl_ssl_from_the_environment_reaches_the_client_options(monkeypatch, p
     assert "s3cret-pass" not in repr(settings) and "s3cret-pass" not in repr(settings.kafka)
 
 
+async def test_oauthbearer_reads_the_token_file_at_each_connection(
+    monkeypatch, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("first-token\n")
+    env = {
+        "VIGIL_API_TOKEN": TOKEN,
+        "VIGIL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "VIGIL_KAFKA_SASL_MECHANISM": "OAUTHBEARER",
+        "VIGIL_KAFKA_SASL_OAUTH_TOKEN_FILE": str(token_file),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    options = client_options(CommonSettings().kafka)
+    assert options["sasl_mechanism"] == "OAUTHBEARER"
+    assert "sasl_plain_username" not in options and "sasl_plain_password" not in options
+    provider = options["sasl_oauth_token_provider"]
+    assert isinstance(provider, TokenFile)
+    assert await provider.token() == "first-token"
+    token_file.write_text("renewed-token")
+    assert await provider.token() == "renewed-token", "a renewed token is used without a restart"
+    token_file.write_text(" \n")
+    with pytest.raises(ValueError, match="is empty"):
+        await provider.token()
+
+
 def test_hostname_verification_can_be_turned_off_and_mtls_loads_the_client_key(pki) -> None:
     ca, client = pki
     security = KafkaSecurity(
@@ -82,6 +108,30 @@ def test_hostname_verification_can_be_turned_off_and_mtls_loads_the_client_key(p
     [
         ({"kafka_security_protocol": "SASL_SSL"}, "VIGIL_KAFKA_SASL_USERNAME"),
         ({"kafka_sasl_username": "u"}, "need VIGIL_KAFKA_SECURITY_PROTOCOL SASL_PLAINTEXT"),
+        (
+            {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": "OAUTHBEARER"},
+            "OAUTHBEARER needs VIGIL_KAFKA_SASL_OAUTH_TOKEN_FILE",
+        ),
+        (
+            {
+                "kafka_security_protocol": "SASL_SSL",
+                "kafka_sasl_mechanism": "OAUTHBEARER",
+                "kafka_sasl_oauth_token_file": "/etc/hostname",
+                "kafka_sasl_username": "u",
+            },
+            "and no VIGIL_KAFKA_SASL_USERNAME",
+        ),
+        (
+            {
+                "kafka_security_protocol": "SASL_SSL",
+                "kafka_sasl_mechanism": "PLAIN",
+                "kafka_sasl_username": "u",
+                "kafka_sasl_password": "p",
+                "kafka_sasl_oauth_token_file": "/etc/hostname",
+            },
+            "a token file only with OAUTHBEARER",
+        ),
+        ({"kafka_sasl_oauth_token_file": "/etc/hostname"}, "SASL_PLAINTEXT or SASL_SSL"),
         ({"kafka_ssl_cafile": "/etc/hostname"}, "SSL or SASL"),
         ({"kafka_ssl_check_hostname": False}, "SSL or SASL"),
         ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": "GSSAPI"}, "MECHANISM"),
