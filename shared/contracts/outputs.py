@@ -10,7 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.contracts.fields import Id, Timestamp
 
 Band = Literal["green", "yellow", "red"]
-Segment = Literal["enterprise", "mid_market", "smb", "self_serve"]
+# A scorecard names its own segments and playbooks (the defaults: enterprise, mid_market,
+# smb, self_serve; at_risk, score_drop, adoption, renewal, expansion, onboarding,
+# onboarding_stalled), so these are names, not fixed lists (a compatible widening).
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+Segment = Name
 Score = Annotated[float, Field(ge=0, le=100)]
 # Facts playbooks read; a health change is published when one of them changes,
 # even if the score did not move (listed in ``HealthChange.facts_changed``).
@@ -25,9 +29,7 @@ Fact = Literal[
     "seat_use",
     "usage_trend",
 ]
-Playbook = Literal[
-    "at_risk", "score_drop", "adoption", "renewal", "expansion", "onboarding", "onboarding_stalled"
-]
+Playbook = Name
 
 
 class AccountFacts(BaseModel):
@@ -65,6 +67,48 @@ class AppliedOverride(BaseModel):
     created_by: str
 
 
+class MeasureExplained(BaseModel):
+    """A measure's value (None: no data) and the points it maps to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: float | None
+    points: float | None
+
+
+class ComponentExplained(BaseModel):
+    """A component's value and its weight in the account's segment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: float | None
+    weight: float
+
+
+class CapExplained(BaseModel):
+    """A risk flag that held, its cap, and what it did to the score."""
+
+    model_config = ConfigDict(frozen=True)
+
+    flag: str
+    cap: float
+    effect: str
+
+
+class Explanation(BaseModel):
+    """How the score was computed by the scorecard in force (an extension of v1):
+    enough to recompute it by hand, and what custom playbooks read."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scorecard_version: str
+    segment: str
+    measures: dict[str, MeasureExplained] = Field(default_factory=dict)
+    components: dict[str, ComponentExplained] = Field(default_factory=dict)
+    weighted_mean: float | None = None
+    caps: list[CapExplained] = Field(default_factory=list)
+
+
 class HealthChange(BaseModel):
     """One published change of an account's health (or of its playbook facts).
 
@@ -100,6 +144,7 @@ class HealthChange(BaseModel):
     model_score: Score | None = None
     model_band: Band | None = None
     overrides: list[AppliedOverride] | None = None
+    explanation: Explanation | None = None
 
 
 class HealthAtEvent(BaseModel):
@@ -144,6 +189,8 @@ class PlaybookEvent(BaseModel):
     snoozed_until: Timestamp | None = None
     resolution: Resolution | None = None
     note: str | None = None
+    # a custom playbook's static payload (an extension of v1, absent on the built-ins')
+    payload: dict[str, str | bool | float] | None = None
 
 
 class DlqReason(BaseModel):

@@ -1,8 +1,8 @@
 """The scorecard document: the health model as data (pydantic v2, no code in it).
 
-A scorecard declares segments, measures, components, weights per segment, bands
-and risk flags. Nothing in it is evaluated as code: conditions compare a measure
-with a number, aggregates and template formats come from closed sets, and every
+A scorecard declares segments, measures, components, weights per segment, bands,
+risk flags and custom playbooks. Nothing in it is evaluated as code: conditions
+compare a measure with a number, aggregates and template formats come from closed sets, and every
 number is finite and bounded. Cross-references (names, windows, templates) are
 checked by ``services.scoring.scorecard.checks``.
 """
@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.custom_playbooks import CustomPlaybook
 
 STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
@@ -209,3 +211,5 @@ class Scorecard(BaseModel):
     bands: Bands = Field(default_factory=Bands)
     risk: Risk = Field(default_factory=Risk)
     reasons: ModelReasons = Field(default_factory=ModelReasons)
+    # custom playbooks, judged by triggers beside the seven built-in ones
+    playbooks: list[CustomPlaybook] = Field(default_factory=list, max_length=50)
