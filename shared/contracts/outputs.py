@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.contracts.fields import Id, Timestamp
 
 Band = Literal["green", "yellow", "red"]
-# A scorecard names its own segments and playbooks (the defaults: enterprise, mid_market,
-# smb, self_serve; at_risk, score_drop, adoption, renewal, expansion, onboarding,
-# onboarding_stalled), so these are names, not fixed lists (a compatible widening).
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+# A scorecard names its own segments and playbooks; the built-in ones (enterprise,
+# mid_market, smb, self_serve; at_risk, score_drop, ...) are names of this shape.
+NAME_PATTERN = "^[a-z][a-z0-9_]{0,63}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 Segment = Name
 Score = Annotated[float, Field(ge=0, le=100)]
 # Facts playbooks read; a health change is published when one of them changes,
@@ -67,8 +67,8 @@ class AppliedOverride(BaseModel):
     created_by: str
 
 
-class MeasureExplained(BaseModel):
-    """A measure's value (None: no data) and the points it maps to."""
+class MeasureExplanation(BaseModel):
+    """A measure's value (None without data) and the points it maps to (None: renormalized away)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -76,8 +76,8 @@ class MeasureExplained(BaseModel):
     points: float | None
 
 
-class ComponentExplained(BaseModel):
-    """A component's value and its weight in the account's segment."""
+class ComponentExplanation(BaseModel):
+    """A component's value (None without data) and its weight in the account's segment."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -85,28 +85,32 @@ class ComponentExplained(BaseModel):
     weight: float
 
 
-class CapExplained(BaseModel):
-    """A risk flag that held, its cap, and what it did to the score."""
+class CapExplanation(BaseModel):
+    """A risk flag that capped the score; ``effect`` = score after the cap - score before (<= 0)."""
 
     model_config = ConfigDict(frozen=True)
 
     flag: str
     cap: float
-    effect: str
+    effect: Annotated[float, Field(le=0)]
 
 
 class Explanation(BaseModel):
-    """How the score was computed by the scorecard in force (an extension of v1):
-    enough to recompute it by hand, and what custom playbooks read."""
+    """Enough to recompute a score by hand (an extension of v1).
+
+    The score is ``weighted_mean`` (the components with data, each by its weight,
+    renormalized) plus each cap's ``effect`` in order; ``weighted_mean`` is None
+    when no component had data (the score is then the neutral 50).
+    """
 
     model_config = ConfigDict(frozen=True)
 
     scorecard_version: str
     segment: str
-    measures: dict[str, MeasureExplained] = Field(default_factory=dict)
-    components: dict[str, ComponentExplained] = Field(default_factory=dict)
-    weighted_mean: float | None = None
-    caps: list[CapExplained] = Field(default_factory=list)
+    measures: dict[str, MeasureExplanation]
+    components: dict[str, ComponentExplanation]
+    weighted_mean: float | None
+    caps: list[CapExplanation]
 
 
 class HealthChange(BaseModel):
@@ -144,6 +148,7 @@ class HealthChange(BaseModel):
     model_score: Score | None = None
     model_band: Band | None = None
     overrides: list[AppliedOverride] | None = None
+    # How the model's score was reached (extends v1, optional; absent before it existed).
     explanation: Explanation | None = None
 
 

@@ -21,7 +21,7 @@ from services.scoring.scorecard.default import scorecard_from_config
 from services.triggers.app import create_app
 from services.triggers.config import TriggersSettings
 from shared.contracts import HealthChange
-from shared.contracts.outputs import Explanation, MeasureExplained
+from shared.contracts.outputs import Explanation, MeasureExplanation
 from shared.db import create_engine
 from shared.kafka import ensure_topics
 from tests.integration.kafka_io import read_topic
@@ -53,7 +53,10 @@ def explained(account: str, hours: float, value: float, revision: int) -> Health
     explanation = Explanation(
         scorecard_version="c1",
         segment="smb",
-        measures={measure: MeasureExplained(value=value, points=None)},
+        measures={measure: MeasureExplanation(value=value, points=None)},
+        components={},
+        weighted_mean=None,
+        caps=[],
     )
     return base.model_copy(update={"explanation": explanation, "revision": revision})
 

@@ -9,7 +9,7 @@ from typing import Any
 from services.triggers.decisions import Outcome, on_clock, on_health_changes
 from services.triggers.rules_config import PlaybookConfig
 from shared.contracts import HealthChange
-from shared.contracts.outputs import Explanation, MeasureExplained
+from shared.contracts.outputs import Explanation, MeasureExplanation
 from shared.custom_playbooks import CustomPlaybook
 from tests.unit.triggers import test_decisions as decisions
 
@@ -30,7 +30,7 @@ def spec(**changes: Any) -> CustomPlaybook:
 
 
 def change(hours: float, api_calls: float | None, *, segment: str = "smb") -> HealthChange:
-    measures = {"api_calls_7d": MeasureExplained(value=api_calls, points=None)}
+    measures = {"api_calls_7d": MeasureExplanation(value=api_calls, points=None)}
     return HealthChange(
         event_id=f"a1-{hours}",
         account_id="a1",
@@ -45,7 +45,14 @@ def change(hours: float, api_calls: float | None, *, segment: str = "smb") -> He
         reasons=[],
         model_version="t",
         revision=int(hours) + 1,
-        explanation=Explanation(scorecard_version="c1", segment=segment, measures=measures),
+        explanation=Explanation(
+            scorecard_version="c1",
+            segment=segment,
+            measures=measures,
+            components={},
+            weighted_mean=None,
+            caps=[],
+        ),
     )
 
 
