@@ -1,5 +1,6 @@
 """The live scorecard's custom playbooks, read from the table scoring stores it in.
 
+Each row is ``{"scorecard": <document> | null}`` (null: the built-in model scores).
 Why from there and not from the playbook config: a custom playbook names the
 scorecard's measures, components and segments, so it is validated, versioned and
 applied with them as one document; a second copy in triggers' config could name
@@ -55,8 +56,10 @@ class LivePlaybooks:
         return self.current
 
     def _adopt(self, version: int, raw: dict[str, Any]) -> None:
+        # a row is {"scorecard": <document> | null}; null: the built-in model, no custom playbooks
+        document = raw.get("scorecard") or {}
         try:
-            self.current = ScorecardPlaybooks.model_validate(raw)
+            self.current = ScorecardPlaybooks.model_validate(document)
         except ValidationError as error:
             self._refused = version
             log.error(

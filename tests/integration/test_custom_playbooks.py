@@ -70,7 +70,7 @@ async def store(database: str, version: int, config: dict[str, Any]) -> None:
                     "INSERT INTO scorecard_config (version, config, changed_by)"
                     " VALUES (:v, CAST(:c AS jsonb), 'test')"
                 ),
-                {"v": version, "c": orjson.dumps(config).decode()},
+                {"v": version, "c": orjson.dumps({"scorecard": config}).decode()},
             )
     finally:
         await engine.dispose()
