@@ -120,3 +120,31 @@ class ScorecardPlaybooks(BaseModel):
 
     version: str = ""
     playbooks: list[CustomPlaybook] = Field(default_factory=list, max_length=50)
+
+
+def holds(value: float, op: str, threshold: float) -> bool:
+    """``value op threshold`` for the four comparisons a condition takes."""
+    if op == "<":
+        return value < threshold
+    if op == "<=":
+        return value <= threshold
+    if op == ">":
+        return value > threshold
+    return value >= threshold
+
+
+def zone(when: PlaybookCondition, value: float | str | None) -> int | None:
+    """Where a value stands for a condition: 0 enters it, 1 holds it only once entered
+    (between the enter and exit thresholds), 2 holds nothing; None: no value.
+
+    Scoring publishes a health change when a zone moves, so triggers sees every
+    crossing that can open or clear a custom playbook even when the score stays put.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return 0 if value in (when.bands or ()) else 2
+    op = when.op or "<"
+    if holds(value, op, when.enter or 0.0):
+        return 0
+    return 1 if holds(value, op, when.exit_threshold) else 2

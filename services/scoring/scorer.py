@@ -7,13 +7,13 @@ score, the history of published changes and their outbox rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.account_state import AccountState
+from services.scoring.account_state import NO_NEEDS, AccountState, StateNeeds
 from services.scoring.caps import StateCaps, cap_related
 from services.scoring.changes import health_change_id, is_health_change
 from services.scoring.event_time import (
@@ -59,6 +59,7 @@ class Scorer:
         caps: StateCaps | None = None,
         clock: Now = utc_now,
         scorecard_store: VersionedConfig[LiveScorecard] | None = None,
+        needs: Callable[[], StateNeeds] = lambda: NO_NEEDS,
     ) -> None:
         self.hooks = hooks  # shadow model and outcomes; None: neither
         self._caps = caps or StateCaps()
@@ -68,6 +69,8 @@ class Scorer:
         self._topic = topic
         self._step = step
         self._clock = clock  # when overrides are in force, unless the caller says
+        # what the models in force read beyond the default state (the default: nothing)
+        self.needs = needs
 
     async def rescore(
         self,
@@ -99,11 +102,15 @@ class Scorer:
         if not accounts:
             return []
         earliest = min(times.values())
+        # the live scorecard's rollups: a measure added later reads the history kept
+        needs = self.needs() | self.engine.current().needs
         related = await load_related(
             session,
             [a.account_id for a in accounts],
-            since=earliest - STATE_WINDOW,
+            since=earliest - max(STATE_WINDOW, timedelta(days=needs.state_days)),
             history_since=earliest - HISTORY_WINDOW,
+            needs=needs,
+            rollups_since=(earliest - timedelta(days=needs.rollup_days)).date(),
         )
         await self._enforce_caps(session, related)
         engine = self.engine.current()
@@ -196,7 +203,7 @@ class Scorer:
             account.score, account.band, health.score, health.band, self._step
         )
         # facts playbooks read reach triggers even when the score does not move
-        facts = account_facts(account, health.segment, health.usage)
+        facts = account_facts(account, health.segment, health.usage, health.playbook_signals)
         new_facts = facts_changed(account.published_facts, facts)
         event_id = ""  # ids only for what is published: most scores publish nothing
         if changed or new_facts:

@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from services.triggers.rules import OFF, AccountView, Condition
-from shared.custom_playbooks import BUILT_IN_PLAYBOOKS, CustomPlaybook, PlaybookCondition
+from shared.custom_playbooks import BUILT_IN_PLAYBOOKS, CustomPlaybook, PlaybookCondition, holds
 
 
 def judge(spec: CustomPlaybook, view: AccountView, now: datetime, latched: bool) -> Condition:
@@ -28,7 +28,7 @@ def judge(spec: CustomPlaybook, view: AccountView, now: datetime, latched: bool)
     if value is None:
         return OFF
     threshold = when.exit_threshold if latched else (when.enter or 0.0)
-    if not _holds(value, when.op or "<", threshold):
+    if not holds(value, when.op or "<", threshold):
         return OFF
     return _on(spec, now, f"{_label(when)} is {value:g} ({when.op} {threshold:g})")
 
@@ -56,16 +56,6 @@ def _fact(view: AccountView, name: str) -> float | None:
         "usage_ratio_14d_to_baseline": view.usage_ratio_14d,
     }
     return facts.get(name)
-
-
-def _holds(value: float, op: str, threshold: float) -> bool:
-    if op == "<":
-        return value < threshold
-    if op == "<=":
-        return value <= threshold
-    if op == ">":
-        return value > threshold
-    return value >= threshold
 
 
 def _label(when: PlaybookCondition) -> str:

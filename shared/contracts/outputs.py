@@ -28,6 +28,7 @@ Fact = Literal[
     "first_value_at",
     "seat_use",
     "usage_trend",
+    "playbook_signals",
 ]
 Playbook = Name
 

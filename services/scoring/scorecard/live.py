@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from services.scoring.account_state import AccountState
+from services.scoring.account_state import NO_NEEDS, AccountState, StateNeeds
 from services.scoring.config_check import REFERENCE, sample_accounts
 from services.scoring.model import Health, score
 from services.scoring.model_config import HealthModelConfig
@@ -84,6 +84,7 @@ class Engine:
     score: Score
     explain: Explain
     custom: bool
+    needs: StateNeeds = NO_NEEDS  # what the scorecard reads beyond the default state
 
 
 class ScoringEngine:
@@ -121,4 +122,6 @@ class ScoringEngine:
             )
         card = compile_scorecard(stored)
         custom = Explainer.of(card)
-        return Engine(lambda state, as_of: evaluated(card, state, as_of), custom.explain, True)
+        return Engine(
+            lambda state, as_of: evaluated(card, state, as_of), custom.explain, True, card.needs
+        )

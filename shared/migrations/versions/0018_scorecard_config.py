@@ -4,7 +4,7 @@ Each row is a version ``{"scorecard": <document> | null}``; the highest in force
 ``null`` (the row stored on first start) means the built-in model scores.
 
 Revision ID: 0018_scorecard
-Revises: 0016_console
+Revises: 0017_rollups
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0018_scorecard"
-down_revision = "0016_console"
+down_revision = "0017_rollups"
 branch_labels = None
 depends_on = None
 
