@@ -64,7 +64,8 @@ async def prune_rollups(
             text(
                 f"DELETE FROM {table} r USING accounts a"
                 " WHERE a.account_id = ANY(CAST(:ids AS text[])) AND r.account_id = a.account_id"
-                " AND r.day < CAST(LEAST(a.last_event_at, :now) AT TIME ZONE 'UTC' AS date) - :days"
+                " AND r.day < CAST(LEAST(a.last_event_at, :now) AT TIME ZONE 'UTC' AS date)"
+                " - CAST(:days AS int)"
             ),
             {"ids": list(account_ids), "now": now, "days": days},
         )

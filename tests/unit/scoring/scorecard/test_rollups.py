@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.scoring.account_state import AccountState, Rollup, UserDay
-from services.scoring.fold import fold_signals
+from services.scoring.fold import RollupKey, fold_signals
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.scorecard.checks import validate
 from services.scoring.scorecard.default import scorecard_from_config
@@ -99,7 +99,7 @@ events = st.lists(st.one_of(_usage, _usage, _ticket, _payment, _survey), max_siz
 def fold_into_state(raw: list[Event], cuts: list[int]) -> AccountState:
     """The real fold, batch by batch, merged as the repository's upserts merge."""
     signals = [_signal(e, i) for i, e in enumerate(raw)]
-    totals: dict[tuple[Any, ...], list[float]] = {}
+    totals: dict[RollupKey, list[float]] = {}
     user_days: set[tuple[str, date, str, str]] = set()
     daily: dict[date, tuple[int, float]] = {}
     edges = sorted({0, len(signals), *(c % (len(signals) + 1) for c in cuts)})
@@ -117,7 +117,10 @@ def fold_into_state(raw: list[Event], cuts: list[int]) -> AccountState:
         account_id=ACCOUNT,
         first_seen_at=NOW - timedelta(days=400),
         daily_activity=daily,
-        rollups=tuple(Rollup(*key[1:], int(v[0]), v[1]) for key, v in totals.items()),
+        rollups=tuple(
+            Rollup(day, source, kind, feature, detail, int(v[0]), v[1])
+            for (_a, day, source, kind, feature, detail), v in totals.items()
+        ),
         user_days=tuple(UserDay(day, kind, user) for _a, day, kind, user in user_days),
     )
 
@@ -252,7 +255,7 @@ def validate_window(m: Measure, days: int) -> list[str]:
 def test_every_usage_type_together_is_the_plain_daily_total(
     raw: list[Event], as_of: datetime, aggregate: str, cuts: list[int]
 ) -> None:
-    plain = Measure(name="m", source="usage", aggregate=aggregate, window_days=30)  # type: ignore[arg-type]
+    plain = Measure(name="m", source="usage", aggregate=aggregate, window_days=30)
     every_type = plain.model_copy(update={"types": USAGE_TYPES})
     state = fold_into_state(raw, cuts)
     assert not reads_rollups(plain) and reads_rollups(every_type)
