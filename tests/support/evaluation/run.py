@@ -16,11 +16,13 @@ import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.scoring.scorecard.document import Scorecard
 from shared.db import create_engine
 from shared.kafka import ensure_topics
 from shared.settings import TopicNames
 from tests.support.drain import wait_drained
 from tests.support.evaluation.collect import counters, observe, published_changes
+from tests.support.evaluation.custom import store_live
 from tests.support.evaluation.orders import KILLED, KILLS, UNPACED, Item, Plan, arrange, produce
 from tests.support.evaluation.point_in_time import Signals, check, signals_of
 from tests.support.evaluation.score import Evaluation, evaluate
@@ -57,6 +59,7 @@ class Run:
     rate: float | None
     horizon: timedelta
     signals: Signals | None = None  # the items as scoring reads them; None: decoded here
+    scorecard: Scorecard | None = None  # live from the start; None: the built-in model
 
 
 async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Evaluation:
@@ -66,6 +69,8 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
     services = _services(target, token)
     receiver = Receiver()
     engine = create_engine(target.database_url, pool_size=2)
+    if run.scorecard is not None:
+        await store_live(engine, run.scorecard)
     try:
         for service in services.values():
             service.start()
@@ -89,7 +94,7 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
             service.stop()
     changes = await published_changes(target.bootstrap, target.topics.health_changes)
     signals = run.signals if run.signals is not None else signals_of(run.items)
-    truth = await asyncio.to_thread(check, changes, signals)
+    truth = await asyncio.to_thread(check, changes, signals, scorecard=run.scorecard)
     result = evaluate(run.order, run.truth, seen, run.horizon, truth)
     result.seconds = time.monotonic() - started
     return result
