@@ -66,3 +66,13 @@ async def store_live(engine: AsyncEngine, card: Scorecard, version: int = 1) -> 
             ),
             {"v": version, "c": row},
         )
+
+
+async def rescore_claimed(engine: AsyncEngine, version: int) -> bool:
+    """Whether a scoring replica adopted ``version`` and claimed its re-score."""
+    async with engine.connect() as conn:
+        claimed = await conn.scalar(
+            text("SELECT rescore_claimed_at IS NOT NULL FROM scorecard_config WHERE version = :v"),
+            {"v": version},
+        )
+    return bool(claimed)

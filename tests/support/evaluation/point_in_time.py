@@ -171,12 +171,16 @@ def _wrong_measures(
     card: CompiledScorecard, state: AccountState, as_of: datetime, change: Mapping[str, Any]
 ) -> str:
     """The explained measures whose value is not the one computed from the events."""
-    explained = (change.get("explanation") or {}).get("measures") or {}
+    explanation = change.get("explanation") or {}
+    explained = explanation.get("measures") or {}
     values = measure_values(card, state, as_of)
+    # a change the scorecard explained names all its measures; one from before it was
+    # live (the default's explanation) only those the two share
+    every = explanation.get("scorecard_version") == card.version
     wrong = [
         f"{name} {(explained.get(name) or {}).get('value')} != {value}"
         for name, value in values.items()
-        if (explained.get(name) or {}).get("value") != value
+        if (every or name in explained) and (explained.get(name) or {}).get("value") != value
     ]
     return f"; measures {', '.join(wrong[:3])}" if wrong else ""
 

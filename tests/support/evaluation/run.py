@@ -22,8 +22,17 @@ from shared.kafka import ensure_topics
 from shared.settings import TopicNames
 from tests.support.drain import wait_drained
 from tests.support.evaluation.collect import counters, observe, published_changes
-from tests.support.evaluation.custom import store_live
-from tests.support.evaluation.orders import KILLED, KILLS, UNPACED, Item, Plan, arrange, produce
+from tests.support.evaluation.custom import rescore_claimed, store_live
+from tests.support.evaluation.orders import (
+    KILLED,
+    KILLS,
+    LATER,
+    UNPACED,
+    Item,
+    Plan,
+    arrange,
+    produce,
+)
 from tests.support.evaluation.point_in_time import Signals, check, signals_of
 from tests.support.evaluation.score import Evaluation, evaluate
 from tests.support.evaluation.truth import Truth
@@ -69,7 +78,7 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
     services = _services(target, token)
     receiver = Receiver()
     engine = create_engine(target.database_url, pool_size=2)
-    if run.scorecard is not None:
+    if run.scorecard is not None and run.order != LATER:
         await store_live(engine, run.scorecard)
     try:
         for service in services.values():
@@ -80,6 +89,8 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
             await _subscribe(client, services["triggers"], receiver)
             before_restarts = await _replay(run, target, services, say)
             await _close_the_period(run, target, engine, client, services, say)
+            if run.scorecard is not None and run.order == LATER:
+                await _apply_later(run, run.scorecard, target, engine, client, services, say)
             seen = await observe(
                 engine,
                 target.bootstrap,
@@ -123,6 +134,31 @@ async def _close_the_period(
     await drain()
     await _post(client, f"{services['triggers'].url}/v1/clock/tick", {"now": end})
     await drain()
+
+
+async def _apply_later(
+    run: Run,
+    card: Scorecard,
+    target: Target,
+    engine: AsyncEngine,
+    client: httpx.AsyncClient,
+    services: dict[str, Service],
+    say: Say,
+) -> None:
+    """The custom scorecard stored once the history is in (version 2, after the defaults
+    row scoring stored): the replica that claims it re-scores every account from the
+    state and rollups it kept; then the period is closed again."""
+    started = time.monotonic()
+    await store_live(engine, card, version=2)
+    rescore = f"{services['scoring'].url}/v1/clock/rescore"
+    async with asyncio.timeout(300):
+        while not await rescore_claimed(engine, 2):  # noqa: ASYNC110 - a polled table
+            await asyncio.sleep(0.2)
+        # a pass of ours that gets the clock's lock starts after the claimed one ended
+        while not await _rescored(client, rescore, run.workload.end.isoformat()):  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+    await _close_the_period(run, target, engine, client, services, say)
+    say(f"    {run.order}: scorecard applied and re-scored in {time.monotonic() - started:.0f}s")
 
 
 async def _replay(
@@ -192,6 +228,12 @@ async def _subscribe(client: httpx.AsyncClient, triggers: Service, receiver: Rec
     )
     response.raise_for_status()
     receiver.secrets.append(response.json()["secret"])
+
+
+async def _rescored(client: httpx.AsyncClient, url: str, as_of: str) -> bool:
+    response = await client.post(url, params={"as_of": as_of})
+    response.raise_for_status()
+    return int(response.json()["accounts"]) > 0
 
 
 async def _post(client: httpx.AsyncClient, url: str, params: dict[str, str]) -> None:
