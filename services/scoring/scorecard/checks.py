@@ -58,6 +58,7 @@ WINDOWED = {
     "downgrades",
 }
 BASELINED = {"count", "sum_quantity", "days_active"}  # daily buckets: rates compare
+BASELINED_SOURCES = ("usage", "ticket", "payment")  # survey responses have no daily buckets
 
 
 def validate(data: Any, retention_days: int = RETENTION_DAYS) -> tuple[Scorecard | None, list[str]]:
@@ -181,8 +182,13 @@ def _measure(path: str, m: Measure, retention_days: int) -> Iterable[str]:
         yield f"{path}.window_days: required for {m.aggregate}"
     if m.aggregate not in WINDOWED and m.window_days is not None:
         yield f"{path}.window_days: {m.aggregate} reads the account now and takes no window"
-    if m.baseline_days is not None and m.aggregate not in BASELINED:
-        yield f"{path}.baseline_days: only for {', '.join(sorted(BASELINED))}"
+    if m.baseline_days is not None and (
+        m.aggregate not in BASELINED or m.source not in BASELINED_SOURCES
+    ):
+        yield (
+            f"{path}.baseline_days: only for {', '.join(sorted(BASELINED))}"
+            f" of {', '.join(BASELINED_SOURCES)} events"
+        )
     span = (m.window_days or 0) + (m.baseline_days or 0)
     if span > retention_days:
         field = "baseline_days" if m.baseline_days else "window_days"

@@ -132,6 +132,24 @@ def test_a_filter_the_data_has_no_field_for_is_refused() -> None:
     ]
 
 
+def test_a_baseline_only_where_daily_buckets_exist() -> None:
+    data = doc()
+    data["measures"].append(
+        {
+            "name": "answers",
+            "source": "survey",
+            "aggregate": "count",
+            "window_days": 30,
+            "baseline_days": 60,
+        }
+    )
+    last = len(data["measures"]) - 1
+    assert errors_of(data) == [
+        f"measures[{last}].baseline_days: only for count, days_active, sum_quantity"
+        " of usage, ticket, payment events"
+    ]
+
+
 def test_weights_must_name_every_segment_and_component() -> None:
     data = doc()
     del data["weights"]["smb"]["sentiment"]

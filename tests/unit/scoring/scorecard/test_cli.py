@@ -36,3 +36,16 @@ def test_a_file_that_is_not_yaml(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["scorecard", "validate", str(path)])
     assert result.exit_code == 1
     assert result.output.startswith("(document): cannot read: ")
+
+
+def test_windows_are_checked_against_the_retention_scoring_keeps(tmp_path: Path) -> None:
+    text = DEFAULT_PATH.read_text().replace("baseline_days: 28 ", "baseline_days: 200")
+    path = tmp_path / "card.yaml"
+    path.write_text(text)
+    refused = CliRunner().invoke(app, ["scorecard", "validate", str(path)])
+    assert refused.exit_code == 1
+    assert refused.output.startswith("measures[2].baseline_days: needs 207 days of history")
+    taken = CliRunner().invoke(
+        app, ["scorecard", "validate", str(path)], env={"VIGIL_ROLLUP_RETENTION_DAYS": "365"}
+    )
+    assert taken.exit_code == 0, taken.output
