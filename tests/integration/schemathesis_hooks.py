@@ -4,8 +4,11 @@ JSON Schema has no keyword for an order between two fields, so the configs state
 theirs under ``x-vigil-order`` (see shared/schema_rules.py). A generated positive
 body is put in the order the schema states, by swapping the two values (or
 halving the smaller of two equal ones for a strict order), reading every rule and
-default from the operation's own schema. Nothing else is changed, and no status
-is excused: any other refusal of schema-valid data still fails the run.
+default from the operation's own schema. A generated scorecard
+(``PUT /v1/config/scorecard``) has its references resolved the same way
+(``schemathesis_scorecard.py``): what its schema cannot say. Nothing else is
+changed, and no status is excused: any other refusal of schema-valid data still
+fails the run.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import schemathesis
 from schemathesis.generation.modes import GenerationMode
 
 from shared.schema_rules import ORDER_KEYWORD
+from tests.integration.schemathesis_scorecard import make_consistent
+
+SCORECARD = ("PUT", "/v1/config/scorecard")
 
 
 @schemathesis.hook
@@ -26,6 +32,8 @@ def map_case(context: Any, case: Any) -> Any:
         body_schema = _body_schema(case.operation)
         if body_schema is not None:
             _put_in_order(case.body, body_schema, case.operation.schema.raw_schema)
+        if (case.operation.method.upper(), case.operation.path) == SCORECARD:
+            make_consistent(case.body)
     return case
 
 
