@@ -19,7 +19,7 @@ from services.scoring.api_models import (
 )
 from services.scoring.repository import scores
 from services.scoring.runtime import RuntimeDep
-from shared.contracts import Explanation
+from shared.contracts import Explanation, Segment
 from shared.deps import SessionDep
 from shared.errors import NotFound
 from shared.http import IsoDateTime, actor, require_near_now
@@ -63,7 +63,7 @@ async def get_history(
 async def list_accounts(
     session: SessionDep,
     band: Literal["green", "yellow", "red"] | None = None,
-    segment: Literal["enterprise", "mid_market", "smb", "self_serve"] | None = None,
+    segment: Segment | None = None,
     sort: Literal["account_id", "score", "-score"] = "account_id",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[

@@ -4,8 +4,11 @@ JSON Schema has no keyword for an order between two fields, so the configs state
 theirs under ``x-vigil-order`` (see shared/schema_rules.py). A generated positive
 body is put in the order the schema states, by swapping the two values (or
 halving the smaller of two equal ones for a strict order), reading every rule and
-default from the operation's own schema. Nothing else is changed, and no status
-is excused: any other refusal of schema-valid data still fails the run.
+default from the operation's own schema. A generated scorecard
+(``PUT /v1/config/scorecard``) has its references resolved the same way
+(``schemathesis_scorecard.py``): what its schema cannot say. Nothing else is
+changed, and no status is excused: any other refusal of schema-valid data still
+fails the run.
 """
 
 from __future__ import annotations
@@ -13,9 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 import schemathesis
+from pydantic import ValidationError
 from schemathesis.generation.modes import GenerationMode
 
+from services.scoring.scorecard.document import Scorecard
 from shared.schema_rules import ORDER_KEYWORD
+from tests.integration.schemathesis_scorecard import make_consistent
+
+SCORECARD = ("PUT", "/v1/config/scorecard")
 
 
 @schemathesis.hook
@@ -26,7 +34,26 @@ def map_case(context: Any, case: Any) -> Any:
         body_schema = _body_schema(case.operation)
         if body_schema is not None:
             _put_in_order(case.body, body_schema, case.operation.schema.raw_schema)
+    _consistent_scorecard(case)
     return case
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: Any) -> None:
+    # a case labelled negative when generated is relabelled by what is sent: a scorecard
+    # body that is schema-valid by then is sent consistent too
+    _consistent_scorecard(case)
+
+
+def _consistent_scorecard(case: Any) -> None:
+    operation = (case.operation.method.upper(), case.operation.path)
+    if operation != SCORECARD or not isinstance(case.body, dict):
+        return
+    try:
+        Scorecard.model_validate(case.body)
+    except ValidationError:
+        return  # schema-invalid: a negative case, sent as generated
+    make_consistent(case.body)
 
 
 def _body_schema(operation: Any) -> dict[str, Any] | None:
