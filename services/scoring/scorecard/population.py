@@ -36,6 +36,7 @@ from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.diff import BandDiff
 from services.scoring.scorecard.document import Scorecard
 from services.scoring.scorecard.evaluate import evaluate
+from services.scoring.scorer import STATE_WINDOW
 from shared.db import transaction
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -53,9 +54,11 @@ class Scorable:
 
 def history_days(*cards: Scorecard) -> int:
     """Days of state the cards' measures read back from an ``as_of``, and one more for the
-    band a day earlier that hysteresis compares with."""
+    band a day earlier that hysteresis compares with; at least the scorer's window (what
+    it loads decides the recent reopens and paid invoices), so the live scorecard gives
+    each account the band the scorer stored."""
     spans = [(m.window_days or 0) + (m.baseline_days or 0) for c in cards for m in c.measures]
-    return max([*spans, 1]) + 1
+    return max([*spans, STATE_WINDOW.days - 1]) + 1
 
 
 async def live_scorecard(session: AsyncSession) -> Scorecard:
