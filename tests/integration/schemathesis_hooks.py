@@ -4,8 +4,10 @@ JSON Schema has no keyword for an order between two fields, so the configs state
 theirs under ``x-vigil-order`` (see shared/schema_rules.py). A generated positive
 body is put in the order the schema states, by swapping the two values (or
 halving the smaller of two equal ones for a strict order), reading every rule and
-default from the operation's own schema. Nothing else is changed, and no status
-is excused: any other refusal of schema-valid data still fails the run.
+default from the operation's own schema. A scorecard (a body that may be one) is
+made coherent as ``scorecard_bodies`` says: its names must resolve, which no schema
+can state. Nothing else is changed, and no status is excused: any other refusal of
+schema-valid data still fails the run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import schemathesis
 from schemathesis.generation.modes import GenerationMode
 
 from shared.schema_rules import ORDER_KEYWORD
+from tests.integration.scorecard_bodies import coherent_scorecard
+
+SCORECARD = "#/components/schemas/Scorecard"
 
 
 @schemathesis.hook
@@ -26,6 +31,8 @@ def map_case(context: Any, case: Any) -> Any:
         body_schema = _body_schema(case.operation)
         if body_schema is not None:
             _put_in_order(case.body, body_schema, case.operation.schema.raw_schema)
+            if "measures" in case.body and SCORECARD in str(body_schema):
+                coherent_scorecard(case.body)
     return case
 
 

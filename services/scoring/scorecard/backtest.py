@@ -32,6 +32,7 @@ class MeasureAuc:
     name: str
     n: int
     auc: stats.AucEstimate | None
+    weighted: bool = True  # in a component; False: read by conditions only
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,13 @@ class ScorecardHorizon:
     measures: list[MeasureAuc] = field(default_factory=list)
 
 
+def _weighted(candidate: ScorecardCandidate) -> set[str]:
+    return {item.measure for c in candidate.card.components for item in c.measures}
+
+
 def _measure_points(candidate: ScorecardCandidate) -> dict[str, tuple[PointsFn, float]]:
-    """Each measure's points function and the sign that turns points into risk."""
+    """Each measure's points function and the sign that turns points into risk (a measure
+    outside every component: its value, a higher value read as healthier)."""
     penalties = {
         item.measure
         for c in candidate.card.components
@@ -109,10 +115,11 @@ def horizon(
             f" and {n - positives} renewed"
         )
         return ScorecardHorizon(days, n, positives, failed, message)
+    weighted = _weighted(candidate)
     measures = [
-        MeasureAuc(name, len(by_measure.get(name, ([], []))[0]), _auc(*by_measure[name]))
+        MeasureAuc(name, len(by_measure[name][0]), _auc(*by_measure[name]), name in weighted)
         if name in by_measure
-        else MeasureAuc(name, 0, None)
+        else MeasureAuc(name, 0, None, name in weighted)
         for name in shapes
     ]
     return ScorecardHorizon(
@@ -141,7 +148,10 @@ def lines(result: ScorecardHorizon) -> list[str]:
         out.append(f"      {result.failed} samples left out: a scorecard raised on them")
     out.append("      measure                    n   AUC (points as health)")
     for m in result.measures:
-        out.append(f"      {m.name:<24} {m.n:>5}   {_estimate(m.auc)}")
+        mark = "" if m.weighted else "  *"
+        out.append(f"      {m.name:<24} {m.n:>5}   {_estimate(m.auc)}{mark}")
+    if not all(m.weighted for m in result.measures):
+        out.append("      * in no component (read by conditions): a higher value read as healthier")
     return out
 
 
@@ -155,5 +165,8 @@ def as_data(result: ScorecardHorizon) -> dict[str, object]:
         "live_auc": auc(result.live),
         "candidate_auc": auc(result.candidate),
         "message": result.message,
-        "measures": {m.name: {"n": m.n, "auc": auc(m.auc)} for m in result.measures},
+        "measures": {
+            m.name: {"n": m.n, "auc": auc(m.auc), "in_a_component": m.weighted}
+            for m in result.measures
+        },
     }
