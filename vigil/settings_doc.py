@@ -151,6 +151,10 @@ MEANINGS = {
     "changes)",
     "VIGIL_DEDUPE_RETENTION_DAYS": "event ids kept for idempotency, then pruned",
     "VIGIL_DEDUPE_PRUNE_INTERVAL_S": "how often old event ids are pruned",
+    "VIGIL_ROLLUP_RETENTION_DAYS": "days of daily rollups kept per account (before its latest"
+    " event) for measures that filter by type, feature or severity; a scorecard whose"
+    " window plus baseline needs more is refused",
+    "VIGIL_ROLLUP_PRUNE_INTERVAL_S": "how often rollups older than the retention are pruned",
     "VIGIL_ACCURACY_INTERVAL_S": "recompute accuracy (`vigil_model_auc`) and pick up a shadow "
     "set by another instance; `0` never",
     "VIGIL_WATERMARK_FRESH_S": "a caught-up watermark report younger than this stands for the "

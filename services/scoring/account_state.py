@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +31,59 @@ class OverdueInvoice:
     overdue_since: datetime
 
 
+class Rollup(NamedTuple):
+    """One day's events of one (source, type, feature, detail): ``detail`` is a ticket
+    event's severity, ``feature`` a usage event's feature, both "" elsewhere; ``quantity``
+    sums usage quantity, ticket satisfaction, payment amount or survey score."""
+
+    day: date
+    source: str
+    type: str
+    feature: str
+    detail: str
+    events: int
+    quantity: float
+
+
+class UserDay(NamedTuple):
+    """A user was active on ``day`` with usage of ``type``."""
+
+    day: date
+    type: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StateNeeds:
+    """What a model reads beyond the state every model gets: the rollups, the users'
+    active days, and how many days back those (``rollup_days``) and the timestamped
+    tables (``state_days``, beyond the default window) must reach."""
+
+    rollups: bool = False
+    user_days: bool = False
+    rollup_days: int = 0
+    state_days: int = 0
+
+    def __or__(self, other: StateNeeds) -> StateNeeds:
+        return StateNeeds(
+            self.rollups or other.rollups,
+            self.user_days or other.user_days,
+            max(self.rollup_days, other.rollup_days),
+            max(self.state_days, other.state_days),
+        )
+
+
+NO_NEEDS = StateNeeds()
+
+
 @dataclass(frozen=True)
 class AccountState:
     """One account's rolling state; windows are evaluated against an ``as_of`` time.
 
     ``daily_activity`` maps an event-time UTC day to (events, quantity);
     ``user_last_seen`` and ``feature_last_used`` hold the latest use of each.
+    ``rollups`` and ``user_days`` are loaded only for a model that reads them
+    (``StateNeeds``); empty otherwise.
     """
 
     account_id: str
@@ -58,3 +106,5 @@ class AccountState:
     overdue_invoices: Sequence[OverdueInvoice] = ()
     invoices_paid: Sequence[datetime] = ()
     score_history: Sequence[tuple[datetime, float]] = ()
+    rollups: Sequence[Rollup] = ()
+    user_days: Sequence[UserDay] = ()

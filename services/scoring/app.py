@@ -22,7 +22,7 @@ from services.scoring.overrides_api import write_router as overrides_write
 from services.scoring.report_cache import StoredVersions
 from services.scoring.repository.scores import band_counts
 from services.scoring.repository.trust import outcome_counts
-from services.scoring.retention import EventIdRetention
+from services.scoring.retention import EventIdRetention, RollupRetention
 from services.scoring.runtime import ScoringRuntime
 from services.scoring.trust import AccuracyLoop
 from services.scoring.trust_api import router as trust_router
@@ -32,7 +32,14 @@ from shared.clock import ChunkedClock, Now, utc_now
 from shared.db import create_engine, create_sessionmaker
 from shared.dlq.api import router as dlq_router
 from shared.locks import LockKey
-from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
+from shared.service import (
+    Loop,
+    Parts,
+    ServiceSpec,
+    create_service_app,
+    create_topics,
+    run_service,
+)
 
 
 def create_app(settings: ScoringSettings, *, now: Now = utc_now, run_loops: bool = True) -> FastAPI:
@@ -56,7 +63,16 @@ def create_app(settings: ScoringSettings, *, now: Now = utc_now, run_loops: bool
             now=now,
         )
         follow = runtime.model_store.follower(runtime.sessions, settings.config_poll_interval_s)
-        more = {"accuracy": AccuracyLoop(runtime)} if settings.accuracy_interval_s > 0 else {}
+        more: dict[str, Loop] = {
+            "rollup-retention": RollupRetention(
+                runtime.sessions,
+                settings.rollup_retention_days,
+                interval_s=settings.rollup_prune_interval_s,
+                now=now,
+            )
+        }
+        if settings.accuracy_interval_s > 0:
+            more["accuracy"] = AccuracyLoop(runtime)
         return stateful.service_parts(
             runtime, outbox, bands, retention=retention, config=follow, **more
         )

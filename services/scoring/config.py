@@ -22,6 +22,11 @@ class ScoringSettings(StatefulServiceSettings):
     # pruned every ``dedupe_prune_interval_s`` (services/scoring/retention.py).
     dedupe_retention_days: int = Field(default=30, ge=1, le=3650)
     dedupe_prune_interval_s: Seconds = 3600.0
+    # Daily rollups and users' active days (what a measure added later reads) are kept this
+    # many days before each account's latest event; a scorecard whose window plus baseline
+    # needs more is refused. Pruned every ``rollup_prune_interval_s``.
+    rollup_retention_days: int = Field(default=180, ge=1, le=3650)
+    rollup_prune_interval_s: Seconds = 3600.0
     # Per-account state caps: rows over a cap are evicted, the oldest first
     # (vigil_scoring_state_evicted_total); an account under its caps is untouched.
     max_features_per_account: Count = 1000

@@ -58,6 +58,9 @@ class InvoiceRow:
     updated_at: datetime
 
 
+RollupKey = tuple[str, date, str, str, str, str]
+
+
 @dataclass
 class BatchChanges:
     """The row changes one batch of new (not yet applied) signals makes."""
@@ -70,6 +73,10 @@ class BatchChanges:
     invoices: dict[tuple[str, str], InvoiceRow] = field(default_factory=dict)
     failures: list[tuple[str, str, datetime, str | None]] = field(default_factory=list)
     responses: list[tuple[str, str, str, int, datetime]] = field(default_factory=list)
+    # (account, day, source, type, feature, detail) -> [events, quantity]
+    rollups: dict[RollupKey, list[float]] = field(default_factory=dict)
+    # (account, day, usage type, user): the user was active that day
+    user_days: set[tuple[str, date, str, str]] = field(default_factory=set)
 
 
 def fold_signals(signals: Iterable[ScoringSignal]) -> BatchChanges:
@@ -100,11 +107,22 @@ def _touch_account(changes: BatchChanges, s: ScoringSignal) -> None:
         row.last_event_at = max(row.last_event_at, s.occurred_at)
 
 
+def _roll(changes: BatchChanges, key: RollupKey, quantity: float) -> None:
+    bucket = changes.rollups.get(key)
+    if bucket is None:
+        changes.rollups[key] = [1, quantity]
+    else:
+        bucket[0] += 1
+        bucket[1] += quantity
+
+
 def _fold_usage(changes: BatchChanges, s: Any) -> None:
     day = s.occurred_at.date()
     bucket = changes.activity.setdefault((s.account_id, day), [0.0, 0.0])
     bucket[0] += 1
     bucket[1] += float(s.quantity)
+    _roll(changes, (s.account_id, day, "usage", s.type, s.feature, ""), float(s.quantity))
+    changes.user_days.add((s.account_id, day, s.type, s.user_id))
     seen = changes.users.setdefault((s.account_id, s.user_id), [s.occurred_at, s.occurred_at])
     seen[1] = s.occurred_at
     feature = changes.features.setdefault(
@@ -115,6 +133,9 @@ def _fold_usage(changes: BatchChanges, s: Any) -> None:
 
 
 def _fold_ticket(changes: BatchChanges, s: Any) -> None:
+    quantity = float(s.csat) if s.csat is not None else 0.0
+    day = s.occurred_at.date()
+    _roll(changes, (s.account_id, day, "ticket", s.type, "", s.severity or ""), quantity)
     if s.type == "satisfaction_rated":
         changes.responses.append(
             (s.account_id, s.event_id, "ticket_csat", int(s.csat), s.occurred_at)
@@ -140,6 +161,8 @@ def _fold_ticket(changes: BatchChanges, s: Any) -> None:
 
 
 def _fold_payment(changes: BatchChanges, s: Any) -> None:
+    amount = float(s.amount) if s.amount is not None else 0.0
+    _roll(changes, (s.account_id, s.occurred_at.date(), "payment", s.type, "", ""), amount)
     if s.type.startswith("subscription_"):
         row = changes.accounts[s.account_id]
         row.subscription_at = s.occurred_at
@@ -171,6 +194,7 @@ def _fold_payment(changes: BatchChanges, s: Any) -> None:
 
 
 def _fold_survey(changes: BatchChanges, s: Any) -> None:
+    _roll(changes, (s.account_id, s.occurred_at.date(), "survey", s.type, "", ""), float(s.score))
     changes.responses.append((s.account_id, s.event_id, s.type, int(s.score), s.occurred_at))
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.scoring.account_state import AccountState, OpenTicket, OverdueInvoice, Response
+from services.scoring.account_state import (
+    AccountState,
+    OpenTicket,
+    OverdueInvoice,
+    Response,
+    Rollup,
+    UserDay,
+)
 
 Rows = Mapping[str, list[Any]]
 
@@ -49,4 +56,20 @@ def build_state(account: Any, related: Mapping[str, Rows]) -> AccountState:
         ),
         invoices_paid=tuple(i["paid_at"] for i in invoices if i["paid_at"] is not None),
         score_history=tuple((r["as_of"], r["score"]) for r in related["history"].get(a, [])),
+        rollups=tuple(
+            Rollup(
+                r["day"],
+                r["source"],
+                r["type"],
+                r["feature"],
+                r["detail"],
+                r["events"],
+                r["quantity"],
+            )
+            for r in related.get("rollups", {}).get(a, [])
+        ),
+        user_days=tuple(
+            UserDay(r["day"], r["type"], r["user_id"])
+            for r in related.get("user_days", {}).get(a, [])
+        ),
     )

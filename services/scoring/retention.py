@@ -14,7 +14,9 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.scoring.repository.reads import account_ids_page
 from services.scoring.repository.retention import prune_applied_events
+from services.scoring.repository.rollups import prune_rollups
 from shared.clock import Now, utc_now
 from shared.db import transaction
 from shared.logging import get_logger
@@ -56,4 +58,49 @@ class EventIdRetention:
     async def run(self, stop: asyncio.Event) -> None:
         await run_periodically(
             stop, self._interval_s, lambda: self.prune(stop), name="event id pruning"
+        )
+
+
+class RollupRetention:
+    """Daily rollups are kept ``days`` before each account's latest event (or now, if
+    earlier), then pruned: a chunk of accounts per short transaction, in id order.
+
+    Relative to the account's own event time, not the wall clock alone: events replayed
+    from long ago keep their history until something newer arrives, and an account
+    holds at most ``days`` days whatever its age.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        days: int,
+        *,
+        interval_s: float = 3600.0,
+        chunk_size: int = 1000,
+        now: Now = utc_now,
+    ) -> None:
+        self._sessions = sessions
+        self._days = days
+        self._interval_s = interval_s
+        self._chunk_size = chunk_size
+        self._now = now
+
+    async def prune(self, stop: asyncio.Event | None = None) -> int:
+        """One pass over every account; returns how many rows were deleted."""
+        now, after, total = self._now(), None, 0
+        while stop is None or not stop.is_set():
+            async with transaction(self._sessions) as session:
+                ids = await account_ids_page(session, after, self._chunk_size)
+                if ids:
+                    total += await prune_rollups(session, ids, now, self._days)
+            if len(ids) < self._chunk_size:
+                break
+            after = ids[-1]
+        if total:
+            log.info("pruned rollups", deleted=total, days=self._days)
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await run_periodically(
+            stop, self._interval_s, lambda: self.prune(stop), name="rollup pruning"
         )

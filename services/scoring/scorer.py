@@ -7,12 +7,13 @@ score, the history of published changes and their outbox rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.account_state import NO_NEEDS, StateNeeds
 from services.scoring.caps import StateCaps, cap_related
 from services.scoring.changes import health_change_id, is_health_change
 from services.scoring.event_time import (
@@ -56,6 +57,7 @@ class Scorer:
         hooks: TrustHooks | None = None,
         caps: StateCaps | None = None,
         clock: Now = utc_now,
+        needs: Callable[[], StateNeeds] = lambda: NO_NEEDS,
     ) -> None:
         self.hooks = hooks  # shadow model and outcomes; None: neither
         self._caps = caps or StateCaps()
@@ -64,6 +66,8 @@ class Scorer:
         self._topic = topic
         self._step = step
         self._clock = clock  # when overrides are in force, unless the caller says
+        # what the models in force read beyond the default state (the default: nothing)
+        self.needs = needs
 
     async def rescore(
         self,
@@ -95,11 +99,14 @@ class Scorer:
         if not accounts:
             return []
         earliest = min(times.values())
+        needs = self.needs()
         related = await load_related(
             session,
             [a.account_id for a in accounts],
-            since=earliest - STATE_WINDOW,
+            since=earliest - max(STATE_WINDOW, timedelta(days=needs.state_days)),
             history_since=earliest - HISTORY_WINDOW,
+            needs=needs,
+            rollups_since=(earliest - timedelta(days=needs.rollup_days)).date(),
         )
         await self._enforce_caps(session, related)
         config = self._model_store.current

@@ -86,6 +86,8 @@ STATE_QUERIES = {
     "accounts": "SELECT account_id, score, band, segment, components, coverage, arr, seats,"
     " renewal_at, first_value_at, scored_as_of FROM accounts ORDER BY account_id",
     "activity": "SELECT * FROM daily_activity ORDER BY account_id, day",
+    "rollups": "SELECT * FROM rollups ORDER BY account_id, day, source, type, feature, detail",
+    "user_days": "SELECT * FROM user_days ORDER BY account_id, day, type, user_id",
     "users": "SELECT * FROM account_users ORDER BY account_id, user_id",
     "features": "SELECT * FROM account_features ORDER BY account_id, feature",
     "tickets": "SELECT * FROM tickets ORDER BY account_id, ticket_id",

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.account_state import NO_NEEDS, StateNeeds
+from services.scoring.repository.rollups import LOAD as ROLLUP_QUERIES
 from shared.db import driver_connection
 
 Rows = dict[str, list[Any]]  # asyncpg records, read by column name
@@ -64,9 +66,16 @@ async def lock_accounts(session: AsyncSession, account_ids: Sequence[str]) -> li
 
 
 async def load_related(
-    session: AsyncSession, account_ids: Sequence[str], *, since: datetime, history_since: datetime
+    session: AsyncSession,
+    account_ids: Sequence[str],
+    *,
+    since: datetime,
+    history_since: datetime,
+    needs: StateNeeds = NO_NEEDS,
+    rollups_since: date | None = None,
 ) -> dict[str, Rows]:
-    """Per table, per account, the rows scoring needs (windows start at ``since``).
+    """Per table, per account, the rows scoring needs (windows start at ``since``); the
+    rollups and the users' active days (from ``rollups_since``) only when ``needs`` says.
 
     Straight through asyncpg, in the session's transaction: thousands of rows a
     batch cost several times more as SQLAlchemy rows than as asyncpg records.
@@ -74,8 +83,15 @@ async def load_related(
     conn = await driver_connection(session)
     related: dict[str, Rows] = {}
     ids = list(account_ids)
-    for name, sql in QUERIES.items():
-        window = history_since if name == HISTORY_TABLE else since
+    queries = dict(QUERIES)
+    if needs.rollups:
+        queries["rollups"] = ROLLUP_QUERIES["rollups"]
+    if needs.user_days:
+        queries["user_days"] = ROLLUP_QUERIES["user_days"]
+    for name, sql in queries.items():
+        window: date | datetime = history_since if name == HISTORY_TABLE else since
+        if name in ROLLUP_QUERIES:
+            window = rollups_since or since.date()
         args = (ids, window) if "$2" in sql else (ids,)
         grouped: Rows = defaultdict(list)
         for row in await conn.fetch(sql, *args):

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.fold import BatchChanges
+from services.scoring.repository.rollups import upsert_rollups
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ async def apply_changes(session: AsyncSession, changes: BatchChanges) -> None:
     await _upsert_tickets(session, changes)
     await _upsert_invoices(session, changes)
     await _insert_failures_and_responses(session, changes)
+    await upsert_rollups(session, changes)
     if first_uses:
         await _mark_first_value(session, sorted(first_uses))
 

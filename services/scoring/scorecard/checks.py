@@ -13,9 +13,12 @@ from pydantic import ValidationError
 
 from services.scoring.scorecard import templates
 from services.scoring.scorecard.document import Condition, Measure, Reason, Scorecard
+from services.scoring.scorecard.rollup_measures import FILTERS
 
-# a scorecard whose windows need more history than the rollups keep is refused
+# a scorecard whose windows need more history than the rollups keep is refused: the
+# default of VIGIL_ROLLUP_RETENTION_DAYS (services/scoring/config.py), which callers pass
 RETENTION_DAYS = 180
+FILTER_FIELDS = ("types", "features", "severities", "kinds")
 
 AGGREGATES_BY_SOURCE = {
     "usage": {
@@ -29,6 +32,8 @@ AGGREGATES_BY_SOURCE = {
     "ticket": {"count", "open_tickets", "reopens"},
     "survey": {"count", "latest_survey", "mean_survey_points", "mean_score"},
     "payment": {
+        "count",
+        "sum_quantity",
         "failed_payments",
         "overdue_invoices",
         "overdue_days",
@@ -52,21 +57,23 @@ WINDOWED = {
     "downgrades",
 }
 BASELINED = {"count", "sum_quantity", "days_active"}  # daily buckets: rates compare
+BASELINED_SOURCES = ("usage", "ticket", "payment")  # survey responses have no daily buckets
 
 
-def validate(data: Any) -> tuple[Scorecard | None, list[str]]:
-    """The scorecard, or None and every error found."""
+def validate(data: Any, retention_days: int = RETENTION_DAYS) -> tuple[Scorecard | None, list[str]]:
+    """The scorecard, or None and every error found (windows longer than
+    ``retention_days``, the days the rollups keep, among them)."""
     try:
         card = Scorecard.model_validate(data)
     except ValidationError as error:
         return None, [f"{_path(e['loc'])}: {e['msg']}" for e in error.errors()]
-    errors = cross_reference_errors(card)
+    errors = cross_reference_errors(card, retention_days)
     return (None, errors) if errors else (card, [])
 
 
-def cross_reference_errors(card: Scorecard) -> list[str]:
-    """The checks pydantic cannot make alone: names, references, windows, templates."""
-    return list(_cross_references(card))
+def cross_reference_errors(card: Scorecard, retention_days: int = RETENTION_DAYS) -> list[str]:
+    """The checks pydantic cannot make alone: names, references, filters, windows, templates."""
+    return list(_cross_references(card, retention_days))
 
 
 def _union_tag(part: int | str) -> bool:
@@ -95,7 +102,7 @@ def _duplicates(kind: str, names: list[str]) -> Iterable[str]:
         seen.add(name)
 
 
-def _cross_references(card: Scorecard) -> Iterable[str]:
+def _cross_references(card: Scorecard, retention_days: int) -> Iterable[str]:
     measures = {m.name for m in card.measures}
     components = [c.name for c in card.components]
     segments = [s.name for s in card.segments]
@@ -106,7 +113,7 @@ def _cross_references(card: Scorecard) -> Iterable[str]:
     if card.default_segment in segments:
         yield f"default_segment: {card.default_segment!r} is also a listed segment"
     for i, measure in enumerate(card.measures):
-        yield from _measure(f"measures[{i}]", measure)
+        yield from _measure(f"measures[{i}]", measure, retention_days)
     for i, component in enumerate(card.components):
         path = f"components[{i}]"
         for j, item in enumerate(component.measures):
@@ -136,25 +143,44 @@ def _cross_references(card: Scorecard) -> Iterable[str]:
         yield from _template(f"reasons.{key}", getattr(card.reasons, key), names)
 
 
-def _measure(path: str, m: Measure) -> Iterable[str]:
+def _measure(path: str, m: Measure, retention_days: int) -> Iterable[str]:
     if m.aggregate not in AGGREGATES_BY_SOURCE[m.source]:
         allowed = ", ".join(sorted(AGGREGATES_BY_SOURCE[m.source]))
         yield f"{path}.aggregate: {m.aggregate!r} does not apply to {m.source} (one of: {allowed})"
+    else:
+        yield from _filters(path, m)
     if m.aggregate in WINDOWED and m.window_days is None:
         yield f"{path}.window_days: required for {m.aggregate}"
     if m.aggregate not in WINDOWED and m.window_days is not None:
         yield f"{path}.window_days: {m.aggregate} reads the account now and takes no window"
-    if m.baseline_days is not None and m.aggregate not in BASELINED:
-        yield f"{path}.baseline_days: only for {', '.join(sorted(BASELINED))}"
+    if m.baseline_days is not None and (
+        m.aggregate not in BASELINED or m.source not in BASELINED_SOURCES
+    ):
+        yield (
+            f"{path}.baseline_days: only for {', '.join(sorted(BASELINED))}"
+            f" of {', '.join(BASELINED_SOURCES)} events"
+        )
     span = (m.window_days or 0) + (m.baseline_days or 0)
-    if span > RETENTION_DAYS:
+    if span > retention_days:
         field = "baseline_days" if m.baseline_days else "window_days"
-        yield f"{path}.{field}: needs {span} days of history, over the {RETENTION_DAYS}-day limit"
+        yield (
+            f"{path}.{field}: needs {span} days of history (window and baseline), over the"
+            f" {retention_days} days the rollups keep (VIGIL_ROLLUP_RETENTION_DAYS)"
+        )
     if m.severity_weights is not None and m.aggregate != "open_tickets":
         yield f"{path}.severity_weights: only for open_tickets"
     for i, (a, b) in enumerate(zip(m.points or [], (m.points or [])[1:], strict=False)):
         if not a.x < b.x:
             yield f"{path}.points[{i + 1}]: x must increase"
+
+
+def _filters(path: str, m: Measure) -> Iterable[str]:
+    """A filter the measure's data has no such field for would silently match everything."""
+    takes = FILTERS.get((m.source, m.aggregate), frozenset())
+    for name in FILTER_FIELDS:
+        if getattr(m, name) and name not in takes:
+            allowed = ", ".join(f for f in FILTER_FIELDS if f in takes) or "no filter"
+            yield f"{path}.{name}: {m.source} {m.aggregate} does not filter by {name} ({allowed})"
 
 
 def _known(path: str, name: str, known: set[str]) -> Iterable[str]:

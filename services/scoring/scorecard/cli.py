@@ -31,11 +31,20 @@ DOCUMENTS: dict[str, type[BaseModel]] = {"scorecard": Scorecard}
 @app.command()
 def validate(
     file: Annotated[Path, typer.Argument(help="Scorecard (YAML or JSON)", exists=True)],
+    retention_days: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=3650,
+            envvar="VIGIL_ROLLUP_RETENTION_DAYS",
+            help="Days of history scoring keeps (its VIGIL_ROLLUP_RETENTION_DAYS)",
+        ),
+    ] = 180,
 ) -> None:
     """Check a scorecard: every error with its path; exit 1 on errors."""
     from services.scoring.scorecard.default import load
 
-    card, errors = load(file)
+    card, errors = load(file, retention_days)
     if card is None:
         for error in errors:
             typer.echo(error, err=True)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import orjson
 
-from services.scoring.account_state import AccountState
+from services.scoring.account_state import NO_NEEDS, AccountState, StateNeeds
 from services.scoring.scorecard import templates
-from services.scoring.scorecard.checks import cross_reference_errors
+from services.scoring.scorecard.checks import RETENTION_DAYS, cross_reference_errors
 from services.scoring.scorecard.document import (
     AttributeCondition,
     Component,
@@ -27,6 +27,7 @@ from services.scoring.scorecard.measures import (
     raw_reader,
     shared_points,
 )
+from services.scoring.scorecard.rollup_measures import needs_of
 
 Values = Mapping[str, float | None]
 Check = Callable[[Values], bool]
@@ -86,6 +87,12 @@ class CompiledScorecard:
     trend_drop: float
     trend_text: tuple[templates.Piece, ...]
     coverage_text: tuple[templates.Piece, ...]
+    # what the measures read beyond the default state (the default scorecard: nothing)
+    needs: StateNeeds = NO_NEEDS
+
+    @property
+    def needs_rollups(self) -> bool:
+        return self.needs.rollups or self.needs.user_days
 
 
 def _check(c: Condition) -> Check:
@@ -166,20 +173,23 @@ def version_of(card: Scorecard) -> str:
     return f"{card.version}+{hashlib.sha256(canonical).hexdigest()[:8]}"
 
 
-def compile_scorecard(card: Scorecard) -> CompiledScorecard:
+def compile_scorecard(card: Scorecard, retention_days: int = RETENTION_DAYS) -> CompiledScorecard:
     """Compile a scorecard once, to evaluate many times.
 
     Raises ``ValueError`` with every error when the cross-reference checks fail
-    (a document built without ``checks.validate`` could divide by zero or name
-    a measure that does not exist), ``Unsupported`` for what the state lacks.
+    (a document built without ``checks.validate`` could divide by zero, name
+    a measure that does not exist, or need more days than the rollups keep).
     """
-    errors = cross_reference_errors(card)
+    errors = cross_reference_errors(card, retention_days)
     if errors:
         raise ValueError("invalid scorecard:\n" + "\n".join(errors))
     points_of = {m.name: points(m.points) for m in card.measures}
     unique = {raw_key(m): m for m in reversed(card.measures)}
     keys = list(unique)
     names = [c.name for c in card.components]
+    needs = NO_NEEDS
+    for m in unique.values():
+        needs |= needs_of(m)
     return CompiledScorecard(
         version=version_of(card),
         raws=tuple(raw_reader(m) for m in unique.values()),
@@ -198,4 +208,5 @@ def compile_scorecard(card: Scorecard) -> CompiledScorecard:
         trend_drop=card.reasons.trend_drop,
         trend_text=tuple(templates.parse(card.reasons.trend)[0]),
         coverage_text=tuple(templates.parse(card.reasons.low_coverage)[0]),
+        needs=needs,
     )

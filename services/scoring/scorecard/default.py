@@ -13,19 +13,19 @@ from typing import Any
 import yaml
 
 from services.scoring.model_config import SEVERITIES, HealthModelConfig
-from services.scoring.scorecard.checks import validate
+from services.scoring.scorecard.checks import RETENTION_DAYS, validate
 from services.scoring.scorecard.document import Scorecard
 
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "deploy" / "scorecards" / "default.yaml"
 
 
-def load(path: Path) -> tuple[Scorecard | None, list[str]]:
+def load(path: Path, retention_days: int = RETENTION_DAYS) -> tuple[Scorecard | None, list[str]]:
     """A scorecard from a YAML (or JSON) file, or every error with its path."""
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         return None, [f"(document): cannot read: {error}"]
-    return validate(data)
+    return validate(data, retention_days)
 
 
 def _when(measure: str, op: str, value: float | None = None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import orjson
 from services.scoring.account_state import AccountState
 from services.scoring.components import _survey_points as survey_points
 from services.scoring.scorecard.document import Breakpoint, Measure
+from services.scoring.scorecard.rollup_measures import RollupView, reads_rollups, rollup_reader
 
 PointsFn = Callable[[float], float]
 NEVER = datetime.min.replace(tzinfo=UTC)
@@ -23,12 +24,20 @@ NEVER = datetime.min.replace(tzinfo=UTC)
 class Context:
     """One account at one ``as_of``, with what several measures read prepared once."""
 
-    __slots__ = ("_daily", "_seen", "as_of", "state")
+    __slots__ = ("_daily", "_seen", "_view", "as_of", "state")
 
     def __init__(self, state: AccountState, as_of: datetime) -> None:
         self.state, self.as_of = state, as_of
         self._daily: list[tuple[int, float, float, float]] | None = None
         self._seen: list[datetime] | None = None
+        self._view: RollupView | None = None
+
+    @property
+    def view(self) -> RollupView:
+        """The rollups, for the measures that read them."""
+        if self._view is None:
+            self._view = RollupView(self.state, self.as_of)
+        return self._view
 
     @property
     def daily(self) -> list[tuple[int, float, float, float]]:
@@ -51,10 +60,6 @@ class Context:
 
 
 Reader = Callable[[Context], float | None]
-
-
-class Unsupported(ValueError):
-    """A valid measure that today's account state cannot compute yet."""
 
 
 def _count(times: Iterable[datetime], after: datetime, until: datetime) -> float:
@@ -207,8 +212,9 @@ def raw_key(m: Measure) -> str:
 
 def raw_reader(m: Measure) -> Reader:
     """The measure's value at ``as_of`` before the per-seat division."""
-    if m.types:
-        raise Unsupported(f"measure {m.name}: type filters need the per-type rollups")
+    if reads_rollups(m):
+        read = rollup_reader(m)
+        return lambda c: read(c.view)
     return SOURCES[m.source](m)
 
 

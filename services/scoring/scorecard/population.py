@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.scoring.account_state import AccountState
+from services.scoring.account_state import AccountState, StateNeeds
 from services.scoring.accuracy.features import cutoff
 from services.scoring.accuracy.outcomes import Outcome
 from services.scoring.loader import build_state
@@ -52,13 +52,15 @@ class Scorable:
     stored_segment: str | None
 
 
-def history_days(*cards: Scorecard) -> int:
-    """Days of state the cards' measures read back from an ``as_of``, and one more for the
-    band a day earlier that hysteresis compares with; at least the scorer's window (what
-    it loads decides the recent reopens and paid invoices), so the live scorecard gives
-    each account the band the scorer stored."""
-    spans = [(m.window_days or 0) + (m.baseline_days or 0) for c in cards for m in c.measures]
-    return max([*spans, STATE_WINDOW.days - 1]) + 1
+def state_needs(*cards: CompiledScorecard) -> StateNeeds:
+    """What the cards read, and how far back: at least the scorer's own window (what it
+    loads decides the recent reopens and paid invoices), so the live scorecard gives each
+    account the band the scorer stored, and a day more for the band a day earlier that
+    hysteresis compares with."""
+    needs = StateNeeds(state_days=STATE_WINDOW.days)
+    for card in cards:
+        needs |= card.needs
+    return replace(needs, state_days=needs.state_days + 1, rollup_days=needs.rollup_days + 1)
 
 
 async def live_scorecard(session: AsyncSession) -> Scorecard:
@@ -70,7 +72,10 @@ async def live_scorecard(session: AsyncSession) -> Scorecard:
 
 
 async def _scorable(
-    session: AsyncSession, accounts: Sequence[Any], days: int, since: datetime | None = None
+    session: AsyncSession,
+    accounts: Sequence[Any],
+    needs: StateNeeds,
+    since: datetime | None = None,
 ) -> list[Scorable]:
     """The accounts' states at their latest score, read from ``days`` before the earliest
     of those (or before ``since``)."""
@@ -82,8 +87,10 @@ async def _scorable(
     related = await load_related(
         session,
         [a.account_id for a in known],
-        since=earliest - timedelta(days=days),
+        since=earliest - timedelta(days=needs.state_days),
         history_since=earliest - timedelta(days=TREND_DAYS),
+        needs=needs,
+        rollups_since=(earliest - timedelta(days=needs.rollup_days)).date(),
     )
     return [
         Scorable(a.account_id, build_state(a, related), times[a.account_id], a.segment)  # type: ignore[arg-type]
@@ -92,7 +99,7 @@ async def _scorable(
 
 
 async def pages(
-    sessions: Sessions, days: int, chunk: int, progress: Progress | None = None
+    sessions: Sessions, needs: StateNeeds, chunk: int, progress: Progress | None = None
 ) -> AsyncIterator[list[Scorable]]:
     """Every account's state at its latest score, ``chunk`` accounts at a time."""
     async with transaction(sessions) as session:
@@ -103,7 +110,7 @@ async def pages(
             accounts = await accounts_page(session, after, chunk)
             if not accounts:
                 return
-            scorable = await _scorable(session, accounts, days)
+            scorable = await _scorable(session, accounts, needs)
         after = accounts[-1].account_id
         done += len(accounts)
         yield scorable
@@ -112,14 +119,14 @@ async def pages(
 
 
 async def states_of(
-    sessions: Sessions, account_ids: Sequence[str], days: int, since: datetime, chunk: int
+    sessions: Sessions, account_ids: Sequence[str], needs: StateNeeds, since: datetime, chunk: int
 ) -> AsyncIterator[list[Scorable]]:
-    """The states of ``account_ids`` (those that exist), read from ``days`` before ``since``."""
+    """The states of ``account_ids`` (those that exist), read back from ``since``."""
     ids = sorted(set(account_ids))
     for start in range(0, len(ids), chunk):
         async with transaction(sessions) as session:
             accounts = await accounts_by_id(session, ids[start : start + chunk])
-            page = await _scorable(session, accounts, days, since)
+            page = await _scorable(session, accounts, needs, since)
         yield page
 
 
@@ -146,8 +153,8 @@ async def diff_population(
     progress: Progress | None = None,
 ) -> BandDiff:
     diff = BandDiff(samples=samples)
-    days = history_days(live[0], candidate[0])
-    async for page in pages(sessions, days, chunk, progress):
+    needs = state_needs(live[1], candidate[1])
+    async for page in pages(sessions, needs, chunk, progress):
         diff_page(diff, live[1], candidate[1], page)
     return diff
 
@@ -156,7 +163,7 @@ async def outcome_states(
     sessions: Sessions,
     outcomes: Sequence[Outcome],
     horizons: Sequence[int],
-    cards: Sequence[Scorecard],
+    cards: Sequence[CompiledScorecard],
     chunk: int = 1000,
 ) -> dict[str, AccountState]:
     """The state of every account with an outcome, read back far enough for the cards'
@@ -166,7 +173,7 @@ async def outcome_states(
     earliest = min(cutoff(o, max(horizons)) for o in outcomes)
     states: dict[str, AccountState] = {}
     ids = [o.account_id for o in outcomes]
-    async for page in states_of(sessions, ids, history_days(*cards), earliest, chunk):
+    async for page in states_of(sessions, ids, state_needs(*cards), earliest, chunk):
         states.update((s.account_id, s.state) for s in page)
     return states
 
@@ -180,7 +187,7 @@ async def backtest(
         live_card = await live_scorecard(session)
         outcomes = await load_outcomes(session)
     live = ScorecardCandidate(live_card, compile_scorecard(live_card))
-    states = await outcome_states(sessions, outcomes, horizons, [live.card, candidate.card])
+    states = await outcome_states(sessions, outcomes, horizons, [live.compiled, candidate.compiled])
 
     def compute() -> list[ScorecardHorizon]:
         return [horizon(outcomes, states, live, candidate, days) for days in horizons]

@@ -20,7 +20,14 @@ from typing import Any
 import orjson
 
 from services.ingest.validation import decode_event, to_signal
-from services.scoring.account_state import AccountState, OpenTicket, OverdueInvoice, Response
+from services.scoring.account_state import (
+    AccountState,
+    OpenTicket,
+    OverdueInvoice,
+    Response,
+    Rollup,
+    UserDay,
+)
 from services.scoring.fold import INVOICE_STATUS, fold_signals
 from services.scoring.model import score
 from services.scoring.model_config import HealthModelConfig
@@ -109,6 +116,12 @@ def state_at(signals: Sequence[ScoringSignal], as_of: datetime) -> AccountState 
             if i.status in ("overdue", "failed") and (overdue.get(i.invoice_id) or i.due_at)
         ),
         invoices_paid=tuple(paid[i.invoice_id] for i in invoices if i.invoice_id in paid),
+        # what a scorecard with filtered measures reads (the default reads neither)
+        rollups=tuple(
+            Rollup(day, source, kind, feature, detail, int(v[0]), v[1])
+            for (_a, day, source, kind, feature, detail), v in changes.rollups.items()
+        ),
+        user_days=tuple(UserDay(day, kind, user) for _a, day, kind, user in changes.user_days),
     )
 
 

@@ -95,13 +95,58 @@ def test_a_window_over_the_retention_limit() -> None:
     data["measures"][1]["window_days"] = 181
     i = measure_index(data, "usage_ratio")
     data["measures"][i]["baseline_days"] = 175
+    kept = "the 180 days the rollups keep (VIGIL_ROLLUP_RETENTION_DAYS)"
     assert errors_of(data) == [
-        "measures[1].window_days: needs 181 days of history, over the 180-day limit",
-        f"measures[{i}].baseline_days: needs 182 days of history, over the 180-day limit",
+        f"measures[1].window_days: needs 181 days of history (window and baseline), over {kept}",
+        f"measures[{i}].baseline_days: needs 182 days of history (window and baseline),"
+        f" over {kept}",
     ]
+    assert validate(data, retention_days=182)[1] == []  # a longer retention takes it
     data["measures"][1]["window_days"] = 4000
     assert errors_of(data) == [
         "measures[1].window_days: Input should be less than or equal to 3650",
+    ]
+
+
+def test_a_filter_the_data_has_no_field_for_is_refused() -> None:
+    data = doc()
+    i = measure_index(data, "usage_ratio")
+    data["measures"][i]["severities"] = ["urgent"]
+    j = measure_index(data, "features_used")
+    data["measures"][j]["kinds"] = ["nps"]
+    data["measures"].append(
+        {
+            "name": "api_users",
+            "source": "usage",
+            "aggregate": "distinct_users",
+            "window_days": 7,
+            "types": ["api_call"],
+            "features": ["export"],
+        }
+    )
+    last = len(data["measures"]) - 1
+    assert errors_of(data) == [
+        f"measures[{i}].severities: usage count does not filter by severities (types, features)",
+        f"measures[{j}].kinds: usage distinct_features does not filter by kinds (types, features)",
+        f"measures[{last}].features: usage distinct_users does not filter by features (types)",
+    ]
+
+
+def test_a_baseline_only_where_daily_buckets_exist() -> None:
+    data = doc()
+    data["measures"].append(
+        {
+            "name": "answers",
+            "source": "survey",
+            "aggregate": "count",
+            "window_days": 30,
+            "baseline_days": 60,
+        }
+    )
+    last = len(data["measures"]) - 1
+    assert errors_of(data) == [
+        f"measures[{last}].baseline_days: only for count, days_active, sum_quantity"
+        " of usage, ticket, payment events"
     ]
 
 

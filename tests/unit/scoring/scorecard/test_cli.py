@@ -55,3 +55,16 @@ def test_diff_refuses_an_invalid_file_with_every_path_before_reading_the_databas
         "measures[6].points[2]: x must increase",
         "components[1].measures[0].measure: unknown measure 'nope'",
     ]
+
+
+def test_windows_are_checked_against_the_retention_scoring_keeps(tmp_path: Path) -> None:
+    text = DEFAULT_PATH.read_text().replace("baseline_days: 28 ", "baseline_days: 200")
+    path = tmp_path / "card.yaml"
+    path.write_text(text)
+    refused = CliRunner().invoke(app, ["scorecard", "validate", str(path)])
+    assert refused.exit_code == 1
+    assert refused.output.startswith("measures[2].baseline_days: needs 207 days of history")
+    taken = CliRunner().invoke(
+        app, ["scorecard", "validate", str(path)], env={"VIGIL_ROLLUP_RETENTION_DAYS": "365"}
+    )
+    assert taken.exit_code == 0, taken.output

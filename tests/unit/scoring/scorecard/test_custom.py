@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from services.scoring.account_state import Rollup
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.scorecard.checks import validate
 from services.scoring.scorecard.compiled import compile_scorecard
 from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.document import Scorecard
 from services.scoring.scorecard.evaluate import evaluate
-from services.scoring.scorecard.measures import Unsupported
 from tests.unit.scoring.states import NOW, active_account
 
 BASE: dict[str, Any] = scorecard_from_config(HealthModelConfig()).model_dump(mode="json")
@@ -43,9 +45,22 @@ def test_a_new_measure_enters_its_component_with_its_weight() -> None:
     assert evaluate(compiled, state, NOW).components["adoption"] == pytest.approx(83.3)
 
 
-def test_a_usage_type_filter_is_refused_until_per_type_history_exists() -> None:
-    with pytest.raises(Unsupported, match="type filters"):
-        compile_scorecard(card({**HABIT, "types": ["report_exported"]}))
+def test_a_usage_type_filter_reads_the_rollups_and_only_that_type() -> None:
+    compiled = compile_scorecard(card({**HABIT, "types": ["report_exported"]}))
+    assert compiled.needs_rollups and compiled.needs.rollup_days == 30
+    day = NOW.date() - timedelta(days=1)
+    rollups = (
+        Rollup(day, "usage", "report_exported", "reports", "", 3, 3.0),
+        Rollup(day - timedelta(days=1), "usage", "page_view", "reports", "", 9, 9.0),
+    )
+    state = replace(active_account(features=10, silent_days=20), rollups=rollups)
+    # one day of exports in 30 (5 points, weight 1) beside 10 features (100, weight 2)
+    assert evaluate(compiled, state, NOW).components["adoption"] == pytest.approx(68.3)
+
+
+def test_the_default_scorecard_reads_nothing_beyond_the_state() -> None:
+    compiled = compile_scorecard(Scorecard.model_validate(BASE))
+    assert not compiled.needs_rollups and compiled.needs.state_days <= 91
 
 
 def test_segments_on_seats_and_the_default_for_unknown_attributes() -> None:

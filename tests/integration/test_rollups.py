@@ -1,0 +1,167 @@
+"""Signals through scoring's consumer leave daily rollups and users' days behind; a
+scorecard compiled afterwards, with a measure nobody asked for while the events arrived
+(API calls in 7 days, API users in 14), computes it from the stored rows without a
+replay; pruning to a retention the window fits in changes nothing (real broker and
+database)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.scoring.app import create_app
+from services.scoring.loader import build_state
+from services.scoring.model_config import HealthModelConfig
+from services.scoring.repository.reads import load_related, lock_accounts
+from services.scoring.retention import RollupRetention
+from services.scoring.scorecard.checks import validate
+from services.scoring.scorecard.compiled import CompiledScorecard, compile_scorecard
+from services.scoring.scorecard.default import scorecard_from_config
+from services.scoring.scorecard.evaluate import measure_values
+from shared.db import create_engine, create_sessionmaker, transaction
+from tests.integration.pipeline import END, produce_signals, wait_drained
+from tests.integration.test_scoring import settings_for
+from tests.integration.test_trust import rows, signal
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+# (days before END, hour, usage type, user): two accounts, one of them calling the API
+USES = [
+    (d, h, kind, user)
+    for d in (0, 1, 2, 4, 6, 7, 9, 13, 20, 35)
+    for h, kind, user in ((1, "api_call", "u1" if d > 5 else "u2"), (5, "page_view", "u3"))
+]
+API_MEASURES = [
+    {"name": "api_calls_7d", "source": "usage", "aggregate": "count", "window_days": 7,
+     "types": ["api_call"], "points": [{"x": 0, "y": 0}, {"x": 10, "y": 100}]},
+    {"name": "api_users_14d", "source": "usage", "aggregate": "distinct_users",
+     "window_days": 14, "types": ["api_call"]},
+    {"name": "urgent_opened_30d", "source": "ticket", "aggregate": "count", "window_days": 30,
+     "types": ["opened"], "severities": ["urgent"]},
+    {"name": "page_views_30d", "source": "usage", "aggregate": "count", "window_days": 30,
+     "types": ["page_view"]},
+]  # fmt: skip
+
+
+def events(prefix: str) -> list[tuple[str, bytes]]:
+    out = []
+    for account in ("api", "quiet"):
+        for d, h, kind, user in USES:
+            if account == "quiet" and kind == "api_call":
+                continue
+            at = END - timedelta(days=d, hours=h)
+            out.append(signal(prefix, account, "usage", at, kind, user_id=user, feature=kind))
+    for d, severity in ((3, "urgent"), (8, "low"), (40, "urgent")):
+        at = END - timedelta(days=d)
+        out.append(
+            signal(prefix, "api", "ticket", at, "opened", ticket_id=f"t{d}", severity=severity)
+        )
+    return out
+
+
+def later_scorecard() -> CompiledScorecard:
+    """The default scorecard with the API measures added to adoption: written after the fact."""
+    data: dict[str, Any] = scorecard_from_config(HealthModelConfig()).model_dump(mode="json")
+    data = copy.deepcopy(data)
+    data["measures"] += API_MEASURES
+    adoption = next(c for c in data["components"] if c["name"] == "adoption")
+    adoption["measures"].append({"measure": "api_calls_7d"})
+    card, errors = validate(data)
+    assert errors == [] and card is not None
+    return compile_scorecard(card)
+
+
+def naive_api_calls(days: int, as_of: datetime) -> tuple[int, set[str]]:
+    """API calls and API users whose UTC day is less than ``days`` before ``as_of``'s."""
+    recent = [
+        (d, h, user)
+        for d, h, kind, user in USES
+        if kind == "api_call"
+        and 0 <= (as_of.date() - (END - timedelta(days=d, hours=h)).date()).days < days
+    ]
+    return len(recent), {user for *_x, user in recent}
+
+
+async def values_at(database: str, accounts: list[str], card: CompiledScorecard) -> dict[str, Any]:
+    """Each account's measure values at END, loaded the way scoring loads state."""
+    engine = create_engine(database, pool_size=1)
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            locked = await lock_accounts(session, accounts)
+            related = await load_related(
+                session,
+                accounts,
+                since=END - timedelta(days=91),
+                history_since=END - timedelta(days=8),
+                needs=card.needs,
+                rollups_since=(END - timedelta(days=card.needs.rollup_days)).date(),
+            )
+            return {
+                a.account_id: measure_values(card, build_state(a, related), END) for a in locked
+            }
+    finally:
+        await engine.dispose()
+
+
+async def test_a_measure_added_later_is_computed_from_the_stored_rollups(
+    infra, topic_names, database
+) -> None:
+    group = f"rollups-{uuid.uuid4().hex[:6]}"
+    settings = settings_for(infra, topic_names, database, group)
+    prefix = uuid.uuid4().hex[:4]
+    await produce_signals(infra.kafka_bootstrap, settings.topics.signals, events(prefix))
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        await wait_drained(database, infra.kafka_bootstrap, group, settings.topics.signals)
+
+    api, quiet = prefix + "api", prefix + "quiet"
+    stored = await rows(
+        database,
+        "SELECT source, type, sum(events)::int FROM rollups WHERE account_id = :a"
+        " GROUP BY source, type ORDER BY source, type",
+        a=api,
+    )
+    assert stored == [
+        ("ticket", "opened", 3),
+        ("usage", "api_call", 10),
+        ("usage", "page_view", 10),
+    ]
+    users = await rows(
+        database, "SELECT DISTINCT type, user_id FROM user_days WHERE account_id = :a", a=api
+    )
+    assert sorted(users) == [("api_call", "u1"), ("api_call", "u2"), ("page_view", "u3")]
+
+    card = later_scorecard()
+    assert card.needs.rollups and card.needs.user_days and card.needs.rollup_days == 30
+    calls, callers = naive_api_calls(7, END)
+    _, callers_14d = naive_api_calls(14, END)
+    got = await values_at(database, [api, quiet], card)
+    assert (calls, callers, len(callers_14d)) == (4, {"u2"}, 2)  # the workload's shape
+    assert got[api]["api_calls_7d"] == calls
+    assert got[api]["api_users_14d"] == len(callers_14d)
+    assert got[api]["urgent_opened_30d"] == 1
+    assert got[api]["page_views_30d"] == got[quiet]["page_views_30d"] == 9
+    assert got[quiet]["api_calls_7d"] == 0 and got[quiet]["api_users_14d"] == 0
+
+    # kept 14 days before each account's latest event (the day before END): the 7- and
+    # 14-day windows still fit, the 30-day one does not (the checks would refuse it)
+    cutoff = (END - timedelta(hours=1)).date() - timedelta(days=14)
+    oldest = "SELECT min(day) FROM {} WHERE account_id = ANY(:a)"
+    for table in ("rollups", "user_days"):
+        assert (await rows(database, oldest.format(table), a=[api, quiet]))[0][0] < cutoff
+    engine = create_engine(database, pool_size=1)
+    try:
+        sessions = create_sessionmaker(engine)
+        assert await RollupRetention(sessions, 14, chunk_size=1, now=lambda: END).prune() > 0
+    finally:
+        await engine.dispose()
+    for table in ("rollups", "user_days"):
+        assert (await rows(database, oldest.format(table), a=[api, quiet]))[0][0] >= cutoff
+    after = await values_at(database, [api, quiet], card)
+    for name in ("api_calls_7d", "api_users_14d", "urgent_opened_30d"):
+        assert after[api][name] == got[api][name]
+    assert after[api]["page_views_30d"] == 8
