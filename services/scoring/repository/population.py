@@ -56,6 +56,17 @@ async def latest_scoring_config(session: AsyncSession) -> dict[str, Any] | None:
     return None if row is None else dict(row[0])
 
 
+async def latest_scorecard(session: AsyncSession) -> dict[str, Any] | None:
+    """The live scorecard document as stored (None: none stored, or the built-in model)."""
+    row = (
+        await session.execute(
+            text("SELECT config FROM scorecard_config ORDER BY version DESC LIMIT 1")
+        )
+    ).first()
+    document = None if row is None else dict(row[0]).get("scorecard")
+    return None if document is None else dict(document)
+
+
 def scored_at(account: Any) -> datetime | None:
     """When the account's live score is from (its latest event when never scored)."""
     when: datetime | None = account.scored_as_of or account.last_event_at

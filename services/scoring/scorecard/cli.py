@@ -149,3 +149,46 @@ def diff(
         return
     for line in lines(result, live_version, candidate[1].version):
         typer.echo(line)
+
+
+@app.command()
+def apply(
+    file: Annotated[Path, typer.Argument(help="Scorecard (YAML or JSON)", exists=True)],
+    url: Annotated[
+        str, typer.Option(envvar="VIGIL_SCORING_URL", help="The scoring service")
+    ] = "http://127.0.0.1:8082",
+    token: Annotated[
+        str, typer.Option(envvar="VIGIL_API_TOKEN", help="An admin token", show_default=False)
+    ] = "",
+) -> None:
+    """Make a scorecard live (PUT /v1/config/scorecard): checked here, then by the service;
+    prints the stored version. Every account is re-scored with it shortly after."""
+    import httpx
+
+    from services.scoring.scorecard.default import load
+
+    card, errors = load(file)
+    if card is None:
+        for error in errors:
+            typer.echo(error, err=True)
+        raise typer.Exit(1)
+    if not token:
+        typer.echo("an admin token is needed: --token or VIGIL_API_TOKEN", err=True)
+        raise typer.Exit(2)
+    try:
+        response = httpx.put(
+            f"{url.rstrip('/')}/v1/config/scorecard",
+            json=card.model_dump(mode="json"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+    except httpx.HTTPError as error:
+        typer.echo(f"cannot reach scoring at {url}: {error}", err=True)
+        raise typer.Exit(1) from None
+    body = response.json() if response.headers.get("content-type") == "application/json" else {}
+    if response.status_code != 200:
+        typer.echo(
+            f"refused ({response.status_code}): {body.get('detail', response.text)}", err=True
+        )
+        raise typer.Exit(1)
+    typer.echo(f"applied: version {body['version']} ({body['scorecard_version']})")

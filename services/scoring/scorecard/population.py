@@ -24,6 +24,7 @@ from services.scoring.repository.population import (
     account_count,
     accounts_by_id,
     accounts_page,
+    latest_scorecard,
     latest_scoring_config,
     scored_at,
 )
@@ -64,8 +65,11 @@ def state_needs(*cards: CompiledScorecard) -> StateNeeds:
 
 
 async def live_scorecard(session: AsyncSession) -> Scorecard:
-    """The scorecard in force: the live model config as a scorecard (the defaults when
-    none is stored yet)."""
+    """The scorecard in force: the stored live scorecard, else the live model config as a
+    scorecard (the defaults when none is stored yet)."""
+    document = await latest_scorecard(session)
+    if document is not None:
+        return Scorecard.model_validate(document)
     stored = await latest_scoring_config(session)
     config = HealthModelConfig() if stored is None else HealthModelConfig.model_validate(stored)
     return scorecard_from_config(config)
