@@ -16,9 +16,12 @@ from typing import Any
 from services.scoring.scorecard.checks import (
     AGGREGATES_BY_SOURCE,
     BASELINED,
+    BASELINED_SOURCES,
+    FILTER_FIELDS,
     RETENTION_DAYS,
     WINDOWED,
 )
+from services.scoring.scorecard.rollup_measures import FILTERS
 
 NO_VALUE = ("present", "missing")
 LISTED = ("in", "not_in")
@@ -36,13 +39,17 @@ def _measure(i: int, m: dict[str, Any]) -> None:
     if m["aggregate"] not in allowed:
         m["aggregate"] = sorted(allowed)[0]
     aggregate = m["aggregate"]
-    m.pop("types", None)  # per-type rollups: refused as unsupported until the state has them
+    takes = FILTERS.get((m["source"], aggregate), frozenset())
+    for name in FILTER_FIELDS:
+        if name not in takes:
+            m.pop(name, None)  # a filter on a field the data has not
     if aggregate in WINDOWED:
         m["window_days"] = min(m.get("window_days") or 7, RETENTION_DAYS)
     else:
         m.pop("window_days", None)
     baseline = m.get("baseline_days")
-    if aggregate in BASELINED and baseline is not None and "window_days" in m:
+    baselined = aggregate in BASELINED and m["source"] in BASELINED_SOURCES
+    if baselined and baseline is not None and "window_days" in m:
         m["baseline_days"] = max(1, min(baseline, RETENTION_DAYS - m["window_days"]))
         if m["window_days"] >= RETENTION_DAYS:
             m.pop("baseline_days")
@@ -111,7 +118,15 @@ def _weights(card: dict[str, Any]) -> None:
 
 
 def coherent_scorecard(card: dict[str, Any]) -> None:
-    """Make ``card`` (a schema-valid scorecard, changed in place) pass the checks."""
+    """Make ``card`` (a schema-valid scorecard, changed in place) pass the checks; a body
+    that is not schema-valid (a negative case) is left as it is, to be refused."""
+    try:
+        _coherent(card)
+    except (AttributeError, KeyError, TypeError, IndexError, ZeroDivisionError):
+        return
+
+
+def _coherent(card: dict[str, Any]) -> None:
     for i, m in enumerate(card["measures"]):
         _measure(i, m)
     names = [m["name"] for m in card["measures"]]

@@ -166,7 +166,7 @@ async def test_a_scorecard_shadow_that_raises_on_some_accounts_never_fails_live_
     infra, topic_names, database, monkeypatch
 ) -> None:
     settings = settings_for(infra, topic_names, database, f"card-{uuid.uuid4().hex[:6]}")
-    real = shadow_module.evaluate
+    real = shadow_module.evaluate  # type: ignore[attr-defined]
     poisoned = {f"canary-{i}" for i in (2, 5, 11)}
 
     def fails_on_some(card: Any, state: AccountState, as_of: datetime) -> Any:
@@ -194,7 +194,7 @@ async def test_a_scorecard_shadow_that_raises_on_some_accounts_never_fails_live_
                 database,
                 "SELECT count(*) FROM accounts WHERE account_id LIKE 'canary-%' AND score >= 0",
             )
-            return got[0][0] >= CANARIES
+            return int(got[0][0]) >= CANARIES
 
         await wait_for(all_scored, timeout_s=60, what="every canary scored live")
         status = (await api.get("/v1/model/shadow", params={"horizon": [30]})).json()

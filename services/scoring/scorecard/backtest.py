@@ -48,7 +48,10 @@ class ScorecardHorizon:
 
 
 def _weighted(candidate: ScorecardCandidate) -> set[str]:
-    return {item.measure for c in candidate.card.components for item in c.measures}
+    """The measures whose points enter a component's value (its measures, its blend)."""
+    components = candidate.card.components
+    blended = {c.blend.measure for c in components if c.blend is not None}
+    return blended | {item.measure for c in components for item in c.measures}
 
 
 def _measure_points(candidate: ScorecardCandidate) -> dict[str, tuple[PointsFn, float]]:

@@ -99,6 +99,6 @@ def test_a_new_measure_is_backtested_point_in_time_from_the_state_kept() -> None
 def test_a_sample_needs_the_account_to_exist_at_the_cut_off_and_enough_outcomes() -> None:
     card = scorecard_candidate(document())
     late = AccountState(account_id="late", first_seen_at=NOW)
-    outcomes = [Outcome("late", "churn", date(2026, 3, 5), "api")]  # type: ignore[arg-type]
+    outcomes = [Outcome("late", "churn", date(2026, 3, 5), "api")]
     result = horizon(outcomes, {"late": late}, card, card, 30)
     assert result.n == 0 and result.message is not None and "need at least" in result.message
