@@ -6,8 +6,9 @@ Light at load (typer and the document models): ``vigil`` registers it at start-u
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -87,6 +88,21 @@ def _database_tls() -> PostgresTls:
         raise typer.Exit(2) from None
 
 
+T = TypeVar("T")
+
+
+def _database_work(work: Callable[[], T], database_url: str) -> T:
+    """``work()``, or a clear message and exit 1 when the database cannot be read."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return work()
+    except (OSError, SQLAlchemyError) as error:
+        where = database_url.rsplit("@", 1)[-1]  # no credentials in the message
+        typer.echo(f"cannot read the scoring database at {where}: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
 class _Progress:
     """``done of total`` on stderr, at most every ``every_s`` seconds and at the end."""
 
@@ -142,7 +158,7 @@ def diff(
             await engine.dispose()
         return compiled.version, result
 
-    live_version, result = asyncio.run(run())
+    live_version, result = _database_work(lambda: asyncio.run(run()), database_url)
     if as_json:
         data = {"live": live_version, "candidate": candidate[1].version, **result.as_data()}
         typer.echo(json.dumps(data, indent=1))

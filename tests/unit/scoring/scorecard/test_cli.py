@@ -68,3 +68,15 @@ def test_windows_are_checked_against_the_retention_scoring_keeps(tmp_path: Path)
         app, ["scorecard", "validate", str(path)], env={"VIGIL_ROLLUP_RETENTION_DAYS": "365"}
     )
     assert taken.exit_code == 0, taken.output
+
+
+def test_diff_says_which_database_it_cannot_read_without_its_password() -> None:
+    unreachable = "postgresql+asyncpg://vigil:secret@127.0.0.1:1/none"
+    result = CliRunner().invoke(
+        app,
+        ["scorecard", "diff", str(DEFAULT_PATH)],
+        env={"VIGIL_DATABASE_URL": unreachable},
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("cannot read the scoring database at 127.0.0.1:1/none: ")
+    assert "secret" not in result.output
