@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -51,6 +51,27 @@ class UserDay(NamedTuple):
     day: date
     type: str
     user_id: str
+
+
+# the stored keys of a day's rollups and users: fields joined by a tab, which none holds
+# (types and features are canonical names, the rest closed lists; a user id comes last)
+SEP = "\t"
+
+
+def rollup_key(source: str, kind: str, feature: str, detail: str) -> str:
+    return f"{source}{SEP}{kind}{SEP}{feature}{SEP}{detail}"
+
+
+def decode_day(
+    day: date, counts: Mapping[str, Sequence[float]], users: Iterable[str]
+) -> tuple[list[Rollup], list[UserDay]]:
+    """One stored day's rollups and users' days, from their keys."""
+    rollups = []
+    for key, (events, quantity) in counts.items():
+        source, kind, feature, detail = key.split(SEP)
+        rollups.append(Rollup(day, source, kind, feature, detail, int(events), quantity))
+    active = [UserDay(day, *key.split(SEP, 1)) for key in users]
+    return rollups, active
 
 
 @dataclass(frozen=True, slots=True)

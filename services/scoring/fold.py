@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from services.scoring.account_state import rollup_key
 from services.scoring.signal_decode import ScoringSignal
 
 
@@ -58,7 +59,7 @@ class InvoiceRow:
     updated_at: datetime
 
 
-RollupKey = tuple[str, date, str, str, str, str]
+DayKey = tuple[str, date]  # account, event-time UTC day
 
 
 @dataclass
@@ -73,10 +74,10 @@ class BatchChanges:
     invoices: dict[tuple[str, str], InvoiceRow] = field(default_factory=dict)
     failures: list[tuple[str, str, datetime, str | None]] = field(default_factory=list)
     responses: list[tuple[str, str, str, int, datetime]] = field(default_factory=list)
-    # (account, day, source, type, feature, detail) -> [events, quantity]
-    rollups: dict[RollupKey, list[float]] = field(default_factory=dict)
-    # (account, day, usage type, user): the user was active that day
-    user_days: set[tuple[str, date, str, str]] = field(default_factory=set)
+    # per account and day, rollup_key(source, type, feature, detail) -> [events, quantity]
+    rollups: dict[DayKey, dict[str, list[float]]] = field(default_factory=dict)
+    # per account and day, user_key(usage type, user) -> 1: the users active that day
+    user_days: dict[DayKey, dict[str, int]] = field(default_factory=dict)
 
 
 def fold_signals(signals: Iterable[ScoringSignal]) -> BatchChanges:
@@ -107,10 +108,15 @@ def _touch_account(changes: BatchChanges, s: ScoringSignal) -> None:
         row.last_event_at = max(row.last_event_at, s.occurred_at)
 
 
-def _roll(changes: BatchChanges, key: RollupKey, quantity: float) -> None:
-    bucket = changes.rollups.get(key)
+def _roll(changes: BatchChanges, day: DayKey, key: str, quantity: float) -> None:
+    """Count the event in its day's rollup; the keys are the stored JSON's (one string,
+    built once per event: a tuple regrouped and joined at write time cost more)."""
+    counts = changes.rollups.get(day)
+    if counts is None:
+        counts = changes.rollups[day] = {}
+    bucket = counts.get(key)
     if bucket is None:
-        changes.rollups[key] = [1, quantity]
+        counts[key] = [1, quantity]
     else:
         bucket[0] += 1
         bucket[1] += quantity
@@ -121,8 +127,12 @@ def _fold_usage(changes: BatchChanges, s: Any) -> None:
     bucket = changes.activity.setdefault((s.account_id, day), [0.0, 0.0])
     bucket[0] += 1
     bucket[1] += float(s.quantity)
-    _roll(changes, (s.account_id, day, "usage", s.type, s.feature, ""), float(s.quantity))
-    changes.user_days.add((s.account_id, day, s.type, s.user_id))
+    key = (s.account_id, day)
+    _roll(changes, key, f"usage\t{s.type}\t{s.feature}\t", float(s.quantity))
+    users = changes.user_days.get(key)
+    if users is None:
+        users = changes.user_days[key] = {}
+    users[f"{s.type}\t{s.user_id}"] = 1
     seen = changes.users.setdefault((s.account_id, s.user_id), [s.occurred_at, s.occurred_at])
     seen[1] = s.occurred_at
     feature = changes.features.setdefault(
@@ -134,8 +144,8 @@ def _fold_usage(changes: BatchChanges, s: Any) -> None:
 
 def _fold_ticket(changes: BatchChanges, s: Any) -> None:
     quantity = float(s.csat) if s.csat is not None else 0.0
-    day = s.occurred_at.date()
-    _roll(changes, (s.account_id, day, "ticket", s.type, "", s.severity or ""), quantity)
+    day = (s.account_id, s.occurred_at.date())
+    _roll(changes, day, rollup_key("ticket", s.type, "", s.severity or ""), quantity)
     if s.type == "satisfaction_rated":
         changes.responses.append(
             (s.account_id, s.event_id, "ticket_csat", int(s.csat), s.occurred_at)
@@ -162,7 +172,8 @@ def _fold_ticket(changes: BatchChanges, s: Any) -> None:
 
 def _fold_payment(changes: BatchChanges, s: Any) -> None:
     amount = float(s.amount) if s.amount is not None else 0.0
-    _roll(changes, (s.account_id, s.occurred_at.date(), "payment", s.type, "", ""), amount)
+    day = (s.account_id, s.occurred_at.date())
+    _roll(changes, day, rollup_key("payment", s.type, "", ""), amount)
     if s.type.startswith("subscription_"):
         row = changes.accounts[s.account_id]
         row.subscription_at = s.occurred_at
@@ -194,7 +205,8 @@ def _fold_payment(changes: BatchChanges, s: Any) -> None:
 
 
 def _fold_survey(changes: BatchChanges, s: Any) -> None:
-    _roll(changes, (s.account_id, s.occurred_at.date(), "survey", s.type, "", ""), float(s.score))
+    day = (s.account_id, s.occurred_at.date())
+    _roll(changes, day, rollup_key("survey", s.type, "", ""), float(s.score))
     changes.responses.append((s.account_id, s.event_id, s.type, int(s.score), s.occurred_at))
 
 

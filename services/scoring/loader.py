@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from services.scoring.account_state import (
     AccountState,
     OpenTicket,
@@ -12,6 +14,7 @@ from services.scoring.account_state import (
     Response,
     Rollup,
     UserDay,
+    decode_day,
 )
 
 Rows = Mapping[str, list[Any]]
@@ -27,6 +30,7 @@ def build_state(account: Any, related: Mapping[str, Rows]) -> AccountState:
     responses = related["responses"].get(a, [])
     tickets = related["tickets"].get(a, [])
     invoices = related["invoices"].get(a, [])
+    rollups, user_days = decode_rollups(related.get("rollups", {}).get(a, []))
     return AccountState(
         account_id=a,
         first_seen_at=account.first_seen_at,
@@ -56,20 +60,23 @@ def build_state(account: Any, related: Mapping[str, Rows]) -> AccountState:
         ),
         invoices_paid=tuple(i["paid_at"] for i in invoices if i["paid_at"] is not None),
         score_history=tuple((r["as_of"], r["score"]) for r in related["history"].get(a, [])),
-        rollups=tuple(
-            Rollup(
-                r["day"],
-                r["source"],
-                r["type"],
-                r["feature"],
-                r["detail"],
-                r["events"],
-                r["quantity"],
-            )
-            for r in related.get("rollups", {}).get(a, [])
-        ),
-        user_days=tuple(
-            UserDay(r["day"], r["type"], r["user_id"])
-            for r in related.get("user_days", {}).get(a, [])
-        ),
+        rollups=rollups,
+        user_days=user_days,
     )
+
+
+def decode_rollups(days: list[Any]) -> tuple[tuple[Rollup, ...], tuple[UserDay, ...]]:
+    """The stored days' rollups and users' days (JSON objects, see ``decode_day``)."""
+    rollups: list[Rollup] = []
+    users: list[UserDay] = []
+    for row in days:
+        rolled, active = decode_day(row["day"], _json(row["counts"]), _json(row["users"]))
+        rollups += rolled
+        users += active
+    return tuple(rollups), tuple(users)
+
+
+def _json(value: str) -> dict[str, Any]:
+    """A day's counts or users: a JSON object stored as text (migration 0017)."""
+    loaded: dict[str, Any] = orjson.loads(value)
+    return loaded

@@ -86,8 +86,11 @@ STATE_QUERIES = {
     "accounts": "SELECT account_id, score, band, segment, components, coverage, arr, seats,"
     " renewal_at, first_value_at, scored_as_of FROM accounts ORDER BY account_id",
     "activity": "SELECT * FROM daily_activity ORDER BY account_id, day",
-    "rollups": "SELECT * FROM rollups ORDER BY account_id, day, source, type, feature, detail",
-    "user_days": "SELECT * FROM user_days ORDER BY account_id, day, type, user_id",
+    # per key, not the stored text: a merged day's JSON lists its keys in another order
+    "rollups": "SELECT account_id, day, k, (v ->> 0)::bigint, (v ->> 1)::float8"
+    " FROM rollups, jsonb_each(CAST(counts AS jsonb)) AS c(k, v) ORDER BY account_id, day, k",
+    "rollup_users": "SELECT account_id, day, k FROM rollups,"
+    " jsonb_object_keys(CAST(users AS jsonb)) AS k ORDER BY account_id, day, k",
     "users": "SELECT * FROM account_users ORDER BY account_id, user_id",
     "features": "SELECT * FROM account_features ORDER BY account_id, feature",
     "tickets": "SELECT * FROM tickets ORDER BY account_id, ticket_id",

@@ -13,15 +13,19 @@ from typing import Any
 
 import pytest
 
+from services.scoring.account_state import StateNeeds, decode_day
 from services.scoring.app import create_app
-from services.scoring.loader import build_state
+from services.scoring.fold import fold_signals
+from services.scoring.loader import build_state, decode_rollups
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.reads import load_related, lock_accounts
+from services.scoring.repository.writes import apply_changes
 from services.scoring.retention import RollupRetention
 from services.scoring.scorecard.checks import validate
 from services.scoring.scorecard.compiled import CompiledScorecard, compile_scorecard
 from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.evaluate import measure_values
+from services.scoring.signal_decode import ScoringSignal, decode_signal
 from shared.db import create_engine, create_sessionmaker, transaction
 from tests.integration.pipeline import END, produce_signals, wait_drained
 from tests.integration.test_scoring import settings_for
@@ -119,10 +123,12 @@ async def test_a_measure_added_later_is_computed_from_the_stored_rollups(
         await wait_drained(database, infra.kafka_bootstrap, group, settings.topics.signals)
 
     api, quiet = prefix + "api", prefix + "quiet"
+    # one row per account and day: counts per source, type, feature and severity; users
     stored = await rows(
         database,
-        "SELECT source, type, sum(events)::int FROM rollups WHERE account_id = :a"
-        " GROUP BY source, type ORDER BY source, type",
+        "SELECT split_part(k, E'\\t', 1), split_part(k, E'\\t', 2), sum((v ->> 0)::int)::int"
+        " FROM rollups, jsonb_each(CAST(counts AS jsonb)) AS c(k, v) WHERE account_id = :a"
+        " GROUP BY 1, 2 ORDER BY 1, 2",
         a=api,
     )
     assert stored == [
@@ -131,9 +137,12 @@ async def test_a_measure_added_later_is_computed_from_the_stored_rollups(
         ("usage", "page_view", 10),
     ]
     users = await rows(
-        database, "SELECT DISTINCT type, user_id FROM user_days WHERE account_id = :a", a=api
+        database,
+        "SELECT DISTINCT k FROM rollups, jsonb_object_keys(CAST(users AS jsonb)) AS k"
+        " WHERE account_id = :a",
+        a=api,
     )
-    assert sorted(users) == [("api_call", "u1"), ("api_call", "u2"), ("page_view", "u3")]
+    assert sorted(users) == [("api_call\tu1",), ("api_call\tu2",), ("page_view\tu3",)]
 
     card = later_scorecard()
     assert card.needs.rollups and card.needs.user_days and card.needs.rollup_days == 30
@@ -150,18 +159,56 @@ async def test_a_measure_added_later_is_computed_from_the_stored_rollups(
     # kept 14 days before each account's latest event (the day before END): the 7- and
     # 14-day windows still fit, the 30-day one does not (the checks would refuse it)
     cutoff = (END - timedelta(hours=1)).date() - timedelta(days=14)
-    oldest = "SELECT min(day) FROM {} WHERE account_id = ANY(:a)"
-    for table in ("rollups", "user_days"):
-        assert (await rows(database, oldest.format(table), a=[api, quiet]))[0][0] < cutoff
+    oldest = "SELECT min(day) FROM rollups WHERE account_id = ANY(:a)"
+    assert (await rows(database, oldest, a=[api, quiet]))[0][0] < cutoff
     engine = create_engine(database, pool_size=1)
     try:
         sessions = create_sessionmaker(engine)
         assert await RollupRetention(sessions, 14, chunk_size=1, now=lambda: END).prune() > 0
     finally:
         await engine.dispose()
-    for table in ("rollups", "user_days"):
-        assert (await rows(database, oldest.format(table), a=[api, quiet]))[0][0] >= cutoff
+    assert (await rows(database, oldest, a=[api, quiet]))[0][0] >= cutoff
     after = await values_at(database, [api, quiet], card)
     for name in ("api_calls_7d", "api_users_14d", "urgent_opened_30d"):
         assert after[api][name] == got[api][name]
     assert after[api]["page_views_30d"] == 8
+
+
+async def test_batches_on_the_same_day_merge_into_the_stored_day(database) -> None:
+    """Counts add up per key and users unite when a later batch lands on a stored day
+    (the conflict path), in either order."""
+    at = END - timedelta(hours=3)
+    first = [
+        decode(signal("m", "a", "usage", at + timedelta(minutes=i), "api_call", user_id=u))
+        for i, u in enumerate(("u1", "u1", "u2"))
+    ]
+    second = [
+        decode(signal("m", "a", "usage", at + timedelta(minutes=9), "api_call", user_id="u3")),
+        decode(signal("m", "a", "usage", at + timedelta(minutes=8), "export", user_id="u1")),
+        decode(signal("m", "a", "ticket", at, "opened", ticket_id="t", severity="high")),
+    ]
+    engine = create_engine(database, pool_size=1)
+    try:
+        sessions = create_sessionmaker(engine)
+        for batch in (second, first):
+            async with transaction(sessions) as session:
+                await apply_changes(session, fold_signals(batch))
+        async with transaction(sessions) as session:
+            await lock_accounts(session, ["ma"])  # as scoring does: it begins the transaction
+            related = await load_related(
+                session, ["ma"], since=at, history_since=at, needs=StateNeeds(rollups=True)
+            )
+    finally:
+        await engine.dispose()
+    rollups, users = decode_rollups(related["rollups"]["ma"])
+    whole = fold_signals(first + second)
+    expected = decode_day(
+        at.date(), whole.rollups[("ma", at.date())], whole.user_days[("ma", at.date())]
+    )
+    assert sorted(rollups) == sorted(expected[0])
+    assert sorted(users) == sorted(expected[1])
+    assert {(r.type, r.events) for r in rollups} == {("api_call", 4), ("export", 1), ("opened", 1)}
+
+
+def decode(message: tuple[str, bytes]) -> ScoringSignal:
+    return decode_signal(message[1])

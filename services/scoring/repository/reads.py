@@ -12,7 +12,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.account_state import NO_NEEDS, StateNeeds
-from services.scoring.repository.rollups import LOAD as ROLLUP_QUERIES
+from services.scoring.repository.rollups import LOAD as ROLLUPS_QUERY
 from shared.db import driver_connection
 
 Rows = dict[str, list[Any]]  # asyncpg records, read by column name
@@ -20,6 +20,7 @@ Rows = dict[str, list[Any]]  # asyncpg records, read by column name
 # $1: the account ids; $2 (when used): where the table's window starts, ``HISTORY_TABLE``'s
 # the score history window, every other the state window
 HISTORY_TABLE = "history"
+ROLLUPS_TABLE = "rollups"  # from ``rollups_since``, and only when a model needs them
 QUERIES = {
     "activity": "SELECT account_id, day, events, quantity FROM daily_activity"
     " WHERE account_id = ANY($1::text[]) AND day >= $2::timestamptz::date",
@@ -92,13 +93,11 @@ async def load_related(
     related: dict[str, Rows] = {}
     ids = list(account_ids)
     queries = dict(QUERIES)
-    if needs.rollups:
-        queries["rollups"] = ROLLUP_QUERIES["rollups"]
-    if needs.user_days:
-        queries["user_days"] = ROLLUP_QUERIES["user_days"]
+    if needs.rollups or needs.user_days:
+        queries[ROLLUPS_TABLE] = ROLLUPS_QUERY
     for name, sql in queries.items():
         window: date | datetime = history_since if name == HISTORY_TABLE else since
-        if name in ROLLUP_QUERIES:
+        if name == ROLLUPS_TABLE:
             window = rollups_since or since.date()
         args = (ids, window) if "$2" in sql else (ids,)
         grouped: Rows = defaultdict(list)

@@ -1,73 +1,63 @@
-"""SQL of the daily rollups and the users' active days: written with the fold, read only
-for a model that needs them, pruned by day per account."""
+"""SQL of the daily rollups (one row per account and day, see migration 0017): written
+with the fold, read only for a model that needs them, pruned by day per account."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.fold import BatchChanges
 
 # $1: the account ids; $2: the first day to read
-LOAD = {
-    "rollups": "SELECT account_id, day, source, type, feature, detail, events, quantity"
-    " FROM rollups WHERE account_id = ANY($1::text[]) AND day >= $2::date",
-    "user_days": "SELECT account_id, day, type, user_id FROM user_days"
-    " WHERE account_id = ANY($1::text[]) AND day >= $2::date",
-}
-
-
-UPSERT_ROLLUPS = text(
-    "INSERT INTO rollups AS r (account_id, day, source, type, feature, detail, events, quantity)"
-    " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:d AS date[]), CAST(:s AS text[]),"
-    " CAST(:t AS text[]), CAST(:f AS text[]), CAST(:x AS text[]), CAST(:e AS bigint[]),"
-    " CAST(:q AS float8[]))"
-    " ON CONFLICT (account_id, day, source, type, feature, detail) DO UPDATE SET"
-    " events = r.events + EXCLUDED.events, quantity = r.quantity + EXCLUDED.quantity"
+LOAD = (
+    "SELECT account_id, day, counts, users FROM rollups"
+    " WHERE account_id = ANY($1::text[]) AND day >= $2::date"
 )
-INSERT_USER_DAYS = text(
-    "INSERT INTO user_days (account_id, day, type, user_id)"
-    " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:d AS date[]), CAST(:t AS text[]),"
-    " CAST(:u AS text[])) ON CONFLICT DO NOTHING"
+UPSERT = text(
+    "INSERT INTO rollups AS r (account_id, day, counts, users)"
+    " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:d AS date[]), CAST(:c AS text[]),"
+    " CAST(:u AS text[]))"
+    " ON CONFLICT (account_id, day) DO UPDATE SET"
+    " counts = CAST(rollups_add(CAST(r.counts AS jsonb), CAST(EXCLUDED.counts AS jsonb)) AS text),"
+    " users = CAST(CAST(r.users AS jsonb) || CAST(EXCLUDED.users AS jsonb) AS text)"
 )
-
-
-def _arrays(rows: Iterable[Sequence[Any]], names: str) -> dict[str, list[Any]]:
-    """Rows as one array per column, named by the letters of ``names``."""
-    columns = zip(*rows, strict=True)
-    return {name: list(column) for name, column in zip(names, columns, strict=True)}
 
 
 async def upsert_rollups(session: AsyncSession, changes: BatchChanges) -> None:
-    """Add the batch's daily rollups to the stored ones; record its users' active days."""
-    if changes.rollups:
-        rows = ((*key, int(v[0]), v[1]) for key, v in changes.rollups.items())
-        await session.execute(UPSERT_ROLLUPS, _arrays(rows, "adstfxeq"))
-    if changes.user_days:
-        await session.execute(INSERT_USER_DAYS, _arrays(changes.user_days, "adtu"))
+    """Add the batch's daily rollups to the stored days; unite its users' days."""
+    days = list(changes.rollups)
+    if not days:
+        return
+    users = changes.user_days
+    await session.execute(
+        UPSERT,
+        {
+            "a": [account for account, _day in days],
+            "d": [day for _account, day in days],
+            "c": [orjson.dumps(changes.rollups[day]).decode() for day in days],
+            "u": [orjson.dumps(users.get(day, {})).decode() for day in days],
+        },
+    )
 
 
 async def prune_rollups(
     session: AsyncSession, account_ids: Sequence[str], now: datetime, days: int
 ) -> int:
     """Delete the accounts' days older than ``days`` before their latest event (or ``now``,
-    if earlier); returns how many rows. Relative to the account's own event time, so a
-    measure scored at or after that time, with a window that fits in ``days``, reads the
-    same rows before and after."""
-    deleted = 0
-    for table in ("rollups", "user_days"):
-        result = await session.execute(
-            text(
-                f"DELETE FROM {table} r USING accounts a"
-                " WHERE a.account_id = ANY(CAST(:ids AS text[])) AND r.account_id = a.account_id"
-                " AND r.day < CAST(LEAST(a.last_event_at, :now) AT TIME ZONE 'UTC' AS date)"
-                " - CAST(:days AS int)"
-            ),
-            {"ids": list(account_ids), "now": now, "days": days},
-        )
-        deleted += int(getattr(result, "rowcount", 0) or 0)
-    return deleted
+    if earlier); returns how many. Relative to the account's own event time, so a measure
+    scored at or after that time, with a window that fits in ``days``, reads the same
+    days before and after."""
+    result = await session.execute(
+        text(
+            "DELETE FROM rollups r USING accounts a"
+            " WHERE a.account_id = ANY(CAST(:ids AS text[])) AND r.account_id = a.account_id"
+            " AND r.day < CAST(LEAST(a.last_event_at, :now) AT TIME ZONE 'UTC' AS date)"
+            " - CAST(:days AS int)"
+        ),
+        {"ids": list(account_ids), "now": now, "days": days},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -25,8 +25,7 @@ from services.scoring.account_state import (
     OpenTicket,
     OverdueInvoice,
     Response,
-    Rollup,
-    UserDay,
+    decode_day,
 )
 from services.scoring.fold import INVOICE_STATUS, fold_signals
 from services.scoring.model import score
@@ -86,6 +85,10 @@ def state_at(signals: Sequence[ScoringSignal], as_of: datetime) -> AccountState 
             paid[invoice] = s.occurred_at
     tickets = list(changes.tickets.values())
     invoices = list(changes.invoices.values())
+    days = [
+        (day, decode_day(day, counts, changes.user_days.get((a, day), {})))
+        for (a, day), counts in changes.rollups.items()
+    ]
     return AccountState(
         account_id=account.account_id,
         first_seen_at=account.first_seen_at,
@@ -117,11 +120,8 @@ def state_at(signals: Sequence[ScoringSignal], as_of: datetime) -> AccountState 
         ),
         invoices_paid=tuple(paid[i.invoice_id] for i in invoices if i.invoice_id in paid),
         # what a scorecard with filtered measures reads (the default reads neither)
-        rollups=tuple(
-            Rollup(day, source, kind, feature, detail, int(v[0]), v[1])
-            for (_a, day, source, kind, feature, detail), v in changes.rollups.items()
-        ),
-        user_days=tuple(UserDay(day, kind, user) for _a, day, kind, user in changes.user_days),
+        rollups=tuple(r for _day, rows in days for r in rows[0]),
+        user_days=tuple(u for _day, rows in days for u in rows[1]),
     )
 
 

@@ -18,8 +18,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.scoring.account_state import AccountState, Rollup, UserDay
-from services.scoring.fold import RollupKey, fold_signals
+from services.scoring.account_state import AccountState, Rollup, UserDay, decode_day
+from services.scoring.fold import fold_signals
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.scorecard.checks import validate
 from services.scoring.scorecard.default import scorecard_from_config
@@ -97,31 +97,38 @@ events = st.lists(st.one_of(_usage, _usage, _ticket, _payment, _survey), max_siz
 
 
 def fold_into_state(raw: list[Event], cuts: list[int]) -> AccountState:
-    """The real fold, batch by batch, merged as the repository's upserts merge."""
+    """The real fold, batch by batch, merged as the repository's upsert merges (counts
+    summed per key, users united), and decoded as the loader decodes."""
     signals = [_signal(e, i) for i, e in enumerate(raw)]
-    totals: dict[RollupKey, list[float]] = {}
-    user_days: set[tuple[str, date, str, str]] = set()
+    counts: dict[date, dict[str, list[float]]] = {}
+    users: dict[date, dict[str, int]] = {}
     daily: dict[date, tuple[int, float]] = {}
     edges = sorted({0, len(signals), *(c % (len(signals) + 1) for c in cuts)})
     for start, end in itertools.pairwise(edges):
         changes = fold_signals(signals[start:end])
-        for key, (count, quantity) in changes.rollups.items():
-            total = totals.setdefault(key, [0, 0.0])
-            total[0] += count
-            total[1] += quantity
-        user_days |= changes.user_days
-        for (_a, day), (count, quantity) in changes.activity.items():
+        for (_a, day), keys in changes.rollups.items():
+            stored = counts.setdefault(day, {})
+            for key, (events, quantity) in keys.items():
+                total = stored.setdefault(key, [0, 0.0])
+                total[0] += events
+                total[1] += quantity
+        for (_a, day), active in changes.user_days.items():
+            users.setdefault(day, {}).update(active)
+        for (_a, day), (events, quantity) in changes.activity.items():
             before = daily.get(day, (0, 0.0))
-            daily[day] = (before[0] + int(count), before[1] + quantity)
+            daily[day] = (before[0] + int(events), before[1] + quantity)
+    rollups: list[Rollup] = []
+    user_days: list[UserDay] = []
+    for day, keys in counts.items():
+        rolled, seen = decode_day(day, keys, users.get(day, {}))
+        rollups += rolled
+        user_days += seen
     return AccountState(
         account_id=ACCOUNT,
         first_seen_at=NOW - timedelta(days=400),
         daily_activity=daily,
-        rollups=tuple(
-            Rollup(day, source, kind, feature, detail, int(v[0]), v[1])
-            for (_a, day, source, kind, feature, detail), v in totals.items()
-        ),
-        user_days=tuple(UserDay(day, kind, user) for _a, day, kind, user in user_days),
+        rollups=tuple(rollups),
+        user_days=tuple(user_days),
     )
 
 
