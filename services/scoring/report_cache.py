@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from services.scoring.config_check import check_health_config
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.scorecard.candidate import is_scorecard
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -39,6 +40,8 @@ class StoredVersions:
         """``model_version`` -> config, for the rows (version, config) that validate."""
         configs: dict[str, HealthModelConfig] = {}
         for version, data in rows:
+            if is_scorecard(data):
+                continue  # a scorecard shadow: not a model config, and not an invalid one
             config = self.config(version, data)
             if config is not None:
                 configs[config.model_version] = config

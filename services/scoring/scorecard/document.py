@@ -9,7 +9,7 @@ checked by ``services.scoring.scorecard.checks``.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +25,10 @@ Points = Annotated[float, Field(ge=0, le=100)]
 Weight = Annotated[float, Field(ge=0, le=100)]
 Days = Annotated[int, Field(ge=1, le=3650)]
 Template = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
+
+# a mapping's keys are names: JSON Schema's patternProperties alone lets any other key
+# through (with any value), which validation refuses; the schema says so too
+NAMED_KEYS: dict[str, Any] = {"additionalProperties": False}
 
 Comparison = Literal["<", "<=", ">", ">=", "==", "!="]
 Source = Literal["usage", "ticket", "survey", "payment", "account"]
@@ -98,7 +102,9 @@ class Measure(BaseModel):
     severities: list[Value] = Field(default_factory=list, max_length=20)
     kinds: list[Value] = Field(default_factory=list, max_length=20)
     # open_tickets only: weight each ticket by its severity (others: other_severity_weight)
-    severity_weights: Annotated[dict[Ident, Points], Field(max_length=20)] | None = None
+    severity_weights: (
+        Annotated[dict[Ident, Points], Field(max_length=20, json_schema_extra=NAMED_KEYS)] | None
+    ) = None
     other_severity_weight: Points = 0
     window_days: Days | None = None
     # the value becomes (rate in the window) / (rate in the baseline_days before it)
@@ -206,7 +212,11 @@ class Scorecard(BaseModel):
     components: list[Component] = Field(min_length=1, max_length=50)
     # segment -> component -> weight
     weights: Annotated[
-        dict[Ident, Annotated[dict[Ident, Weight], Field(max_length=50)]], Field(max_length=51)
+        dict[
+            Ident,
+            Annotated[dict[Ident, Weight], Field(max_length=50, json_schema_extra=NAMED_KEYS)],
+        ],
+        Field(max_length=51, json_schema_extra=NAMED_KEYS),
     ]
     bands: Bands = Field(default_factory=Bands)
     risk: Risk = Field(default_factory=Risk)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0018_scorecard"
-down_revision = "0017_rollups"
+down_revision = "0017_rollups"  # chained after the rollups so one branch holds both
 branch_labels = None
 depends_on = None
 
