@@ -9,7 +9,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -158,6 +158,12 @@ async def _apply_later(
         while not await _rescored(client, rescore, run.workload.end.isoformat()):  # noqa: ASYNC110
             await asyncio.sleep(0.2)
     await _close_the_period(run, target, engine, client, services, say)
+    # the re-score published at the wall clock, after the history's end: triggers may
+    # have read it before it followed the new scorecard, and its clock is what then
+    # judges the new playbooks on the stored measures, as in production
+    now = datetime.now(UTC).isoformat()
+    await _post(client, f"{services['triggers'].url}/v1/clock/tick", {"now": now})
+    await wait_drained(engine, target.bootstrap, target.topics.model_dump(), target.groups)
     say(f"    {run.order}: scorecard applied and re-scored in {time.monotonic() - started:.0f}s")
 
 
