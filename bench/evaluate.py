@@ -6,7 +6,10 @@ topics, a database and consumer groups of its own, and prints per order: band
 accuracy per cohort, precision and recall of each playbook, episodes per account,
 late events, episodes opened for a state older than the horizon, and
 point-in-time truth (every published health change against the model on the
-account's events up to its time). Writes
+account's events up to its time). The live scorecard is a custom one: the default
+plus API calls in 14 days (a usage type the default does not tell apart) and the
+playbook ``integration_broken`` on it, which must open for exactly the accounts
+whose API calls stopped three weeks before the end while their other use went on. Writes
 ``bench/results/evaluate.json`` and ``bench/results/evaluate.md``; exits 1 when a
 threshold of issue 11 fails (``--no-fail`` only reports).
 
@@ -34,6 +37,7 @@ from sqlalchemy.engine import make_url
 from shared import stack
 from shared.settings import TopicNames
 from tests.support.databases import create_database, drop_database
+from tests.support.evaluation.custom import custom_scorecard
 from tests.support.evaluation.orders import ORDERS
 from tests.support.evaluation.point_in_time import signals_of
 from tests.support.evaluation.report import as_json, markdown, print_results
@@ -86,7 +90,7 @@ async def evaluate_orders(
     options: Options, bootstrap: str, base_url: str, logs: Path
 ) -> list[Evaluation]:
     workload = make_workload(
-        options.accounts, options.days, seed=options.seed, end=datetime.now(UTC)
+        options.accounts, options.days, seed=options.seed, end=datetime.now(UTC), integrations=True
     )
     truth = truth_of(workload)
     items = list(events(workload, seed=options.seed))
@@ -95,10 +99,11 @@ async def evaluate_orders(
         f"{options.accounts} accounts, {options.days} days, {len(items)} events; "
         f"orders: {', '.join(options.orders)}"
     )
+    card = custom_scorecard()  # live from the start in every order
     results = []
     for order in options.orders:
         horizon = timedelta(hours=options.horizon_hours)
-        run = Run(order, workload, truth, items, options.rate, horizon, signals)
+        run = Run(order, workload, truth, items, options.rate, horizon, signals, card)
         async with fresh_database(base_url, keep=options.keep_databases) as database_url:
             suffix = f"{order}-{uuid.uuid4().hex[:6]}"
             topics = TopicNames(

@@ -32,20 +32,24 @@ from bench import (
     throughput,
 )
 from bench.measure import Stat
+from bench.scorecards import wide_scorecard
 from bench.table import table
 from services.ingest.validation import to_signal, validate_object
+from services.scoring.scorecard.document import Scorecard
 from shared import stack
 from shared.contracts import signal_to_json
+from shared.db import create_engine
 from shared.kafka import ensure_topics, key_bytes, make_producer, send_all, stop_bounded
 from shared.settings import TopicNames
 from tests.support.databases import create_database
+from tests.support.evaluation.custom import store_live
 from tests.support.workload import events, make_workload
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "latest.json"
 CURVE_PNG = RESULTS.parent / "latency_curve.png"
 SOAK_JSON, SOAK_PNG = RESULTS.parent / "soak.json", RESULTS.parent / "soak.png"
-ROWS = ("throughput", "latency", "curve", "memory", "console")
+ROWS = ("throughput", "latency", "curve", "memory", "console", "scorecard")
 # the naive baseline commits once per event (~25 ms each): a sample is enough for its rate
 NAIVE_EVENTS = 1000
 
@@ -125,33 +129,72 @@ async def prepare(bench: Bench, accounts: int, days: int) -> tuple[TopicNames, i
     return base, len(raw), NAIVE_EVENTS
 
 
+async def scoring_run(
+    bench: Bench,
+    base: TopicNames,
+    total: int,
+    *,
+    instances: int = 1,
+    topic: str | None = None,
+    batch: int | None = None,
+    scorecard: Scorecard | None = None,
+) -> float:
+    """Scoring alone over the prepared signals (or ``topic``'s first ``total``), events/s;
+    ``scorecard``: live from the start, as the scorecard API stores it."""
+    boot = bench.info.kafka_bootstrap
+    own = topics(uuid.uuid4().hex[:6])
+    await ensure_topics(boot, [own.health_changes])
+    names = {"signals": topic or base.signals, "health_changes": own.health_changes}
+    database = await bench.database()
+    if scorecard is not None:
+        engine = create_engine(database, pool_size=1)
+        try:
+            await store_live(engine, scorecard)
+        finally:
+            await engine.dispose()
+    return await throughput.scoring(
+        boot, database, names, total, bench.logs, instances=instances, batch_max_records=batch
+    )
+
+
+async def scorecard_row(bench: Bench, base: TopicNames, total: int) -> None:
+    """Row 11 beside row 3, alternating: the default model, and a 30-measure scorecard."""
+    say("3, 11. scoring: the default model and a 30-measure scorecard, in turn")
+    wide = wide_scorecard()
+    await bench.alternate(
+        {
+            "scoring_events_per_s": lambda: scoring_run(bench, base, total),
+            "scoring_30_measures_events_per_s": lambda: scoring_run(
+                bench, base, total, scorecard=wide
+            ),
+        }
+    )
+
+
 async def throughput_rows(bench: Bench, base: TopicNames, total: int, naive_total: int) -> None:
     boot = bench.info.kafka_bootstrap
 
-    async def scoring_once(
-        instances: int = 1, topic: str = base.signals, n: int = total, batch: int | None = None
-    ) -> float:
-        own = topics(uuid.uuid4().hex[:6])
-        await ensure_topics(boot, [own.health_changes])
-        names = {"signals": topic, "health_changes": own.health_changes}
-        return await throughput.scoring(
-            boot,
-            await bench.database(),
-            names,
-            n,
-            bench.logs,
-            instances=instances,
-            batch_max_records=batch,
+    def scoring_once(
+        instances: int = 1,
+        topic: str | None = None,
+        n: int = total,
+        batch: int | None = None,
+        scorecard: Scorecard | None = None,
+    ) -> Awaitable[float]:
+        return scoring_run(
+            bench, base, n, instances=instances, topic=topic, batch=batch, scorecard=scorecard
         )
 
     say(
-        "1, 3, 5. ceiling (plain aiokafka consumer), scoring end to end with PostgreSQL,"
-        " the same aggregation in Quix Streams: in turn"
+        "1, 3, 5, 11. ceiling (plain aiokafka consumer), scoring end to end with PostgreSQL,"
+        " the same aggregation in Quix Streams, scoring with a 30-measure scorecard: in turn"
     )
+    wide = wide_scorecard()
     await bench.alternate(
         {
             "ceiling_events_per_s": lambda: throughput.ceiling(boot, base.signals, total),
             "scoring_events_per_s": scoring_once,
+            "scoring_30_measures_events_per_s": lambda: scoring_once(scorecard=wide),
             "quix_events_per_s": lambda: throughput.quix_peer(
                 bench.peer_python, boot, base.signals, total
             ),
@@ -299,6 +342,8 @@ async def main_async(args: argparse.Namespace) -> None:
             )
         elif "throughput" in args.only:
             await throughput_rows(bench, base, total, naive_total)
+        elif "scorecard" in args.only:
+            await scorecard_row(bench, base, total)
         if "latency" in args.only and args.baseline:
             bench.results["latency_baseline"] = await side_by_side.latency(
                 stage(bench), args.baseline
@@ -357,8 +402,8 @@ def main() -> None:
         nargs="+",
         choices=ROWS,
         default=list(ROWS),
-        help="run some of the rows (throughput: 1-5 and 8, latency: 6, memory: 7, curve: 9,"
-        " console: 10)",
+        help="run some of the rows (throughput: 1-5, 8 and 11, latency: 6, memory: 7, curve: 9,"
+        " console: 10, scorecard: 3 and 11 alone)",
     )
     parser.add_argument(
         "--console-accounts", type=int, default=1_000_000, help="row 10: accounts seeded"

@@ -14,6 +14,7 @@ def table(results: dict[str, Any]) -> list[str]:
     scale_out = rows.pop() if rows else None  # row 8 goes last
     if "throughput_baseline" in results:
         rows += _throughput_baseline_rows(results["throughput_baseline"])
+    rows += _scorecard_rows(results, bool(scale_out))
     targets = (("health_changes", "health change", 500), ("webhooks", "webhook", 800))
     for target, label, goal in targets:
         if "latency" in results:
@@ -138,8 +139,7 @@ def _throughput_table(results: dict[str, Any]) -> list[str]:
         return float(results[name]["median"])
 
     def span(name: str) -> str:
-        r = results[name]
-        return f"{r['median']:>10,.0f}/s  (min {r['min']:,.0f}, max {r['max']:,.0f})"
+        return _span(results[name])
 
     ceiling, scoring = m("ceiling_events_per_s"), m("scoring_events_per_s")
     two = m("scoring_2_instances_events_per_s")
@@ -156,3 +156,20 @@ def _throughput_table(results: dict[str, Any]) -> list[str]:
         f"8. two scoring instances vs one        {span('scoring_2_instances_events_per_s')}"
         f"   {two / scoring:.2f} x one instance",
     ]
+
+
+def _scorecard_rows(results: dict[str, Any], throughput: bool) -> list[str]:
+    """Row 11 (and row 3 beside it when the throughput rows did not run)."""
+    if "scoring_30_measures_events_per_s" not in results:
+        return []
+    row3, wide = results["scoring_events_per_s"], results["scoring_30_measures_events_per_s"]
+    out = [] if throughput else [f"3. scoring end to end (PostgreSQL)     {_span(row3)}"]
+    return [
+        *out,
+        f"11. scoring, 30-measure scorecard     {_span(wide)}"
+        f"   {wide['median'] / row3['median']:.2f} x row 3 (target >= 0.75)",
+    ]
+
+
+def _span(r: dict[str, Any]) -> str:
+    return f"{r['median']:>10,.0f}/s  (min {r['min']:,.0f}, max {r['max']:,.0f})"

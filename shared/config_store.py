@@ -25,7 +25,7 @@ from shared.logging import get_logger
 from shared.retry import wait_or_stop
 
 M = TypeVar("M", bound=BaseModel)
-TABLES = frozenset({"scoring_config", "playbook_config"})
+TABLES = frozenset({"scoring_config", "playbook_config", "scorecard_config"})
 log = get_logger(__name__)
 
 

@@ -201,16 +201,28 @@ def calibrate(
 
 @app.command()
 def backtest(
-    config: Annotated[Path, typer.Option(help="Candidate model config (JSON)", exists=True)],
+    config: Annotated[
+        Path,
+        typer.Option(
+            help="Candidate model config (JSON), or a scorecard (YAML or JSON)", exists=True
+        ),
+    ],
     horizon: Horizons = None,
     database_url: Annotated[str | None, typer.Option(envvar="VIGIL_DATABASE_URL")] = None,
 ) -> None:
-    """Replay the stored score history with a candidate config: AUC and playbooks by band."""
+    """Replay the stored score history with a candidate config: AUC and playbooks by band.
+    A scorecard is recomputed point in time from state instead: its AUC beside the live
+    one's, and each measure's own."""
     from services.scoring import trust_cli
 
     horizons = sorted(set(horizon)) if horizon else [30, 60, 90]
     tls = _connections().database_tls
-    trust_cli.backtest(_database_url(database_url), config, horizons, typer.echo, tls)
+    try:
+        trust_cli.backtest(_database_url(database_url), config, horizons, typer.echo, tls)
+    except trust_cli.InvalidScorecard as error:
+        for line in error.errors:
+            typer.echo(line, err=True)
+        raise typer.Exit(1) from None
 
 
 def _env_from_stack_file() -> dict[str, str]:

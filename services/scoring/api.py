@@ -19,6 +19,7 @@ from services.scoring.api_models import (
 )
 from services.scoring.repository import scores
 from services.scoring.runtime import RuntimeDep
+from shared.contracts import Explanation, Segment
 from shared.deps import SessionDep
 from shared.errors import NotFound
 from shared.http import IsoDateTime, actor, cursor_query, require_near_now
@@ -28,11 +29,17 @@ router = APIRouter(prefix="/v1", tags=["health"])
 
 
 @router.get("/accounts/{account_id}/health", response_model=AccountHealth, responses=errors(404))
-async def get_health(account_id: str, session: SessionDep) -> AccountHealth:
+async def get_health(account_id: str, session: SessionDep, runtime: RuntimeDep) -> AccountHealth:
     row = await scores.account_health(session, account_id)
     if row is None or row.score is None:
         raise NotFound(f"no health score for account {account_id!r}")
-    return AccountHealth.from_row(row)
+    health = AccountHealth.from_row(row)
+    if runtime.scorer is None or row.scored_as_of is None:
+        return health
+    explained = await runtime.scorer.explain(session, account_id, row.scored_as_of)
+    if explained is None:
+        return health
+    return health.model_copy(update={"explanation": Explanation.model_validate(explained)})
 
 
 @router.get(
@@ -56,7 +63,7 @@ async def get_history(
 async def list_accounts(
     session: SessionDep,
     band: Literal["green", "yellow", "red"] | None = None,
-    segment: Literal["enterprise", "mid_market", "smb", "self_serve"] | None = None,
+    segment: Segment | None = None,
     sort: Literal["account_id", "score", "-score"] = "account_id",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, cursor_query(page_cursor.PATTERN, page_cursor.MAX_LENGTH)] = None,

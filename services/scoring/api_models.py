@@ -9,7 +9,7 @@ from pydantic import BaseModel, Discriminator, Tag
 
 from services.scoring.model_config import HealthModelConfig
 from shared.config_store import ConfigDocument, Stored, document_or_config
-from shared.contracts import AppliedOverride
+from shared.contracts import AppliedOverride, Explanation
 from shared.contracts.fields import plain_decimal
 
 
@@ -31,6 +31,8 @@ class AccountHealth(BaseModel):
     model_score: float
     model_band: str
     overrides: list[AppliedOverride]  # the overrides the score applied
+    # how the model's score was reached, recomputed from the account's state when asked
+    explanation: Explanation | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> AccountHealth:

@@ -25,6 +25,8 @@ from services.scoring.repository.scores import band_counts
 from services.scoring.repository.trust import outcome_counts
 from services.scoring.retention import EventIdRetention, RollupRetention
 from services.scoring.runtime import ScoringRuntime
+from services.scoring.scorecard_api import router as scorecard_router
+from services.scoring.scorecard_sync import ScorecardFollower
 from services.scoring.trust import AccuracyLoop
 from services.scoring.trust_api import router as trust_router
 from services.scoring.wiring import open_core
@@ -72,6 +74,7 @@ def create_app(settings: ScoringSettings, *, now: Now = utc_now, run_loops: bool
             now=now,
         )
         follow = runtime.model_store.follower(runtime.sessions, settings.config_poll_interval_s)
+        scorecard = ScorecardFollower(runtime, settings.config_poll_interval_s)
         more: dict[str, Loop] = {
             "rollup-retention": RollupRetention(
                 runtime.sessions,
@@ -83,7 +86,7 @@ def create_app(settings: ScoringSettings, *, now: Now = utc_now, run_loops: bool
         if settings.accuracy_interval_s > 0:
             more["accuracy"] = AccuracyLoop(runtime)
         return stateful.service_parts(
-            runtime, outbox, bands, retention=retention, config=follow, **more
+            runtime, outbox, bands, retention=retention, config=follow, scorecard=scorecard, **more
         )
 
     spec = ServiceSpec(
@@ -93,6 +96,7 @@ def create_app(settings: ScoringSettings, *, now: Now = utc_now, run_loops: bool
         build,
         [
             router,
+            scorecard_router,
             trust_router,
             overrides_read,
             (overrides_write, "write"),
@@ -147,6 +151,7 @@ async def _build_runtime(
         relay=relay,
         clock=clock,
         model_store=core.model_store,
+        scorecard_store=core.scorecard_store,
         shadow=core.shadow,
         scorer=scorer,
         now=now,

@@ -225,12 +225,20 @@ FACT_NAMES = (
     # the expansion signals, coarse so that they change rarely (see ``_seat_use``)
     "seat_use",
     "usage_trend",
+    # where each custom playbook's value stands against its thresholds (0, 1, 2)
+    "playbook_signals",
 )
 
 
-def account_facts(account: Any, segment: str, usage: UsageFacts | None = None) -> dict[str, Any]:
+def account_facts(
+    account: Any,
+    segment: str,
+    usage: UsageFacts | None = None,
+    playbook_signals: tuple[int | None, ...] = (),
+) -> dict[str, Any]:
     """The facts playbooks read, as JSON values (compared with the last published)."""
     return {
+        "playbook_signals": list(playbook_signals) or None,
         "seat_use": _seat_use(account.seats, usage),
         "usage_trend": _usage_trend(usage),
         "segment": segment,
@@ -253,7 +261,9 @@ def facts_changed(previous: Mapping[str, Any] | None, current: Mapping[str, Any]
 
 def facts_change_id(health_event_id: str, facts: Mapping[str, Any]) -> str:
     """A facts change at an unchanged score and time still gets an id of its own."""
-    text = health_event_id + "|" + "|".join(f"{n}={facts.get(n)}" for n in FACT_NAMES)
+    # a fact that no scorecard sets leaves the id as it was before that fact existed
+    named = [n for n in FACT_NAMES if n != "playbook_signals" or facts.get(n) is not None]
+    text = health_event_id + "|" + "|".join(f"{n}={facts.get(n)}" for n in named)
     return str(uuid.uuid5(FACTS_NAMESPACE, text))
 
 

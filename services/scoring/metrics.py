@@ -88,6 +88,14 @@ class ScoringMetrics(ConsumerMetricSet):
         prefixed=False,
     )
 
+    scorecard_failures = counter(
+        "vigil_scorecard_failures_total",
+        "Accounts the live scorecard failed to score (the account is isolated: its signal"
+        " dead-lettered on scoring.dlq, or skipped by the clock), by trigger.",
+        "trigger",
+        prefixed=False,
+    )
+
     # event time
     watermark_lag = gauge(
         "watermark_lag_seconds",

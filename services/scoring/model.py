@@ -30,6 +30,8 @@ class Health:
     low_coverage: bool
     model_version: str
     usage: UsageFacts
+    # per custom playbook, where its value stands (shared.custom_playbooks.zone)
+    playbook_signals: tuple[int | None, ...] = ()
 
 
 def segment_for(arr: Decimal | float | None, cfg: HealthModelConfig) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from services.scoring.config_check import check_health_config
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.scorecard.candidate import is_scorecard
 from shared.logging import get_logger
 from shared.report_cache import ReportCache
 
@@ -38,6 +39,8 @@ class StoredVersions:
         """``model_version`` -> config, for the rows (version, config) that validate."""
         configs: dict[str, HealthModelConfig] = {}
         for version, data in rows:
+            if is_scorecard(data):
+                continue  # a scorecard shadow: not a model config, and not an invalid one
             config = self.config(version, data)
             if config is not None:
                 configs[config.model_version] = config

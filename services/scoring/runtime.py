@@ -12,6 +12,7 @@ from services.scoring.config import ScoringSettings
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.report_cache import ReportCache, StoredVersions
+from services.scoring.scorecard.live import LiveScorecard
 from services.scoring.scorer import Scorer
 from services.scoring.shadow import ShadowStore
 from shared.clock import Now, utc_now
@@ -25,6 +26,7 @@ class ScoringRuntime(StatefulRuntime):
     settings: ScoringSettings
     metrics: ScoringMetrics
     model_store: VersionedConfig[HealthModelConfig]
+    scorecard_store: VersionedConfig[LiveScorecard]
     shadow: ShadowStore = field(default_factory=ShadowStore)
     # the routes' own small pool: requests never take the consumers' connections
     api_sessions: Sessions | None = None

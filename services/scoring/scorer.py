@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.account_state import NO_NEEDS, StateNeeds
+from services.scoring.account_state import NO_NEEDS, AccountState, StateNeeds
 from services.scoring.caps import StateCaps, cap_related
 from services.scoring.changes import health_change_id, is_health_change
 from services.scoring.event_time import (
@@ -24,15 +24,16 @@ from services.scoring.event_time import (
 )
 from services.scoring.loader import build_state
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.model import Health, score
+from services.scoring.model import Health
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.override_result import with_overrides
 from services.scoring.overrides import Override, apply_overrides
 from services.scoring.repository.evictions import evict
 from services.scoring.repository.overrides import active_overrides
-from services.scoring.repository.reads import load_related, lock_accounts
+from services.scoring.repository.reads import load_related, lock_accounts, read_account
 from services.scoring.repository.scores import ScoreRow, store_scores
 from services.scoring.repository.trust import ShadowScore
+from services.scoring.scorecard.live import Engine, LiveScorecard, ScorecardFailure, ScoringEngine
 from services.scoring.shadow import TrustHooks
 from shared.clock import Now, utc_now
 from shared.config_store import VersionedConfig
@@ -57,11 +58,13 @@ class Scorer:
         hooks: TrustHooks | None = None,
         caps: StateCaps | None = None,
         clock: Now = utc_now,
+        scorecard_store: VersionedConfig[LiveScorecard] | None = None,
         needs: Callable[[], StateNeeds] = lambda: NO_NEEDS,
     ) -> None:
         self.hooks = hooks  # shadow model and outcomes; None: neither
         self._caps = caps or StateCaps()
         self._model_store = model_store
+        self.engine = ScoringEngine(model_store, scorecard_store)
         self._metrics = metrics
         self._topic = topic
         self._step = step
@@ -99,7 +102,8 @@ class Scorer:
         if not accounts:
             return []
         earliest = min(times.values())
-        needs = self.needs()
+        # the live scorecard's rollups: a measure added later reads the history kept
+        needs = self.needs() | self.engine.current().needs
         related = await load_related(
             session,
             [a.account_id for a in accounts],
@@ -109,7 +113,7 @@ class Scorer:
             rollups_since=(earliest - timedelta(days=needs.rollup_days)).date(),
         )
         await self._enforce_caps(session, related)
-        config = self._model_store.current
+        engine = self.engine.current()
         at = now or as_of or self._clock()
         overrides = await active_overrides(session, [a.account_id for a in accounts], at)
         rows: list[ScoreRow] = []
@@ -117,14 +121,16 @@ class Scorer:
         shadow: list[ShadowScore] = []
         for account in accounts:
             state = build_state(account, related)
-            health = score(state, times[account.account_id], config)
+            judged_at = times[account.account_id]
+            health = self._score(engine, state, judged_at, trigger)
+            if health is None:
+                continue
             if self.hooks is not None:
-                at = times[account.account_id]
-                extra = self.hooks.shadow_score(account.account_id, state, at)
+                extra = self.hooks.shadow_score(account.account_id, state, judged_at)
                 if extra is not None:
                     shadow.append(extra)
             applied = overrides.get(account.account_id, [])
-            row, message = self._result(account, health, times[account.account_id], applied)
+            row, message = self._result(account, health, judged_at, applied, (engine, state))
             rows.append(row)
             if message is None:
                 continue
@@ -136,6 +142,35 @@ class Scorer:
             await self.hooks.after_scoring(session, accounts, times, shadow)
         self._metrics.accounts_scored.labels(trigger).inc(len(rows))
         return rows
+
+    def _score(
+        self, engine: Engine, state: AccountState, as_of: datetime, trigger: str
+    ) -> Health | None:
+        """The account's health; None when a live scorecard failed on its data.
+
+        A signal's batch raises (the loop isolates the record that made the account
+        fail and dead-letters it, as any poison message); the clock, a watermark or an
+        override skips the account, so one account never stops a pass."""
+        try:
+            return engine.score(state, as_of)
+        except ScorecardFailure as failure:
+            self._metrics.scorecard_failures.labels(trigger).inc()
+            if trigger == "event":
+                raise
+            log.error("scorecard failed; account skipped", trigger=trigger, error=str(failure))
+            return None
+
+    async def explain(
+        self, session: AsyncSession, account_id: str, as_of: datetime
+    ) -> dict[str, Any] | None:
+        """How the account's score at ``as_of`` is reached, from its state (None: unknown)."""
+        account = await read_account(session, account_id)
+        if account is None:
+            return None
+        related = await load_related(
+            session, [account_id], since=as_of - STATE_WINDOW, history_since=as_of - HISTORY_WINDOW
+        )
+        return self.engine.current().explain(build_state(account, related), as_of)
 
     async def _enforce_caps(self, session: AsyncSession, related: dict[str, Any]) -> None:
         """Evict the rows over an account's caps before its state is built from them."""
@@ -156,14 +191,19 @@ class Scorer:
         )
 
     def _result(
-        self, account: Any, model: Health, as_of: datetime, applied: list[Override]
+        self,
+        account: Any,
+        model: Health,
+        as_of: datetime,
+        applied: list[Override],
+        explained: tuple[Engine, AccountState],
     ) -> tuple[ScoreRow, bytes | None]:
-        health = apply_overrides(model, applied, self._model_store.current)
+        health = apply_overrides(model, applied, explained[0].scale)
         changed = is_health_change(
             account.score, account.band, health.score, health.band, self._step
         )
         # facts playbooks read reach triggers even when the score does not move
-        facts = account_facts(account, health.segment, health.usage)
+        facts = account_facts(account, health.segment, health.usage, health.playbook_signals)
         new_facts = facts_changed(account.published_facts, facts)
         event_id = ""  # ids only for what is published: most scores publish nothing
         if changed or new_facts:
@@ -194,6 +234,8 @@ class Scorer:
             "event_id": row.event_id,
             "revision": row.revision,
             "account_id": account.account_id,
+            # only for what is published: explaining costs about a scoring
+            "explanation": explained[0].explain(explained[1], as_of),
             "as_of": as_of,
             "score": health.score,
             "previous_score": account.score,

@@ -31,10 +31,18 @@ from services.scoring.repository.trust import (
     renewal_facts,
     store_shadow_scores,
 )
+from services.scoring.scorecard.candidate import (
+    ScorecardCandidate,
+    is_scorecard,
+    scorecard_candidate,
+)
+from services.scoring.scorecard.evaluate import evaluate
 from shared.failures import FailureKind, classify, describe
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+# a shadow candidate: a model config, or a scorecard document
+Candidate = HealthModelConfig | ScorecardCandidate
 
 
 def count(metrics: ScoringMetrics | None, where: str) -> None:
@@ -44,26 +52,41 @@ def count(metrics: ScoringMetrics | None, where: str) -> None:
 
 
 class ShadowStore:
-    """The active candidate. A stored row that does not validate (written by hand, or by an
-    older version) is skipped with an error logged and counted once, never raised: the
-    shadow is optional, and scoring starts and runs without it."""
+    """The active candidate (a model config or a scorecard). A stored row that does not
+    validate (written by hand, or by an older version) is skipped with an error logged and
+    counted once, never raised: the shadow is optional, and scoring starts and runs without it."""
 
     def __init__(self, metrics: ScoringMetrics | None = None) -> None:
-        self.current: HealthModelConfig | None = None
+        self.current: Candidate | None = None
         self.shadow_id: int | None = None
+        self._metrics = metrics
         # a shadow row is stored version minus its id; one refused is not validated again
         self._versions = StoredVersions(metrics, where="stored")
+        self._refused: int | None = None  # the stored scorecard row refused, logged once
 
-    async def refresh(self, session: AsyncSession) -> HealthModelConfig | None:
+    async def refresh(self, session: AsyncSession) -> Candidate | None:
         row = await active_shadow(session)
         if row is None:
             self.current, self.shadow_id = None, None
         elif row.id != self.shadow_id:
-            self.current = self._versions.config(-row.id, row.config)
+            self.current = self._stored(row.id, row.config)
             self.shadow_id = None if self.current is None else row.id
         return self.current
 
-    def set(self, shadow_id: int | None, config: HealthModelConfig | None) -> None:
+    def _stored(self, shadow_id: int, data: dict[str, Any]) -> Candidate | None:
+        if not is_scorecard(data):
+            return self._versions.config(-shadow_id, data)
+        if shadow_id == self._refused:
+            return None
+        try:
+            return scorecard_candidate(data)
+        except Exception as error:  # noqa: BLE001 - whatever a stored row holds, skip it
+            self._refused = shadow_id
+            count(self._metrics, "stored")
+            log.error("stored shadow scorecard is invalid; skipped", error=str(error)[:500])
+            return None
+
+    def set(self, shadow_id: int | None, config: Candidate | None) -> None:
         self.shadow_id, self.current = shadow_id, config
 
 
@@ -72,6 +95,7 @@ class TrustHooks:
         self.shadow = shadow
         self._metrics = metrics
         self._failed = False  # the candidate raised in this batch: skip it until the next
+        self._logged = False  # a failure of the candidate was logged in this batch
 
     async def before_fold(self, session: AsyncSession, signals: Sequence[Any]) -> None:
         """Renewals recorded by a subscription update, judged against the date it replaces.
@@ -111,22 +135,31 @@ class TrustHooks:
         self, account_id: str, state: AccountState, as_of: datetime
     ) -> ShadowScore | None:
         """The candidate's score, or None. The candidate runs inline with the live model:
-        an exception in it is counted, and the shadow skipped for the rest of the batch
-        (``after_scoring`` resets that), never failing the live batch."""
+        an exception in it is counted, never failing the live batch. A model config that
+        raises is skipped for the rest of the batch (``after_scoring`` resets that); a
+        scorecard only for the account whose data it failed on (logged once a batch)."""
         config = self.shadow.current
         if config is None or self._failed:
             return None
         try:
-            health = score(state, as_of, config)
+            if isinstance(config, ScorecardCandidate):
+                health = evaluate(config.compiled, state, as_of)
+            else:
+                health = score(state, as_of, config)
         except Exception as error:  # noqa: BLE001 - the candidate is never the live path
-            self._failed = True
             count(self._metrics, "scoring")
-            log.error(
-                "shadow model failed; skipped for this batch",
-                model_version=config.model_version,
-                account_id=account_id,
-                error=repr(error)[:300],
-            )
+            scorecard = isinstance(config, ScorecardCandidate)
+            if not self._logged:
+                log.error(
+                    "shadow scorecard failed on an account; that account skipped"
+                    if scorecard
+                    else "shadow model failed; skipped for this batch",
+                    model_version=config.model_version,
+                    account_id=account_id,
+                    error=repr(error)[:300],
+                )
+            self._logged = True
+            self._failed = not scorecard
             return None
         return ShadowScore(
             account_id, health.model_version, as_of, health.score, health.band, health.components
@@ -140,7 +173,7 @@ class TrustHooks:
         shadow_rows: Sequence[ShadowScore],
     ) -> None:
         """Store the shadow's scores and the outcomes the scored accounts' facts imply."""
-        self._failed = False
+        self._failed = self._logged = False
         if shadow_rows:
             await self._store_shadow(session, shadow_rows)
         found: list[Outcome] = []

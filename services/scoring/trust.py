@@ -29,10 +29,13 @@ from services.scoring.model_config import HealthModelConfig
 from services.scoring.report_cache import ReportCache, StoredVersions
 from services.scoring.repository import trust as repo
 from services.scoring.runtime import ScoringRuntime
-from services.scoring.shadow import ShadowStore
+from services.scoring.scorecard import backtest as scorecard_backtest
+from services.scoring.scorecard import population
+from services.scoring.scorecard.candidate import ScorecardCandidate
+from services.scoring.shadow import Candidate, ShadowStore
 from shared.config_store import VersionedConfig
 from shared.db import transaction
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 from shared.retry import run_periodically
 
 __all__ = [
@@ -151,10 +154,15 @@ async def shadow_status(runtime: ScoringRuntime, horizons: Sequence[int]) -> dic
         band_changes = await repo.band_changes(session, candidate.model_version)
         mark = await repo.history_mark(session)
 
-    async def compute() -> list[ShadowComparison]:
+    async def compute() -> list[dict[str, Any]]:
+        if isinstance(candidate, ScorecardCandidate):
+            # a scorecard's measures may be new: recomputed point in time from state
+            _, results = await population.backtest(sessions, candidate, horizons)
+            return [scorecard_backtest.as_data(r) for r in results]
         async with transaction(sessions) as session:
             history = await load_history(session, versions=runtime.versions)
-        return await asyncio.to_thread(_compare, history, live, candidate, horizons)
+        compared = await asyncio.to_thread(_compare, history, live, candidate, horizons)
+        return [c.__dict__ for c in compared]
 
     key = ("shadow", live.model_version, candidate.model_version, tuple(horizons), mark)
     compared = await runtime.reports.get(key, compute)
@@ -163,8 +171,10 @@ async def shadow_status(runtime: ScoringRuntime, horizons: Sequence[int]) -> dic
         "live_model_version": live.model_version,
         "candidate_model_version": candidate.model_version,
         "band_changes": band_changes,
-        "accuracy": [c.__dict__ for c in compared],
-        "candidate": candidate,
+        "accuracy": compared,
+        "candidate": (
+            candidate.document() if isinstance(candidate, ScorecardCandidate) else candidate
+        ),
     }
 
 
@@ -187,10 +197,13 @@ def _compare(
     return compared
 
 
-async def set_shadow(session: AsyncSession, store: ShadowStore, config: HealthModelConfig) -> int:
-    shadow_id = await repo.start_shadow(
-        session, config.model_dump(mode="json"), config.model_version
+async def set_shadow(session: AsyncSession, store: ShadowStore, config: Candidate) -> int:
+    document = (
+        config.document()
+        if isinstance(config, ScorecardCandidate)
+        else config.model_dump(mode="json")
     )
+    shadow_id = await repo.start_shadow(session, document, config.model_version)
     store.set(shadow_id, config)
     return shadow_id
 
@@ -210,6 +223,11 @@ async def promote(
     candidate = await store.refresh(session)
     if candidate is None:
         raise NotFound("no shadow model to promote")
+    if isinstance(candidate, ScorecardCandidate):
+        raise Conflict(
+            "the shadow is a scorecard: promote it with `vigil scorecard apply FILE`"
+            " or PUT /v1/config/scorecard"
+        )
     version = await models.update(session, candidate, changed_by)
     await repo.end_shadow(session, "promoted", version)
     store.set(None, None)

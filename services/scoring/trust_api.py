@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Body, Query, Request
+from pydantic import BaseModel, Discriminator, Tag
 
 from services.scoring import trust
 from services.scoring.accuracy.outcomes import OutcomeBatch
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.repository.trust import insert_outcomes
 from services.scoring.runtime import RuntimeDep
+from services.scoring.scorecard.candidate import is_scorecard, scorecard_candidate
+from services.scoring.scorecard.document import Scorecard
+from services.scoring.shadow import Candidate
 from shared.deps import SessionDep
+from shared.errors import InvalidInput
 from shared.http import actor
 from shared.openapi import errors
 
@@ -25,6 +29,19 @@ Horizons = Annotated[
         description=f"days before each outcome (1 to 3650), at most {MAX_HORIZONS} of them",
         max_length=MAX_HORIZONS,
     ),
+]
+
+
+def _candidate_kind(body: Any) -> str:
+    if isinstance(body, BaseModel):
+        return "scorecard" if isinstance(body, Scorecard) else "config"
+    return "scorecard" if is_scorecard(body) else "config"
+
+
+ShadowCandidate = Annotated[
+    Annotated[HealthModelConfig, Tag("config")] | Annotated[Scorecard, Tag("scorecard")],
+    Discriminator(_candidate_kind),
+    Body(description="A model config, or a scorecard document (it declares `measures`)"),
 ]
 
 
@@ -78,12 +95,20 @@ async def get_accuracy(
 
 @router.put("/model/shadow", response_model=ShadowSet, responses=errors(422))
 async def put_shadow(
-    config: HealthModelConfig, runtime: RuntimeDep, session: SessionDep
+    config: ShadowCandidate, runtime: RuntimeDep, session: SessionDep
 ) -> ShadowSet:
-    """Score ``config`` beside the live model from now on (stored, never published)."""
-    config = runtime.model_store.validated(config)  # what could break the loop is refused (422)
-    shadow_id = await trust.set_shadow(session, runtime.shadow, config)
-    return ShadowSet(shadow_id=shadow_id, model_version=config.model_version)
+    """Score ``config`` (a model config or a scorecard) beside the live model from now on
+    (stored, never published)."""
+    candidate: Candidate
+    if isinstance(config, Scorecard):
+        try:  # names resolved, windows in retention: every error with its path (422)
+            candidate = scorecard_candidate(config.model_dump(mode="json"))
+        except ValueError as error:
+            raise InvalidInput(f"scorecard refused: {error}") from None
+    else:  # what could break the loop is refused (422)
+        candidate = runtime.model_store.validated(config)
+    shadow_id = await trust.set_shadow(session, runtime.shadow, candidate)
+    return ShadowSet(shadow_id=shadow_id, model_version=candidate.model_version)
 
 
 @router.get("/model/shadow", responses=errors(404, 422))

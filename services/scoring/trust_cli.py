@@ -18,6 +18,12 @@ from services.scoring.accuracy.plot import plot
 from services.scoring.accuracy.render import as_data, lines
 from services.scoring.accuracy.report import AccuracyReport, build_report, horizon_report
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.scorecard import population
+from services.scoring.scorecard.backtest import ScorecardHorizon
+from services.scoring.scorecard.backtest import lines as scorecard_lines
+from services.scoring.scorecard.candidate import ScorecardCandidate
+from services.scoring.scorecard.compiled import compile_scorecard
+from services.scoring.scorecard.default import load
 from shared.config_store import VersionedConfig
 from shared.connection_settings import PostgresTls
 from shared.db import create_engine, create_sessionmaker, transaction
@@ -84,7 +90,13 @@ def backtest(
     echo: Echo,
     tls: PostgresTls | None = None,
 ) -> None:
-    candidate = HealthModelConfig.model_validate_json(config_path.read_text())
+    """A model config (JSON) replayed on the stored history, or a scorecard (YAML or JSON)
+    recomputed point in time from state (its measures may be new)."""
+    text = config_path.read_text()
+    if config_path.suffix in (".yaml", ".yml") or '"measures"' in text:
+        backtest_scorecard(database_url, config_path, horizons, echo, tls)
+        return
+    candidate = HealthModelConfig.model_validate_json(text)
     live, history = asyncio.run(_live_and_history(database_url, everything=True, tls=tls))
     echo(f"live {live.model_version} vs candidate {candidate.model_version}")
     for days in horizons:
@@ -108,3 +120,43 @@ def _playbooks(name: str, result: BandPlaybooks, echo: Echo) -> None:
     )
     echo(f"  {name:<9} accounts by band: {bands}")
     echo(f"  {name:<9} at_risk episodes (entries into red): {result.at_risk_episodes} ({entries})")
+
+
+class InvalidScorecard(ValueError):
+    """The candidate file is not a valid scorecard: every error, each with its path."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = list(errors)
+
+
+def backtest_scorecard(
+    database_url: str,
+    path: Path,
+    horizons: Sequence[int],
+    echo: Echo,
+    tls: PostgresTls | None = None,
+) -> list[ScorecardHorizon]:
+    """The live scorecard and the candidate's AUC on the stored outcomes, and each of the
+    candidate's measures' own AUC, recomputed point in time from the accounts' state."""
+    card, errors = load(path)
+    if card is None:
+        raise InvalidScorecard(errors)
+    try:
+        candidate = ScorecardCandidate(card, compile_scorecard(card))
+    except ValueError as error:
+        raise InvalidScorecard([str(error)]) from None
+
+    async def run() -> tuple[ScorecardCandidate, list[ScorecardHorizon]]:
+        engine = create_engine(database_url, pool_size=1, tls=tls)
+        try:
+            return await population.backtest(create_sessionmaker(engine), candidate, horizons)
+        finally:
+            await engine.dispose()
+
+    live, results = asyncio.run(run())
+    echo(f"live {live.model_version} vs candidate {candidate.model_version} (point in time)")
+    for result in results:
+        for line in scorecard_lines(result):
+            echo(line)
+    return results

@@ -13,6 +13,7 @@ from services.scoring.config import ScoringSettings
 from services.scoring.config_check import check_health_config
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.scorecard.live import LiveScorecard, check_live
 from services.scoring.scorer import Scorer
 from services.scoring.shadow import ShadowStore, TrustHooks
 from services.scoring.watermark_step import WatermarkStep
@@ -28,6 +29,7 @@ class ScoringCore:
     engine: AsyncEngine
     sessions: Sessions
     model_store: VersionedConfig[HealthModelConfig]
+    scorecard_store: VersionedConfig[LiveScorecard]
     shadow: ShadowStore
     scorer: Scorer
     watermarks: WatermarkStep
@@ -40,6 +42,9 @@ async def open_core(
     engine, sessions = stateful.open_database(stack, settings)
     model_store = await stateful.load_config(
         sessions, "scoring_config", HealthModelConfig, check_health_config
+    )
+    scorecard_store = await stateful.load_config(
+        sessions, "scorecard_config", LiveScorecard, check_live
     )
     shadow = ShadowStore(metrics)
     async with transaction(sessions) as session:
@@ -56,6 +61,7 @@ async def open_core(
             overdue_invoices=settings.max_overdue_invoices_per_account,
         ),
         clock=now,
+        scorecard_store=scorecard_store,
     )
     watermarks = WatermarkStep(
         scorer,
@@ -65,4 +71,4 @@ async def open_core(
         held_back_chunk=settings.held_back_chunk,
         now=now,
     )
-    return ScoringCore(engine, sessions, model_store, shadow, scorer, watermarks)
+    return ScoringCore(engine, sessions, model_store, scorecard_store, shadow, scorer, watermarks)

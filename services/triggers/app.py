@@ -24,6 +24,7 @@ from services.triggers.metrics import TriggersMetrics
 from services.triggers.rules_check import check_playbook_config
 from services.triggers.rules_config import PlaybookConfig
 from services.triggers.runtime import TriggersRuntime
+from services.triggers.scorecard_playbooks import LivePlaybooks
 from services.triggers.webhooks.api import router as webhooks_router
 from services.triggers.webhooks.dns import BoundedResolver
 from services.triggers.webhooks.metrics import WebhookMetrics
@@ -73,9 +74,16 @@ def create_app(
             await feedback.refresh(session, now())
 
         outbox = (settings.topics.playbook_events, metrics.outbox_backlog)
-        follow = runtime.rules.follower(runtime.sessions, settings.config_poll_interval_s)
+        poll_s = settings.config_poll_interval_s
+        follow = runtime.rules.follower(runtime.sessions, poll_s)
+        scorecard = runtime.playbooks.follower(runtime.sessions, poll_s)
         return stateful.service_parts(
-            runtime, outbox, deliveries, webhooks=runtime.worker, config=follow
+            runtime,
+            outbox,
+            deliveries,
+            webhooks=runtime.worker,
+            config=follow,
+            scorecard=scorecard,
         )
 
     routers: list[Routed] = [
@@ -130,7 +138,13 @@ async def _build_runtime(
     rules = await stateful.load_config(
         sessions, "playbook_config", PlaybookConfig, check_playbook_config
     )
-    trigger_engine = TriggerEngine(rules, metrics, topic=topics.playbook_events, now=now)
+    # custom playbooks in force before the first batch: an episode of one must not
+    # resolve because the live scorecard was not read yet
+    playbooks = LivePlaybooks()
+    await playbooks.refresh(sessions)
+    trigger_engine = TriggerEngine(
+        rules, metrics, topic=topics.playbook_events, now=now, playbooks=playbooks
+    )
     outputs = (topics.playbook_events, topics.triggers_dlq)  # what the outbox relays
     relay = stateful.outbox_relay(settings, sessions, metrics, LockKey.TRIGGERS_OUTBOX, *outputs)
     box = SecretBox(settings.secrets_key.get_secret_value())
@@ -162,6 +176,7 @@ async def _build_runtime(
         clock=clock,
         worker=worker,
         rules=rules,
+        playbooks=playbooks,
         now=now,
         box=box,
         lookup=lookup,

@@ -16,10 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from services.triggers.custom_rules import evaluate_custom
 from services.triggers.episodes import Episode, Gate, Track, Transition, advance, as_before
 from services.triggers.rules import AccountView, evaluate
 from services.triggers.rules_config import PlaybookConfig
 from shared.contracts import HealthChange, PlaybookEvent
+from shared.custom_playbooks import CustomPlaybook
 
 RECENT_SCORES = 200
 
@@ -102,7 +104,16 @@ def view_from_change(change: HealthChange, previous: AccountView | None) -> Acco
         started_at=facts.subscription_started_at,
         first_value_at=facts.first_value_at,
         canceled=facts.canceled,
+        measures=_measures(change, previous),
     )
+
+
+def _measures(change: HealthChange, previous: AccountView | None) -> dict[str, float | None]:
+    """The change's measure values; a change without an explanation (from before them,
+    or a facts-only change) keeps what the account's last one said."""
+    if change.explanation is None:
+        return dict(previous.measures) if previous else {}
+    return {name: m.value for name, m in change.explanation.measures.items()}
 
 
 def on_health_changes(
@@ -113,7 +124,9 @@ def on_health_changes(
     *,
     wall_now: datetime,
     tracks: Mapping[str, Track] | None = None,
+    custom: Sequence[CustomPlaybook] = (),
 ) -> Outcome:
+    """``custom``: the live scorecard's playbooks, judged beside the built-in ones."""
     outcome = Outcome(view)
     known = _Known(dict(open_episodes), dict(tracks or {}))
     for change in sorted(changes, key=_order):
@@ -122,7 +135,7 @@ def on_health_changes(
         outcome.view = view_from_change(change, outcome.view)
         outcome.scores = _with_point(outcome.scores, change.as_of, change.score)
         outcome.applied.append(change.event_id)
-        _step(outcome, known, change.as_of, config, wall_now)
+        _step(outcome, known, change.as_of, _Rules(config, custom), wall_now)
     return outcome
 
 
@@ -134,6 +147,7 @@ def on_clock(
     *,
     wall_now: datetime,
     tracks: Mapping[str, Track] | None = None,
+    custom: Sequence[CustomPlaybook] = (),
 ) -> Outcome:
     """Time moves conditions too: renewal and onboarding windows, dwell, the horizon.
 
@@ -142,25 +156,45 @@ def on_clock(
     """
     outcome = Outcome(view)
     if now > view.as_of:
-        _step(outcome, _Known(dict(open_episodes), dict(tracks or {})), now, config, wall_now)
+        known = _Known(dict(open_episodes), dict(tracks or {}))
+        _step(outcome, known, now, _Rules(config, custom), wall_now)
     return outcome
 
 
-def _step(
-    outcome: Outcome, known: _Known, at: datetime, config: PlaybookConfig, wall_now: datetime
-) -> None:
+@dataclass(frozen=True)
+class _Rules:
+    """The built-in playbooks' parameters and the live scorecard's custom playbooks."""
+
+    config: PlaybookConfig
+    custom: Sequence[CustomPlaybook]
+
+    def gate(self, playbook: str) -> Gate:
+        spec = next((p for p in self.custom if p.name == playbook), None)
+        if spec is None:
+            return _gate(self.config, playbook)
+        hours = (spec.dwell_hours, spec.cooldown_hours, spec.exit_dwell_hours)
+        return Gate(*(timedelta(hours=h) for h in hours))
+
+    def payload(self, playbook: str) -> dict[str, str | bool | float] | None:
+        spec = next((p for p in self.custom if p.name == playbook), None)
+        return dict(spec.payload) if spec is not None else None
+
+
+def _step(outcome: Outcome, known: _Known, at: datetime, rules: _Rules, wall_now: datetime) -> None:
     view = outcome.view
     assert view is not None
+    config = rules.config
     holding = {p for p, t in known.tracks.items() if as_before(t, at).condition_since}
     latched = holding | set(known.episodes)
     conditions = evaluate(view, at, config, latched)
+    conditions.update(evaluate_custom(view, at, rules.custom, latched))
     step = advance(
         view.account_id,
         conditions,
         known.episodes,
         known.tracks,
         at,
-        gates={p: _gate(config, p) for p in conditions},
+        gates={p: rules.gate(p) for p in conditions},
         emit=wall_now - at <= timedelta(hours=config.horizon_hours),
         default_since=view.as_of,
     )
@@ -174,7 +208,9 @@ def _step(
     for transition in step.transitions:
         outcome.transitions.append(transition)
         if transition.kind != "superseded":  # a bookkeeping step: its successor is the news
-            outcome.events.append(playbook_event(view, transition))
+            outcome.events.append(
+                playbook_event(view, transition, rules.payload(transition.playbook))
+            )
         if transition.kind == "triggered":
             known.episodes[transition.playbook] = Episode(
                 transition.episode_id, transition.playbook, at, transition.due_by, transition.reason
@@ -203,7 +239,9 @@ def _gate(config: PlaybookConfig, playbook: str) -> Gate:
     )
 
 
-def playbook_event(view: AccountView, t: Transition) -> PlaybookEvent:
+def playbook_event(
+    view: AccountView, t: Transition, payload: dict[str, str | bool | float] | None = None
+) -> PlaybookEvent:
     return PlaybookEvent(
         event_id=t.event_id,
         kind=t.kind,
@@ -215,6 +253,7 @@ def playbook_event(view: AccountView, t: Transition) -> PlaybookEvent:
         reason=t.reason,
         segment=view.segment,
         health=_health(view),
+        payload=payload,
     )
 
 

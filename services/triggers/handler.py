@@ -28,6 +28,7 @@ from services.triggers.repository import (
     store_views,
 )
 from services.triggers.rules_config import PlaybookConfig
+from services.triggers.scorecard_playbooks import LivePlaybooks
 from services.triggers.webhooks.repository import WebhookItem, enqueue
 from services.triggers.webhooks.service import webhook_body
 from shared.clock import Now
@@ -40,7 +41,8 @@ log = get_logger(__name__)
 SCORE_WINDOW = timedelta(days=8)
 
 
-LIFECYCLE_FIELDS = ("by", "owner", "snoozed_until", "resolution", "note")
+# absent unless set: the lifecycle's fields, and a custom playbook's payload
+OPTIONAL_FIELDS = ("by", "owner", "snoozed_until", "resolution", "note", "payload")
 
 
 def outbox_row(event: PlaybookEvent, topic: str) -> OutboxRow:
@@ -49,7 +51,7 @@ def outbox_row(event: PlaybookEvent, topic: str) -> OutboxRow:
 
 def _unset(event: PlaybookEvent) -> set[str]:
     # the rules' events keep their v1 shape; lifecycle events carry only what they set
-    return {name for name in LIFECYCLE_FIELDS if getattr(event, name) is None}
+    return {name for name in OPTIONAL_FIELDS if getattr(event, name) is None}
 
 
 def playbook_webhook(event: PlaybookEvent, now: datetime) -> WebhookItem:
@@ -78,8 +80,10 @@ class TriggerEngine:
         *,
         topic: str,
         now: Now,
+        playbooks: LivePlaybooks | None = None,
     ) -> None:
         self._rules = rules
+        self._playbooks = playbooks or LivePlaybooks()
         self._metrics = metrics
         self._topic = topic
         self._now = now
@@ -102,11 +106,17 @@ class TriggerEngine:
         earliest = min(c.as_of for c in changes) - SCORE_WINDOW
         views, episodes = await lock_views(session, list(by_account), earliest)
         tracks = await load_tracks(session, list(by_account))
-        config = self._rules.current
+        config, custom = self._rules.current, self._playbooks.current.playbooks
         wall_now = self._now()
         outcomes = [
             on_health_changes(
-                views.get(a), episodes.get(a, {}), cs, config, wall_now=wall_now, tracks=tracks[a]
+                views.get(a),
+                episodes.get(a, {}),
+                cs,
+                config,
+                wall_now=wall_now,
+                tracks=tracks[a],
+                custom=custom,
             )
             for a, cs in sorted(by_account.items())
         ]
@@ -117,10 +127,18 @@ class TriggerEngine:
     ) -> int:
         views, episodes = await lock_views(session, account_ids, now - SCORE_WINDOW)
         tracks = await load_tracks(session, list(views))
-        config = self._rules.current
+        config, custom = self._rules.current, self._playbooks.current.playbooks
         wall_now = self._now()
         outcomes = [
-            on_clock(v, episodes.get(a, {}), now, config, wall_now=wall_now, tracks=tracks[a])
+            on_clock(
+                v,
+                episodes.get(a, {}),
+                now,
+                config,
+                wall_now=wall_now,
+                tracks=tracks[a],
+                custom=custom,
+            )
             for a, v in sorted(views.items())
         ]
         await self._store(session, [o for o in outcomes if o.transitions or o.tracks], [])

@@ -62,6 +62,7 @@ def view_from_row(row: Any, recent: list[tuple[datetime, float]]) -> AccountView
         started_at=row.started_at,
         first_value_at=row.first_value_at,
         canceled=bool(facts.get("canceled", False)),
+        measures=facts.get("measures") or {},
     )
 
 
@@ -90,6 +91,7 @@ def facts_of(view: AccountView) -> dict[str, Any]:
         "usage_ratio_to_baseline": view.usage_ratio,
         "usage_ratio_14d_to_baseline": view.usage_ratio_14d,
         "canceled": view.canceled,
+        "measures": dict(view.measures),
     }
 
 

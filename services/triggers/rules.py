@@ -10,7 +10,7 @@ Opening and closing episodes (dwell, cool-down, horizon) is ``episodes.py``'s jo
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from services.triggers.rules_config import PlaybookConfig, SegmentRules
@@ -41,6 +41,8 @@ class AccountView:
     started_at: datetime | None = None
     first_value_at: datetime | None = None
     canceled: bool = False
+    # the scorecard's measures (explanation.measures[...].value) custom playbooks read
+    measures: Mapping[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,11 @@ from typing import Annotated
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.custom_playbooks import BUILT_IN_PLAYBOOKS
 from shared.schema_rules import WHOLE, Order, keys_among, keys_exactly, ordered, out_of_order
 from shared.text import Label
 
-PLAYBOOKS = (
-    "at_risk",
-    "score_drop",
-    "adoption",
-    "renewal",
-    "expansion",
-    "onboarding",
-    "onboarding_stalled",
-)
+PLAYBOOKS = BUILT_IN_PLAYBOOKS
 SEGMENTS = ("enterprise", "mid_market", "smb", "self_serve")
 # Every number finite and bounded: a config that could overflow a date in a loop is refused.
 Days = Annotated[float, Field(gt=0, le=3650)]

@@ -11,6 +11,7 @@ from fastapi import Depends
 from services.triggers.config import TriggersSettings
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.rules_config import PlaybookConfig
+from services.triggers.scorecard_playbooks import LivePlaybooks
 from services.triggers.webhooks.dns import AsyncResolver
 from services.triggers.webhooks.secrets import SecretBox
 from services.triggers.webhooks.worker import DeliveryWorker
@@ -27,6 +28,7 @@ class TriggersRuntime(StatefulRuntime):
     metrics: TriggersMetrics
     worker: DeliveryWorker
     rules: VersionedConfig[PlaybookConfig]
+    playbooks: LivePlaybooks  # the live scorecard's custom playbooks
     now: Now
     box: SecretBox  # webhook secrets at rest
     lookup: AsyncResolver  # the URL policy's bounded resolver, at subscription and delivery

@@ -10,7 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.contracts.fields import Id, Timestamp
 
 Band = Literal["green", "yellow", "red"]
-Segment = Literal["enterprise", "mid_market", "smb", "self_serve"]
+# A scorecard names its own segments and playbooks; the built-in ones (enterprise,
+# mid_market, smb, self_serve; at_risk, score_drop, ...) are names of this shape.
+NAME_PATTERN = "^[a-z][a-z0-9_]{0,63}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+Segment = Name
 Score = Annotated[float, Field(ge=0, le=100)]
 # Facts playbooks read; a health change is published when one of them changes,
 # even if the score did not move (listed in ``HealthChange.facts_changed``).
@@ -24,10 +28,9 @@ Fact = Literal[
     "first_value_at",
     "seat_use",
     "usage_trend",
+    "playbook_signals",
 ]
-Playbook = Literal[
-    "at_risk", "score_drop", "adoption", "renewal", "expansion", "onboarding", "onboarding_stalled"
-]
+Playbook = Name
 
 
 class AccountFacts(BaseModel):
@@ -65,6 +68,52 @@ class AppliedOverride(BaseModel):
     created_by: str
 
 
+class MeasureExplanation(BaseModel):
+    """A measure's value (None without data) and the points it maps to (None: renormalized away)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: float | None
+    points: float | None
+
+
+class ComponentExplanation(BaseModel):
+    """A component's value (None without data) and its weight in the account's segment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: float | None
+    weight: float
+
+
+class CapExplanation(BaseModel):
+    """A risk flag that capped the score; ``effect`` = score after the cap - score before (<= 0)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    flag: str
+    cap: float
+    effect: Annotated[float, Field(le=0)]
+
+
+class Explanation(BaseModel):
+    """Enough to recompute a score by hand (an extension of v1).
+
+    The score is ``weighted_mean`` (the components with data, each by its weight,
+    renormalized) plus each cap's ``effect`` in order; ``weighted_mean`` is None
+    when no component had data (the score is then the neutral 50).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    scorecard_version: str
+    segment: str
+    measures: dict[str, MeasureExplanation]
+    components: dict[str, ComponentExplanation]
+    weighted_mean: float | None
+    caps: list[CapExplanation]
+
+
 class HealthChange(BaseModel):
     """One published change of an account's health (or of its playbook facts).
 
@@ -100,6 +149,8 @@ class HealthChange(BaseModel):
     model_score: Score | None = None
     model_band: Band | None = None
     overrides: list[AppliedOverride] | None = None
+    # How the model's score was reached (extends v1, optional; absent before it existed).
+    explanation: Explanation | None = None
 
 
 class HealthAtEvent(BaseModel):
@@ -144,6 +195,8 @@ class PlaybookEvent(BaseModel):
     snoozed_until: Timestamp | None = None
     resolution: Resolution | None = None
     note: str | None = None
+    # a custom playbook's static payload (an extension of v1, absent on the built-ins')
+    payload: dict[str, str | bool | float] | None = None
 
 
 class DlqReason(BaseModel):

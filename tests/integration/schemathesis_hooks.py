@@ -4,11 +4,14 @@ JSON Schema has no keyword for an order between two fields, so the configs state
 theirs under ``x-vigil-order`` (see shared/schema_rules.py). A generated positive
 body is put in the order the schema states, by swapping the two values (or
 halving the smaller of two equal ones for a strict order), reading every rule and
-default from the operation's own schema. A date-time the schema bounds around the
-server's now (``x-vigil-window``: a snooze's end, an override's expiry, a clock
-endpoint's time) is moved into that window, a couple of minutes clear of its
-edges for the request's own latency. Nothing else is changed, and no status is
-excused: any other refusal of schema-valid data still fails the run.
+default from the operation's own schema. A generated scorecard
+(``PUT /v1/config/scorecard``, or a scorecard as ``PUT /v1/model/shadow``'s
+candidate) has its references resolved the same way (``schemathesis_scorecard.py``):
+what its schema cannot say. A date-time the schema bounds around the server's now
+(``x-vigil-window``: a snooze's end, an override's expiry, a clock endpoint's time)
+is moved into that window, a couple of minutes clear of its edges for the request's
+own latency. Nothing else is changed, and no status is excused: any other refusal of schema-valid data still
+fails the run.
 """
 
 from __future__ import annotations
@@ -18,15 +21,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import schemathesis
+from pydantic import ValidationError
 from schemathesis.generation.modes import GenerationMode
 
+from services.scoring.scorecard.document import Scorecard
 from shared.schema_rules import ORDER_KEYWORD, WINDOW_KEYWORD
+from tests.integration.schemathesis_scorecard import make_consistent
+
+SCORECARD = ("PUT", "/v1/config/scorecard")
+# a candidate that declares measures is a scorecard (``services.scoring.trust_api``)
+SHADOW = ("PUT", "/v1/model/shadow")
 
 
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
-    meta = getattr(case, "meta", None)
-    positive = meta is None or meta.generation.mode == GenerationMode.POSITIVE
+    positive = _positive(case)
     if positive and isinstance(case.body, dict):
         body_schema = _body_schema(case.operation)
         if body_schema is not None:
@@ -38,6 +47,7 @@ def map_case(context: Any, case: Any) -> Any:
             value = case.query.get(parameter["name"])
             if window is not None and isinstance(value, str):
                 case.query[parameter["name"]] = _inside(window, value)
+    _consistent_scorecard(case, shadow=positive)
     return case
 
 
@@ -63,6 +73,34 @@ def _into_windows(value: dict[str, Any], schema: dict[str, Any], root: dict[str,
         window = _resolve(inner, root).get(WINDOW_KEYWORD)
         if window is not None and isinstance(value.get(name), str):
             value[name] = _inside(window, value[name])
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: Any) -> None:
+    # a case labelled negative when generated is relabelled by what is sent: a scorecard
+    # body that is schema-valid by then is sent consistent too
+    _consistent_scorecard(case, shadow=_positive(case))
+
+
+def _positive(case: Any) -> bool:
+    meta = getattr(case, "meta", None)
+    return meta is None or meta.generation.mode == GenerationMode.POSITIVE
+
+
+def _consistent_scorecard(case: Any, *, shadow: bool = False) -> None:
+    """``shadow``: a shadow candidate too (generated positive only: a negative case the
+    lax document model takes, such as a number sent as a string, stays as generated)."""
+    operation = (case.operation.method.upper(), case.operation.path)
+    if not isinstance(case.body, dict):
+        return
+    candidate = shadow and operation == SHADOW and "measures" in case.body
+    if operation != SCORECARD and not candidate:
+        return
+    try:
+        Scorecard.model_validate(case.body)
+    except ValidationError:
+        return  # schema-invalid: a negative case, sent as generated
+    make_consistent(case.body)
 
 
 def _body_schema(operation: Any) -> dict[str, Any] | None:

@@ -1,11 +1,15 @@
 """`make evaluate` in small: a labelled population through the real pipeline, thresholds held.
 
 36 accounts over 60 days (about 11,000 events, every cohort, renewals inside and
-outside their window), in the live order, both backfills and the event-time
-replay, each on topics and a database of its own; the services run as processes.
-Every order also checks point-in-time truth: each published health change equals
-the model on the account's events up to its time. (The ``kill`` and
-``replay-kill`` orders, about a minute more each, run in ``make evaluate``.)
+outside their window), in the live order, both backfills, the event-time replay, and
+the replay with the custom scorecard applied only once the history is in (its
+measure computed from the rollups kept, without a replay), each on topics and a
+database of its own; the services run as processes. Every order also checks
+point-in-time truth: each published health change equals the model on the
+account's events up to its time. The live scorecard is a custom one (the default
+plus API calls in 14 days and the playbook ``integration_broken`` on it), so the
+accounts whose integration broke must get exactly that playbook. (The ``kill``
+and ``replay-kill`` orders, about a minute more each, run in ``make evaluate``.)
 
 Thresholds the pipeline is known to miss, with the diagnosed cause, are listed in
 ``KNOWN``: when only those fail the test is an expected failure (reported by
@@ -23,9 +27,10 @@ import pytest
 
 from shared.settings import TopicNames
 from tests.conftest import Infra
+from tests.support.evaluation.custom import custom_scorecard
 from tests.support.evaluation.run import Run, Target, run_order
 from tests.support.evaluation.truth import truth_of
-from tests.support.workload import events, make_workload
+from tests.support.workload import CUSTOM_PLAYBOOK, events, make_workload
 
 ACCOUNTS, DAYS, SEED = 36, 60, 3
 # playbook -> why its precision may fall short, diagnosed; its recall must still be 1.0
@@ -36,7 +41,9 @@ def _excused(name: str, detail: str) -> bool:
     return name.split()[0] in KNOWN and " R 1.00" in f" {detail}"
 
 
-@pytest.mark.parametrize("order", ["live", "backfill", "backfill-payment-last", "replay"])
+@pytest.mark.parametrize(
+    "order", ["live", "backfill", "backfill-payment-last", "replay", "scorecard-later"]
+)
 async def test_every_arrival_order_meets_the_thresholds(
     order: str,
     infra: Infra,
@@ -44,12 +51,21 @@ async def test_every_arrival_order_meets_the_thresholds(
     topic_names: TopicNames,
     tmp_path: Path,
 ) -> None:
-    workload = make_workload(ACCOUNTS, DAYS, seed=SEED, end=datetime.now(UTC))
+    workload = make_workload(ACCOUNTS, DAYS, seed=SEED, end=datetime.now(UTC), integrations=True)
     truth = truth_of(workload)
     assert {"healthy", "churning", "expanding", "onboarding"} <= set(truth.cohort.values())
     assert any(truth.labels["renewal"].values()), "the population must have a renewal due"
+    assert any(truth.labels[CUSTOM_PLAYBOOK].values()), "and an integration that broke"
     items = list(events(workload, seed=SEED))
-    run = Run(order, workload, truth, items, rate=1000, horizon=timedelta(hours=24))
+    run = Run(
+        order,
+        workload,
+        truth,
+        items,
+        rate=1000,
+        horizon=timedelta(hours=24),
+        scorecard=custom_scorecard(),
+    )
     target = Target(infra.kafka_bootstrap, database, topic_names, tmp_path, uuid.uuid4().hex[:8])
 
     result = await run_order(run, target)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -43,6 +43,12 @@ DEFAULT_RENEWAL_WINDOW_DAYS = 90
 # Cohorts whose behaviour does not change over the window: more than one
 # ``expansion`` or ``score_drop`` episode for one of them is flapping.
 STEADY_COHORTS = ("healthy", "expanding")
+# The custom-scorecard cohort: healthy accounts whose integration breaks, i.e. whose
+# ``api_call`` usage stops for the last three weeks while every other use goes on.
+API_CALL_SHARE = 0.3  # of usage events (and each day's first), with integrations
+INTEGRATION_BROKEN_SHARE = 0.3  # of healthy accounts
+INTEGRATION_BROKEN_DAYS = 21
+CUSTOM_PLAYBOOK = "integration_broken"
 Label = bool | None  # True: must hold; False: a false alarm; None: the cohort does not decide
 
 
@@ -55,6 +61,7 @@ class Account:
     seats: int
     started_at: datetime
     renewal_at: date
+    integration_broken: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ class Workload:
     accounts: list[Account]
     start: datetime
     end: datetime
+    # a share of usage is ``api_call``, and some healthy accounts' integration breaks
+    integrations: bool = False
 
     def ground_truth(self) -> dict[str, dict[str, Any]]:
         return {
@@ -77,7 +86,21 @@ class Workload:
         count only the definite labels.
         """
         at = now or self.end
-        return {a.account_id: expected_for(a, at) for a in self.accounts}
+        expected = {a.account_id: expected_for(a, at) for a in self.accounts}
+        if self.integrations:
+            for a in self.accounts:
+                expected[a.account_id][CUSTOM_PLAYBOOK] = integration_label(a)
+        return expected
+
+
+def integration_label(a: Account) -> Label:
+    """Must the custom playbook hold: yes for a broken integration; a false alarm for
+    the steady cohorts (their API calls go on); either for the others, whose API
+    calls fade or stop with the rest of their usage (churning, declining) or have
+    barely begun (onboarding)."""
+    if a.integration_broken:
+        return True
+    return False if a.cohort in STEADY_COHORTS else None
 
 
 def expected_for(a: Account, now: datetime) -> dict[str, Label]:
@@ -103,12 +126,29 @@ def renewal_due(a: Account, now: datetime) -> bool:
     return now <= renews <= now + timedelta(days=window)
 
 
-def make_workload(accounts: int, days: int, *, seed: int, end: datetime | None = None) -> Workload:
+def make_workload(
+    accounts: int,
+    days: int,
+    *,
+    seed: int,
+    end: datetime | None = None,
+    integrations: bool = False,
+) -> Workload:
+    """``integrations``: the custom-scorecard cohort too; every other draw is the same
+    (its own random stream), so the other accounts and their events do not change."""
     rng = random.Random(seed)
     end = (end or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
     population = [_make_account(rng, i, start, end, days) for i in range(accounts)]
-    return Workload(population, start, end)
+    if integrations:
+        broken = random.Random(f"{seed}-integrations")
+        population = [
+            replace(a, integration_broken=broken.random() < INTEGRATION_BROKEN_SHARE)
+            if a.cohort == "healthy"
+            else a
+            for a in population
+        ]
+    return Workload(population, start, end, integrations)
 
 
 def _make_account(rng: random.Random, i: int, start: datetime, end: datetime, days: int) -> Account:
@@ -205,6 +245,9 @@ def _usage(
     first_day = max(0, (a.started_at - w.start).days)
     users = [f"{a.account_id}-u{n}" for n in range(a.seats)]
     keeps_champion = a.cohort in ("healthy", "expanding", "onboarding")
+    kinds = random.Random(a.account_id)  # its own stream: the other draws stay the same
+    broken_from = days - INTEGRATION_BROKEN_DAYS if a.integration_broken else days
+    api_day = -1  # the integration syncs on every day the account is used: its first event
     for week_start in range(first_day, days, 7):
         level = _activity_level(a, min(week_start + 3, days - 1), days)
         count = round(level * a.seats)
@@ -215,10 +258,13 @@ def _usage(
             for user in active:
                 if rng.random() < 0.4:
                     at = w.start + timedelta(days=day, seconds=rng.uniform(0, 86_000))
+                    api = w.integrations and day < broken_from
+                    api = api and (api_day != day or kinds.random() < API_CALL_SHARE)
+                    api_day = day
                     yield ev(
                         "usage",
                         at,
-                        "feature_used",
+                        "api_call" if api else "feature_used",
                         user_id=user,
                         feature=rng.choice(features),
                         quantity=rng.randint(1, 5),

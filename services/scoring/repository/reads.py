@@ -66,6 +66,14 @@ async def lock_accounts(session: AsyncSession, account_ids: Sequence[str]) -> li
     return list(result.all())
 
 
+async def read_account(session: AsyncSession, account_id: str) -> Row[Any] | None:
+    """One account's row as re-scoring reads it, without locking it (for the routes)."""
+    result = await session.execute(
+        text(f"SELECT {LOCKED_COLUMNS} FROM accounts WHERE account_id = :id"), {"id": account_id}
+    )
+    return result.first()
+
+
 async def load_related(
     session: AsyncSession,
     account_ids: Sequence[str],

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from services.scoring.scorecard import templates
 from services.scoring.scorecard.document import Condition, Measure, Reason, Scorecard
 from services.scoring.scorecard.rollup_measures import FILTERS
+from shared.custom_playbooks import BUILT_IN_PLAYBOOKS, CustomPlaybook
 
 # a scorecard whose windows need more history than the rollups keep is refused: the
 # default of VIGIL_ROLLUP_RETENTION_DAYS (services/scoring/config.py), which callers pass
@@ -141,6 +142,34 @@ def _cross_references(card: Scorecard, retention_days: int) -> Iterable[str]:
         yield from _conditions(f"risk.flags[{i}].when", flag.when, measures)
     for key, names in (("trend", {"trend"}), ("low_coverage", {"coverage"})):
         yield from _template(f"reasons.{key}", getattr(card.reasons, key), names)
+    yield from _playbooks(card, measures, set(components), {*segments, card.default_segment})
+
+
+def _playbooks(
+    card: Scorecard, measures: set[str], components: set[str], segments: set[str]
+) -> Iterable[str]:
+    yield from _duplicates("playbooks", [p.name for p in card.playbooks])
+    for i, playbook in enumerate(card.playbooks):
+        yield from _playbook(f"playbooks[{i}]", playbook, measures, components, segments)
+
+
+def _playbook(
+    path: str,
+    playbook: CustomPlaybook,
+    measures: set[str],
+    components: set[str],
+    segments: set[str],
+) -> Iterable[str]:
+    if playbook.name in BUILT_IN_PLAYBOOKS:
+        yield f"{path}.name: {playbook.name!r} is a built-in playbook"
+    when = playbook.when
+    if when.signal == "measure" and when.name not in measures:
+        yield f"{path}.when.name: unknown measure {when.name!r}"
+    if when.signal == "component" and when.name not in components:
+        yield f"{path}.when.name: unknown component {when.name!r}"
+    for j, segment in enumerate(playbook.segments):
+        if segment not in segments:
+            yield f"{path}.segments[{j}]: unknown segment {segment!r}"
 
 
 def _measure(path: str, m: Measure, retention_days: int) -> Iterable[str]:

@@ -28,6 +28,7 @@ from services.scoring.scorecard.measures import (
     shared_points,
 )
 from services.scoring.scorecard.rollup_measures import needs_of
+from shared.custom_playbooks import CustomPlaybook
 
 Values = Mapping[str, float | None]
 Check = Callable[[Values], bool]
@@ -89,6 +90,7 @@ class CompiledScorecard:
     coverage_text: tuple[templates.Piece, ...]
     # what the measures read beyond the default state (the default scorecard: nothing)
     needs: StateNeeds = NO_NEEDS
+    playbooks: tuple[CustomPlaybook, ...] = ()  # custom: their zones go with each score
 
     @property
     def needs_rollups(self) -> bool:
@@ -209,4 +211,5 @@ def compile_scorecard(card: Scorecard, retention_days: int = RETENTION_DAYS) -> 
         trend_text=tuple(templates.parse(card.reasons.trend)[0]),
         coverage_text=tuple(templates.parse(card.reasons.low_coverage)[0]),
         needs=needs,
+        playbooks=tuple(card.playbooks),
     )

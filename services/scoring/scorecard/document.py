@@ -1,17 +1,19 @@
 """The scorecard document: the health model as data (pydantic v2, no code in it).
 
-A scorecard declares segments, measures, components, weights per segment, bands
-and risk flags. Nothing in it is evaluated as code: conditions compare a measure
-with a number, aggregates and template formats come from closed sets, and every
+A scorecard declares segments, measures, components, weights per segment, bands,
+risk flags and custom playbooks. Nothing in it is evaluated as code: conditions
+compare a measure with a number, aggregates and template formats come from closed sets, and every
 number is finite and bounded. Cross-references (names, windows, templates) are
 checked by ``services.scoring.scorecard.checks``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.custom_playbooks import CustomPlaybook
 
 STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
@@ -23,6 +25,10 @@ Points = Annotated[float, Field(ge=0, le=100)]
 Weight = Annotated[float, Field(ge=0, le=100)]
 Days = Annotated[int, Field(ge=1, le=3650)]
 Template = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
+
+# a mapping's keys are names: JSON Schema's patternProperties alone lets any other key
+# through (with any value), which validation refuses; the schema says so too
+NAMED_KEYS: dict[str, Any] = {"additionalProperties": False}
 
 Comparison = Literal["<", "<=", ">", ">=", "==", "!="]
 Source = Literal["usage", "ticket", "survey", "payment", "account"]
@@ -96,7 +102,9 @@ class Measure(BaseModel):
     severities: list[Value] = Field(default_factory=list, max_length=20)
     kinds: list[Value] = Field(default_factory=list, max_length=20)
     # open_tickets only: weight each ticket by its severity (others: other_severity_weight)
-    severity_weights: Annotated[dict[Ident, Points], Field(max_length=20)] | None = None
+    severity_weights: (
+        Annotated[dict[Ident, Points], Field(max_length=20, json_schema_extra=NAMED_KEYS)] | None
+    ) = None
     other_severity_weight: Points = 0
     window_days: Days | None = None
     # the value becomes (rate in the window) / (rate in the baseline_days before it)
@@ -204,8 +212,14 @@ class Scorecard(BaseModel):
     components: list[Component] = Field(min_length=1, max_length=50)
     # segment -> component -> weight
     weights: Annotated[
-        dict[Ident, Annotated[dict[Ident, Weight], Field(max_length=50)]], Field(max_length=51)
+        dict[
+            Ident,
+            Annotated[dict[Ident, Weight], Field(max_length=50, json_schema_extra=NAMED_KEYS)],
+        ],
+        Field(max_length=51, json_schema_extra=NAMED_KEYS),
     ]
     bands: Bands = Field(default_factory=Bands)
     risk: Risk = Field(default_factory=Risk)
     reasons: ModelReasons = Field(default_factory=ModelReasons)
+    # custom playbooks, judged by triggers beside the seven built-in ones
+    playbooks: list[CustomPlaybook] = Field(default_factory=list, max_length=50)

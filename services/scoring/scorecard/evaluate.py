@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from services.scoring.account_state import AccountState
-from services.scoring.components import usage_facts
+from services.scoring.components import UsageFacts, usage_facts
 from services.scoring.model import Health
 from services.scoring.scorecard import templates
 from services.scoring.scorecard.compiled import (
@@ -20,6 +20,7 @@ from services.scoring.scorecard.compiled import (
     Values,
 )
 from services.scoring.scorecard.measures import Context, per_seat
+from shared.custom_playbooks import PlaybookCondition, zone
 
 DAY = timedelta(days=1)
 Finding = tuple[float, str | None]
@@ -108,7 +109,7 @@ def risk_cap(card: CompiledScorecard, values: Values) -> float:
     return max(0.0, caps[0] - card.risk_step * (len(caps) - 1))
 
 
-def _band(card: CompiledScorecard, score: float, previous: str | None) -> str:
+def band_after(card: CompiledScorecard, score: float, previous: str | None) -> str:
     green, yellow, margin = card.green_min, card.yellow_min, card.hysteresis
     if previous == "green":
         green -= margin
@@ -127,7 +128,7 @@ def _reference_band(
         return None
     values = measure_values(card, state, as_of - DAY)
     earlier, *_ = _weighted(card, state, values)
-    return _band(card, min(earlier, risk_cap(card, values)), None)
+    return band_after(card, min(earlier, risk_cap(card, values)), None)
 
 
 def evaluate(card: CompiledScorecard, state: AccountState, as_of: datetime) -> Health:
@@ -135,10 +136,11 @@ def evaluate(card: CompiledScorecard, state: AccountState, as_of: datetime) -> H
     value, segment, components, coverage, findings = _weighted(card, state, values)
     value = round(float(min(value, risk_cap(card, values))), 1)
     low_coverage = coverage < card.min_coverage
-    band = _band(card, value, _reference_band(card, state, as_of, value))
+    band = band_after(card, value, _reference_band(card, state, as_of, value))
     if low_coverage and band == "green":
         band = "yellow"  # too little fresh data to call an account healthy
     trend = _trend(state, as_of, value)
+    usage = usage_facts(state, as_of)
     return Health(
         score=value,
         band=band,
@@ -149,8 +151,42 @@ def evaluate(card: CompiledScorecard, state: AccountState, as_of: datetime) -> H
         trend_7d=trend,
         low_coverage=low_coverage,
         model_version=card.version,
-        usage=usage_facts(state, as_of),
+        usage=usage,
+        playbook_signals=tuple(
+            zone(p.when, _read(p.when, values, components, value, band, state.seats, usage))
+            for p in card.playbooks
+        ),
     )
+
+
+def _read(
+    when: PlaybookCondition,
+    values: Values,
+    components: dict[str, float | None],
+    score: float,
+    band: str,
+    seats: int | None,
+    usage: UsageFacts,
+) -> float | str | None:
+    """The value a custom playbook's condition reads, as triggers will read it."""
+    name = when.name or ""
+    match when.signal:
+        case "score":
+            return score
+        case "band":
+            return band
+        case "measure":
+            return values.get(name)
+        case "component":
+            return components.get(name)
+    facts: dict[str, float | None] = {
+        "seats": seats,
+        "active_users_7d": usage.active_users_7d,
+        "active_users_30d": usage.active_users_30d,
+        "usage_ratio_to_baseline": usage.ratio_to_baseline,
+        "usage_ratio_14d_to_baseline": usage.ratio_14d_to_baseline,
+    }
+    return facts.get(name)
 
 
 def _trend(state: AccountState, as_of: datetime, value: float) -> float | None:

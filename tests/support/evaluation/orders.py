@@ -17,7 +17,10 @@
   takes them (a replay of history, or a restart catching up in order): each
   source's producer batches reach the broker, and ingest, at their own pace, so
   sources are read weeks of event time apart;
-- ``replay-kill``: ``replay``, each service killed once as in ``kill``.
+- ``replay-kill``: ``replay``, each service killed once as in ``kill``;
+- ``scorecard-later``: ``replay`` scored by the built-in model; the custom scorecard
+  is applied once the history is in, and computes its new measure from the daily
+  rollups scoring kept, without a replay.
 """
 
 from __future__ import annotations
@@ -31,14 +34,15 @@ from typing import Any
 from shared.kafka import dumps, key_bytes, make_producer, stop_bounded
 from shared.settings import TopicNames
 
-ORDERS = ("live", "backfill", "backfill-payment-last", "kill", "replay", "replay-kill")
+LATER = "scorecard-later"  # the custom scorecard applied after the history
+ORDERS = ("live", "backfill", "backfill-payment-last", "kill", "replay", "replay-kill", LATER)
 BACKFILLS = {
     "backfill": ("payment", "ticket", "survey", "usage"),
     "backfill-payment-last": ("usage", "ticket", "survey", "payment"),
 }
 KILLS = ((0.25, "ingest"), (0.50, "scoring"), (0.75, "triggers"))
 KILLED = ("kill", "replay-kill")  # orders with each service killed once
-UNPACED = (*BACKFILLS, "replay", "replay-kill")  # as fast as the broker takes them
+UNPACED = (*BACKFILLS, "replay", "replay-kill", LATER)  # as fast as the broker takes them
 
 Item = tuple[str, dict[str, Any]]  # (source, raw event)
 
@@ -54,7 +58,7 @@ class Plan:
 def arrange(order: str, items: Sequence[Item]) -> list[Item]:
     """The events in the order ``order`` produces them."""
     by_time = sorted(items, key=lambda item: (item[1]["occurred_at"], item[1]["event_id"]))
-    if order in ("live", "kill", "replay", "replay-kill"):
+    if order in ("live", "kill", "replay", "replay-kill", LATER):
         return by_time
     if order in BACKFILLS:
         return [item for source in BACKFILLS[order] for item in by_time if item[0] == source]

@@ -30,6 +30,9 @@ from services.scoring.account_state import (
 from services.scoring.fold import INVOICE_STATUS, fold_signals
 from services.scoring.model import score
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.scorecard.compiled import CompiledScorecard, compile_scorecard
+from services.scoring.scorecard.document import Scorecard
+from services.scoring.scorecard.evaluate import evaluate, measure_values
 from services.scoring.signal_decode import ScoringSignal, decode_signal
 from shared.contracts import signal_to_json
 
@@ -140,9 +143,14 @@ def check(
     changes: Iterable[Mapping[str, Any]],
     signals: Signals,
     config: HealthModelConfig | None = None,
+    *,
+    scorecard: Scorecard | None = None,
 ) -> PointInTime:
-    """Every last revision against the model on the account's events up to its ``as_of``."""
+    """Every last revision against the model on the account's events up to its ``as_of``;
+    with a live ``scorecard``, against it, and each measure value in the published
+    explanation against the measure computed from those events."""
     cfg = config or HealthModelConfig()
+    card = compile_scorecard(scorecard) if scorecard is not None else None
     result = PointInTime()
     for change in sorted(last_revisions(changes), key=lambda c: (c["account_id"], c["as_of"])):
         as_of = datetime.fromisoformat(change["as_of"])
@@ -151,14 +159,33 @@ def check(
         if state is None:
             _false(result, change, "no event of the account is that old")
             continue
-        health = score(state, as_of, cfg)
+        health = score(state, as_of, cfg) if card is None else evaluate(card, state, as_of)
         published = (change["score"], change["band"], change["components"])
-        if published == (health.score, health.band, health.components):
+        wrong = _wrong_measures(card, state, as_of, change) if card is not None else ""
+        if published == (health.score, health.band, health.components) and not wrong:
             result.true += 1
         else:
             model = (health.score, health.band, health.components)
-            _false(result, change, f"model {model}, published {published}")
+            _false(result, change, f"model {model}, published {published}{wrong}")
     return result
+
+
+def _wrong_measures(
+    card: CompiledScorecard, state: AccountState, as_of: datetime, change: Mapping[str, Any]
+) -> str:
+    """The explained measures whose value is not the one computed from the events."""
+    explanation = change.get("explanation") or {}
+    explained = explanation.get("measures") or {}
+    values = measure_values(card, state, as_of)
+    # a change the scorecard explained names all its measures; one from before it was
+    # live (the default's explanation) only those the two share
+    every = explanation.get("scorecard_version") == card.version
+    wrong = [
+        f"{name} {(explained.get(name) or {}).get('value')} != {value}"
+        for name, value in values.items()
+        if (every or name in explained) and (explained.get(name) or {}).get("value") != value
+    ]
+    return f"; measures {', '.join(wrong[:3])}" if wrong else ""
 
 
 def _false(result: PointInTime, change: Mapping[str, Any], expected: str) -> None:

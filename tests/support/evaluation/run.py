@@ -9,19 +9,30 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.scoring.scorecard.document import Scorecard
 from shared.db import create_engine
 from shared.kafka import ensure_topics
 from shared.settings import TopicNames
 from tests.support.drain import wait_drained
 from tests.support.evaluation.collect import counters, observe, published_changes
-from tests.support.evaluation.orders import KILLED, KILLS, UNPACED, Item, Plan, arrange, produce
+from tests.support.evaluation.custom import rescore_claimed, store_live
+from tests.support.evaluation.orders import (
+    KILLED,
+    KILLS,
+    LATER,
+    UNPACED,
+    Item,
+    Plan,
+    arrange,
+    produce,
+)
 from tests.support.evaluation.point_in_time import Signals, check, signals_of
 from tests.support.evaluation.score import Evaluation, evaluate
 from tests.support.evaluation.truth import Truth
@@ -57,6 +68,7 @@ class Run:
     rate: float | None
     horizon: timedelta
     signals: Signals | None = None  # the items as scoring reads them; None: decoded here
+    scorecard: Scorecard | None = None  # live from the start; None: the built-in model
 
 
 async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Evaluation:
@@ -66,6 +78,8 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
     services = _services(target, token)
     receiver = Receiver()
     engine = create_engine(target.database_url, pool_size=2)
+    if run.scorecard is not None and run.order != LATER:
+        await store_live(engine, run.scorecard)
     try:
         for service in services.values():
             service.start()
@@ -75,6 +89,8 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
             await _subscribe(client, services["triggers"], receiver)
             before_restarts = await _replay(run, target, services, say)
             await _close_the_period(run, target, engine, client, services, say)
+            if run.scorecard is not None and run.order == LATER:
+                await _apply_later(run, run.scorecard, target, engine, client, services, say)
             seen = await observe(
                 engine,
                 target.bootstrap,
@@ -89,7 +105,7 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
             service.stop()
     changes = await published_changes(target.bootstrap, target.topics.health_changes)
     signals = run.signals if run.signals is not None else signals_of(run.items)
-    truth = await asyncio.to_thread(check, changes, signals)
+    truth = await asyncio.to_thread(check, changes, signals, scorecard=run.scorecard)
     result = evaluate(run.order, run.truth, seen, run.horizon, truth)
     result.seconds = time.monotonic() - started
     return result
@@ -118,6 +134,37 @@ async def _close_the_period(
     await drain()
     await _post(client, f"{services['triggers'].url}/v1/clock/tick", {"now": end})
     await drain()
+
+
+async def _apply_later(
+    run: Run,
+    card: Scorecard,
+    target: Target,
+    engine: AsyncEngine,
+    client: httpx.AsyncClient,
+    services: dict[str, Service],
+    say: Say,
+) -> None:
+    """The custom scorecard stored once the history is in (version 2, after the defaults
+    row scoring stored): the replica that claims it re-scores every account from the
+    state and rollups it kept; then the period is closed again."""
+    started = time.monotonic()
+    await store_live(engine, card, version=2)
+    rescore = f"{services['scoring'].url}/v1/clock/rescore"
+    async with asyncio.timeout(300):
+        while not await rescore_claimed(engine, 2):  # noqa: ASYNC110 - a polled table
+            await asyncio.sleep(0.2)
+        # a pass of ours that gets the clock's lock starts after the claimed one ended
+        while not await _rescored(client, rescore, run.workload.end.isoformat()):  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+    await _close_the_period(run, target, engine, client, services, say)
+    # the re-score published at the wall clock, after the history's end: triggers may
+    # have read it before it followed the new scorecard, and its clock is what then
+    # judges the new playbooks on the stored measures, as in production
+    now = datetime.now(UTC).isoformat()
+    await _post(client, f"{services['triggers'].url}/v1/clock/tick", {"now": now})
+    await wait_drained(engine, target.bootstrap, target.topics.model_dump(), target.groups)
+    say(f"    {run.order}: scorecard applied and re-scored in {time.monotonic() - started:.0f}s")
 
 
 async def _replay(
@@ -187,6 +234,12 @@ async def _subscribe(client: httpx.AsyncClient, triggers: Service, receiver: Rec
     )
     response.raise_for_status()
     receiver.secrets.append(response.json()["secret"])
+
+
+async def _rescored(client: httpx.AsyncClient, url: str, as_of: str) -> bool:
+    response = await client.post(url, params={"as_of": as_of})
+    response.raise_for_status()
+    return int(response.json()["accounts"]) > 0
 
 
 async def _post(client: httpx.AsyncClient, url: str, params: dict[str, str]) -> None:

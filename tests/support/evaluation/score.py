@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from tests.support.evaluation.point_in_time import PointInTime
 from tests.support.evaluation.truth import EXPECTED_BAND, STEADY_COHORTS, Labels, Truth
+from tests.support.workload import CUSTOM_PLAYBOOK
 
 BANDS = ("green", "yellow", "red")
 # playbook: (minimum precision, minimum recall), from issue 11 "What it must show"
@@ -21,6 +22,8 @@ THRESHOLDS = {
     "renewal": (0.9, 1.0),
     "onboarding": (0.9, 1.0),
     "expansion": (0.9, 1.0),
+    # the custom scorecard's playbook: exactly the accounts whose integration broke
+    CUSTOM_PLAYBOOK: (1.0, 1.0),
 }
 FLAPPING = ("expansion", "score_drop")
 SHOWN = (
@@ -31,6 +34,7 @@ SHOWN = (
     "score_drop",
     "adoption",
     "onboarding_stalled",
+    CUSTOM_PLAYBOOK,
 )
 
 

@@ -159,6 +159,21 @@ def test_an_invalid_time_is_quoted_in_its_message() -> None:
     assert caught.value.errors()[0]["msg"] == "is not an RFC 3339 timestamp: 'yesterday'"
 
 
+def _event_of(playbook: str, segment: str) -> dict[str, Any]:
+    return {
+        "event_id": "p1",
+        "kind": "triggered",
+        "account_id": "a",
+        "playbook": playbook,
+        "episode_id": "e1",
+        "at": "2026-03-01T00:00:00Z",
+        "due_by": None,
+        "reason": "Band entered red",
+        "segment": segment,
+        "health": {"score": 30, "band": "red", "components": {}},
+    }
+
+
 def test_output_contracts_round_trip() -> None:
     change = HealthChange(
         event_id="h1",
@@ -177,19 +192,58 @@ def test_output_contracts_round_trip() -> None:
     assert HealthChange.model_validate_json(change.model_dump_json()) == change
     with pytest.raises(ValidationError):
         HealthChange.model_validate({**change.model_dump(), "score": 101})
-    playbook = PlaybookEvent(
-        event_id="p1",
-        kind="triggered",
-        account_id="a",
-        playbook="at_risk",
-        episode_id="e1",
-        at="2026-03-01T00:00:00Z",
-        due_by=None,
-        reason="Band entered red",
-        segment="smb",
-        health={"score": 30, "band": "red", "components": {}},
-    )
+    playbook = PlaybookEvent.model_validate(_event_of(playbook="at_risk", segment="smb"))
     assert PlaybookEvent.model_validate_json(playbook.model_dump_json()) == playbook
+
+
+EXPLANATION = {
+    "scorecard_version": "1+0a1b2c3d",
+    "segment": "smb",
+    "measures": {"payment_failures_90d": {"value": 2.0, "points": None}},
+    "components": {
+        "payment": {"value": 50.0, "weight": 0.2},
+        "support": {"value": None, "weight": 0.2},
+    },
+    "weighted_mean": 83.0,
+    "caps": [{"flag": "payment_failed_30d", "cap": 55.0, "effect": -28.0}],
+}
+
+
+def test_a_change_carries_its_explanation_and_one_without_still_validates() -> None:
+    base = {
+        "event_id": "h1",
+        "account_id": "a",
+        "as_of": "2026-03-01T00:00:00Z",
+        "score": 55,
+        "previous_score": None,
+        "band": "yellow",
+        "previous_band": None,
+        "segment": "smb",
+        "components": {},
+        "coverage": 1,
+        "reasons": [],
+        "model_version": "1",
+    }
+    assert HealthChange.model_validate(base).explanation is None
+    change = HealthChange.model_validate({**base, "explanation": EXPLANATION})
+    assert change.explanation is not None
+    assert change.explanation.caps[0].effect == -28.0
+    assert HealthChange.model_validate_json(change.model_dump_json()) == change
+    raised = {**EXPLANATION, "caps": [{"flag": "f", "cap": 55.0, "effect": 1.0}]}
+    with pytest.raises(ValidationError, match=r"caps\.0\.effect"):
+        HealthChange.model_validate({**base, "explanation": raised})
+
+
+@pytest.mark.parametrize("name", ["enterprise", "self_serve", "emea_enterprise", "a" * 64])
+def test_segments_and_playbooks_are_names_the_built_in_ones_among_them(name: str) -> None:
+    event = PlaybookEvent.model_validate(_event_of(playbook=name, segment=name))
+    assert (event.playbook, event.segment) == (name, name)
+
+
+@pytest.mark.parametrize("name", ["", "Enterprise", "1smb", "smb-eu", "a" * 65, "smb\n"])
+def test_a_name_outside_the_pattern_is_refused(name: str) -> None:
+    with pytest.raises(ValidationError, match="segment"):
+        PlaybookEvent.model_validate(_event_of(playbook="at_risk", segment=name))
 
 
 BOUNDED: list[tuple[Any, dict[str, Any], str, str]] = [
