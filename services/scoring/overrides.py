@@ -21,6 +21,8 @@ from typing import Literal
 
 from services.scoring.model import Health, band_for
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.scorecard.compiled import CompiledScorecard
+from services.scoring.scorecard.evaluate import band_after
 
 OverrideKind = Literal["pin_band", "adjust_score", "adjust_component"]
 OVERRIDE_NAMESPACE = uuid.UUID("3b8e6f0a-91c4-4d7e-b2a5-6c0f1e9d8a47")
@@ -55,21 +57,30 @@ class Override:
 
 
 def apply_overrides(
-    health: Health, overrides: Sequence[Override], cfg: HealthModelConfig
+    health: Health, overrides: Sequence[Override], cfg: HealthModelConfig | CompiledScorecard
 ) -> Health:
-    """The health to publish: ``health`` (the model's) with ``overrides`` applied."""
+    """The health to publish: ``health`` (the model's, or the live scorecard's whose
+    weights and bands ``cfg`` holds) with ``overrides`` applied."""
     if not overrides:
         return health
     ordered = sorted(overrides, key=lambda o: (o.created_at, o.override_id))
     value, components = health.score, dict(health.components)
-    weights = cfg.weights[health.segment].as_dict()
+    if isinstance(cfg, CompiledScorecard):
+        weights = dict(cfg.weights.get(health.segment, {}))
+    else:
+        weights = cfg.weights[health.segment].as_dict()
     for override in ordered:
         if override.kind == "adjust_score":
             value = _clamp(value + (override.delta or 0))
         elif override.kind == "adjust_component" and override.component is not None:
             value = _adjust_component(value, components, weights, override)
     value = round(value, 1)
-    band = health.band if value == health.score else band_for(value, health.band, cfg)
+    if value == health.score:
+        band = health.band
+    elif isinstance(cfg, CompiledScorecard):
+        band = band_after(cfg, value, health.band)
+    else:
+        band = band_for(value, health.band, cfg)
     pinned = [o.band for o in ordered if o.kind == "pin_band" and o.band is not None]
     if pinned:
         band = pinned[-1]

@@ -4,14 +4,15 @@ The loop polls ``scorecard_config`` as the config followers do. A new version
 (above 1, the defaults row every database starts with) is claimed by one replica,
 which runs a pass of the chunked clock at once, so that every account is scored by
 the new scorecard without waiting for the clock's interval. A pass that could not
-take the clock's lock (another pass was running) is released and tried again.
+take the clock's lock (another pass was running) is released and tried again; with
+no account yet there is nothing to re-score.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from services.scoring.repository.scorecards import claim_rescore, release_rescore
+from services.scoring.repository.scorecards import any_account, claim_rescore, release_rescore
 from services.scoring.runtime import ScoringRuntime
 from shared.db import transaction
 from shared.logging import get_logger
@@ -51,8 +52,9 @@ class ScorecardFollower:
         accounts = await runtime.clock.run_pass(runtime.clock.now())
         if accounts == 0:
             async with transaction(runtime.sessions) as session:
-                await release_rescore(session, version)
-            return None
+                if await any_account(session):  # the clock was busy: try again
+                    await release_rescore(session, version)
+                    return None
         self._rescored = version
         runtime.relay.wake()
         log.info("accounts re-scored for a new scorecard", version=version, accounts=accounts)

@@ -197,7 +197,7 @@ class Scorer:
         applied: list[Override],
         explained: tuple[Engine, AccountState],
     ) -> tuple[ScoreRow, bytes | None]:
-        health = apply_overrides(model, applied, self._model_store.current)
+        health = apply_overrides(model, applied, explained[0].scale)
         changed = is_health_change(
             account.score, account.band, health.score, health.band, self._step
         )

@@ -4,10 +4,12 @@ JSON Schema has no keyword for an order between two fields, so the configs state
 theirs under ``x-vigil-order`` (see shared/schema_rules.py). A generated positive
 body is put in the order the schema states, by swapping the two values (or
 halving the smaller of two equal ones for a strict order), reading every rule and
-default from the operation's own schema. A scorecard (a body that may be one) is
-made coherent as ``scorecard_bodies`` says: its names must resolve, which no schema
-can state. Nothing else is changed, and no status is excused: any other refusal of
-schema-valid data still fails the run.
+default from the operation's own schema. A generated scorecard
+(``PUT /v1/config/scorecard``, or a scorecard as ``PUT /v1/model/shadow``'s
+candidate) has its references resolved the same way (``schemathesis_scorecard.py``):
+what its schema cannot say. Nothing else is
+changed, and no status is excused: any other refusal of schema-valid data still
+fails the run.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from __future__ import annotations
 from typing import Any
 
 import schemathesis
+from pydantic import ValidationError
 from schemathesis.generation.modes import GenerationMode
 
+from services.scoring.scorecard.document import Scorecard
 from shared.schema_rules import ORDER_KEYWORD
-from tests.integration.scorecard_bodies import coherent_scorecard
+from tests.integration.schemathesis_scorecard import make_consistent
 
-SCORECARD = "#/components/schemas/Scorecard"
+SCORECARD = ("PUT", "/v1/config/scorecard")
+# a candidate that declares measures is a scorecard (``services.scoring.trust_api``)
+SHADOW = ("PUT", "/v1/model/shadow")
 
 
 @schemathesis.hook
@@ -31,9 +37,28 @@ def map_case(context: Any, case: Any) -> Any:
         body_schema = _body_schema(case.operation)
         if body_schema is not None:
             _put_in_order(case.body, body_schema, case.operation.schema.raw_schema)
-            if "measures" in case.body and SCORECARD in str(body_schema):
-                coherent_scorecard(case.body)
+    _consistent_scorecard(case)
     return case
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: Any) -> None:
+    # a case labelled negative when generated is relabelled by what is sent: a scorecard
+    # body that is schema-valid by then is sent consistent too
+    _consistent_scorecard(case)
+
+
+def _consistent_scorecard(case: Any) -> None:
+    operation = (case.operation.method.upper(), case.operation.path)
+    if not isinstance(case.body, dict):
+        return
+    if operation != SCORECARD and not (operation == SHADOW and "measures" in case.body):
+        return
+    try:
+        Scorecard.model_validate(case.body)
+    except ValidationError:
+        return  # schema-invalid: a negative case, sent as generated
+    make_consistent(case.body)
 
 
 def _body_schema(operation: Any) -> dict[str, Any] | None:

@@ -178,3 +178,36 @@ async def test_a_scorecard_goes_live_explains_every_change_and_isolates_what_it_
         applied = (await client.get(f"/v1/accounts/{GOOD[0]}/health")).json()
         assert applied["model_version"] == view["scorecard_version"]
         assert recomputed(applied["explanation"]) == applied["model_score"]
+
+
+async def test_every_replica_follows_the_stored_scorecard(infra, topic_names, database) -> None:
+    await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
+    replicas = [
+        create_app(
+            ScoringSettings(
+                kafka_bootstrap=infra.kafka_bootstrap,
+                database_url=database,
+                api_token=TOKEN,
+                topics=topic_names,
+                group_id="scorecard-replicas",
+                clock_enabled=False,
+                config_poll_interval_s=0.2,
+                instance_id=str(i),
+            )
+        )
+        for i in range(2)
+    ]
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with (
+        replicas[0].router.lifespan_context(replicas[0]),
+        replicas[1].router.lifespan_context(replicas[1]),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=replicas[0]), base_url="http://a", headers=headers
+        ) as first,
+    ):
+        other = replicas[1].state.runtime.scorer.engine
+        assert not other.current().custom
+        stored = await first.put("/v1/config/scorecard", json=custom_scorecard())
+        assert stored.status_code == 200, stored.text
+        await wait_for(lambda: other.current().custom, timeout_s=20, what="the other follows")
+        assert other.live_card().version == "ops-7"

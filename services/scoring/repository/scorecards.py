@@ -24,3 +24,7 @@ async def release_rescore(session: AsyncSession, version: int) -> None:
         text("UPDATE scorecard_config SET rescore_claimed_at = NULL WHERE version = :v"),
         {"v": version},
     )
+
+
+async def any_account(session: AsyncSession) -> bool:
+    return bool(await session.scalar(text("SELECT EXISTS (SELECT 1 FROM accounts)")))

@@ -108,7 +108,7 @@ def risk_cap(card: CompiledScorecard, values: Values) -> float:
     return max(0.0, caps[0] - card.risk_step * (len(caps) - 1))
 
 
-def _band(card: CompiledScorecard, score: float, previous: str | None) -> str:
+def band_after(card: CompiledScorecard, score: float, previous: str | None) -> str:
     green, yellow, margin = card.green_min, card.yellow_min, card.hysteresis
     if previous == "green":
         green -= margin
@@ -127,7 +127,7 @@ def _reference_band(
         return None
     values = measure_values(card, state, as_of - DAY)
     earlier, *_ = _weighted(card, state, values)
-    return _band(card, min(earlier, risk_cap(card, values)), None)
+    return band_after(card, min(earlier, risk_cap(card, values)), None)
 
 
 def evaluate(card: CompiledScorecard, state: AccountState, as_of: datetime) -> Health:
@@ -135,7 +135,7 @@ def evaluate(card: CompiledScorecard, state: AccountState, as_of: datetime) -> H
     value, segment, components, coverage, findings = _weighted(card, state, values)
     value = round(float(min(value, risk_cap(card, values))), 1)
     low_coverage = coverage < card.min_coverage
-    band = _band(card, value, _reference_band(card, state, as_of, value))
+    band = band_after(card, value, _reference_band(card, state, as_of, value))
     if low_coverage and band == "green":
         band = "yellow"  # too little fresh data to call an account healthy
     trend = _trend(state, as_of, value)

@@ -11,6 +11,7 @@ that cap minus the score before it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,9 +60,15 @@ class Explainer:
         value = values[name]
         rule = self.points.get(name)
         if rule is None:
-            return {"value": value, "points": None}  # read by conditions only
+            return {"value": _finite(value), "points": None}  # read by conditions only
         to_points, fixed = rule
-        return {"value": value, "points": fixed if value is None else to_points(value)}
+        points = fixed if value is None else to_points(value)
+        return {"value": _finite(value), "points": _finite(points)}
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no infinity: a value that overflowed is shown as unknown."""
+    return value if value is None or math.isfinite(value) else None
 
 
 def caps_applied(card: CompiledScorecard, values: Values, mean: float) -> list[Plain]:

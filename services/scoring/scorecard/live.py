@@ -84,6 +84,7 @@ class Engine:
     score: Score
     explain: Explain
     custom: bool
+    scale: HealthModelConfig | CompiledScorecard  # the weights and bands overrides move on
 
 
 class ScoringEngine:
@@ -117,8 +118,10 @@ class ScoringEngine:
             config = self.model_store.current
             explainer = Explainer.of(compile_scorecard(scorecard_from_config(config)))
             return Engine(
-                lambda state, as_of: score(state, as_of, config), explainer.explain, False
+                lambda state, as_of: score(state, as_of, config), explainer.explain, False, config
             )
         card = compile_scorecard(stored)
         custom = Explainer.of(card)
-        return Engine(lambda state, as_of: evaluated(card, state, as_of), custom.explain, True)
+        return Engine(
+            lambda state, as_of: evaluated(card, state, as_of), custom.explain, True, card
+        )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from services.scoring.components import UsageFacts
 from services.scoring.model import Health
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.overrides import Override, apply_overrides
+from services.scoring.scorecard.compiled import compile_scorecard
+from services.scoring.scorecard.default import scorecard_from_config
+from services.scoring.scorecard.document import Scorecard
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 CFG = HealthModelConfig()
@@ -86,3 +90,15 @@ def test_a_component_moves_the_score_by_its_share_of_the_covered_weight() -> Non
         health(), [override("adjust_component", delta=-20, component="support")], CFG
     )
     assert none.score == 75.0 and none.components["support"] is None
+
+
+def test_under_a_scorecard_an_override_moves_on_its_segments_weights_and_bands() -> None:
+    data = scorecard_from_config(CFG).model_dump(mode="json")
+    weights = {"usage": 1, "adoption": 1, "support": 1, "payment": 2, "sentiment": 1}
+    data |= {"segments": [], "default_segment": "everyone", "weights": {"everyone": weights}}
+    data["bands"] = {**data["bands"], "green_min": 80, "hysteresis": 0}
+    card = compile_scorecard(Scorecard.model_validate(data))
+    model = replace(health(), segment="everyone", band="yellow")
+    out = apply_overrides(model, [override("adjust_component", delta=20, component="usage")], card)
+    assert out.score == round(75.0 + 20 * 1 / 4, 1) == 80.0
+    assert out.band == "green"  # the scorecard's threshold (80), not the config's (70)
