@@ -31,8 +31,7 @@ SHADOW = ("PUT", "/v1/model/shadow")
 
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
-    meta = getattr(case, "meta", None)
-    positive = meta is None or meta.generation.mode == GenerationMode.POSITIVE
+    positive = _positive(case)
     if positive and isinstance(case.body, dict):
         body_schema = _body_schema(case.operation)
         if body_schema is not None:
@@ -45,7 +44,12 @@ def map_case(context: Any, case: Any) -> Any:
 def before_call(context: Any, case: Any, kwargs: Any) -> None:
     # a case labelled negative when generated is relabelled by what is sent: a scorecard
     # body that is schema-valid by then is sent consistent too
-    _consistent_scorecard(case)
+    _consistent_scorecard(case, shadow=_positive(case))
+
+
+def _positive(case: Any) -> bool:
+    meta = getattr(case, "meta", None)
+    return meta is None or meta.generation.mode == GenerationMode.POSITIVE
 
 
 def _consistent_scorecard(case: Any, *, shadow: bool = False) -> None:
