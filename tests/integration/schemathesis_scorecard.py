@@ -17,9 +17,12 @@ from services.scoring.scorecard import templates
 from services.scoring.scorecard.checks import (
     AGGREGATES_BY_SOURCE,
     BASELINED,
+    BASELINED_SOURCES,
+    FILTER_FIELDS,
     RETENTION_DAYS,
     WINDOWED,
 )
+from services.scoring.scorecard.rollup_measures import FILTERS
 
 Doc = dict[str, Any]
 # the smallest per-seat share the sample accounts' usage cannot overflow
@@ -89,13 +92,16 @@ def _measure(m: Doc) -> None:
         m["window_days"] = min(m.get("window_days") or 7, RETENTION_DAYS // 2)
     else:
         m.pop("window_days", None)
-    if aggregate not in BASELINED:
+    takes = FILTERS.get((m["source"], aggregate), frozenset())
+    for name in FILTER_FIELDS:
+        if name not in takes:
+            m.pop(name, None)  # a filter on a field this data has not
+    if aggregate not in BASELINED or m["source"] not in BASELINED_SOURCES:
         m.pop("baseline_days", None)
     elif m.get("baseline_days") is not None:
         m["baseline_days"] = min(m["baseline_days"], RETENTION_DAYS // 2)
     if aggregate != "open_tickets":
         m.pop("severity_weights", None)
-    m.pop("types", None)  # read from rollups this state does not keep yet
     if m.get("per_seat") is not None:
         m["per_seat"] = max(m["per_seat"], MIN_PER_SEAT)
     points = m.get("points")

@@ -11,11 +11,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shared.custom_playbooks import CustomPlaybook
 
-STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+# strict: a number is a number ("15" is refused, as the JSON Schema says)
+STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema's integer is 5 or 5.0 (never "5" nor true): 5.0 is taken as 5."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+INTEGRAL = BeforeValidator(_integral)
 
 # A name a template can refer to as {name}: letters, digits and underscores.
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
@@ -23,7 +32,7 @@ Value = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00]*$"
 Number = Annotated[float, Field(ge=-1e12, le=1e12)]
 Points = Annotated[float, Field(ge=0, le=100)]
 Weight = Annotated[float, Field(ge=0, le=100)]
-Days = Annotated[int, Field(ge=1, le=3650)]
+Days = Annotated[int, Field(ge=1, le=3650), INTEGRAL]
 Template = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
 
 # a mapping's keys are names: JSON Schema's patternProperties alone lets any other key
@@ -196,7 +205,7 @@ class Risk(BaseModel):
 class ModelReasons(BaseModel):
     model_config = STRICT
 
-    max: Annotated[int, Field(ge=1, le=20)] = 5
+    max: Annotated[int, Field(ge=1, le=20), INTEGRAL] = 5
     trend_drop: Annotated[float, Field(gt=0, le=100)] = 10
     trend: Template = "Score down {trend:abs0f} points in 7 days"
     low_coverage: Template = "Low data coverage ({coverage:pct} of the model has fresh data)"
