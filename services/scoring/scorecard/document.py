@@ -9,14 +9,21 @@ checked by ``services.scoring.scorecard.checks``.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 # A name a template can refer to as {name}: letters, digits and underscores.
-Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+IDENT_PATTERN = r"^[a-z][a-z0-9_]*$"
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=IDENT_PATTERN)]
+# A mapping keyed by names says so in its JSON Schema: pydantic's ``patternProperties``
+# alone lets any other key through, which validation then refuses.
+NAMED_KEYS: dict[str, Any] = {
+    "propertyNames": {"pattern": IDENT_PATTERN, "minLength": 1, "maxLength": 64},
+    "additionalProperties": False,
+}
 Value = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00]*$")]
 Number = Annotated[float, Field(ge=-1e12, le=1e12)]
 Points = Annotated[float, Field(ge=0, le=100)]
@@ -96,7 +103,9 @@ class Measure(BaseModel):
     severities: list[Value] = Field(default_factory=list, max_length=20)
     kinds: list[Value] = Field(default_factory=list, max_length=20)
     # open_tickets only: weight each ticket by its severity (others: other_severity_weight)
-    severity_weights: Annotated[dict[Ident, Points], Field(max_length=20)] | None = None
+    severity_weights: (
+        Annotated[dict[Ident, Points], Field(max_length=20, json_schema_extra=NAMED_KEYS)] | None
+    ) = None
     other_severity_weight: Points = 0
     window_days: Days | None = None
     # the value becomes (rate in the window) / (rate in the baseline_days before it)
@@ -204,7 +213,11 @@ class Scorecard(BaseModel):
     components: list[Component] = Field(min_length=1, max_length=50)
     # segment -> component -> weight
     weights: Annotated[
-        dict[Ident, Annotated[dict[Ident, Weight], Field(max_length=50)]], Field(max_length=51)
+        dict[
+            Ident,
+            Annotated[dict[Ident, Weight], Field(max_length=50, json_schema_extra=NAMED_KEYS)],
+        ],
+        Field(max_length=51, json_schema_extra=NAMED_KEYS),
     ]
     bands: Bands = Field(default_factory=Bands)
     risk: Risk = Field(default_factory=Risk)
