@@ -27,7 +27,14 @@ def _integral(value: Any) -> Any:
 INTEGRAL = BeforeValidator(_integral)
 
 # A name a template can refer to as {name}: letters, digits and underscores.
-Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+IDENT_PATTERN = r"^[a-z][a-z0-9_]*$"
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=IDENT_PATTERN)]
+# A mapping keyed by names says so in its JSON Schema: pydantic's ``patternProperties``
+# alone lets any other key through, which validation then refuses.
+NAMED_KEYS: dict[str, Any] = {
+    "propertyNames": {"pattern": IDENT_PATTERN, "minLength": 1, "maxLength": 64},
+    "additionalProperties": False,
+}
 Value = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00]*$")]
 Number = Annotated[float, Field(ge=-1e12, le=1e12)]
 Points = Annotated[float, Field(ge=0, le=100)]
