@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.scoring.account_state import AccountState, OpenTicket, OverdueInvoice, Response
+from services.scoring.account_state import (
+    AccountRow,
+    AccountState,
+    OpenTicket,
+    OverdueInvoice,
+    Response,
+)
 
 Rows = Mapping[str, list[Any]]
 
 
-def build_state(account: Any, related: Mapping[str, Rows]) -> AccountState:
+def build_state(account: AccountRow, related: Mapping[str, Rows]) -> AccountState:
     """One account's state from its ``accounts`` row and its rows of the other tables.
 
     The other tables' rows are read by column name (asyncpg records, or mappings).
