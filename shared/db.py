@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,17 @@ def _unverified() -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def unnest(**columns: tuple[str, Iterable[Any]]) -> tuple[str, dict[str, Any]]:
+    """A batch as a table in one statement: ``unnest(CAST(:a AS text[]), ...)`` and its
+    parameters, from ``name=(element type, values)``; one round trip whatever its size.
+
+    >>> unnest(a=("text", ["x"]), n=("int", [1]))
+    ('unnest(CAST(:a AS text[]), CAST(:n AS int[]))', {'a': ['x'], 'n': [1]})
+    """
+    casts = ", ".join(f"CAST(:{name} AS {kind}[])" for name, (kind, _v) in columns.items())
+    return f"unnest({casts})", {name: list(values) for name, (_k, values) in columns.items()}
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -30,13 +30,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.clock import Now, utc_now
 from shared.consumer_health import ConsumerHealth
 from shared.db import transaction
 from shared.dead_letter import Origin, Stage, dead_letter_bytes, dead_letter_record, key_text
@@ -92,8 +92,10 @@ class DbOffsetsConsumer:
         on_dead_letter: Callable[[str], None] = lambda _code: None,
         on_batch_seconds: Callable[[float], None] = lambda _s: None,
         prepare: Prepare | None = None,
+        now: Now = utc_now,
     ) -> None:
         self._options = options
+        self._now = now  # a dead letter's received_at
         self._prepare = prepare
         self._sessions = sessions
         self._handle = handle
@@ -267,7 +269,7 @@ class DbOffsetsConsumer:
             stage=self._options.stage,
             code=code,
             message=describe(error),
-            received_at=datetime.now(UTC),
+            received_at=self._now(),
             attempt=attempt_of(record.headers),
         )
         await add_to_outbox(session, [(key_text(record.key), topic, dead_letter_bytes(dead))])

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+import orjson
+
 from shared.contracts import DlqRecord
-from shared.kafka import dumps
 from shared.text import storable
 
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -31,13 +33,14 @@ Stage = Literal["ingest", "scoring", "triggers"]
 
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """Where a dead-lettered message came from."""
+    """A message as consumed, where a dead letter says it came from."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = ()  # a redrive's attempt travels here
 
 
 def dead_letter_record(
@@ -71,7 +74,8 @@ def dead_letter_record(
 
 
 def dead_letter_bytes(record: DlqRecord) -> bytes:
-    return dumps(record.model_dump(mode="json"))
+    # plain JSON already (mode="json"): orjson alone, no Kafka client imported by a pure module
+    return orjson.dumps(record.model_dump(mode="json"))
 
 
 def bounded_key(key: bytes | None) -> bytes | None:

@@ -8,28 +8,35 @@ one sees which offsets are already applied.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from aiokafka import TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import unnest
+
+
+def _positions(offsets: Mapping[TopicPartition, int]) -> tuple[str, dict[str, Any]]:
+    """The partitions and their offsets as ``unnest`` rows ``(t, p, o)``."""
+    tps = list(offsets)
+    return unnest(
+        t=("text", [tp.topic for tp in tps]),
+        p=("int", [tp.partition for tp in tps]),
+        o=("bigint", [offsets[tp] for tp in tps]),
+    )
 
 
 async def lock_offsets(
     session: AsyncSession, group_id: str, starts: Mapping[TopicPartition, int]
 ) -> dict[TopicPartition, int]:
     """Lock the partitions' rows; a partition seen for the first time starts where asked."""
-    tps = list(starts)
-    params = {
-        "g": group_id,
-        "t": [tp.topic for tp in tps],
-        "p": [tp.partition for tp in tps],
-        "o": [starts[tp] for tp in tps],
-    }
+    rows, params = _positions(starts)
+    params = {"g": group_id, **params}
     await session.execute(
         text(
             "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset)"
-            " SELECT :g, * FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]),"
-            " CAST(:o AS bigint[])) ON CONFLICT DO NOTHING"
+            f" SELECT :g, * FROM {rows} ON CONFLICT DO NOTHING"
         ),
         params,
     )
@@ -37,7 +44,7 @@ async def lock_offsets(
         text(
             "SELECT topic, partition, next_offset FROM consumer_offsets"
             " WHERE group_id = :g AND (topic, partition) IN"
-            " (SELECT * FROM unnest(CAST(:t AS text[]), CAST(:p AS int[])))"
+            f" (SELECT t, p FROM {rows} AS u(t, p, o))"
             " ORDER BY topic, partition FOR UPDATE"
         ),
         params,
@@ -48,19 +55,13 @@ async def lock_offsets(
 async def store_offsets(
     session: AsyncSession, group_id: str, offsets: Mapping[TopicPartition, int]
 ) -> None:
-    tps = list(offsets)
+    rows, params = _positions(offsets)
     await session.execute(
         text(
-            "UPDATE consumer_offsets c SET next_offset = u.o, updated_at = now()"
-            " FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]), CAST(:o AS bigint[]))"
+            f"UPDATE consumer_offsets c SET next_offset = u.o, updated_at = now() FROM {rows}"
             " AS u(t, p, o) WHERE c.group_id = :g AND c.topic = u.t AND c.partition = u.p"
         ),
-        {
-            "g": group_id,
-            "t": [tp.topic for tp in tps],
-            "p": [tp.partition for tp in tps],
-            "o": [offsets[tp] for tp in tps],
-        },
+        {"g": group_id, **params},
     )
 
 
@@ -76,18 +77,12 @@ async def advance_offsets(
     session: AsyncSession, group_id: str, positions: Mapping[TopicPartition, int]
 ) -> None:
     """Move stored offsets forward to ``positions`` (never back; new rows as needed)."""
-    tps = list(positions)
+    rows, params = _positions(positions)
     await session.execute(
         text(
             "INSERT INTO consumer_offsets AS c (group_id, topic, partition, next_offset)"
-            " SELECT :g, * FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]),"
-            " CAST(:o AS bigint[])) ON CONFLICT (group_id, topic, partition) DO UPDATE"
+            f" SELECT :g, * FROM {rows} ON CONFLICT (group_id, topic, partition) DO UPDATE"
             " SET next_offset = GREATEST(c.next_offset, EXCLUDED.next_offset), updated_at = now()"
         ),
-        {
-            "g": group_id,
-            "t": [tp.topic for tp in tps],
-            "p": [tp.partition for tp in tps],
-            "o": [positions[tp] for tp in tps],
-        },
+        {"g": group_id, **params},
     )

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import transaction
+from shared.db import transaction, unnest
 from shared.kafka import Brokers, make_producer, send_all, stop_bounded
 from shared.logging import get_logger
 from shared.retry import Backoff, retry_until_stopped, wait_any
@@ -29,12 +29,13 @@ async def add_to_outbox(session: AsyncSession, rows: Sequence[OutboxRow]) -> Non
     """Queue messages in the caller's transaction."""
     if not rows:
         return
+    table, params = unnest(
+        a=("text", [r[0] for r in rows]),
+        t=("text", [r[1] for r in rows]),
+        p=("bytea", [r[2] for r in rows]),
+    )
     await session.execute(
-        text(
-            "INSERT INTO outbox (account_id, topic, payload)"
-            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:t AS text[]), CAST(:p AS bytea[]))"
-        ),
-        {"a": [r[0] for r in rows], "t": [r[1] for r in rows], "p": [r[2] for r in rows]},
+        text(f"INSERT INTO outbox (account_id, topic, payload) SELECT * FROM {table}"), params
     )
 
 

@@ -21,7 +21,7 @@ from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.clock import ChunkedClock
+from shared.clock import ChunkedClock, Now, utc_now
 from shared.config_store import VersionedConfig
 from shared.db import create_engine, create_sessionmaker, db_reachable, transaction
 from shared.db_consumer import BatchHandler, DbOffsetsConsumer, LoopOptions, Prepare
@@ -101,6 +101,7 @@ def batch_consumer(
     dead_letters: tuple[Stage, str],
     on_batch_seconds: Callable[[float], None] = lambda _s: None,
     prepare: Prepare | None = None,
+    now: Now = utc_now,
 ) -> DbOffsetsConsumer:
     """The consumer of ``topic`` in the service's group, offsets stored with the state;
     a record that fails for good goes to the ``dead_letters`` topic of its stage."""
@@ -126,6 +127,7 @@ def batch_consumer(
         on_dead_letter=metrics.count_dead_letter,
         on_batch_seconds=on_batch_seconds,
         prepare=prepare,
+        now=now,
     )
 
 

@@ -58,7 +58,7 @@ class BatchResponse(BaseModel):
     },
 )
 async def post_events(
-    request: Request, settings: SettingsDep, producer: ProducerDep, state: StateDep
+    request: Request, settings: SettingsDep, producer: ProducerDep, runtime: StateDep
 ) -> BatchResponse:
     """Validate a batch of up to 1,000 events; accepted ones are on Kafka before we answer.
 
@@ -67,7 +67,7 @@ async def post_events(
     items = await _read_items(request, settings.http_max_batch_events)
     outcomes = validate_batch(
         items,
-        now=state.now(),
+        now=runtime.now(),
         limits=Limits(settings.max_event_bytes, settings.max_json_depth),
     )
     accepted = [o for o in outcomes if o.signal is not None]
@@ -80,8 +80,8 @@ async def post_events(
         await send_all(producer, messages)
     except Exception as error:  # the client must retry the whole batch
         raise BrokerUnavailable(f"Kafka did not acknowledge the events: {error!r}") from error
-    state.metrics.http_events.labels("accepted").inc(len(accepted))
-    state.metrics.http_events.labels("rejected").inc(len(outcomes) - len(accepted))
+    runtime.metrics.http_events.labels("accepted").inc(len(accepted))
+    runtime.metrics.http_events.labels("rejected").inc(len(outcomes) - len(accepted))
     return BatchResponse(
         accepted=len(accepted),
         rejected=len(outcomes) - len(accepted),

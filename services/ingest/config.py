@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
+from shared.contracts.signals import Source
 from shared.settings import ConsumerServiceSettings, Count, Port
 
 
@@ -34,9 +33,7 @@ class IngestSettings(ConsumerServiceSettings):
     watermark_interval_ms: int = Field(default=2000, ge=50)
     # Sources whose topic holds time back while nothing was ever produced to it
     # (a backfill producing one source after another); others are idle when empty.
-    expected_sources: list[Literal["usage", "ticket", "payment", "survey"]] = Field(
-        default_factory=list
-    )
+    expected_sources: list[Source] = Field(default_factory=list)
 
     @property
     def transactional_id(self) -> str:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 
 from services.ingest.routing import Limits
 from services.ingest.validation import InvalidEvent, ReasonCode, decode_event, to_signal
-from shared.contracts import Signal
+from shared.contracts import Signal, Source
 
-SOURCES = ("usage", "ticket", "payment", "survey")
+SOURCES: tuple[str, ...] = get_args(Source)  # one definition: the signals contract
 
 
 @dataclass(frozen=True, slots=True)

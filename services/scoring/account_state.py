@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +129,51 @@ class AccountState:
     score_history: Sequence[tuple[datetime, float]] = ()
     rollups: Sequence[Rollup] = ()
     user_days: Sequence[UserDay] = ()
+
+
+class AccountFacts(Protocol):
+    """What an account's ``accounts`` row says of its subscription."""
+
+    @property
+    def arr(self) -> Decimal | None: ...
+    @property
+    def seats(self) -> int | None: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def renewal_at(self) -> date | None: ...
+    @property
+    def canceled_at(self) -> datetime | None: ...
+    @property
+    def first_value_at(self) -> datetime | None: ...
+
+
+class JudgedAt(Protocol):
+    """When an account was last judged, and its latest applied event."""
+
+    @property
+    def last_event_at(self) -> datetime: ...
+    @property
+    def scored_as_of(self) -> datetime | None: ...
+
+
+class AccountRow(AccountFacts, JudgedAt, Protocol):
+    """An ``accounts`` row as scoring reads it: the account's facts, its last score and
+    what was last published about it (a database row, or any object with these fields)."""
+
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def first_seen_at(self) -> datetime: ...
+    @property
+    def last_downgrade_at(self) -> datetime | None: ...
+    @property
+    def score(self) -> float | None: ...
+    @property
+    def band(self) -> str | None: ...
+    @property
+    def health_revision(self) -> int: ...
+    @property
+    def published_facts(self) -> Mapping[str, Any] | None: ...
+    @property
+    def overrides(self) -> Sequence[dict[str, Any]] | None: ...

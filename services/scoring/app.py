@@ -138,6 +138,7 @@ async def _build_runtime(
         dead_letters=("scoring", topics.scoring_dlq),
         on_batch_seconds=metrics.transaction_seconds.labels("batch").observe,
         prepare=handler.prepare,
+        now=now,
     )
     hooks = rescore_hooks(metrics, relay.wake)
     plan = rescore_plan(scorer, watermarks)

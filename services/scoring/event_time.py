@@ -28,19 +28,15 @@ only silence where every source has been read up to that time.
 
 from __future__ import annotations
 
-import math
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
-from services.scoring.components import UsageFacts
+from services.scoring.account_state import JudgedAt
 from shared.contracts.watermarks import WatermarkRecord
 
 HELD = datetime.min.replace(tzinfo=UTC)
 Key = tuple[int, str, int]  # (signals partition, source, raw partition)
-FACTS_NAMESPACE = uuid.UUID("1c6f0b8e-4a7d-4f0e-8b7e-5d2a9c3e6f41")
 
 
 @dataclass(frozen=True)
@@ -195,7 +191,9 @@ def read_up_to(rows: Mapping[Key, WatermarkRow]) -> dict[str, datetime]:
     return out
 
 
-def judgement_time(account: Any, as_of: datetime | None, bound: datetime | None) -> datetime | None:
+def judgement_time(
+    account: JudgedAt, as_of: datetime | None, bound: datetime | None
+) -> datetime | None:
     """When to judge ``account``: its own clock (or ``as_of``), never past ``bound``.
 
     Never earlier than the account was last judged (a late event re-scores at
@@ -212,91 +210,3 @@ def judgement_time(account: Any, as_of: datetime | None, bound: datetime | None)
     if previous is not None and at < previous and latest <= previous:
         return previous  # late events only: the same time again, now with them
     return None if at < latest else at
-
-
-FACT_NAMES = (
-    "segment",
-    "arr",
-    "seats",
-    "renewal_at",
-    "subscription_started_at",
-    "canceled",
-    "first_value_at",
-    # the expansion signals, coarse so that they change rarely (see ``_seat_use``)
-    "seat_use",
-    "usage_trend",
-    # where each custom playbook's value stands against its thresholds (0, 1, 2)
-    "playbook_signals",
-)
-
-
-def account_facts(
-    account: Any,
-    segment: str,
-    usage: UsageFacts | None = None,
-    playbook_signals: tuple[int | None, ...] = (),
-) -> dict[str, Any]:
-    """The facts playbooks read, as JSON values (compared with the last published)."""
-    return {
-        "playbook_signals": list(playbook_signals) or None,
-        "seat_use": _seat_use(account.seats, usage),
-        "usage_trend": _usage_trend(usage),
-        "segment": segment,
-        "arr": None if account.arr is None else str(account.arr),
-        "seats": account.seats,
-        "renewal_at": _iso(account.renewal_at),
-        "subscription_started_at": _iso(account.started_at),
-        "canceled": account.canceled_at is not None,
-        "first_value_at": _iso(account.first_value_at),
-    }
-
-
-def facts_changed(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) -> list[str]:
-    """Names of the facts that differ from the last published ones (all set ones at first)."""
-    before = previous or {}
-    return [
-        n for n in FACT_NAMES if before.get(n) != current.get(n) and (previous or current.get(n))
-    ]
-
-
-def facts_change_id(health_event_id: str, facts: Mapping[str, Any]) -> str:
-    """A facts change at an unchanged score and time still gets an id of its own."""
-    # a fact that no scorecard sets leaves the id as it was before that fact existed
-    named = [n for n in FACT_NAMES if n != "playbook_signals" or facts.get(n) is not None]
-    text = health_event_id + "|" + "|".join(f"{n}={facts.get(n)}" for n in named)
-    return str(uuid.uuid5(FACTS_NAMESPACE, text))
-
-
-def _seat_use(seats: int | None, usage: UsageFacts | None) -> int | None:
-    """Users active in 30 days over seats, in tenths (0-10): ``expansion`` enters at 9 and
-    exits under 8 by default, and must see the crossing even when the score stays put."""
-    if not seats or usage is None:
-        return None
-    return min(10, int(10 * usage.active_users_30d / seats))
-
-
-def _usage_trend(usage: UsageFacts | None) -> list[float] | None:
-    """``expansion``'s usage signal in steps of 0.15 from 1 (1.15, 1.3: its exit and enter
-    by default), capped at 2; a fall is not an expansion signal and reads as 1.
-
-    Two steps, of what the rule reads (``services.triggers.rules``): the lower of the
-    7- and 14-day ratios (it enters when both are over) and the 14-day one (it holds
-    while that stays over the exit; the 7-day one while there is no 14-day one yet).
-    """
-    if usage is None:
-        return None
-    r7, r14 = usage.ratio_to_baseline, usage.ratio_14d_to_baseline
-    known = [r for r in (r7, r14) if r is not None]
-    if not known:
-        return None
-    held = r14 if r14 is not None else min(known)
-    return [_step(min(known)), _step(held)]
-
-
-def _step(ratio: float) -> float:
-    steps = max(0, math.floor(round((ratio - 1) / 0.15, 6)))
-    return round(min(2.0, 1 + 0.15 * steps), 2)
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return None if value is None else value.isoformat()

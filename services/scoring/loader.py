@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from services.scoring.account_state import (
+    AccountRow,
     AccountState,
     OpenTicket,
     OverdueInvoice,
@@ -20,7 +21,7 @@ from services.scoring.account_state import (
 Rows = Mapping[str, list[Any]]
 
 
-def build_state(account: Any, related: Mapping[str, Rows]) -> AccountState:
+def build_state(account: AccountRow, related: Mapping[str, Rows]) -> AccountState:
     """One account's state from its ``accounts`` row and its rows of the other tables.
 
     The other tables' rows are read by column name (asyncpg records, or mappings).

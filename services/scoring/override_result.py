@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from services.scoring.account_state import AccountRow
 from services.scoring.changes import health_change_id
 from services.scoring.model import Health
 from services.scoring.overrides import (
@@ -28,7 +29,7 @@ def previous_ids(stored: Sequence[dict[str, Any]] | None) -> list[str]:
 
 
 def with_overrides(
-    row: ScoreRow, account: Any, model: Health, applied: Sequence[Override]
+    row: ScoreRow, account: AccountRow, model: Health, applied: Sequence[Override]
 ) -> tuple[ScoreRow, dict[str, Any]]:
     """``row`` with the model's score and the overrides stored, and the fields the health
     change carries for them (none when no override is or was in force)."""

@@ -13,15 +13,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.account_state import NO_NEEDS, AccountState, StateNeeds
+from services.scoring.account_state import NO_NEEDS, AccountRow, AccountState, StateNeeds
 from services.scoring.caps import StateCaps, cap_related
-from services.scoring.changes import health_change_id, is_health_change
-from services.scoring.event_time import (
+from services.scoring.changes import (
     account_facts,
     facts_change_id,
     facts_changed,
-    judgement_time,
+    health_change_id,
+    health_change_message,
+    is_health_change,
 )
+from services.scoring.event_time import judgement_time
 from services.scoring.loader import build_state
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.model import Health
@@ -37,7 +39,6 @@ from services.scoring.scorecard.live import Engine, LiveScorecard, ScorecardFail
 from services.scoring.shadow import TrustHooks
 from shared.clock import Now, utc_now
 from shared.config_store import VersionedConfig
-from shared.contracts.fields import plain_decimal
 from shared.kafka import dumps
 from shared.logging import get_logger
 from shared.outbox import OutboxRow, add_to_outbox
@@ -192,7 +193,7 @@ class Scorer:
 
     def _result(
         self,
-        account: Any,
+        account: AccountRow,
         model: Health,
         as_of: datetime,
         applied: list[Override],
@@ -229,36 +230,15 @@ class Scorer:
         row, extra = with_overrides(row, account, model, applied)
         if not row.changed:
             return row, None
-        # the contract model validates in tests; the hot path serializes plain data
-        message = {
-            "event_id": row.event_id,
-            "revision": row.revision,
-            "account_id": account.account_id,
+        message = health_change_message(
+            account,
+            health,
+            event_id=row.event_id,
+            revision=row.revision,
+            as_of=as_of,
+            facts_changed=new_facts,
             # only for what is published: explaining costs about a scoring
-            "explanation": explained[0].explain(explained[1], as_of),
-            "as_of": as_of,
-            "score": health.score,
-            "previous_score": account.score,
-            "band": health.band,
-            "previous_band": account.band,
-            "segment": health.segment,
-            "components": health.components,
-            "coverage": health.coverage,
-            "reasons": health.reasons,
-            "model_version": health.model_version,
-            "facts_changed": new_facts,
-            "account": {
-                "arr": None if account.arr is None else plain_decimal(account.arr),
-                "seats": account.seats,
-                "renewal_at": account.renewal_at,
-                "subscription_started_at": account.started_at,
-                "canceled": account.canceled_at is not None,
-                "first_value_at": account.first_value_at,
-                "active_users_7d": health.usage.active_users_7d,
-                "active_users_30d": health.usage.active_users_30d,
-                "usage_ratio_to_baseline": health.usage.ratio_to_baseline,
-                "usage_ratio_14d_to_baseline": health.usage.ratio_14d_to_baseline,
-            },
-            **extra,
-        }
+            explanation=explained[0].explain(explained[1], as_of),
+            extra=extra,
+        )
         return row, dumps(message)

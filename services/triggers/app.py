@@ -163,6 +163,7 @@ async def _build_runtime(
         on_committed=committed,
         metrics=metrics,
         dead_letters=("triggers", topics.triggers_dlq),
+        now=now,
     )
     plan, hooks = playbook_plan(trigger_engine), playbook_hooks(metrics, committed)
     clock = ChunkedClock(engine, sessions, plan, settings, now=now, hooks=hooks)

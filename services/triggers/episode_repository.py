@@ -21,6 +21,7 @@ from services.triggers import episode_cursor as page_cursor
 from services.triggers.episodes import Transition
 from services.triggers.feedback import Durations, Feedback
 from services.triggers.lifecycle import Change
+from shared.db import unnest
 
 ListStatus = Literal["open", "resolved", "closed", "held_back"]
 _STATUS_WHERE: dict[str, str] = {
@@ -263,27 +264,25 @@ async def record_held_back(
     stored resolved (never the machine's open episode) with status ``held_back``."""
     if not held:
         return
+    rows, params = unnest(
+        a=("text", [h[0] for h in held]),
+        p=("text", [h[1].playbook for h in held]),
+        e=("text", [h[1].episode_id for h in held]),
+        t=("timestamptz", [h[1].at for h in held]),
+        d=("timestamptz", [h[1].due_by for h in held]),
+        r=("text", [h[1].reason for h in held]),
+        w=("text", [h[2] for h in held]),
+        s=("text", [h[3] for h in held]),
+        h=("text", [h[4] for h in held]),
+    )
     await session.execute(
         text(
             "INSERT INTO playbook_episodes (account_id, playbook, episode_id, opened_at, due_by,"
             " reason, closed_at, status, held_back_reason, segment, health)"
             " SELECT a, p, e, t, d, r, t, 'held_back', w, s, CAST(h AS jsonb)"
-            " FROM unnest(CAST(:a AS text[]), CAST(:p AS text[]), CAST(:e AS text[]),"
-            " CAST(:t AS timestamptz[]), CAST(:d AS timestamptz[]), CAST(:r AS text[]),"
-            " CAST(:w AS text[]), CAST(:s AS text[]), CAST(:h AS text[]))"
-            " AS u(a, p, e, t, d, r, w, s, h) ON CONFLICT DO NOTHING"
+            f" FROM {rows} AS u(a, p, e, t, d, r, w, s, h) ON CONFLICT DO NOTHING"
         ),
-        {
-            "a": [h[0] for h in held],
-            "p": [h[1].playbook for h in held],
-            "e": [h[1].episode_id for h in held],
-            "t": [h[1].at for h in held],
-            "d": [h[1].due_by for h in held],
-            "r": [h[1].reason for h in held],
-            "w": [h[2] for h in held],
-            "s": [h[3] for h in held],
-            "h": [h[4] for h in held],
-        },
+        params,
     )
 
 
@@ -291,17 +290,17 @@ async def record_superseded(session: AsyncSession, ends: Sequence[tuple[str, Tra
     """History of the episodes closed by hand that a new one replaced after the cool-down."""
     if not ends:
         return
+    rows, params = unnest(
+        a=("text", [a for a, _ in ends]),
+        e=("text", [t.episode_id for _, t in ends]),
+        t=("timestamptz", [t.at for _, t in ends]),
+        r=("text", [t.reason for _, t in ends]),
+    )
     await session.execute(
         text(
             "INSERT INTO playbook_episode_history (account_id, episode_id, at, action, by, detail)"
             " SELECT a, e, t, 'superseded', 'vigil', jsonb_build_object('reason', r)"
-            " FROM unnest(CAST(:a AS text[]), CAST(:e AS text[]), CAST(:t AS timestamptz[]),"
-            " CAST(:r AS text[])) AS u(a, e, t, r)"
+            f" FROM {rows} AS u(a, e, t, r)"
         ),
-        {
-            "a": [a for a, _ in ends],
-            "e": [t.episode_id for _, t in ends],
-            "t": [t.at for _, t in ends],
-            "r": [t.reason for _, t in ends],
-        },
+        params,
     )

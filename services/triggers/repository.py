@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.triggers.episodes import Episode, Track, Transition
 from services.triggers.rules import AccountView
+from shared.db import unnest
 
 
 async def lock_views(
@@ -99,16 +100,26 @@ async def store_views(session: AsyncSession, views: Sequence[AccountView]) -> No
     """Upsert each account's latest view."""
     if not views:
         return
+    rows, params = unnest(
+        a=("text", [v.account_id for v in views]),
+        seg=("text", [v.segment for v in views]),
+        first=("timestamptz", [v.first_seen_at for v in views]),
+        as_of=("timestamptz", [v.as_of for v in views]),
+        e=("text", [v.health_event_id for v in views]),
+        s=("float8", [v.score for v in views]),
+        b=("text", [v.band for v in views]),
+        c=("jsonb", [orjson.dumps(dict(v.components)).decode() for v in views]),
+        f=("jsonb", [orjson.dumps(facts_of(v)).decode() for v in views]),
+        r=("date", [v.renewal_at for v in views]),
+        st=("timestamptz", [v.started_at for v in views]),
+        fv=("timestamptz", [v.first_value_at for v in views]),
+        rev=("int8", [v.revision for v in views]),
+    )
     await session.execute(
         text(
             "INSERT INTO trigger_accounts AS t (account_id, segment, first_seen_at, as_of,"
             " health_event_id, score, band, components, facts, renewal_at, started_at,"
-            " first_value_at, health_revision)"
-            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:seg AS text[]),"
-            " CAST(:first AS timestamptz[]), CAST(:as_of AS timestamptz[]), CAST(:e AS text[]),"
-            " CAST(:s AS float8[]), CAST(:b AS text[]), CAST(:c AS jsonb[]), CAST(:f AS jsonb[]),"
-            " CAST(:r AS date[]), CAST(:st AS timestamptz[]), CAST(:fv AS timestamptz[]),"
-            " CAST(:rev AS int8[]))"
+            f" first_value_at, health_revision) SELECT * FROM {rows}"
             " ON CONFLICT (account_id) DO UPDATE SET segment = EXCLUDED.segment,"
             " as_of = EXCLUDED.as_of, health_event_id = EXCLUDED.health_event_id,"
             " health_revision = EXCLUDED.health_revision,"
@@ -117,21 +128,7 @@ async def store_views(session: AsyncSession, views: Sequence[AccountView]) -> No
             " started_at = EXCLUDED.started_at, first_value_at = EXCLUDED.first_value_at,"
             " updated_at = now()"
         ),
-        {
-            "a": [v.account_id for v in views],
-            "seg": [v.segment for v in views],
-            "first": [v.first_seen_at for v in views],
-            "as_of": [v.as_of for v in views],
-            "e": [v.health_event_id for v in views],
-            "s": [v.score for v in views],
-            "b": [v.band for v in views],
-            "c": [orjson.dumps(dict(v.components)).decode() for v in views],
-            "f": [orjson.dumps(facts_of(v)).decode() for v in views],
-            "r": [v.renewal_at for v in views],
-            "st": [v.started_at for v in views],
-            "fv": [v.first_value_at for v in views],
-            "rev": [v.revision for v in views],
-        },
+        params,
     )
 
 
@@ -139,14 +136,17 @@ async def add_scores(session: AsyncSession, points: Sequence[tuple[str, datetime
     """Score points, one per (account, as_of): a correction replaces the stored one."""
     if not points:
         return
+    rows, params = unnest(
+        a=("text", [p[0] for p in points]),
+        t=("timestamptz", [p[1] for p in points]),
+        s=("float8", [p[2] for p in points]),
+    )
     await session.execute(
         text(
-            "INSERT INTO trigger_scores (account_id, as_of, score)"
-            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:t AS timestamptz[]),"
-            " CAST(:s AS float8[]))"
+            f"INSERT INTO trigger_scores (account_id, as_of, score) SELECT * FROM {rows}"
             " ON CONFLICT (account_id, as_of) DO UPDATE SET score = EXCLUDED.score"
         ),
-        {"a": [p[0] for p in points], "t": [p[1] for p in points], "s": [p[2] for p in points]},
+        params,
     )
 
 
@@ -175,19 +175,18 @@ async def apply_transitions(
 
 
 async def _close(session: AsyncSession, closed: Sequence[tuple[str, Transition]]) -> None:
+    rows, params = unnest(
+        a=("text", [a for a, _ in closed]),
+        p=("text", [t.playbook for _, t in closed]),
+        e=("text", [t.episode_id for _, t in closed]),
+        t=("timestamptz", [t.at for _, t in closed]),
+    )
     await session.execute(
         text(
-            "UPDATE playbook_episodes e SET closed_at = u.t FROM unnest(CAST(:a AS text[]),"
-            " CAST(:p AS text[]), CAST(:e AS text[]), CAST(:t AS timestamptz[]))"
-            " AS u(a, p, e, t)"
+            f"UPDATE playbook_episodes e SET closed_at = u.t FROM {rows} AS u(a, p, e, t)"
             " WHERE e.account_id = u.a AND e.playbook = u.p AND e.episode_id = u.e"
         ),
-        {
-            "a": [a for a, _ in closed],
-            "p": [t.playbook for _, t in closed],
-            "e": [t.episode_id for _, t in closed],
-            "t": [t.at for _, t in closed],
-        },
+        params,
     )
 
 
@@ -197,28 +196,23 @@ async def _open(
     ends: Mapping[str, datetime],
     described: Mapping[str, tuple[str, str]],
 ) -> None:
-    values = {
-        "a": [a for a, _ in opened],
-        "p": [t.playbook for _, t in opened],
-        "e": [t.episode_id for _, t in opened],
-        "t": [t.at for _, t in opened],
-        "d": [t.due_by for _, t in opened],
-        "r": [t.reason for _, t in opened],
-        "s": [described.get(t.episode_id, (None, None))[0] for _, t in opened],
-        "h": [described.get(t.episode_id, (None, None))[1] for _, t in opened],
-        "c": [ends.get(t.episode_id) for _, t in opened],
-    }
-    unnest = (
-        "unnest(CAST(:a AS text[]), CAST(:p AS text[]), CAST(:e AS text[]),"
-        " CAST(:t AS timestamptz[]), CAST(:d AS timestamptz[]), CAST(:r AS text[]),"
-        " CAST(:s AS text[]), CAST(:h AS text[]), CAST(:c AS timestamptz[]))"
-        " AS u(a, p, e, t, d, r, s, h, c)"
+    rows, values = unnest(
+        a=("text", [a for a, _ in opened]),
+        p=("text", [t.playbook for _, t in opened]),
+        e=("text", [t.episode_id for _, t in opened]),
+        t=("timestamptz", [t.at for _, t in opened]),
+        d=("timestamptz", [t.due_by for _, t in opened]),
+        r=("text", [t.reason for _, t in opened]),
+        s=("text", [described.get(t.episode_id, (None, None))[0] for _, t in opened]),
+        h=("text", [described.get(t.episode_id, (None, None))[1] for _, t in opened]),
+        c=("timestamptz", [ends.get(t.episode_id) for _, t in opened]),
     )
+    table = f"{rows} AS u(a, p, e, t, d, r, s, h, c)"
     await session.execute(
         text(
             "UPDATE playbook_episodes e SET status = 'open', closed_at = u.c,"
             " opened_at = u.t, due_by = u.d, reason = u.r, segment = u.s,"
-            f" health = CAST(u.h AS jsonb) FROM {unnest}"
+            f" health = CAST(u.h AS jsonb) FROM {table}"
             " WHERE e.account_id = u.a AND e.playbook = u.p AND e.episode_id = u.e"
             " AND e.status = 'held_back' AND NOT EXISTS (SELECT 1 FROM playbook_episodes o"
             " WHERE o.account_id = u.a AND o.playbook = u.p AND o.closed_at IS NULL)"
@@ -229,7 +223,7 @@ async def _open(
         text(
             "INSERT INTO playbook_episodes (account_id, playbook, episode_id, opened_at,"
             " due_by, reason, segment, health, closed_at)"
-            f" SELECT a, p, e, t, d, r, s, CAST(h AS jsonb), c FROM {unnest}"
+            f" SELECT a, p, e, t, d, r, s, CAST(h AS jsonb), c FROM {table}"
             " ON CONFLICT DO NOTHING"
         ),
         values,
@@ -286,16 +280,26 @@ async def store_tracks(session: AsyncSession, tracks: Sequence[tuple[str, str, T
     """Upsert (account, playbook, track) rows."""
     if not tracks:
         return
+    before = [t.before or Track() for _, _, t in tracks]
+    rows, params = unnest(
+        a=("text", [a for a, _, _ in tracks]),
+        p=("text", [p for _, p, _ in tracks]),
+        s=("timestamptz", [t.condition_since for _, _, t in tracks]),
+        o=("timestamptz", [t.opened_at for _, _, t in tracks]),
+        r=("timestamptz", [t.last_resolved_at for _, _, t in tracks]),
+        c=("timestamptz", [t.clearing_since for _, _, t in tracks]),
+        at=("timestamptz", [t.stepped_at for _, _, t in tracks]),
+        bs=("timestamptz", [b.condition_since for b in before]),
+        bo=("timestamptz", [b.opened_at for b in before]),
+        br=("timestamptz", [b.last_resolved_at for b in before]),
+        bc=("timestamptz", [b.clearing_since for b in before]),
+    )
     await session.execute(
         text(
             "INSERT INTO playbook_tracks AS t (account_id, playbook, condition_since, opened_at,"
             " last_resolved_at, clearing_since, stepped_at, before_condition_since,"
             " before_opened_at, before_last_resolved_at, before_clearing_since)"
-            " SELECT * FROM unnest(CAST(:a AS text[]),"
-            " CAST(:p AS text[]), CAST(:s AS timestamptz[]), CAST(:o AS timestamptz[]),"
-            " CAST(:r AS timestamptz[]), CAST(:c AS timestamptz[]), CAST(:at AS timestamptz[]),"
-            " CAST(:bs AS timestamptz[]), CAST(:bo AS timestamptz[]),"
-            " CAST(:br AS timestamptz[]), CAST(:bc AS timestamptz[]))"
+            f" SELECT * FROM {rows}"
             " ON CONFLICT (account_id, playbook) DO UPDATE SET"
             " condition_since = EXCLUDED.condition_since, opened_at = EXCLUDED.opened_at,"
             " last_resolved_at = EXCLUDED.last_resolved_at,"
@@ -305,17 +309,5 @@ async def store_tracks(session: AsyncSession, tracks: Sequence[tuple[str, str, T
             " before_last_resolved_at = EXCLUDED.before_last_resolved_at,"
             " before_clearing_since = EXCLUDED.before_clearing_since"
         ),
-        {
-            "a": [a for a, _, _ in tracks],
-            "p": [p for _, p, _ in tracks],
-            "s": [t.condition_since for _, _, t in tracks],
-            "o": [t.opened_at for _, _, t in tracks],
-            "r": [t.last_resolved_at for _, _, t in tracks],
-            "c": [t.clearing_since for _, _, t in tracks],
-            "at": [t.stepped_at for _, _, t in tracks],
-            "bs": [(t.before or Track()).condition_since for _, _, t in tracks],
-            "bo": [(t.before or Track()).opened_at for _, _, t in tracks],
-            "br": [(t.before or Track()).last_resolved_at for _, _, t in tracks],
-            "bc": [(t.before or Track()).clearing_since for _, _, t in tracks],
-        },
+        params,
     )

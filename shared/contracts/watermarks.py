@@ -17,10 +17,10 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.fields import Timestamp
+from shared.contracts.signals import Source
 
 KIND_HEADER = "vigil-kind"
 WATERMARK_KIND = b"watermark"
-SourceName = Literal["usage", "ticket", "payment", "survey"]
 
 
 class WatermarkRecord(BaseModel):
@@ -42,7 +42,7 @@ class WatermarkRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: Literal["watermark"] = "watermark"
-    source: SourceName
+    source: Source
     raw_topic: str
     raw_partition: int = Field(ge=0)
     raw_partitions: int = Field(ge=1)

@@ -42,10 +42,6 @@ Weight = Annotated[float, Field(ge=0, le=100)]
 Days = Annotated[int, Field(ge=1, le=3650), INTEGRAL]
 Template = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
 
-# a mapping's keys are names: JSON Schema's patternProperties alone lets any other key
-# through (with any value), which validation refuses; the schema says so too
-NAMED_KEYS: dict[str, Any] = {"additionalProperties": False}
-
 Comparison = Literal["<", "<=", ">", ">=", "==", "!="]
 Source = Literal["usage", "ticket", "survey", "payment", "account"]
 Aggregate = Literal[

@@ -11,6 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db import unnest
+
 
 @dataclass(frozen=True)
 class WebhookItem:
@@ -100,14 +102,22 @@ async def enqueue(session: AsyncSession, items: Sequence[WebhookItem], now: date
     """One delivery per (item, matching active subscription); ids are deterministic."""
     if not items:
         return 0
+    rows, params = unnest(
+        t=("text", [i.event_type for i in items]),
+        e=("text", [i.event_id for i in items]),
+        a=("text", [i.account_id for i in items]),
+        b=("text", [i.body for i in items]),
+        p=("text", [i.playbook for i in items]),
+        seg=("text", [i.segment for i in items]),
+        band=("text", [i.band for i in items]),
+    )
     result = await session.execute(
         text(
             "INSERT INTO webhook_deliveries (account_id, id, subscription_id, event_type,"
             " event_id, body, status, next_attempt_at, created_at)"
             " SELECT i.account_id, 'msg_' || md5(i.event_id || '|' || s.id), s.id, i.event_type,"
             " i.event_id, i.body, 'pending', :now, :now"
-            " FROM unnest(CAST(:t AS text[]), CAST(:e AS text[]), CAST(:a AS text[]),"
-            " CAST(:b AS text[]), CAST(:p AS text[]), CAST(:seg AS text[]), CAST(:band AS text[]))"
+            f" FROM {rows}"
             " WITH ORDINALITY AS i(event_type, event_id, account_id, body, playbook, segment,"
             " band, n)"
             " JOIN webhook_subscriptions s ON i.event_type = ANY(s.event_types)"
@@ -117,16 +127,7 @@ async def enqueue(session: AsyncSession, items: Sequence[WebhookItem], now: date
             " AND (s.filter_bands IS NULL OR i.band = ANY(s.filter_bands))"
             " ORDER BY i.n, s.id ON CONFLICT DO NOTHING RETURNING id"
         ),
-        {
-            "now": now,
-            "t": [i.event_type for i in items],
-            "e": [i.event_id for i in items],
-            "a": [i.account_id for i in items],
-            "b": [i.body for i in items],
-            "p": [i.playbook for i in items],
-            "seg": [i.segment for i in items],
-            "band": [i.band for i in items],
-        },
+        {"now": now, **params},
     )
     return len(result.all())
 

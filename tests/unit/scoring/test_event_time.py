@@ -7,14 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, get_args
 
-from services.scoring.components import UsageFacts
-from services.scoring.event_time import (
+from services.scoring.changes import (
     FACT_NAMES,
-    HELD,
-    WatermarkRow,
     account_facts,
     facts_change_id,
     facts_changed,
+)
+from services.scoring.components import UsageFacts
+from services.scoring.event_time import (
+    HELD,
+    WatermarkRow,
     judgement_bound,
     judgement_time,
     merge,
