@@ -10,8 +10,8 @@ candidate) has its references resolved the same way (``schemathesis_scorecard.py
 what its schema cannot say. A date-time the schema bounds around the server's now
 (``x-vigil-window``: a snooze's end, an override's expiry, a clock endpoint's time)
 is moved into that window, a couple of minutes clear of its edges for the request's
-own latency. Nothing else is changed, and no status is excused: any other refusal of schema-valid data still
-fails the run.
+own latency. Nothing else is changed, and no status is excused: any other refusal of
+schema-valid data still fails the run.
 """
 
 from __future__ import annotations
