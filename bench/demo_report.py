@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.settings import TopicNames
 from tests.support.drain import count_records
 from tests.support.evaluation.collect import observe
+from tests.support.evaluation.equivalence import Equivalence, default_equals_model
 from tests.support.evaluation.report import print_results
 from tests.support.evaluation.score import Evaluation, evaluate
 from tests.support.evaluation.truth import truth_of
@@ -36,6 +37,8 @@ class Report:
     dead_letters: int = 0
     urls: dict[str, str] = field(default_factory=dict)
     evaluation: Evaluation | None = None  # the `make evaluate` table for this run
+    # the default scorecard against the built-in model on each account's stored state
+    equivalence: Equivalence | None = None
 
 
 async def collect_report(
@@ -99,7 +102,10 @@ async def collect_report(
         labels = truth.labels.get(playbook, {})
         for account_id in canceled:
             labels.pop(account_id, None)
-    report.evaluation = evaluate("demo", truth, seen, timedelta(hours=24))
+    report.equivalence = await default_equals_model(engine, len(cohort))
+    report.evaluation = evaluate(
+        "demo", truth, seen, timedelta(hours=24), equivalence=report.equivalence
+    )
     return report
 
 
@@ -142,10 +148,20 @@ def print_report(report: Report, console: Console) -> bool:
         ),
         ("every webhook verified", report.received > 0 and report.verified == report.received),
     ]
+    same = report.equivalence
+    if same is not None:
+        checks.append(
+            (
+                f"default scorecard equals the model on {same.same} of {same.population} accounts",
+                same.ok,
+            )
+        )
     for text_, ok in checks:
         console.print(f"[{'green' if ok else 'red'}]{'PASS' if ok else 'FAIL'}[/] {text_}")
     for failure in report.failures[:20]:
         console.print(f"    {failure}")
+    for different in same.different if same is not None else []:
+        console.print(f"    {different}")
     return all(ok for _, ok in checks)
 
 

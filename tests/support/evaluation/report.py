@@ -46,6 +46,12 @@ def table_rows(results: list[Evaluation]) -> list[list[str]]:
             *(_truth(r) for r in results),
         ]
     )
+    rows.append(
+        [
+            "default scorecard = model (score and band on each stored state)",
+            *("n/a" if r.equivalence is None else r.equivalence.detail() for r in results),
+        ]
+    )
     rows.append(["late events (scoring metric)", *(_late(r.late_events) for r in results)])
     rows.append(
         [
@@ -148,6 +154,9 @@ def as_json(r: Evaluation) -> dict[str, Any]:
             "total": r.point_in_time.total,
             "false": r.point_in_time.false,
         },
+        "default_scorecard_equals_model": None
+        if r.equivalence is None
+        else r.equivalence.as_json(),
         "late_events": r.late_events,
         "held_back": r.held_back,
         "webhooks": {"received": r.webhooks[0], "verified": r.webhooks[1]},

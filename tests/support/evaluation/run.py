@@ -23,6 +23,7 @@ from shared.settings import TopicNames
 from tests.support.drain import wait_drained
 from tests.support.evaluation.collect import counters, observe, published_changes
 from tests.support.evaluation.custom import rescore_claimed, store_live
+from tests.support.evaluation.equivalence import default_equals_model
 from tests.support.evaluation.orders import (
     KILLED,
     KILLS,
@@ -99,6 +100,8 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
                 {name: s.url for name, s in services.items()},
                 before_restarts,
             )
+            # on the states scoring stored, before the database goes
+            equivalence = await default_equals_model(engine, len(run.truth.cohort))
     finally:
         await engine.dispose()
         for service in services.values():
@@ -106,7 +109,7 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
     changes = await published_changes(target.bootstrap, target.topics.health_changes)
     signals = run.signals if run.signals is not None else signals_of(run.items)
     truth = await asyncio.to_thread(check, changes, signals, scorecard=run.scorecard)
-    result = evaluate(run.order, run.truth, seen, run.horizon, truth)
+    result = evaluate(run.order, run.truth, seen, run.horizon, truth, equivalence)
     result.seconds = time.monotonic() - started
     return result
 

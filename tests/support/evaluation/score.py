@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tests.support.evaluation.equivalence import Equivalence
 from tests.support.evaluation.point_in_time import PointInTime
 from tests.support.evaluation.truth import EXPECTED_BAND, STEADY_COHORTS, Labels, Truth
 from tests.support.workload import CUSTOM_PLAYBOOK
@@ -99,6 +100,7 @@ class Evaluation:
     held_back: float | None = None
     webhooks: tuple[int, int] = (0, 0)
     point_in_time: PointInTime | None = None
+    equivalence: Equivalence | None = None  # the default scorecard against the model
     checks: list[Check] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -113,9 +115,10 @@ def evaluate(
     seen: Observed,
     horizon: timedelta,
     point_in_time: PointInTime | None = None,
+    equivalence: Equivalence | None = None,
 ) -> Evaluation:
     result = Evaluation(order, late_events=seen.late_events, held_back=seen.held_back)
-    result.point_in_time = point_in_time
+    result.point_in_time, result.equivalence = point_in_time, equivalence
     result.webhooks = (seen.webhooks_received, seen.webhooks_verified)
     result.emitted, result.final_bands = seen.emitted, seen.bands
     for account, cohort in truth.cohort.items():
@@ -194,6 +197,10 @@ def checks(result: Evaluation, horizon: timedelta) -> list[Check]:
         truth = result.point_in_time
         detail = truth.detail() + "".join(f"; {false}" for false in truth.false[:3])
         out.append(Check("point-in-time truth 100%", truth.ok, detail))
+    if result.equivalence is not None:
+        same = result.equivalence
+        detail = same.detail() + "".join(f"; {d}" for d in same.different[:3])
+        out.append(Check("default scorecard = model on every account", same.ok, detail))
     hours = horizon.total_seconds() / 3600
     out.append(
         Check(
