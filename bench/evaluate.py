@@ -1,15 +1,16 @@
 """`make evaluate`: the project measures itself against a labelled population.
 
-Replays the demo's cohorts (``tests.support.workload``, with their ground truth) through the
-real pipeline in several arrival orders (``tests.support.evaluation.orders``), each order on
-topics, a database and consumer groups of its own, and prints per order: band
-accuracy per cohort, precision and recall of each playbook, episodes per account,
-late events, episodes opened for a state older than the horizon, and
-point-in-time truth (every published health change against the model on the
-account's events up to its time). The live scorecard is a custom one: the default
+Replays the demo's cohorts (``tests.support.workload``, with their ground truth) through
+the real pipeline in several arrival orders (``tests.support.evaluation.orders``), each
+order on topics, a database and consumer groups of its own, and prints per order: band
+accuracy per cohort, precision and recall of each playbook, episodes per account, late
+events, episodes opened for a state older than the horizon, and point-in-time truth
+(every published health change against the model on the account's events up to its
+time), and whether the default scorecard and the built-in model give the same score and
+band on every account's stored state. The live scorecard is a custom one: the default
 plus API calls in 14 days (a usage type the default does not tell apart) and the
-playbook ``integration_broken`` on it, which must open for exactly the accounts
-whose API calls stopped three weeks before the end while their other use went on. Writes
+playbook ``integration_broken`` on it, which must open for exactly the accounts whose
+API calls stopped three weeks before the end while their other use went on. Writes
 ``bench/results/evaluate.json`` and ``bench/results/evaluate.md``; exits 1 when a
 threshold of issue 11 fails (``--no-fail`` only reports).
 

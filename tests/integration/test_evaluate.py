@@ -6,7 +6,8 @@ the replay with the custom scorecard applied only once the history is in (its
 measure computed from the rollups kept, without a replay), each on topics and a
 database of its own; the services run as processes. Every order also checks
 point-in-time truth: each published health change equals the model on the
-account's events up to its time. The live scorecard is a custom one (the default
+account's events up to its time, and the default scorecard scores every account's
+stored state as the built-in model does. The live scorecard is a custom one (the default
 plus API calls in 14 days and the playbook ``integration_broken`` on it), so the
 accounts whose integration broke must get exactly that playbook. (The ``kill``
 and ``replay-kill`` orders, about a minute more each, run in ``make evaluate``.)
