@@ -6,6 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.caps import Evicted, keys_of
+from shared.db import unnest
 
 # table, its row id column, the Evicted attribute
 TABLES = (
@@ -22,10 +23,11 @@ async def evict(session: AsyncSession, evicted: Evicted) -> None:
         if not keys:
             continue
         accounts, ids = keys_of(keys)
+        rows, params = unnest(a=("text", accounts), k=("text", ids))
         await session.execute(
             text(
-                f"DELETE FROM {table} t USING unnest(CAST(:a AS text[]), CAST(:k AS text[]))"
+                f"DELETE FROM {table} t USING {rows}"
                 f" AS e(account_id, k) WHERE t.account_id = e.account_id AND t.{column} = e.k"
             ),
-            {"a": accounts, "k": ids},
+            params,
         )

@@ -11,19 +11,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.fold import BatchChanges
+from shared.db import unnest
 
 # $1: the account ids; $2: the first day to read
 LOAD = (
     "SELECT account_id, day, counts, users FROM rollups"
     " WHERE account_id = ANY($1::text[]) AND day >= $2::date"
-)
-UPSERT = text(
-    "INSERT INTO rollups AS r (account_id, day, counts, users)"
-    " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:d AS date[]), CAST(:c AS text[]),"
-    " CAST(:u AS text[]))"
-    " ON CONFLICT (account_id, day) DO UPDATE SET"
-    " counts = CAST(rollups_add(CAST(r.counts AS jsonb), CAST(EXCLUDED.counts AS jsonb)) AS text),"
-    " users = CAST(CAST(r.users AS jsonb) || CAST(EXCLUDED.users AS jsonb) AS text)"
 )
 
 
@@ -33,14 +26,22 @@ async def upsert_rollups(session: AsyncSession, changes: BatchChanges) -> None:
     if not days:
         return
     users = changes.user_days
+    rows, params = unnest(
+        a=("text", [account for account, _day in days]),
+        d=("date", [day for _account, day in days]),
+        c=("text", [orjson.dumps(changes.rollups[day]).decode() for day in days]),
+        u=("text", [orjson.dumps(users.get(day, {})).decode() for day in days]),
+    )
     await session.execute(
-        UPSERT,
-        {
-            "a": [account for account, _day in days],
-            "d": [day for _account, day in days],
-            "c": [orjson.dumps(changes.rollups[day]).decode() for day in days],
-            "u": [orjson.dumps(users.get(day, {})).decode() for day in days],
-        },
+        text(
+            "INSERT INTO rollups AS r (account_id, day, counts, users)"
+            f" SELECT * FROM {rows}"
+            " ON CONFLICT (account_id, day) DO UPDATE SET"
+            " counts = CAST(rollups_add(CAST(r.counts AS jsonb), CAST(EXCLUDED.counts AS jsonb))"
+            " AS text),"
+            " users = CAST(CAST(r.users AS jsonb) || CAST(EXCLUDED.users AS jsonb) AS text)"
+        ),
+        params,
     )
 
 

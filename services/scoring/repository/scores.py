@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import unnest
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,11 @@ async def store_scores(session: AsyncSession, rows: Sequence[ScoreRow]) -> None:
     update of each row); history rows for the published changes."""
     if not rows:
         return
+    scores, params = unnest(
+        **_columns(
+            rows, "a", "s", "b", "seg", "c", "r", "cov", "m", "t", "rev", "f", "ms", "mb", "o"
+        )
+    )
     await session.execute(
         text(
             "UPDATE accounts a SET score = u.score, band = u.band, segment = u.segment,"
@@ -49,53 +56,57 @@ async def store_scores(session: AsyncSession, rows: Sequence[ScoreRow]) -> None:
             " health_revision = u.revision, updated_at = now(),"
             " published_facts = COALESCE(u.facts, a.published_facts),"
             " model_score = u.model_score, model_band = u.model_band, overrides = u.overrides"
-            " FROM unnest(CAST(:a AS text[]), CAST(:s AS float8[]), CAST(:b AS text[]),"
-            " CAST(:seg AS text[]), CAST(:c AS jsonb[]), CAST(:r AS jsonb[]),"
-            " CAST(:cov AS float8[]), CAST(:m AS text[]), CAST(:t AS timestamptz[]),"
-            " CAST(:rev AS int8[]), CAST(:f AS jsonb[]), CAST(:ms AS float8[]),"
-            " CAST(:mb AS text[]), CAST(:o AS jsonb[]))"
+            f" FROM {scores}"
             " AS u(account_id, score, band, segment, components, reasons, coverage,"
             " model_version, as_of, revision, facts, model_score, model_band, overrides)"
             " WHERE a.account_id = u.account_id"
         ),
-        {**_params(rows), "rev": [r.revision for r in rows], "f": _facts(rows)},
+        params,
     )
     changed = [row for row in rows if row.changed]
     if changed:
+        history, params = unnest(
+            **_columns(
+                changed, "a", "s", "b", "c", "r", "cov", "m", "t", "e", "seg", "ms", "mb", "mc", "o"
+            )
+        )
         await session.execute(
             text(
                 "INSERT INTO score_history (account_id, score, band, components, reasons,"
                 " coverage, model_version, as_of, event_id, segment, model_score, model_band,"
                 " model_components, overrides)"
-                " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:s AS float8[]),"
-                " CAST(:b AS text[]), CAST(:c AS jsonb[]), CAST(:r AS jsonb[]),"
-                " CAST(:cov AS float8[]), CAST(:m AS text[]), CAST(:t AS timestamptz[]),"
-                " CAST(:e AS text[]), CAST(:seg AS text[]), CAST(:ms AS float8[]),"
-                " CAST(:mb AS text[]), CAST(:mc AS jsonb[]), CAST(:o AS jsonb[]))"
+                f" SELECT * FROM {history}"
             ),
-            {**_params(changed), "mc": [_json(r.model_components) for r in changed]},
+            params,
         )
 
 
-def _facts(rows: Sequence[ScoreRow]) -> list[str | None]:
-    return [None if r.facts is None else orjson.dumps(r.facts).decode() for r in rows]
+# every column the statements above write: name -> (element type, the value of a row)
+SCORE_COLUMNS: dict[str, tuple[str, Callable[[ScoreRow], Any]]] = {
+    "a": ("text", lambda r: r.account_id),
+    "s": ("float8", lambda r: r.score),
+    "b": ("text", lambda r: r.band),
+    "seg": ("text", lambda r: r.segment),
+    "c": ("jsonb", lambda r: orjson.dumps(r.components).decode()),
+    "r": ("jsonb", lambda r: orjson.dumps(r.reasons).decode()),
+    "cov": ("float8", lambda r: r.coverage),
+    "m": ("text", lambda r: r.model_version),
+    "t": ("timestamptz", lambda r: r.as_of),
+    "rev": ("int8", lambda r: r.revision),
+    "f": ("jsonb", lambda r: _json(r.facts)),
+    "e": ("text", lambda r: r.event_id),
+    "ms": ("float8", lambda r: r.model_score),
+    "mb": ("text", lambda r: r.model_band),
+    "mc": ("jsonb", lambda r: _json(r.model_components)),
+    "o": ("jsonb", lambda r: _json(r.overrides)),
+}
 
 
-def _params(rows: Sequence[ScoreRow]) -> dict[str, list[Any]]:
+def _columns(rows: Sequence[ScoreRow], *names: str) -> dict[str, tuple[str, list[Any]]]:
+    """The named ``unnest`` columns of the rows, in the order named."""
     return {
-        "a": [r.account_id for r in rows],
-        "s": [r.score for r in rows],
-        "b": [r.band for r in rows],
-        "seg": [r.segment for r in rows],
-        "c": [orjson.dumps(r.components).decode() for r in rows],
-        "r": [orjson.dumps(r.reasons).decode() for r in rows],
-        "cov": [r.coverage for r in rows],
-        "m": [r.model_version for r in rows],
-        "t": [r.as_of for r in rows],
-        "e": [r.event_id for r in rows],
-        "ms": [r.model_score for r in rows],
-        "mb": [r.model_band for r in rows],
-        "o": [_json(r.overrides) for r in rows],
+        name: (SCORE_COLUMNS[name][0], [SCORE_COLUMNS[name][1](row) for row in rows])
+        for name in names
     }
 
 

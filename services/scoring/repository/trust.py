@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.accuracy.features import ScorePoint
 from services.scoring.accuracy.outcomes import Outcome
+from shared.db import unnest
 
 POINTS_CHUNK = 5000
 
@@ -24,20 +25,20 @@ async def insert_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
     """Store outcomes; returns those that were new (a repeat by key or id is ignored)."""
     if not outcomes:
         return []
+    rows, params = unnest(
+        a=("text", [o.account_id for o in outcomes]),
+        k=("text", [o.kind for o in outcomes]),
+        d=("date", [o.on for o in outcomes]),
+        s=("text", [o.source for o in outcomes]),
+        x=("text", [o.external_id for o in outcomes]),
+    )
     result = await session.execute(
         text(
             "INSERT INTO outcomes (account_id, kind, outcome_date, source, external_id)"
-            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:k AS text[]), CAST(:d AS date[]),"
-            " CAST(:s AS text[]), CAST(:x AS text[]))"
+            f" SELECT * FROM {rows}"
             " ON CONFLICT DO NOTHING RETURNING account_id, kind, outcome_date"
         ),
-        {
-            "a": [o.account_id for o in outcomes],
-            "k": [o.kind for o in outcomes],
-            "d": [o.on for o in outcomes],
-            "s": [o.source for o in outcomes],
-            "x": [o.external_id for o in outcomes],
-        },
+        params,
     )
     new = {(r[0], r[1], r[2]) for r in result}
     return [o for o in outcomes if (o.account_id, o.kind, o.on) in new]
@@ -210,23 +211,22 @@ class ShadowScore:
 async def store_shadow_scores(session: AsyncSession, rows: Sequence[ShadowScore]) -> None:
     if not rows:
         return
+    scores, params = unnest(
+        a=("text", [r.account_id for r in rows]),
+        m=("text", [r.model_version for r in rows]),
+        t=("timestamptz", [r.as_of for r in rows]),
+        s=("float8", [r.score for r in rows]),
+        b=("text", [r.band for r in rows]),
+        c=("jsonb", [orjson.dumps(r.components).decode() for r in rows]),
+    )
     await session.execute(
         text(
             "INSERT INTO shadow_scores AS s (account_id, model_version, as_of, score, band,"
-            " components) SELECT * FROM unnest(CAST(:a AS text[]), CAST(:m AS text[]),"
-            " CAST(:t AS timestamptz[]), CAST(:s AS float8[]), CAST(:b AS text[]),"
-            " CAST(:c AS jsonb[]))"
+            f" components) SELECT * FROM {scores}"
             " ON CONFLICT (account_id, model_version) DO UPDATE SET as_of = EXCLUDED.as_of,"
             " score = EXCLUDED.score, band = EXCLUDED.band, components = EXCLUDED.components"
         ),
-        {
-            "a": [r.account_id for r in rows],
-            "m": [r.model_version for r in rows],
-            "t": [r.as_of for r in rows],
-            "s": [r.score for r in rows],
-            "b": [r.band for r in rows],
-            "c": [orjson.dumps(r.components).decode() for r in rows],
-        },
+        params,
     )
 
 

@@ -9,18 +9,20 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.event_time import Key, WatermarkRow
+from shared.db import unnest
 
-COLUMNS = [
-    "signals_partition",
-    "source",
-    "raw_partition",
-    "raw_partitions",
-    "signals_partitions",
-    "watermark",
-    "caught_up",
-    "emitted_at",
-    "seen",
-]
+# the table's columns (WatermarkRow's fields, in order) and their types
+COLUMNS = {
+    "signals_partition": "int",
+    "source": "text",
+    "raw_partition": "int",
+    "raw_partitions": "int",
+    "signals_partitions": "int",
+    "watermark": "timestamptz",
+    "caught_up": "bool",
+    "emitted_at": "timestamptz",
+    "seen": "timestamptz",
+}
 
 
 async def load_watermarks(session: AsyncSession) -> dict[Key, WatermarkRow]:
@@ -38,15 +40,14 @@ async def store_watermarks(session: AsyncSession, rows: Sequence[WatermarkRow]) 
     (``services.scoring.event_time.merge``), the later report wins the rest."""
     if not rows:
         return
+    reports, params = unnest(
+        **{name: (kind, [getattr(row, name) for row in rows]) for name, kind in COLUMNS.items()}
+    )
     await session.execute(
         text(
             "INSERT INTO source_watermarks AS w (signals_partition, source, raw_partition,"
             " raw_partitions, signals_partitions, watermark, caught_up, emitted_at, seen)"
-            " SELECT * FROM unnest(CAST(:signals_partition AS int[]), CAST(:source AS text[]),"
-            " CAST(:raw_partition AS int[]), CAST(:raw_partitions AS int[]),"
-            " CAST(:signals_partitions AS int[]), CAST(:watermark AS timestamptz[]),"
-            " CAST(:caught_up AS bool[]), CAST(:emitted_at AS timestamptz[]),"
-            " CAST(:seen AS timestamptz[]))"
+            f" SELECT * FROM {reports}"
             " ON CONFLICT (signals_partition, source, raw_partition) DO UPDATE SET"
             f" watermark = CASE WHEN {FELL_BEHIND} THEN EXCLUDED.watermark"
             "   ELSE GREATEST(w.watermark, EXCLUDED.watermark) END,"
@@ -60,7 +61,7 @@ async def store_watermarks(session: AsyncSession, rows: Sequence[WatermarkRow]) 
             "   THEN EXCLUDED.caught_up ELSE w.caught_up END,"
             " emitted_at = GREATEST(w.emitted_at, EXCLUDED.emitted_at)"
         ),
-        {name: [getattr(row, name) for row in rows] for name in COLUMNS},
+        params,
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.fold import BatchChanges
 from services.scoring.repository.rollups import upsert_rollups
+from shared.db import unnest
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,17 @@ async def claim_new_events(session: AsyncSession, keys: ClaimColumns) -> set[tup
         return set()
     # the claimed pairs come back as two arrays in one row: thousands of result rows
     # cost more to fetch one by one than the insert itself
+    rows, params = unnest(
+        a=("text", keys.accounts), e=("text", keys.events), t=("timestamptz", keys.occurred)
+    )
     result = await session.execute(
         text(
             "WITH claimed AS (INSERT INTO applied_events (account_id, event_id, occurred_at)"
-            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:e AS text[]),"
-            " CAST(:t AS timestamptz[]))"
+            f" SELECT * FROM {rows}"
             " ON CONFLICT DO NOTHING RETURNING account_id, event_id)"
             " SELECT array_agg(account_id), array_agg(event_id) FROM claimed"
         ),
-        {"a": keys.accounts, "e": keys.events, "t": keys.occurred},
+        params,
     )
     accounts, events = result.one()
     return set(zip(accounts or (), events or (), strict=True))
@@ -70,38 +73,35 @@ async def apply_changes(session: AsyncSession, changes: BatchChanges) -> None:
         await _mark_first_value(session, sorted(first_uses))
 
 
-def _columns(rows: Sequence[Any], *names: str) -> dict[str, list[Any]]:
-    return {name: [getattr(row, name) for row in rows] for name in names}
+def _columns(rows: Sequence[Any], **kinds: str) -> dict[str, tuple[str, list[Any]]]:
+    """``unnest`` columns named after the rows' attributes: ``name=(type, values)``."""
+    return {name: (kind, [getattr(row, name) for row in rows]) for name, kind in kinds.items()}
 
 
-ACCOUNT_COLUMNS = [
-    "account_id",
-    "first_seen_at",
-    "last_event_at",
-    "subscription_at",
-    "subscription_event",
-    "arr",
-    "seats",
-    "plan",
-    "currency",
-    "renewal_at",
-    "started_at",
-    "canceled_at",
-    "downgraded_at",
-]
+# the batch's accounts as ``unnest`` rows, in this order
+ACCOUNT_COLUMNS = {
+    "account_id": "text",
+    "first_seen_at": "timestamptz",
+    "last_event_at": "timestamptz",
+    "subscription_at": "timestamptz",
+    "subscription_event": "text",
+    "arr": "numeric",
+    "seats": "int",
+    "plan": "text",
+    "currency": "text",
+    "renewal_at": "date",
+    "started_at": "timestamptz",
+    "canceled_at": "timestamptz",
+    "downgraded_at": "timestamptz",
+}
 
-UPSERT_ACCOUNTS = text(
-    """
+# {rows}: the ACCOUNT_COLUMNS rows
+UPSERT_ACCOUNTS = """
     INSERT INTO accounts AS a (account_id, first_seen_at, last_event_at, subscription_at, arr,
         seats, plan, currency, renewal_at, started_at, canceled_at, last_downgrade_at)
     SELECT u.account_id, u.first_seen_at, u.last_event_at, u.subscription_at, u.arr, u.seats,
         u.plan, u.currency, u.renewal_at, u.started_at, u.canceled_at, u.downgraded_at
-    FROM unnest(CAST(:account_id AS text[]), CAST(:first_seen_at AS timestamptz[]),
-        CAST(:last_event_at AS timestamptz[]), CAST(:subscription_at AS timestamptz[]),
-        CAST(:subscription_event AS text[]), CAST(:arr AS numeric[]), CAST(:seats AS int[]),
-        CAST(:plan AS text[]), CAST(:currency AS text[]), CAST(:renewal_at AS date[]),
-        CAST(:started_at AS timestamptz[]), CAST(:canceled_at AS timestamptz[]),
-        CAST(:downgraded_at AS timestamptz[]))
+    FROM {rows}
       AS u(account_id, first_seen_at, last_event_at, subscription_at, subscription_event, arr,
         seats, plan, currency, renewal_at, started_at, canceled_at, downgraded_at)
     ON CONFLICT (account_id) DO UPDATE SET
@@ -132,32 +132,31 @@ UPSERT_ACCOUNTS = text(
             THEN GREATEST(a.canceled_at, EXCLUDED.canceled_at) END,
         updated_at = now()
     """
-)
 
 
 async def _upsert_accounts(session: AsyncSession, changes: BatchChanges) -> None:
-    rows = list(changes.accounts.values())
-    await session.execute(UPSERT_ACCOUNTS, _columns(rows, *ACCOUNT_COLUMNS))
+    rows, params = unnest(**_columns(list(changes.accounts.values()), **ACCOUNT_COLUMNS))
+    await session.execute(text(UPSERT_ACCOUNTS.format(rows=rows)), params)
 
 
 async def _upsert_activity(session: AsyncSession, changes: BatchChanges) -> None:
     if not changes.activity:
         return
     keys = list(changes.activity)
+    rows, params = unnest(
+        a=("text", [k[0] for k in keys]),
+        d=("date", [k[1] for k in keys]),
+        e=("bigint", [int(changes.activity[k][0]) for k in keys]),
+        q=("float8", [changes.activity[k][1] for k in keys]),
+    )
     await session.execute(
         text(
             "INSERT INTO daily_activity AS d (account_id, day, events, quantity)"
-            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:d AS date[]),"
-            " CAST(:e AS bigint[]), CAST(:q AS float8[]))"
+            f" SELECT * FROM {rows}"
             " ON CONFLICT (account_id, day) DO UPDATE SET"
             " events = d.events + EXCLUDED.events, quantity = d.quantity + EXCLUDED.quantity"
         ),
-        {
-            "a": [k[0] for k in keys],
-            "d": [k[1] for k in keys],
-            "e": [int(changes.activity[k][0]) for k in keys],
-            "q": [changes.activity[k][1] for k in keys],
-        },
+        params,
     )
 
 
@@ -165,21 +164,21 @@ async def _upsert_users(session: AsyncSession, changes: BatchChanges) -> None:
     if not changes.users:
         return
     keys = list(changes.users)
+    rows, params = unnest(
+        a=("text", [k[0] for k in keys]),
+        u=("text", [k[1] for k in keys]),
+        f=("timestamptz", [changes.users[k][0] for k in keys]),
+        l=("timestamptz", [changes.users[k][1] for k in keys]),
+    )
     await session.execute(
         text(
             "INSERT INTO account_users AS u (account_id, user_id, first_seen_at, last_seen_at)"
-            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:u AS text[]),"
-            " CAST(:f AS timestamptz[]), CAST(:l AS timestamptz[]))"
+            f" SELECT * FROM {rows}"
             " ON CONFLICT (account_id, user_id) DO UPDATE SET"
             " first_seen_at = LEAST(u.first_seen_at, EXCLUDED.first_seen_at),"
             " last_seen_at = GREATEST(u.last_seen_at, EXCLUDED.last_seen_at)"
         ),
-        {
-            "a": [k[0] for k in keys],
-            "u": [k[1] for k in keys],
-            "f": [changes.users[k][0] for k in keys],
-            "l": [changes.users[k][1] for k in keys],
-        },
+        params,
     )
 
 
@@ -189,25 +188,25 @@ async def _upsert_features(session: AsyncSession, changes: BatchChanges) -> set[
     if not changes.features:
         return set()
     keys = list(changes.features)
+    rows, params = unnest(
+        a=("text", [k[0] for k in keys]),
+        f=("text", [k[1] for k in keys]),
+        first=("timestamptz", [changes.features[k][0] for k in keys]),
+        last=("timestamptz", [changes.features[k][1] for k in keys]),
+        n=("bigint", [changes.features[k][2] for k in keys]),
+    )
     returned = await session.execute(
         text(
             "INSERT INTO account_features AS f"
             " (account_id, feature, first_used_at, last_used_at, uses)"
-            " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:f AS text[]),"
-            " CAST(:first AS timestamptz[]), CAST(:last AS timestamptz[]), CAST(:n AS bigint[]))"
+            f" SELECT * FROM {rows}"
             " ON CONFLICT (account_id, feature) DO UPDATE SET"
             " first_used_at = LEAST(f.first_used_at, EXCLUDED.first_used_at),"
             " last_used_at = GREATEST(f.last_used_at, EXCLUDED.last_used_at),"
             " uses = f.uses + EXCLUDED.uses"
             " RETURNING f.account_id, f.feature, f.first_used_at"
         ),
-        {
-            "a": [k[0] for k in keys],
-            "f": [k[1] for k in keys],
-            "first": [changes.features[k][0] for k in keys],
-            "last": [changes.features[k][1] for k in keys],
-            "n": [changes.features[k][2] for k in keys],
-        },
+        params,
     )
     return {
         account
@@ -217,25 +216,29 @@ async def _upsert_features(session: AsyncSession, changes: BatchChanges) -> set[
 
 
 async def _upsert_tickets(session: AsyncSession, changes: BatchChanges) -> None:
-    rows = list(changes.tickets.values())
-    if not rows:
+    tickets = list(changes.tickets.values())
+    if not tickets:
         return
-    params = _columns(
-        rows, "account_id", "ticket_id", "status", "opened_at", "updated_at", "resolved_at"
+    rows, params = unnest(
+        **_columns(
+            tickets,
+            account_id="text",
+            ticket_id="text",
+            status="text",
+            severity="text",
+            severity_at="timestamptz",
+            opened_at="timestamptz",
+            updated_at="timestamptz",
+            resolved_at="timestamptz",
+            reopens="int",
+        )
     )
-    params["severity"] = [row.severity for row in rows]
-    params["severity_at"] = [row.severity_at for row in rows]
-    params["reopens"] = [row.reopens for row in rows]
     newer = "EXCLUDED.updated_at >= t.updated_at"
     await session.execute(
         text(
             "INSERT INTO tickets AS t (account_id, ticket_id, status, severity, severity_at,"
             " opened_at, updated_at, resolved_at, reopen_count)"
-            " SELECT * FROM unnest(CAST(:account_id AS text[]), CAST(:ticket_id AS text[]),"
-            " CAST(:status AS text[]), CAST(:severity AS text[]),"
-            " CAST(:severity_at AS timestamptz[]),"
-            " CAST(:opened_at AS timestamptz[]), CAST(:updated_at AS timestamptz[]),"
-            " CAST(:resolved_at AS timestamptz[]), CAST(:reopens AS int[]))"
+            f" SELECT * FROM {rows}"
             " ON CONFLICT (account_id, ticket_id) DO UPDATE SET"
             f" status = CASE WHEN {newer} THEN EXCLUDED.status ELSE t.status END,"
             " severity = CASE WHEN t.severity_at IS NULL OR EXCLUDED.severity_at >= t.severity_at"
@@ -251,9 +254,20 @@ async def _upsert_tickets(session: AsyncSession, changes: BatchChanges) -> None:
 
 
 async def _upsert_invoices(session: AsyncSession, changes: BatchChanges) -> None:
-    rows = list(changes.invoices.values())
-    if not rows:
+    invoices = list(changes.invoices.values())
+    if not invoices:
         return
+    rows, params = unnest(
+        **_columns(
+            invoices,
+            account_id="text",
+            invoice_id="text",
+            status="text",
+            amount="numeric",
+            due_at="timestamptz",
+            updated_at="timestamptz",
+        )
+    )
     newer = "EXCLUDED.updated_at >= i.updated_at"
     await session.execute(
         text(
@@ -262,9 +276,7 @@ async def _upsert_invoices(session: AsyncSession, changes: BatchChanges) -> None
             " SELECT u.account_id, u.invoice_id, u.status, u.amount, u.due_at,"
             " CASE WHEN u.status = 'overdue' THEN u.updated_at END,"
             " CASE WHEN u.status = 'paid' THEN u.updated_at END, u.updated_at"
-            " FROM unnest(CAST(:account_id AS text[]), CAST(:invoice_id AS text[]),"
-            " CAST(:status AS text[]), CAST(:amount AS numeric[]),"
-            " CAST(:due_at AS timestamptz[]), CAST(:updated_at AS timestamptz[]))"
+            f" FROM {rows}"
             " AS u(account_id, invoice_id, status, amount, due_at, updated_at)"
             " ON CONFLICT (account_id, invoice_id) DO UPDATE SET"
             f" status = CASE WHEN {newer} THEN EXCLUDED.status ELSE i.status END,"
@@ -276,41 +288,41 @@ async def _upsert_invoices(session: AsyncSession, changes: BatchChanges) -> None
             " i.paid_at, EXCLUDED.paid_at),"
             " updated_at = GREATEST(i.updated_at, EXCLUDED.updated_at)"
         ),
-        _columns(rows, "account_id", "invoice_id", "status", "amount", "due_at", "updated_at"),
+        params,
     )
 
 
 async def _insert_failures_and_responses(session: AsyncSession, changes: BatchChanges) -> None:
     if changes.failures:
         columns = list(zip(*changes.failures, strict=True))
+        rows, params = unnest(
+            a=("text", columns[0]),
+            e=("text", columns[1]),
+            t=("timestamptz", columns[2]),
+            i=("text", columns[3]),
+        )
         await session.execute(
             text(
                 "INSERT INTO payment_failures (account_id, event_id, failed_at, invoice_id)"
-                " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:e AS text[]),"
-                " CAST(:t AS timestamptz[]), CAST(:i AS text[])) ON CONFLICT DO NOTHING"
+                f" SELECT * FROM {rows} ON CONFLICT DO NOTHING"
             ),
-            {
-                "a": list(columns[0]),
-                "e": list(columns[1]),
-                "t": list(columns[2]),
-                "i": list(columns[3]),
-            },
+            params,
         )
     if changes.responses:
         columns = list(zip(*changes.responses, strict=True))
+        rows, params = unnest(
+            a=("text", columns[0]),
+            e=("text", columns[1]),
+            k=("text", columns[2]),
+            s=("int", columns[3]),
+            t=("timestamptz", columns[4]),
+        )
         await session.execute(
             text(
                 "INSERT INTO responses (account_id, event_id, kind, score, at)"
-                " SELECT * FROM unnest(CAST(:a AS text[]), CAST(:e AS text[]), CAST(:k AS text[]),"
-                " CAST(:s AS int[]), CAST(:t AS timestamptz[])) ON CONFLICT DO NOTHING"
+                f" SELECT * FROM {rows} ON CONFLICT DO NOTHING"
             ),
-            {
-                "a": list(columns[0]),
-                "e": list(columns[1]),
-                "k": list(columns[2]),
-                "s": list(columns[3]),
-                "t": list(columns[4]),
-            },
+            params,
         )
 
 
