@@ -24,7 +24,8 @@ BUILT_IN_PLAYBOOKS = (
     "onboarding_stalled",
 )
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
-STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+# strict: a number is a number ("15" is refused, as the JSON Schema says)
+STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
 PlaybookName = Annotated[str, Field(pattern=NAME_PATTERN)]
 Number = Annotated[float, Field(ge=-1e12, le=1e12)]

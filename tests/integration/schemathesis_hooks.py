@@ -16,6 +16,7 @@ schema-valid data still fails the run.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from schemathesis.generation.modes import GenerationMode
 
 from services.scoring.scorecard.document import Scorecard
 from shared.schema_rules import ORDER_KEYWORD, WINDOW_KEYWORD
-from tests.integration.schemathesis_scorecard import make_consistent
+from tests.integration.schemathesis_scorecard import fix_playbook_shapes, make_consistent
 
 SCORECARD = ("PUT", "/v1/config/scorecard")
 # a candidate that declares measures is a scorecard (``services.scoring.trust_api``)
@@ -96,10 +97,14 @@ def _consistent_scorecard(case: Any, *, shadow: bool = False) -> None:
     candidate = shadow and operation == SHADOW and "measures" in case.body
     if operation != SCORECARD and not candidate:
         return
+    shaped = copy.deepcopy(case.body)
+    fix_playbook_shapes(shaped)
     try:
-        Scorecard.model_validate(case.body)
+        Scorecard.model_validate(shaped)
     except ValidationError:
         return  # schema-invalid: a negative case, sent as generated
+    case.body.clear()
+    case.body.update(shaped)
     make_consistent(case.body)
 
 

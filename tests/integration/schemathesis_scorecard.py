@@ -23,6 +23,7 @@ from services.scoring.scorecard.checks import (
     WINDOWED,
 )
 from services.scoring.scorecard.rollup_measures import FILTERS
+from shared.custom_playbooks import BUILT_IN_PLAYBOOKS, FACTS
 
 Doc = dict[str, Any]
 # the smallest per-seat share the sample accounts' usage cannot overflow
@@ -63,10 +64,66 @@ def make_consistent(card: Doc) -> None:
         if high == low:  # one apart, within the bounds (above 0, at most 100)
             high, low = (high + 1, low) if high <= 99 else (high, low - 1)
         bands["green_min"], bands["yellow_min"] = high, low
+    _playbooks(card, names, first, {*segments, card["default_segment"]})
     reasons = card.get("reasons", {})
     for key, known in (("trend", {"trend"}), ("low_coverage", {"coverage"})):
         if key in reasons:
             reasons[key] = _template(reasons[key], known)
+
+
+def fix_playbook_shapes(card: Doc) -> None:
+    """Give each custom playbook's condition the fields its ``signal`` takes (a band
+    condition its bands; a numeric one op, enter and an exit on the side it must cross
+    back), before the document model, which checks those shapes, reads it."""
+    playbooks = card.get("playbooks")
+    if not isinstance(playbooks, list):
+        return
+    for playbook in playbooks:
+        when = playbook.get("when") if isinstance(playbook, dict) else None
+        if isinstance(when, dict):
+            _condition_shape(when)
+
+
+def _condition_shape(when: Doc) -> None:
+    signal = when.get("signal")
+    if signal == "band":
+        for field in ("name", "op", "enter", "exit"):
+            when.pop(field, None)
+        if not when.get("bands"):
+            when["bands"] = ["red"]
+        return
+    when.pop("bands", None)
+    if signal in ("component", "measure", "fact"):
+        if when.get("name") is None or (signal == "fact" and when["name"] not in FACTS):
+            when["name"] = FACTS[0] if signal == "fact" else "a"
+    else:
+        when.pop("name", None)
+    if when.get("op") is None:
+        when["op"] = "<"
+    if not isinstance(when.get("enter"), (int, float)):
+        when["enter"] = 0.0
+    exit_ = when.get("exit")
+    if isinstance(exit_, (int, float)):
+        below = when["op"] in ("<", "<=")
+        if (below and exit_ < when["enter"]) or (not below and exit_ > when["enter"]):
+            when["exit"] = when["enter"]
+
+
+def _playbooks(card: Doc, names: set[str], first: str, segments: set[str]) -> None:
+    playbooks: list[Doc] = card.get("playbooks", [])
+    _unique(playbooks)
+    components = {c["name"] for c in card.get("components", [])}
+    taken = {p["name"] for p in playbooks}
+    for playbook in playbooks:
+        if playbook["name"] in BUILT_IN_PLAYBOOKS:
+            playbook["name"] = _fresh(playbook["name"], taken | set(BUILT_IN_PLAYBOOKS))
+            taken.add(playbook["name"])
+        when = playbook["when"]
+        if when["signal"] == "measure" and when["name"] not in names:
+            when["name"] = first
+        if when["signal"] == "component" and when["name"] not in components:
+            when["name"] = next(iter(sorted(components)))
+        playbook["segments"] = [s for s in playbook.get("segments", []) if s in segments]
 
 
 def _unique(items: list[Doc]) -> None:
