@@ -24,13 +24,11 @@ from services.scoring.account_state import SEP, Rollup, UserDay, decode_day, rol
 
 
 class Series(NamedTuple):
-    """One key's days, ascending by day ordinal, with their events and quantities;
-    ``active`` holds the ordinals of the days with events (all of them, as stored)."""
+    """One key's days, ascending by day ordinal, with each day's (events, quantity) as
+    stored (the stored JSON's own lists: indexing copies no value)."""
 
     ords: list[int]
-    events: list[int]
-    quantities: list[float]
-    active: list[int]
+    counts: list[Sequence[float]]
 
 
 class Keyed(NamedTuple):
@@ -43,28 +41,24 @@ class Keyed(NamedTuple):
 
 
 RollupIndex = dict[str, list[Keyed]]  # source -> its keys
-UserIndex = dict[str, tuple[list[int], list[str]]]  # usage type -> (ordinals, users), ascending
+UserIndex = dict[
+    str, list[tuple[str, list[int]]]
+]  # usage type -> (user, active ordinals, ascending)
 
 
 def index_rollups(rollups: Iterable[Rollup]) -> RollupIndex:
-    return _index_days(
-        (r.day.toordinal(), rollup_key(r.source, r.type, r.feature, r.detail), r.events, r.quantity)
-        for r in sorted(rollups, key=_day)
-    )
-
-
-def _index_days(rows: Iterable[tuple[int, str, int, float]]) -> RollupIndex:
-    """The index of (ordinal, stored key, events, quantity) rows in ascending days."""
     grouped: dict[str, Series] = {}
-    for day, key, events, quantity in rows:
+    for r in sorted(rollups, key=_day):
+        key = rollup_key(r.source, r.type, r.feature, r.detail)
         series = grouped.get(key)
         if series is None:
-            series = grouped[key] = Series([], [], [], [])
-        series.ords.append(day)
-        series.events.append(events)
-        series.quantities.append(quantity)
-        if events:
-            series.active.append(day)
+            series = grouped[key] = Series([], [])
+        series.ords.append(r.day.toordinal())
+        series.counts.append((r.events, r.quantity))
+    return _by_source(grouped)
+
+
+def _by_source(grouped: dict[str, Series]) -> RollupIndex:
     index: RollupIndex = {}
     for key, series in grouped.items():
         source, kind, feature, detail = key.split(SEP)
@@ -73,11 +67,17 @@ def _index_days(rows: Iterable[tuple[int, str, int, float]]) -> RollupIndex:
 
 
 def index_user_days(user_days: Iterable[UserDay]) -> UserIndex:
-    index: UserIndex = {}
+    grouped: dict[str, list[int]] = {}
     for d in sorted(user_days, key=_day):
-        ords, users = index.get(d.type) or index.setdefault(d.type, ([], []))
-        ords.append(d.day.toordinal())
-        users.append(d.user_id)
+        grouped.setdefault(f"{d.type}{SEP}{d.user_id}", []).append(d.day.toordinal())
+    return _by_type(grouped)
+
+
+def _by_type(grouped: dict[str, list[int]]) -> UserIndex:
+    index: UserIndex = {}
+    for key, ords in grouped.items():
+        kind, user = key.split(SEP, 1)
+        index.setdefault(kind, []).append((user, ords))
     return index
 
 
@@ -123,11 +123,16 @@ class StoredRollups(_Stored[Rollup]):
 
     @cached_property
     def by_key(self) -> RollupIndex:
-        return _index_days(
-            (day.toordinal(), key, int(events), quantity)
-            for day, counts, _users in self._days
-            for key, (events, quantity) in counts.items()
-        )
+        grouped: dict[str, Series] = {}
+        for day, counts, _users in self._days:
+            ordinal = day.toordinal()
+            for key, pair in counts.items():
+                series = grouped.get(key)
+                if series is None:
+                    series = grouped[key] = Series([], [])
+                series.ords.append(ordinal)
+                series.counts.append(pair)
+        return _by_source(grouped)
 
 
 class StoredUserDays(_Stored[UserDay]):
@@ -139,15 +144,16 @@ class StoredUserDays(_Stored[UserDay]):
 
     @cached_property
     def by_key(self) -> UserIndex:
-        index: UserIndex = {}
+        grouped: dict[str, list[int]] = {}
         for day, _counts, users in self._days:
             ordinal = day.toordinal()
             for key in users:
-                kind, user = key.split(SEP, 1)
-                ords, names = index.get(kind) or index.setdefault(kind, ([], []))
-                ords.append(ordinal)
-                names.append(user)
-        return index
+                ords = grouped.get(key)
+                if ords is None:
+                    grouped[key] = [ordinal]
+                else:
+                    ords.append(ordinal)
+        return _by_type(grouped)
 
 
 def _stored_day(day: StoredDay) -> date:

@@ -64,14 +64,11 @@ class RollupView:
             self._keys = rollup_index(self._state.rollups)
         return self._keys.get(source, [])
 
-    def users(self, kind: str) -> tuple[list[int], list[str]]:
-        """(day ordinals, users) of the users active with usage of ``kind``, ascending."""
+    def users(self, kind: str) -> list[tuple[str, list[int]]]:
+        """Each user active with usage of ``kind``, with the ordinals of those days."""
         if self._users is None:
             self._users = user_index(self._state.user_days)
-        return self._users.get(kind, NO_USERS)
-
-
-NO_USERS: tuple[list[int], list[str]] = ([], [])
+        return self._users.get(kind, [])
 
 
 def reads_rollups(m: Measure) -> bool:
@@ -131,9 +128,11 @@ def _windowed(m: Measure) -> Reader:
             if days_active:
                 days.update(ords[lo:hi])
                 continue
-            column = series.quantities if quantity else series.events
-            current += sum(column[mid:hi])
-            before += sum(column[lo:mid])
+            column = 1 if quantity else 0
+            for pair in series.counts[mid:hi]:
+                current += pair[column]
+            for pair in series.counts[lo:mid]:
+                before += pair[column]
         if days_active:
             current = float(sum(1 for day in days if day > cut))
             return current, float(len(days)) - current
@@ -154,9 +153,10 @@ def _distinct_users(m: Measure) -> Reader:
     def read(view: RollupView) -> float:
         today, users = view.today, set[str]()
         for kind in types:
-            ords, names = view.users(kind)
-            hi = bisect_right(ords, today)
-            users.update(names[bisect_right(ords, today - window, 0, hi) : hi])
+            for user, ords in view.users(kind):
+                i = bisect_right(ords, today)
+                if i and ords[i - 1] > today - window:
+                    users.add(user)
         return float(len(users))
 
     return read
@@ -164,9 +164,11 @@ def _distinct_users(m: Measure) -> Reader:
 
 def _last_active(key: Keyed, today: int) -> int | None:
     """The ordinal of the key's last day with events up to ``today``."""
-    active = key.series.active
-    i = bisect_right(active, today)
-    return active[i - 1] if i else None
+    ords, counts = key.series
+    i = bisect_right(ords, today)
+    while i and not counts[i - 1][0]:
+        i -= 1
+    return ords[i - 1] if i else None
 
 
 def _distinct_features(m: Measure) -> Reader:
