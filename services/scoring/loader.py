@@ -13,10 +13,8 @@ from services.scoring.account_state import (
     OpenTicket,
     OverdueInvoice,
     Response,
-    Rollup,
-    UserDay,
-    decode_day,
 )
+from services.scoring.rollup_index import StoredRollups, StoredUserDays
 
 Rows = Mapping[str, list[Any]]
 
@@ -66,15 +64,10 @@ def build_state(account: AccountRow, related: Mapping[str, Rows]) -> AccountStat
     )
 
 
-def decode_rollups(days: list[Any]) -> tuple[tuple[Rollup, ...], tuple[UserDay, ...]]:
+def decode_rollups(days: list[Any]) -> tuple[StoredRollups, StoredUserDays]:
     """The stored days' rollups and users' days (JSON objects, see ``decode_day``)."""
-    rollups: list[Rollup] = []
-    users: list[UserDay] = []
-    for row in days:
-        rolled, active = decode_day(row["day"], _json(row["counts"]), _json(row["users"]))
-        rollups += rolled
-        users += active
-    return tuple(rollups), tuple(users)
+    stored = [(row["day"], _json(row["counts"]), _json(row["users"])) for row in days]
+    return StoredRollups(stored), StoredUserDays(stored)
 
 
 def _json(value: str) -> dict[str, Any]:

@@ -131,8 +131,12 @@ def _reference_band(
     return band_after(card, min(earlier, risk_cap(card, values)), None)
 
 
-def evaluate(card: CompiledScorecard, state: AccountState, as_of: datetime) -> Health:
-    values = measure_values(card, state, as_of)
+def evaluate(
+    card: CompiledScorecard, state: AccountState, as_of: datetime, values: Values | None = None
+) -> Health:
+    """``values``: the measures' values at ``as_of``, when the caller has them already."""
+    if values is None:
+        values = measure_values(card, state, as_of)
     value, segment, components, coverage, findings = _weighted(card, state, values)
     value = round(float(min(value, risk_cap(card, values))), 1)
     low_coverage = coverage < card.min_coverage

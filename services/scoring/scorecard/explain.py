@@ -40,8 +40,10 @@ class Explainer:
                 table.setdefault(name, (to_points, fixed))
         return cls(card, table)
 
-    def explain(self, state: AccountState, as_of: datetime) -> Plain:
-        values = measure_values(self.card, state, as_of)
+    def explain(self, state: AccountState, as_of: datetime, values: Values | None = None) -> Plain:
+        """``values``: the measures' values at ``as_of``, when the caller has them already."""
+        if values is None:
+            values = measure_values(self.card, state, as_of)
         mean, segment, components, coverage, _findings = _weighted(self.card, state, values)
         weights = self.card.weights[segment]
         return {

@@ -22,10 +22,10 @@ from services.scoring.config_check import REFERENCE, sample_accounts
 from services.scoring.model import Health, score
 from services.scoring.model_config import HealthModelConfig
 from services.scoring.scorecard.checks import cross_reference_errors
-from services.scoring.scorecard.compiled import CompiledScorecard, compile_scorecard
+from services.scoring.scorecard.compiled import CompiledScorecard, Values, compile_scorecard
 from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.document import Scorecard
-from services.scoring.scorecard.evaluate import evaluate
+from services.scoring.scorecard.evaluate import evaluate, measure_values
 from services.scoring.scorecard.explain import Explainer
 from shared.config_store import VersionedConfig
 
@@ -57,16 +57,19 @@ def check_live(live: LiveScorecard) -> None:
             evaluated(card, state, REFERENCE + timedelta(days=days))
 
 
-def evaluated(card: CompiledScorecard, state: AccountState, as_of: datetime) -> Health:
+def evaluated(
+    card: CompiledScorecard, state: AccountState, as_of: datetime, reused: LastValues | None = None
+) -> Health:
     """The scorecard's health of one account, or ``ScorecardFailure`` saying why not."""
     try:
-        health = evaluate(card, state, as_of)
+        values = None if reused is None else reused.values(state, as_of)
+        health = evaluate(card, state, as_of, values)
     except (ArithmeticError, ValueError, KeyError, TypeError, IndexError) as error:
         raise ScorecardFailure(
             f"scorecard {card.version} fails on account {state.account_id!r}: {error!r}"
         ) from error
-    values = [health.score, *(v for v in health.components.values() if v is not None)]
-    if not all(math.isfinite(v) and 0 <= v <= 100 for v in values):
+    shown = [health.score, *(v for v in health.components.values() if v is not None)]
+    if not all(math.isfinite(v) and 0 <= v <= 100 for v in shown):
         raise ScorecardFailure(
             f"scorecard {card.version} gives account {state.account_id!r} values outside 0-100"
         )
@@ -122,11 +125,31 @@ class ScoringEngine:
                 lambda state, as_of: score(state, as_of, config), explainer.explain, False, config
             )
         card = compile_scorecard(stored)
-        custom = Explainer.of(card)
+        reused = LastValues(card)
         return Engine(
-            lambda state, as_of: evaluated(card, state, as_of),
-            custom.explain,
+            lambda state, as_of: evaluated(card, state, as_of, reused),
+            reused.explain,
             True,
             card,
             card.needs,
         )
+
+
+class LastValues:
+    """The measures' values of the account last scored: a published change's explanation,
+    asked for right after its score, reads them instead of computing them again."""
+
+    def __init__(self, card: CompiledScorecard) -> None:
+        self.card, self.explainer = card, Explainer.of(card)
+        self._last: tuple[AccountState, datetime, Values] | None = None
+
+    def explain(self, state: AccountState, as_of: datetime) -> dict[str, Any]:
+        return self.explainer.explain(state, as_of, self.values(state, as_of))
+
+    def values(self, state: AccountState, as_of: datetime) -> Values:
+        last = self._last
+        if last is not None and last[0] is state and last[1] == as_of:
+            return last[2]
+        values = measure_values(self.card, state, as_of)
+        self._last = (state, as_of, values)
+        return values

@@ -15,10 +15,12 @@ Windows are in whole UTC days, as every daily bucket: a day counts when its age
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from datetime import datetime
 
 from services.scoring.account_state import AccountState, StateNeeds
+from services.scoring.rollup_index import Keyed, RollupIndex, UserIndex, rollup_index, user_index
 from services.scoring.scorecard.document import Measure
 
 # a measure with no window that reads the rollups (days since the last matching event)
@@ -42,39 +44,31 @@ FILTERS: dict[tuple[str, str], frozenset[str]] = {
     ("payment", "sum_quantity"): frozenset({"types"}),
 }
 
-Row = tuple[int, str, str, str, int, float]  # age in days, type, feature, detail, events, qty
 Reader = Callable[["RollupView"], float | None]
 
 
 class RollupView:
-    """The rollups and users' days of one account at one ``as_of``, aged once, by source."""
+    """The rollups and users' days of one account at one ``as_of``: a day counts in a
+    window of ``w`` days when its ordinal is in ``(today - w, today]``."""
 
-    __slots__ = ("_by_source", "_state", "_users", "today")
+    __slots__ = ("_keys", "_state", "_users", "today")
 
     def __init__(self, state: AccountState, as_of: datetime) -> None:
         self._state, self.today = state, as_of.date().toordinal()
-        self._by_source: dict[str, list[Row]] | None = None
-        self._users: list[tuple[int, str, str]] | None = None
+        self._keys: RollupIndex | None = None
+        self._users: UserIndex | None = None
 
-    def rows(self, source: str) -> list[Row]:
-        """The source's rollups up to ``as_of``'s day."""
-        if self._by_source is None:
-            today, by = self.today, dict[str, list[Row]]()
-            for r in self._state.rollups:
-                age = today - r.day.toordinal()
-                if age >= 0:
-                    row = (age, r.type, r.feature, r.detail, r.events, r.quantity)
-                    by.setdefault(r.source, []).append(row)
-            self._by_source = by
-        return self._by_source.get(source, [])
+    def keys(self, source: str) -> list[Keyed]:
+        """The source's keys, each with its days."""
+        if self._keys is None:
+            self._keys = rollup_index(self._state.rollups)
+        return self._keys.get(source, [])
 
-    def user_days(self) -> list[tuple[int, str, str]]:
-        """(age, type, user) of each user's active day up to ``as_of``'s day."""
+    def users(self, kind: str) -> list[tuple[str, list[int]]]:
+        """Each user active with usage of ``kind``, with the ordinals of those days."""
         if self._users is None:
-            today = self.today
-            aged = ((today - d.day.toordinal(), d.type, d.user_id) for d in self._state.user_days)
-            self._users = [day for day in aged if day[0] >= 0]
-        return self._users
+            self._users = user_index(self._state.user_days)
+        return self._users.get(kind, [])
 
 
 def reads_rollups(m: Measure) -> bool:
@@ -99,12 +93,12 @@ def needs_of(m: Measure) -> StateNeeds:
     return StateNeeds(rollups=True, rollup_days=days)
 
 
-def _match(m: Measure) -> Callable[[Row], bool]:
+def _match(m: Measure) -> Callable[[Keyed], bool]:
     types, features, severities = frozenset(m.types), frozenset(m.features), frozenset(m.severities)
-    return lambda row: (
-        (not types or row[1] in types)
-        and (not features or row[2] in features)
-        and (not severities or row[3] in severities)
+    return lambda key: (
+        (not types or key.type in types)
+        and (not features or key.feature in features)
+        and (not severities or key.detail in severities)
     )
 
 
@@ -113,24 +107,35 @@ def _windowed(m: Measure) -> Reader:
     baseline's: (rate in the window) / (rate in the ``baseline_days`` before it)."""
     source, match = m.source, _match(m)
     window, baseline = m.window_days or 0, m.baseline_days
-    end = window + (baseline or 0)
+    span = window + (baseline or 0)
     factor = (baseline or 0) / window
     quantity = m.aggregate == "sum_quantity"
+    days_active = m.aggregate == "days_active"
 
     def totals(view: RollupView) -> tuple[float, float]:
+        today = view.today
+        start, cut = today - span, today - window
         current = before = 0.0
-        if m.aggregate == "days_active":
-            ages = {row[0] for row in view.rows(source) if row[0] < end and match(row)}
-            current = float(sum(1 for age in ages if age < window))
-            return current, float(len(ages)) - current
-        for row in view.rows(source):
-            age = row[0]
-            if age < end and match(row):
-                value = row[5] if quantity else row[4]
-                if age < window:
-                    current += value
-                else:
-                    before += value
+        days: set[int] = set()
+        for key in view.keys(source):
+            if not match(key):
+                continue
+            series = key.series
+            ords = series.ords
+            hi = bisect_right(ords, today)
+            mid = bisect_right(ords, cut, 0, hi)
+            lo = bisect_right(ords, start, 0, mid)
+            if days_active:
+                days.update(ords[lo:hi])
+                continue
+            column = 1 if quantity else 0
+            for pair in series.counts[mid:hi]:
+                current += pair[column]
+            for pair in series.counts[lo:mid]:
+                before += pair[column]
+        if days_active:
+            current = float(sum(1 for day in days if day > cut))
+            return current, float(len(days)) - current
         return current, before
 
     def read(view: RollupView) -> float | None:
@@ -143,25 +148,52 @@ def _windowed(m: Measure) -> Reader:
 
 
 def _distinct_users(m: Measure) -> Reader:
-    window, types = m.window_days or 0, frozenset(m.types)
-    return lambda view: float(
-        len({user for age, kind, user in view.user_days() if age < window and kind in types})
-    )
+    window, types = m.window_days or 0, sorted(set(m.types))
+
+    def read(view: RollupView) -> float:
+        today, users = view.today, set[str]()
+        for kind in types:
+            for user, ords in view.users(kind):
+                i = bisect_right(ords, today)
+                if i and ords[i - 1] > today - window:
+                    users.add(user)
+        return float(len(users))
+
+    return read
+
+
+def _last_active(key: Keyed, today: int) -> int | None:
+    """The ordinal of the key's last day with events up to ``today``."""
+    ords, counts = key.series
+    i = bisect_right(ords, today)
+    while i and not counts[i - 1][0]:
+        i -= 1
+    return ords[i - 1] if i else None
 
 
 def _distinct_features(m: Measure) -> Reader:
     window, match = m.window_days or 0, _match(m)
-    return lambda view: float(
-        len({row[2] for row in view.rows("usage") if row[0] < window and row[4] and match(row)})
-    )
+
+    def read(view: RollupView) -> float:
+        today, features = view.today, set[str]()
+        for key in view.keys("usage"):
+            if match(key):
+                last = _last_active(key, today)
+                if last is not None and last > today - window:
+                    features.add(key.feature)
+        return float(len(features))
+
+    return read
 
 
 def _days_since_last(m: Measure) -> Reader:
     source, match = m.source, _match(m)
 
     def read(view: RollupView) -> float | None:
-        ages = [row[0] for row in view.rows(source) if row[4] and match(row)]
-        return float(min(ages)) if ages else None
+        today = view.today
+        lasts = [_last_active(key, today) for key in view.keys(source) if match(key)]
+        latest = max((last for last in lasts if last is not None), default=None)
+        return None if latest is None else float(today - latest)
 
     return read
 

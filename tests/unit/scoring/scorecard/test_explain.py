@@ -125,3 +125,23 @@ def test_a_custom_scorecard_is_evaluated_and_explained_by_the_engine() -> None:
     assert explanation["scorecard_version"].startswith("custom-1+")
     assert [c["flag"] for c in explanation["caps"]] == ["few_users"]
     assert recomputed(explanation) == health.score
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.one_of(states, wider_states), st.integers(0, 30)), max_size=4))
+def test_the_engine_explains_each_account_as_a_fresh_explanation_does(
+    scored: list[tuple[AccountState, int]],
+) -> None:
+    """The engine's explanation reuses the measures' values of the account it last scored:
+    in any order of scores and explanations, it equals one computed from scratch."""
+    card = scorecard_from_config(DEFAULT).model_copy(update={"version": "reused"})
+    store = VersionedConfig("scorecard_config", LiveScorecard)
+    store.current, store.version = LiveScorecard(scorecard=card), 2
+    engine = ScoringEngine(VersionedConfig("scoring_config", HealthModelConfig), store).current()
+    fresh = Explainer.of(compile_scorecard(card))
+    for state, days in scored:
+        as_of = NOW + timedelta(days=days)
+        assert engine.score(state, as_of) == evaluate(compile_scorecard(card), state, as_of)
+        assert engine.explain(state, as_of) == fresh.explain(state, as_of)
+        later = as_of + timedelta(days=1)  # another as_of of the same state: not the last values
+        assert engine.explain(state, later) == fresh.explain(state, later)

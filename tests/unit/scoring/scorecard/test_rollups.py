@@ -18,9 +18,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.scoring.account_state import AccountState, Rollup, UserDay, decode_day
+from services.scoring.account_state import AccountState, Rollup, UserDay, decode_day, rollup_key
 from services.scoring.fold import fold_signals
 from services.scoring.model_config import HealthModelConfig
+from services.scoring.rollup_index import StoredDay, StoredRollups, StoredUserDays
 from services.scoring.scorecard.checks import validate
 from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.document import Measure
@@ -267,3 +268,29 @@ def test_every_usage_type_together_is_the_plain_daily_total(
     state = fold_into_state(raw, cuts)
     assert not reads_rollups(plain) and reads_rollups(every_type)
     assert value(every_type, state, as_of) == value(plain, state, as_of)
+
+
+@settings(max_examples=300, deadline=None)
+@given(events, measures(), _as_of)
+def test_a_measure_reads_the_stored_days_as_it_reads_decoded_rows(
+    raw: list[Event], m: Measure, as_of: datetime
+) -> None:
+    """The loader hands the stored JSON objects over undecoded (indexed straight from their
+    keys): every measure reads them as it reads the rows ``decode_day`` gives."""
+    state = fold_into_state(raw, [])
+    stored = _stored_days(state)
+    loaded = replace(state, rollups=StoredRollups(stored), user_days=StoredUserDays(stored))
+    assert value(m, loaded, as_of) == value(m, state, as_of)
+    assert sorted(loaded.rollups) == sorted(state.rollups)
+    assert sorted(loaded.user_days) == sorted(state.user_days)
+
+
+def _stored_days(state: AccountState) -> list[StoredDay]:
+    """The state's rows as the rollups table stores them: per day, counts and users by key."""
+    days: dict[date, tuple[dict[str, list[float]], dict[str, int]]] = {}
+    for r in state.rollups:
+        key = rollup_key(r.source, r.type, r.feature, r.detail)
+        days.setdefault(r.day, ({}, {}))[0][key] = [r.events, r.quantity]
+    for d in state.user_days:
+        days.setdefault(d.day, ({}, {}))[1][f"{d.type}\t{d.user_id}"] = 1
+    return [(day, counts, users) for day, (counts, users) in days.items()]
