@@ -89,7 +89,7 @@ def _condition_shape(when: Doc) -> None:
     if signal == "band":
         for field in ("name", "op", "enter", "exit"):
             when.pop(field, None)
-        if not when.get("bands"):
+        if when.get("bands") is None:
             when["bands"] = ["red"]
         return
     when.pop("bands", None)
@@ -100,10 +100,10 @@ def _condition_shape(when: Doc) -> None:
         when.pop("name", None)
     if when.get("op") is None:
         when["op"] = "<"
-    if not isinstance(when.get("enter"), (int, float)):
+    if when.get("enter") is None:
         when["enter"] = 0.0
     exit_ = when.get("exit")
-    if isinstance(exit_, (int, float)):
+    if isinstance(exit_, (int, float)) and isinstance(when["enter"], (int, float)):
         below = when["op"] in ("<", "<=")
         if (below and exit_ < when["enter"]) or (not below and exit_ > when["enter"]):
             when["exit"] = when["enter"]
