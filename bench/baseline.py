@@ -31,8 +31,8 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from bench import latency, throughput
 from bench.run import topics
-from shared.db import migrate
-from shared.kafka import ensure_topics
+from shared.database.engine import migrate
+from shared.kafka.clients import ensure_topics
 
 async def database(base_url):
     base = make_url(base_url)

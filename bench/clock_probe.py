@@ -11,9 +11,9 @@ import time
 
 from services.scoring.clock import standalone_plan
 from services.scoring.config import ScoringSettings
-from shared.clock import ChunkedClock, ClockHooks, utc_now
-from shared.clock_workers import RangeResult, peak_rss_mb
-from shared.db import create_engine
+from shared.clock.periodic import ChunkedClock, ClockObservers, utc_now
+from shared.clock.workers import RangeResult, peak_rss_mb
+from shared.database.engine import create_engine
 
 STATE_SQL = [
     "INSERT INTO accounts (account_id, first_seen_at, last_event_at, arr, seats, started_at,"
@@ -55,7 +55,7 @@ async def rescore(database_url: str, chunk: int, workers: int) -> dict[str, obje
         api_token="clock-probe-token-not-served-0123456789",  # required; no route is served
     )
     split: list[RangeResult] = []
-    hooks = ClockHooks(on_split=split.extend)
+    hooks = ClockObservers(on_split=split.extend)
     async with standalone_plan(settings) as (engine, sessions, plan):
         clock = ChunkedClock(engine, sessions, plan, settings, now=utc_now, hooks=hooks)
         started = time.perf_counter()

@@ -27,7 +27,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from shared.settings import TopicNames
+from shared.settings.common import TopicNames
 from tests.support.accounts_seed import HISTORY_EVERY, HISTORY_POINTS, SEED_SQL, seed_accounts
 from tests.support.databases import create_database, drop_database
 from tests.support.services import Service

@@ -31,9 +31,9 @@ from bench.demo_trust import TrustSummary, print_trust, run_trust
 from bench.outcomes import cancellation_events, plan_outcomes
 from bench.simulate import produce_invalid, produce_workload
 from shared import stack
-from shared.db import create_engine, migrate
-from shared.kafka import ensure_topics
-from shared.settings import TopicNames
+from shared.database.engine import create_engine, migrate
+from shared.kafka.clients import ensure_topics
+from shared.settings.common import TopicNames
 from shared.stack.process import stop_process
 from tests.support.drain import Backlog, kafka_group_lag, wait_drained
 from tests.support.receiver import Receiver, serving

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from services.triggers.feedback import lines, of_data
+from services.triggers.domain.feedback import lines, of_data
 
 # the cohorts in which each playbook's alarm is true; None: true for every account
 TRUE_FOR: dict[str, frozenset[str] | None] = {

@@ -11,7 +11,7 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.settings import TopicNames
+from shared.settings.common import TopicNames
 from tests.support.drain import count_records
 from tests.support.evaluation.collect import observe
 from tests.support.evaluation.equivalence import Equivalence, default_equals_model

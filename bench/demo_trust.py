@@ -18,8 +18,8 @@ import httpx
 from rich.console import Console
 
 from bench.outcomes import PlannedOutcome, renewal_labels
-from services.scoring.accuracy.outcomes import MAX_OUTCOMES_PER_POST
-from services.scoring.trust_cli import calibrate
+from services.scoring.trust.accuracy.outcomes import MAX_OUTCOMES_PER_POST
+from services.scoring.trust.cli import calibrate
 
 HORIZONS = {"horizon": [30, 60, 90]}
 MIN_AUC_30 = 0.8

@@ -36,7 +36,7 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from shared import stack
-from shared.settings import TopicNames
+from shared.settings.common import TopicNames
 from tests.support.databases import create_database, drop_database
 from tests.support.evaluation.custom import custom_scorecard
 from tests.support.evaluation.orders import ORDERS

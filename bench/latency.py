@@ -19,8 +19,8 @@ from aiokafka import ConsumerRecord
 from cryptography.fernet import Fernet
 
 from shared.contracts.watermarks import is_watermark
-from shared.db import create_engine
-from shared.kafka import make_consumer, make_producer, stop_bounded
+from shared.database.engine import create_engine
+from shared.kafka.clients import make_consumer, make_producer, stop_bounded
 from tests.support.drain import topic_ends, wait_drained
 from tests.support.latency_stages import Stamped, split_at_signal
 from tests.support.receiver import Receiver, serving

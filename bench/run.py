@@ -34,13 +34,13 @@ from bench import (
 from bench.measure import Stat
 from bench.scorecards import wide_scorecard
 from bench.table import table
-from services.ingest.validation import to_signal, validate_object
+from services.ingest.domain.validation import to_signal, validate_object
 from services.scoring.scorecard.document import Scorecard
 from shared import stack
 from shared.contracts import signal_to_json
-from shared.db import create_engine
-from shared.kafka import ensure_topics, key_bytes, make_producer, send_all, stop_bounded
-from shared.settings import TopicNames
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics, key_bytes, make_producer, send_all, stop_bounded
+from shared.settings.common import TopicNames
 from tests.support.databases import create_database
 from tests.support.evaluation.custom import store_live
 from tests.support.workload import events, make_workload

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
-from services.scoring.account_state import AccountState, OpenTicket, OverdueInvoice, Response
-from services.scoring.model import score
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.account_state import AccountState, OpenTicket, OverdueInvoice, Response
+from services.scoring.domain.model import score
+from services.scoring.domain.model_config import HealthModelConfig
 from services.scoring.scorecard.compiled import compile_scorecard
 from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.evaluate import evaluate

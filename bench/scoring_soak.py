@@ -30,8 +30,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench import throughput
 from shared.contracts.signals import UsageSignal
-from shared.db import create_engine
-from shared.kafka import key_bytes, make_producer, send_all, stop_bounded
+from shared.database.engine import create_engine
+from shared.kafka.clients import key_bytes, make_producer, send_all, stop_bounded
 from tests.support.services import Service
 
 LEAD = 200_000  # records the producer may run ahead of scoring

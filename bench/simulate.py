@@ -12,8 +12,15 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from shared.kafka import Brokers, dumps, ensure_topics, key_bytes, make_producer, stop_bounded
-from shared.settings import ConnectionSettings, TopicNames
+from shared.kafka.clients import (
+    Brokers,
+    dumps,
+    ensure_topics,
+    key_bytes,
+    make_producer,
+    stop_bounded,
+)
+from shared.settings.common import ConnectionSettings, TopicNames
 from tests.support.workload import Workload, events, make_workload
 from vigil.cli import load_stack_env
 

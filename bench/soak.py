@@ -32,9 +32,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import stack
-from shared.db import create_engine
-from shared.kafka import ensure_topics, make_producer, stop_bounded
-from shared.settings import TopicNames
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics, make_producer, stop_bounded
+from shared.settings.common import TopicNames
 from tests.support.databases import create_database, drop_database
 from tests.support.drain import count_records, wait_drained
 from tests.support.poison import (

@@ -15,8 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.measure import rate_until
-from shared.db import create_engine
-from shared.kafka import client_options, make_consumer, stop_bounded
+from shared.database.engine import create_engine
+from shared.kafka.clients import client_options, make_consumer, stop_bounded
 from tests.support.drain import topic_ends
 from tests.support.services import Service
 

@@ -13,7 +13,7 @@
         └── DatabaseUnavailable
 
 Events that fail their contract are not exceptions of this tree: ingest turns
-them into dead-letter records (``services.ingest.validation.InvalidEvent``).
+them into dead-letter records (``services.ingest.domain.validation.InvalidEvent``).
 """
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ class MetricSet:
 
 class ConsumerMetricSet(MetricSet):
     """The metrics of a service with a consumer loop: lag per partition (measured apart
-    from the loop, :mod:`shared.lag_monitor`), failures by kind, dead letters, stall."""
+    from the loop, :mod:`shared.consumer.lag_monitor`), failures by kind, dead letters, stall."""
 
     lag = gauge(
         "consumer_lag_messages",
@@ -213,6 +213,7 @@ class ConsumerMetricSet(MetricSet):
         self.dead_letters.labels(code).inc()
 
     def record_lag(self, lags: Mapping[_Partition, int]) -> None:
-        """Per-partition lag, from the lag monitor (:func:`shared.lag_monitor.lag_reporter`)."""
+        """Per-partition lag, from the lag monitor
+        (:func:`shared.consumer.lag_monitor.lag_reporter`)."""
         for tp, lag in lags.items():
             self.lag.labels(tp.topic, str(tp.partition)).set(lag)

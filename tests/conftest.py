@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import TopicNames
+from shared.settings.common import TopicNames
 from shared.stack import StackConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -56,13 +56,13 @@ def infra(pytestconfig: pytest.Config) -> Iterator[Infra]:
     database_url = os.environ.get("VIGIL_DATABASE_URL")
     if bootstrap and database_url:
         _say(pytestconfig, f"using given Kafka {bootstrap} and PostgreSQL {database_url}")
-        from shared.db import migrate
+        from shared.database.engine import migrate
 
         migrate(database_url)
         yield Infra(bootstrap, database_url)
         return
     from shared import stack
-    from shared.db import migrate
+    from shared.database.engine import migrate
 
     config = stack.StackConfig.from_env(REPO_ROOT)
     config = stack.StackConfig(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from services.scoring.scorecard.cli import app as scorecard_app
+from services.scoring.scorecard_cli import app as scorecard_app
 from shared.dlq.cli import app as dlq_app
 from vigil.connections import connection_settings as _connections
 from vigil.secrets import secrets_app
@@ -74,9 +74,9 @@ def stack_up(
     from dataclasses import replace
 
     from shared import stack
-    from shared.db import migrate
-    from shared.kafka import ensure_topics
-    from shared.settings import TopicNames
+    from shared.database.engine import migrate
+    from shared.kafka.clients import ensure_topics
+    from shared.settings.common import TopicNames
 
     config = replace(_stack_config(), brokers=brokers, secure=secure)
     info = stack.up(config, echo=typer.echo)
@@ -124,8 +124,8 @@ def migrate(
     database_url: Annotated[str | None, typer.Option(envvar="VIGIL_DATABASE_URL")] = None,
 ) -> None:
     """Apply the database migrations."""
-    from shared.db import migrate as run_migrations
-    from shared.db import redacted
+    from shared.database.engine import migrate as run_migrations
+    from shared.database.engine import redacted
 
     url = database_url or _env_from_stack_file().get("VIGIL_DATABASE_URL")
     if not url:
@@ -141,7 +141,7 @@ def schemas(
     ),
 ) -> None:
     """Write the event contracts as JSON Schema files for producers."""
-    from services.scoring.scorecard.cli import DOCUMENTS
+    from services.scoring.scorecard_cli import DOCUMENTS
     from shared.contracts.schemas import write_schemas
 
     for path in write_schemas(out, DOCUMENTS):
@@ -189,7 +189,7 @@ def calibrate(
 ) -> None:
     """Measure the live health model against recorded outcomes (AUC, bands, weights),
     beside the playbooks' feedback (precision by what CSMs said of their episodes)."""
-    from services.scoring import trust_cli
+    from services.scoring.trust import cli as trust_cli
     from services.triggers import feedback_cli
 
     horizons = sorted(set(horizon)) if horizon else [30, 60, 90]
@@ -213,7 +213,7 @@ def backtest(
     """Replay the stored score history with a candidate config: AUC and playbooks by band.
     A scorecard is recomputed point in time from state instead: its AUC beside the live
     one's, and each measure's own."""
-    from services.scoring import trust_cli
+    from services.scoring.trust import cli as trust_cli
 
     horizons = sorted(set(horizon)) if horizon else [30, 60, 90]
     tls = _connections().database_tls
@@ -242,7 +242,7 @@ def load_stack_env() -> None:
 def _run_service(name: str, run: Callable[[], None]) -> None:
     from pydantic import ValidationError
 
-    from shared.settings import explain
+    from shared.settings.common import explain
 
     try:
         run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from shared.settings import ConnectionSettings, explain
+from shared.settings.common import ConnectionSettings, explain
 
 
 def connection_settings() -> ConnectionSettings:

@@ -24,7 +24,7 @@ from services.console.config import ConsoleSettings
 from services.console.session import SessionCodec
 from services.console.upstream import TtlCache, Upstream, track_waiting
 from services.console.web import Console, Forbidden, SignInRequired, render, session_of, templates
-from shared.http import serve
+from shared.http.server import serve
 from shared.logging import configure_logging
 
 STATIC = Path(__file__).parent / "static"

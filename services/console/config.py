@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import MIN_TOKEN_CHARS, PLACEHOLDER_TOKENS, Port
+from shared.settings.common import MIN_TOKEN_CHARS, PLACEHOLDER_TOKENS, Port
 
 
 class ConsoleSettings(BaseSettings):

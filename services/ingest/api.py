@@ -8,13 +8,13 @@ import orjson
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from services.ingest.http_batch import ItemOutcome, validate_batch
-from services.ingest.routing import Limits
-from services.ingest.runtime import ProducerDep, SettingsDep, StateDep
+from services.ingest.domain.http_batch import ItemOutcome, validate_batch
+from services.ingest.domain.routing import Limits
+from services.ingest.runtime import ProducerDep, RuntimeDep, SettingsDep
 from shared.contracts import signal_to_json
 from shared.errors import BrokerUnavailable, InvalidInput, PayloadTooLarge
-from shared.kafka import key_bytes, send_all
-from shared.openapi import errors
+from shared.http.openapi import errors
+from shared.kafka.clients import key_bytes, send_all
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -58,7 +58,7 @@ class BatchResponse(BaseModel):
     },
 )
 async def post_events(
-    request: Request, settings: SettingsDep, producer: ProducerDep, runtime: StateDep
+    request: Request, settings: SettingsDep, producer: ProducerDep, runtime: RuntimeDep
 ) -> BatchResponse:
     """Validate a batch of up to 1,000 events; accepted ones are on Kafka before we answer.
 

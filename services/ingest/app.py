@@ -1,6 +1,6 @@
 """Wiring of the ingest service: the one place that builds its parts.
 
-The skeleton (start, stop, probes, auth, errors, ``run``) is :mod:`shared.service`.
+The skeleton (start, stop, probes, auth, errors, ``run``) is :mod:`shared.service.skeleton`.
 """
 
 from __future__ import annotations
@@ -12,14 +12,20 @@ from fastapi import FastAPI
 from services.ingest.api import router
 from services.ingest.config import IngestSettings
 from services.ingest.consumer import IngestConsumer
+from services.ingest.instance import with_instance_id
 from services.ingest.metrics import IngestMetrics
 from services.ingest.runtime import IngestRuntime
-from shared.clock import Now, utc_now
-from shared.instance import with_instance_id
-from shared.kafka import make_producer, stop_bounded
-from shared.lag_monitor import LagMonitor, kafka_committed, lag_reporter
+from shared.clock.periodic import Now, utc_now
+from shared.consumer.lag_monitor import LagMonitor, kafka_committed, lag_reporter
+from shared.kafka.clients import make_producer, stop_bounded
 from shared.logging import get_logger
-from shared.service import Parts, ServiceSpec, create_service_app, create_topics, run_service
+from shared.service.skeleton import (
+    Parts,
+    ServiceSpec,
+    create_service_app,
+    create_topics,
+    run_service,
+)
 
 log = get_logger(__name__)
 # The HTTP producer's share of the shutdown timeout, after the consumer loop finished.

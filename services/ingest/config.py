@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from shared.contracts.signals import Source
-from shared.settings import ConsumerServiceSettings, Count, Port
+from shared.settings.common import ConsumerServiceSettings, Count, Port
 
 
 class IngestSettings(ConsumerServiceSettings):
@@ -17,7 +17,7 @@ class IngestSettings(ConsumerServiceSettings):
     max_json_depth: int = Field(default=8, ge=2)
     http_max_batch_events: Count = 1000
     http_max_body_bytes: int = Field(default=8 * 1_048_576, ge=1024)
-    # One Kafka transaction per batch, at most this often (shared.kafka.Pacer): under
+    # One Kafka transaction per batch, at most this often (shared.kafka.clients.Pacer): under
     # load, fuller batches and far less broker work; at most this long added to a hop.
     transaction_interval_ms: int = Field(default=50, ge=0, le=5000)
     # Kafka transactions make a restart re-produce nothing; each instance

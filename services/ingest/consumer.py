@@ -15,14 +15,15 @@ from datetime import datetime
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from services.ingest.config import IngestSettings
+from services.ingest.domain.routing import Limits, Routed, route_message
+from services.ingest.handover import Handover, rewind
 from services.ingest.metrics import IngestMetrics
-from services.ingest.routing import Limits, RawMessage, Routed, route_message
 from services.ingest.watermark_emitter import WatermarkEmitter
-from shared.clock import Now
-from shared.consumer_health import ConsumerHealth
-from shared.failures import classify, describe
-from shared.handover import Handover, rewind
-from shared.kafka import Pacer, make_consumer, make_producer, stop_bounded
+from shared.clock.periodic import Now
+from shared.consumer.dead_letter import Origin
+from shared.consumer.failures import classify, describe
+from shared.consumer.health import ConsumerHealth
+from shared.kafka.clients import Pacer, make_consumer, make_producer, stop_bounded
 from shared.logging import get_logger
 from shared.retry import Backoff, retry_until_stopped
 
@@ -87,7 +88,8 @@ class IngestConsumer:
                     async with self._handover.batch(token) as current:
                         if current:
                             await self._process(producer, batch)
-                        else:  # fetched across a rebalance: read again, see shared/handover
+                        # fetched across a rebalance: read again, see services/ingest/handover
+                        else:
                             rewind(consumer, batch)
                             log.info(
                                 "batch fetched across a rebalance; read again", size=len(batch)
@@ -95,7 +97,7 @@ class IngestConsumer:
                     backoff.reset()
                 else:
                     await self.watermarks.send_idle(producer)
-                # the lag gauge comes from shared.lag_monitor (committed offsets)
+                # the lag gauge comes from shared.consumer.lag_monitor (committed offsets)
                 await self.health.polled(consumer)
                 if self.health.stuck(s.stuck_after_s):
                     raise RuntimeError("consumer made no progress while lagging; restarting it")
@@ -124,7 +126,7 @@ class IngestConsumer:
         self._count(batch, routed, time.perf_counter() - started)
 
     def _route(self, record: ConsumerRecord, now: datetime) -> Routed:
-        message = RawMessage(
+        message = Origin(
             record.topic, record.partition, record.offset, record.key, record.value, record.headers
         )
         return route_message(

@@ -12,8 +12,8 @@ from fastapi import Depends, Request
 from services.ingest.config import IngestSettings
 from services.ingest.consumer import IngestConsumer
 from services.ingest.metrics import IngestMetrics
-from shared.clock import Now
-from shared.deps import get_runtime
+from shared.clock.periodic import Now
+from shared.http.deps import get_runtime
 
 
 @dataclass
@@ -35,6 +35,6 @@ def _producer(request: Request) -> AIOKafkaProducer:
     return runtime.producer
 
 
-StateDep = Annotated[IngestRuntime, Depends(get_runtime)]
+RuntimeDep = Annotated[IngestRuntime, Depends(get_runtime)]
 SettingsDep = Annotated[IngestSettings, Depends(_settings)]
 ProducerDep = Annotated[AIOKafkaProducer, Depends(_producer)]

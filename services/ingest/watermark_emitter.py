@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from services.ingest.domain.routing import Routed
+from services.ingest.domain.watermarks import WatermarkTracker
 from services.ingest.metrics import IngestMetrics
-from services.ingest.routing import Routed
-from services.ingest.watermarks import WatermarkTracker
 from shared.contracts.watermarks import (
     KIND_HEADER,
     WATERMARK_KIND,

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Request
 
-from services.scoring import cursor as page_cursor
 from services.scoring.api_models import (
     AccountHealth,
     AccountPage,
@@ -17,13 +16,16 @@ from services.scoring.api_models import (
     ModelConfigView,
     RescoreResult,
 )
+from services.scoring.domain import cursor as page_cursor
 from services.scoring.repository import scores
 from services.scoring.runtime import RuntimeDep
 from shared.contracts import Explanation, Segment
-from shared.deps import SessionDep
 from shared.errors import NotFound
-from shared.http import IsoDateTime, actor, cursor_query, require_near_now
-from shared.openapi import errors
+from shared.http.auth import actor
+from shared.http.deps import SessionDep
+from shared.http.openapi import errors
+from shared.http.params import IsoDateTime, require_near_now
+from shared.http.server import cursor_query
 
 router = APIRouter(prefix="/v1", tags=["health"])
 

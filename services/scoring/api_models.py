@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Discriminator, Tag
 
-from services.scoring.model_config import HealthModelConfig
-from shared.config_store import ConfigDocument, Stored, document_or_config
+from services.scoring.domain.model_config import HealthModelConfig
 from shared.contracts import AppliedOverride, Explanation
 from shared.contracts.fields import plain_decimal
+from shared.database.config_store import ConfigDocument, Stored, document_or_config
 
 
 class AccountHealth(BaseModel):

@@ -1,7 +1,7 @@
 """Scoring's parts: signals in, account state and scores in PostgreSQL, health changes out
 through the outbox, and the clock that re-scores silent accounts.
 
-Start, stop, probes, auth and ``run`` are the skeleton's (:mod:`shared.service`).
+Start, stop, probes, auth and ``run`` are the skeleton's (:mod:`shared.service.skeleton`).
 """
 
 from __future__ import annotations
@@ -13,31 +13,31 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.api import router
-from services.scoring.clock import rescore_hooks, rescore_plan
+from services.scoring.clock import rescore_observers, rescore_plan
 from services.scoring.config import ScoringSettings
 from services.scoring.handler import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.overrides_api import read_router as overrides_read
 from services.scoring.overrides_api import windows as overrides_windows
 from services.scoring.overrides_api import write_router as overrides_write
-from services.scoring.report_cache import StoredVersions
 from services.scoring.repository.scores import band_counts
-from services.scoring.repository.trust import outcome_counts
 from services.scoring.retention import EventIdRetention, RollupRetention
 from services.scoring.runtime import ScoringRuntime
 from services.scoring.scorecard_api import router as scorecard_router
 from services.scoring.scorecard_sync import ScorecardFollower
-from services.scoring.trust import AccuracyLoop
-from services.scoring.trust_api import router as trust_router
+from services.scoring.trust.api import router as trust_router
+from services.scoring.trust.report_cache import StoredVersions
+from services.scoring.trust.repository import outcome_counts
+from services.scoring.trust.service import AccuracyLoop
 from services.scoring.wiring import open_core
-from shared import stateful
-from shared.clock import ChunkedClock, Now, utc_now
-from shared.db import create_engine, create_sessionmaker
+from shared.clock.periodic import ChunkedClock, Now, utc_now
+from shared.database.engine import create_engine, create_sessionmaker
+from shared.database.locks import LockKey
 from shared.dlq.api import router as dlq_router
-from shared.http import near_now
-from shared.locks import LockKey
+from shared.http.server import near_now
 from shared.retry import Paced
-from shared.service import (
+from shared.service import stateful
+from shared.service.skeleton import (
     Loop,
     Parts,
     ServiceSpec,
@@ -140,7 +140,7 @@ async def _build_runtime(
         prepare=handler.prepare,
         now=now,
     )
-    hooks = rescore_hooks(metrics, relay.wake)
+    hooks = rescore_observers(metrics, relay.wake)
     plan = rescore_plan(scorer, watermarks)
     clock = ChunkedClock(engine, sessions, plan, settings, now=now, hooks=hooks)
     runtime = ScoringRuntime(

@@ -1,7 +1,7 @@
 """What the scoring clock does: re-score every account, because silence is a signal.
 
 The pass itself (chunks, lock, schedule, worker processes) is
-:class:`shared.clock.ChunkedClock`; :func:`worker_plan` builds the plan again in
+:class:`shared.clock.periodic.ChunkedClock`; :func:`worker_plan` builds the plan again in
 each worker process of a split pass.
 """
 
@@ -19,9 +19,9 @@ from services.scoring.repository.reads import account_id_bounds, account_ids_pag
 from services.scoring.scorer import Scorer
 from services.scoring.watermark_step import WatermarkStep
 from services.scoring.wiring import open_core
-from shared.clock import ClockHooks, ClockPlan
-from shared.clock_chunks import Sessions
-from shared.locks import LockKey
+from shared.clock.chunks import Sessions
+from shared.clock.periodic import ClockObservers, ClockPlan
+from shared.database.locks import LockKey
 
 
 def rescore_plan(scorer: Scorer, watermarks: WatermarkStep | None = None) -> ClockPlan:
@@ -62,12 +62,14 @@ async def standalone_plan(
         yield core.engine, core.sessions, rescore_plan(core.scorer, core.watermarks)
 
 
-def rescore_hooks(metrics: ScoringMetrics, on_committed: Callable[[int], None]) -> ClockHooks:
+def rescore_observers(
+    metrics: ScoringMetrics, on_committed: Callable[[int], None]
+) -> ClockObservers:
     def passed(_accounts: int, seconds: float) -> None:
         metrics.clock_runs.inc()
         metrics.clock_seconds.observe(seconds)
 
-    return ClockHooks(
+    return ClockObservers(
         on_committed=on_committed,
         on_chunk=metrics.transaction_seconds.labels("clock").observe,
         on_pass=passed,

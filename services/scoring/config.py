@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.settings import Count, Port, Seconds, StatefulServiceSettings
+from shared.settings.common import Count, Port, Seconds, StatefulServiceSettings
 
 
 class ScoringSettings(StatefulServiceSettings):

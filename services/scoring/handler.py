@@ -1,6 +1,6 @@
 """The scoring batch handler: signals -> state -> scores, in the loop's transaction.
 
-The loop (``shared.db_consumer``) owns the transaction and the offsets; this
+The loop (``shared.consumer.loop``) owns the transaction and the offsets; this
 handler only parses, dedupes on ``event_id``, folds, and re-scores the
 accounts the batch touched. No per-event round trips to the database.
 """
@@ -14,7 +14,8 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.fold import BatchChanges, fold_signals
+from services.scoring.domain.fold import BatchChanges, fold_signals
+from services.scoring.domain.signal_decode import ScoringSignal, decode_signal
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.prepared import (
     PreparedBatch,
@@ -25,9 +26,8 @@ from services.scoring.prepared import (
 )
 from services.scoring.repository.writes import apply_changes, claim_new_events
 from services.scoring.scorer import Scorer
-from services.scoring.signal_decode import ScoringSignal, decode_signal
 from services.scoring.watermark_step import WatermarkStep
-from shared.clock import Now
+from shared.clock.periodic import Now
 from shared.logging import get_logger
 from shared.metrics import observe_many
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from services.scoring.account_state import AccountRow
-from services.scoring.changes import health_change_id
-from services.scoring.model import Health
-from services.scoring.overrides import (
+from services.scoring.domain.account_state import AccountRow
+from services.scoring.domain.health_change import health_change_id
+from services.scoring.domain.model import Health
+from services.scoring.domain.overrides import (
     Override,
     override_change_id,
     override_ids,

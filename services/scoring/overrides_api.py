@@ -14,14 +14,14 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.overrides import Override
+from services.scoring.domain.overrides import Override
 from services.scoring.repository import overrides as repo
 from services.scoring.runtime import RuntimeDep, ScoringRuntime
 from shared.contracts.fields import Timestamp
-from shared.deps import NowDep, SessionDep
 from shared.errors import InvalidInput, NotFound
-from shared.http import actor
-from shared.openapi import errors
+from shared.http.auth import actor
+from shared.http.deps import NowDep, SessionDep
+from shared.http.openapi import errors
 from shared.schema_rules import Window, WindowAt
 
 read_router = APIRouter(prefix="/v1", tags=["overrides"])

@@ -1,6 +1,6 @@
 """A batch's work that needs no database, done before its transaction.
 
-The consumer loop (``shared.db_consumer``) hands the next batch to
+The consumer loop (``shared.consumer.loop``) hands the next batch to
 :func:`prepare_batch` while the current batch's transaction runs; until then
 the scoring process sat idle through every statement's round trip. Decoding,
 picking each event once and folding are pure, so what is prepared here is
@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
-from services.scoring.fold import BatchChanges, fold_one, fold_order
+from services.scoring.domain.fold import BatchChanges, fold_one, fold_order
+from services.scoring.domain.signal_decode import ScoringSignal, decode_signal
 from services.scoring.repository.writes import ClaimColumns
-from services.scoring.signal_decode import ScoringSignal, decode_signal
 from shared.contracts.watermarks import is_watermark
 
 RecordKey = tuple[str, int, int]  # topic, partition, offset

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.scoring.repository.reads import account_ids_page
 from services.scoring.repository.retention import prune_applied_events
 from services.scoring.repository.rollups import prune_rollups
-from shared.clock import Now, utc_now
-from shared.db import transaction
+from shared.clock.periodic import Now, utc_now
+from shared.database.engine import transaction
 from shared.logging import get_logger
 from shared.retry import run_periodically
 

@@ -9,16 +9,16 @@ from typing import Annotated
 from fastapi import Depends
 
 from services.scoring.config import ScoringSettings
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.live_scorecard import LiveScorecard
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.model_config import HealthModelConfig
-from services.scoring.report_cache import ReportCache, StoredVersions
-from services.scoring.scorecard.live import LiveScorecard
 from services.scoring.scorer import Scorer
-from services.scoring.shadow import ShadowStore
-from shared.clock import Now, utc_now
-from shared.config_store import VersionedConfig
-from shared.deps import get_runtime
-from shared.stateful import Sessions, StatefulRuntime
+from services.scoring.trust.report_cache import ReportCache, StoredVersions
+from services.scoring.trust.shadow import ShadowStore
+from shared.clock.periodic import Now, utc_now
+from shared.database.config_store import VersionedConfig
+from shared.http.deps import get_runtime
+from shared.service.stateful import Sessions, StatefulRuntime
 
 
 @dataclass

@@ -17,14 +17,14 @@ from fastapi import APIRouter, Body, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
+from services.scoring.live_scorecard import LiveScorecard
 from services.scoring.runtime import RuntimeDep
 from services.scoring.scorecard.checks import cross_reference_errors
 from services.scoring.scorecard.compiled import version_of
 from services.scoring.scorecard.document import Scorecard
-from services.scoring.scorecard.live import LiveScorecard
-from shared.deps import SessionDep
-from shared.http import actor
-from shared.openapi import errors
+from shared.http.auth import actor
+from shared.http.deps import SessionDep
+from shared.http.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["config"])
 

@@ -14,7 +14,7 @@ import asyncio
 
 from services.scoring.repository.scorecards import any_account, claim_rescore, release_rescore
 from services.scoring.runtime import ScoringRuntime
-from shared.db import transaction
+from shared.database.engine import transaction
 from shared.logging import get_logger
 from shared.retry import wait_or_stop
 

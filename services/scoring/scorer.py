@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.account_state import NO_NEEDS, AccountRow, AccountState, StateNeeds
-from services.scoring.caps import StateCaps, cap_related
-from services.scoring.changes import (
+from services.scoring.domain.account_state import NO_NEEDS, AccountRow, AccountState, StateNeeds
+from services.scoring.domain.caps import StateCaps, cap_related
+from services.scoring.domain.event_time import judgement_time
+from services.scoring.domain.health_change import (
     account_facts,
     facts_change_id,
     facts_changed,
@@ -23,25 +24,24 @@ from services.scoring.changes import (
     health_change_message,
     is_health_change,
 )
-from services.scoring.event_time import judgement_time
-from services.scoring.loader import build_state
+from services.scoring.domain.model import Health
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.domain.overrides import Override, apply_overrides
+from services.scoring.domain.state_from_rows import build_state
+from services.scoring.live_scorecard import Engine, LiveScorecard, ScorecardFailure, ScoringEngine
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.model import Health
-from services.scoring.model_config import HealthModelConfig
 from services.scoring.override_result import with_overrides
-from services.scoring.overrides import Override, apply_overrides
 from services.scoring.repository.evictions import evict
 from services.scoring.repository.overrides import active_overrides
 from services.scoring.repository.reads import load_related, lock_accounts, read_account
 from services.scoring.repository.scores import ScoreRow, store_scores
-from services.scoring.repository.trust import ShadowScore
-from services.scoring.scorecard.live import Engine, LiveScorecard, ScorecardFailure, ScoringEngine
-from services.scoring.shadow import TrustHooks
-from shared.clock import Now, utc_now
-from shared.config_store import VersionedConfig
-from shared.kafka import dumps
+from services.scoring.trust.repository import ShadowScore
+from services.scoring.trust.shadow import TrustStep
+from shared.clock.periodic import Now, utc_now
+from shared.consumer.outbox import OutboxRow, add_to_outbox
+from shared.database.config_store import VersionedConfig
+from shared.kafka.clients import dumps
 from shared.logging import get_logger
-from shared.outbox import OutboxRow, add_to_outbox
 
 log = get_logger(__name__)
 STATE_WINDOW = timedelta(days=91)
@@ -56,7 +56,7 @@ class Scorer:
         *,
         topic: str,
         step: float,
-        hooks: TrustHooks | None = None,
+        hooks: TrustStep | None = None,
         caps: StateCaps | None = None,
         clock: Now = utc_now,
         scorecard_store: VersionedConfig[LiveScorecard] | None = None,
@@ -85,7 +85,7 @@ class Scorer:
     ) -> list[ScoreRow]:
         """Score ``account_ids``; ``as_of=None`` scores each at its latest event time.
 
-        Never past ``bound`` (the watermarks, ``services.scoring.event_time``);
+        Never past ``bound`` (the watermarks, ``services.scoring.domain.event_time``);
         an account the bound has not reached yet is left for later. Overrides in
         force at ``now`` (default: ``as_of``, else the service's clock) apply after the model.
         """

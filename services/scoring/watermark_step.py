@@ -17,7 +17,7 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.event_time import (
+from services.scoring.domain.event_time import (
     Key,
     WatermarkRow,
     judgement_bound,
@@ -26,6 +26,7 @@ from services.scoring.event_time import (
     row_of,
     source_watermarks,
 )
+from services.scoring.domain.signal_decode import ScoringSignal
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.repository.watermarks import (
     held_back_accounts,
@@ -33,8 +34,7 @@ from services.scoring.repository.watermarks import (
     store_watermarks,
 )
 from services.scoring.scorer import Scorer
-from services.scoring.signal_decode import ScoringSignal
-from shared.clock import Now, utc_now
+from shared.clock.periodic import Now, utc_now
 from shared.contracts.watermarks import is_watermark, watermark_from_json
 from shared.logging import get_logger
 

@@ -8,20 +8,20 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.scoring.caps import StateCaps
 from services.scoring.config import ScoringSettings
-from services.scoring.config_check import check_health_config
+from services.scoring.domain.caps import StateCaps
+from services.scoring.domain.config_check import check_health_config
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.live_scorecard import LiveScorecard, check_live
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.model_config import HealthModelConfig
-from services.scoring.scorecard.live import LiveScorecard, check_live
 from services.scoring.scorer import Scorer
-from services.scoring.shadow import ShadowStore, TrustHooks
+from services.scoring.trust.shadow import ShadowStore, TrustStep
 from services.scoring.watermark_step import WatermarkStep
-from shared import stateful
-from shared.clock import Now, utc_now
-from shared.clock_chunks import Sessions
-from shared.config_store import VersionedConfig
-from shared.db import transaction
+from shared.clock.chunks import Sessions
+from shared.clock.periodic import Now, utc_now
+from shared.database.config_store import VersionedConfig
+from shared.database.engine import transaction
+from shared.service import stateful
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ async def open_core(
         metrics,
         topic=settings.topics.health_changes,
         step=settings.change_step,
-        hooks=TrustHooks(shadow, metrics),
+        hooks=TrustStep(shadow, metrics),
         caps=StateCaps(
             features=settings.max_features_per_account,
             open_tickets=settings.max_open_tickets_per_account,

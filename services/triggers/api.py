@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, Discriminator, Tag
 
-from services.triggers.rules_config import PlaybookConfig
+from services.triggers.domain.playbook_config import PlaybookConfig
 from services.triggers.runtime import RuntimeDep
-from shared.config_store import ConfigDocument, Stored, document_or_config
-from shared.deps import SessionDep
-from shared.http import IsoDateTime, actor, require_near_now
-from shared.openapi import errors
+from shared.database.config_store import ConfigDocument, Stored, document_or_config
+from shared.http.auth import actor
+from shared.http.deps import SessionDep
+from shared.http.openapi import errors
+from shared.http.params import IsoDateTime, require_near_now
 
 router = APIRouter(prefix="/v1", tags=["playbooks"])
 

@@ -1,7 +1,7 @@
 """Triggers' parts: health changes and its clock in, episodes in PostgreSQL, playbook
 events out through the outbox, and the webhook delivery worker.
 
-Start, stop, probes, auth and ``run`` are the skeleton's (:mod:`shared.service`).
+Start, stop, probes, auth and ``run`` are the skeleton's (:mod:`shared.service.skeleton`).
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.triggers.api import router
-from services.triggers.clock import playbook_hooks, playbook_plan
+from services.triggers.clock import playbook_observers, playbook_plan
 from services.triggers.config import TriggersSettings
+from services.triggers.domain.playbook_check import check_playbook_config
+from services.triggers.domain.playbook_config import PlaybookConfig
 from services.triggers.episode_api import read_router as episodes_read
 from services.triggers.episode_api import write_router as episodes_write
 from services.triggers.feedback_gauges import FeedbackGauges
-from services.triggers.handler import TriggerEngine
+from services.triggers.handler import PlaybookEvaluator
 from services.triggers.metrics import TriggersMetrics
-from services.triggers.rules_check import check_playbook_config
-from services.triggers.rules_config import PlaybookConfig
 from services.triggers.runtime import TriggersRuntime
 from services.triggers.scorecard_playbooks import LivePlaybooks
 from services.triggers.webhooks.api import router as webhooks_router
@@ -33,11 +33,11 @@ from services.triggers.webhooks.secrets import SecretBox
 from services.triggers.webhooks.transport import PinnedTransport
 from services.triggers.webhooks.url_policy import Resolver, system_resolver
 from services.triggers.webhooks.worker import DeliveryWorker
-from shared import stateful
-from shared.clock import ChunkedClock, Now, utc_now
-from shared.http import near_now
-from shared.locks import LockKey
-from shared.service import (
+from shared.clock.periodic import ChunkedClock, Now, utc_now
+from shared.database.locks import LockKey
+from shared.http.server import near_now
+from shared.service import stateful
+from shared.service.skeleton import (
     Parts,
     Routed,
     ServiceSpec,
@@ -142,7 +142,7 @@ async def _build_runtime(
     # resolve because the live scorecard was not read yet
     playbooks = LivePlaybooks()
     await playbooks.refresh(sessions)
-    trigger_engine = TriggerEngine(
+    playbook_evaluator = PlaybookEvaluator(
         rules, metrics, topic=topics.playbook_events, now=now, playbooks=playbooks
     )
     outputs = (topics.playbook_events, topics.triggers_dlq)  # what the outbox relays
@@ -159,13 +159,13 @@ async def _build_runtime(
         settings,
         sessions,
         topics.health_changes,
-        trigger_engine.on_records,
+        playbook_evaluator.on_records,
         on_committed=committed,
         metrics=metrics,
         dead_letters=("triggers", topics.triggers_dlq),
         now=now,
     )
-    plan, hooks = playbook_plan(trigger_engine), playbook_hooks(metrics, committed)
+    plan, hooks = playbook_plan(playbook_evaluator), playbook_observers(metrics, committed)
     clock = ChunkedClock(engine, sessions, plan, settings, now=now, hooks=hooks)
     return TriggersRuntime(
         settings=settings,

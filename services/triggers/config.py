@@ -6,7 +6,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from services.triggers.webhooks.config import WebhookSettings
 from services.triggers.webhooks.secrets import SecretBox
-from shared.settings import Port, StatefulServiceSettings
+from shared.settings.common import Port, StatefulServiceSettings
 
 
 class TriggersSettings(StatefulServiceSettings):

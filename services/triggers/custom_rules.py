@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from services.triggers.rules import OFF, AccountView, Condition
+from services.triggers.domain.playbooks import OFF, AccountView, Condition
 from shared.custom_playbooks import BUILT_IN_PLAYBOOKS, CustomPlaybook, PlaybookCondition, holds
 
 

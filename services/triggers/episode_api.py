@@ -16,16 +16,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.triggers import episode_cursor as page_cursor
 from services.triggers import episode_repository as repo
 from services.triggers import episode_service as service
-from services.triggers.feedback import Feedback, as_data
-from services.triggers.lifecycle import Request as LifecycleRequest
-from services.triggers.lifecycle import Resolution
+from services.triggers.domain.feedback import Feedback, as_data
+from services.triggers.domain.lifecycle import Request as LifecycleRequest
+from services.triggers.domain.lifecycle import Resolution
 from services.triggers.runtime import RuntimeDep
 from shared.contracts import Playbook, Segment
-from shared.db import transaction
-from shared.deps import NowDep, SessionDep
+from shared.database.engine import transaction
 from shared.errors import NotFound
-from shared.http import IsoDateTime, actor, cursor_query
-from shared.openapi import errors
+from shared.http.auth import actor
+from shared.http.deps import NowDep, SessionDep
+from shared.http.openapi import errors
+from shared.http.params import IsoDateTime
+from shared.http.server import cursor_query
 from shared.schema_rules import WHOLE, Window
 from shared.text import NO_NUL, Name
 

@@ -18,10 +18,10 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.triggers import episode_cursor as page_cursor
-from services.triggers.episodes import Transition
-from services.triggers.feedback import Durations, Feedback
-from services.triggers.lifecycle import Change
-from shared.db import unnest
+from services.triggers.domain.episodes import Transition
+from services.triggers.domain.feedback import Durations, Feedback
+from services.triggers.domain.lifecycle import Change
+from shared.database.engine import unnest
 
 ListStatus = Literal["open", "resolved", "closed", "held_back"]
 _STATUS_WHERE: dict[str, str] = {

@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.triggers import episode_repository as repo
-from services.triggers.episodes import NAMESPACE
+from services.triggers.domain.episodes import NAMESPACE
+from services.triggers.domain.lifecycle import Request, decide, shown_status
 from services.triggers.handler import outbox_row, playbook_webhook
-from services.triggers.lifecycle import Request, decide, shown_status
 from services.triggers.webhooks.repository import enqueue
+from shared.consumer.outbox import add_to_outbox
 from shared.contracts import PlaybookEvent
 from shared.errors import NotFound
-from shared.outbox import add_to_outbox
 
 SYSTEM = "vigil"  # who, for what the rules and the clock do
 

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy.exc import ProgrammingError
 
 from services.triggers import episode_repository as repo
-from services.triggers.feedback import as_data, lines
-from shared.connection_settings import PostgresTls
-from shared.db import create_engine, create_sessionmaker, transaction
+from services.triggers.domain.feedback import as_data, lines
+from shared.database.engine import create_engine, create_sessionmaker, transaction
+from shared.settings.connections import PostgresTls
 
 TITLE = "\n== playbook feedback: what CSMs said when they closed the alarms =="
 

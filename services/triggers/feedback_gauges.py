@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.triggers import episode_repository as repo
-from services.triggers.feedback import Feedback
+from services.triggers.domain.feedback import Feedback
+from services.triggers.domain.playbook_config import PLAYBOOKS, SEGMENTS
 from services.triggers.metrics import TriggersMetrics
-from services.triggers.rules_config import PLAYBOOKS, SEGMENTS
 
 
 class FeedbackGauges:

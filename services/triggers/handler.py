@@ -16,7 +16,8 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.triggers.decisions import Outcome, on_clock, on_health_changes
+from services.triggers.domain.decisions import Outcome, on_clock, on_health_changes
+from services.triggers.domain.playbook_config import PlaybookConfig
 from services.triggers.episode_repository import record_held_back, record_superseded
 from services.triggers.metrics import TriggersMetrics
 from services.triggers.repository import (
@@ -27,15 +28,14 @@ from services.triggers.repository import (
     store_tracks,
     store_views,
 )
-from services.triggers.rules_config import PlaybookConfig
 from services.triggers.scorecard_playbooks import LivePlaybooks
 from services.triggers.webhooks.repository import WebhookItem, enqueue
 from services.triggers.webhooks.service import webhook_body
-from shared.clock import Now
-from shared.config_store import VersionedConfig
+from shared.clock.periodic import Now
+from shared.consumer.outbox import OutboxRow, add_to_outbox
 from shared.contracts import HealthChange, PlaybookEvent
+from shared.database.config_store import VersionedConfig
 from shared.logging import get_logger
-from shared.outbox import OutboxRow, add_to_outbox
 
 log = get_logger(__name__)
 SCORE_WINDOW = timedelta(days=8)
@@ -70,7 +70,7 @@ def playbook_webhook(event: PlaybookEvent, now: datetime) -> WebhookItem:
     )
 
 
-class TriggerEngine:
+class PlaybookEvaluator:
     """Health changes and clock ticks -> episodes, playbook events, webhook deliveries."""
 
     def __init__(

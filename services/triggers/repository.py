@@ -11,9 +11,9 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.triggers.episodes import Episode, Track, Transition
-from services.triggers.rules import AccountView
-from shared.db import unnest
+from services.triggers.domain.episodes import Episode, Track, Transition
+from services.triggers.domain.playbooks import AccountView
+from shared.database.engine import unnest
 
 
 async def lock_views(

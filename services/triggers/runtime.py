@@ -9,17 +9,17 @@ from typing import Annotated
 from fastapi import Depends
 
 from services.triggers.config import TriggersSettings
+from services.triggers.domain.playbook_config import PlaybookConfig
 from services.triggers.metrics import TriggersMetrics
-from services.triggers.rules_config import PlaybookConfig
 from services.triggers.scorecard_playbooks import LivePlaybooks
 from services.triggers.webhooks.dns import AsyncResolver
 from services.triggers.webhooks.secrets import SecretBox
 from services.triggers.webhooks.worker import DeliveryWorker
-from shared.clock import Now
-from shared.config_store import VersionedConfig
-from shared.deps import get_runtime
+from shared.clock.periodic import Now
+from shared.database.config_store import VersionedConfig
+from shared.http.deps import get_runtime
 from shared.report_cache import ReportCache
-from shared.stateful import StatefulRuntime
+from shared.service.stateful import StatefulRuntime
 
 
 @dataclass

@@ -6,7 +6,7 @@ scorecard's measures, components and segments, so it is validated, versioned and
 applied with them as one document; a second copy in triggers' config could name
 a measure the live scorecard no longer has. Triggers reads only the ``version``
 and ``playbooks`` of the newest stored row and follows it by polling, as every
-replica follows its configs (``shared.config_store``). It never writes the table.
+replica follows its configs (``shared.database.config_store``). It never writes the table.
 
 A stored row whose playbooks do not parse is logged and skipped (the ones in
 force stay); no table or no row means no custom playbooks.

@@ -16,8 +16,8 @@ from typing import Any
 
 from services.triggers.webhooks import repository as repo
 from services.triggers.webhooks.secrets import SecretBox
-from shared.connection_settings import PostgresTls
-from shared.db import create_engine, create_sessionmaker, transaction
+from shared.database.engine import create_engine, create_sessionmaker, transaction
+from shared.settings.connections import PostgresTls
 
 Echo = Callable[[str], None]
 

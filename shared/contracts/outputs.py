@@ -205,7 +205,7 @@ class DlqReason(BaseModel):
 
 
 class DlqRecord(BaseModel):
-    """A dead letter; bounded in size (``shared.dead_letter``).
+    """A dead letter; bounded in size (``shared.consumer.dead_letter``).
 
     ``stage``, ``payload_bytes``, ``payload_sha256`` and ``payload_truncated``
     extend v1 compatibly: ``payload`` holds at most the first 64 KiB of the

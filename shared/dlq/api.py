@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from shared.contracts import DlqReason
 from shared.contracts.fields import Timestamp
-from shared.deps import SessionDep, get_runtime
 from shared.dlq.kafka_io import read_ids
 from shared.dlq.records import DeadLetter, Outcome, Selection
 from shared.dlq.redrive import (
@@ -27,8 +26,10 @@ from shared.dlq.redrive import (
 )
 from shared.dlq.store import list_redrives, times_redriven
 from shared.errors import NotFound
-from shared.http import IsoDateTime, actor
-from shared.openapi import errors
+from shared.http.auth import actor
+from shared.http.deps import SessionDep, get_runtime
+from shared.http.openapi import errors
+from shared.http.params import IsoDateTime
 from shared.schema_rules import WHOLE
 
 router = APIRouter(prefix="/v1/dlq", tags=["dead letters"])

@@ -20,7 +20,7 @@ import typer
 
 if TYPE_CHECKING:
     from shared.dlq.redrive import DlqTopic
-    from shared.settings import ConnectionSettings
+    from shared.settings.common import ConnectionSettings
 
 app = typer.Typer(
     pretty_exceptions_enable=False,
@@ -41,7 +41,7 @@ After = Annotated[
 
 def _topic(name: str) -> DlqTopic:
     from shared.dlq.redrive import dlq_topics
-    from shared.settings import TopicNames
+    from shared.settings.common import TopicNames
 
     names = {
         field: os.environ.get(f"VIGIL_TOPICS__{field.upper()}", default)
@@ -57,7 +57,7 @@ def _connections() -> ConnectionSettings:
     """Kafka and PostgreSQL as the services connect (``VIGIL_KAFKA_*``, docs/security.md)."""
     from pydantic import ValidationError
 
-    from shared.settings import ConnectionSettings, explain
+    from shared.settings.common import ConnectionSettings, explain
 
     try:
         return ConnectionSettings()
@@ -189,7 +189,7 @@ def redrive_(
 
 
 async def _in_session(database_url: str, work: Any) -> Any:
-    from shared.db import create_engine, create_sessionmaker, transaction
+    from shared.database.engine import create_engine, create_sessionmaker, transaction
 
     engine = create_engine(database_url, pool_size=1, tls=_connections().database_tls)
     try:

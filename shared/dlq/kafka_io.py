@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.dlq.attempts import redrive_headers
 from shared.dlq.records import DeadLetter, parse
-from shared.kafka import make_consumer, make_producer, stop_bounded
-from shared.kafka_connect import Brokers
+from shared.kafka.clients import make_consumer, make_producer, stop_bounded
+from shared.kafka.connect import Brokers
 
 STALL_S = 60.0  # no record for this long while the partition has more: give up
 METADATA_WAIT_S = 3.0

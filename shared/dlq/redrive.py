@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.dlq.kafka_io import Position, Sender, read_ids, scan
 from shared.dlq.records import DeadLetter, Outcome, Selection
 from shared.dlq.store import record_redrive, times_redriven
-from shared.kafka_connect import Brokers
-from shared.settings import TopicNames
+from shared.kafka.connect import Brokers
+from shared.settings.common import TopicNames
 
 DlqName = Literal["ingest.dlq", "scoring.dlq", "triggers.dlq"]
 DEFAULT_MAX_ATTEMPTS = 2

@@ -17,8 +17,10 @@ def _run(connection: Connection) -> None:
 
 async def _run_async() -> None:
     url = context.config.attributes.get("database_url")
-    assert url, "shared.db.alembic_config sets the database URL"
-    connect_args = context.config.attributes.get("connect_args", {})  # TLS, from shared.db
+    assert url, "shared.database.engine.alembic_config sets the database URL"
+    connect_args = context.config.attributes.get(
+        "connect_args", {}
+    )  # TLS, from shared.database.engine
     # secrets are re-encrypted here
     engine = create_async_engine(url, hide_parameters=True, connect_args=connect_args)
     try:

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from shared.connection_settings import KafkaConnection
+from shared.settings.connections import KafkaConnection
 from shared.stack import kafka, postgres, secure_kafka
 from shared.stack.process import kill_process, processes_mentioning, stop_process
 

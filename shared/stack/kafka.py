@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.kafka_connect import Brokers, client_options
+from shared.kafka.connect import Brokers, client_options
 from shared.stack.process import free_port, pid_alive, port_open, spawn_detached, wait_until
 
 POM = Path(__file__).resolve().parents[2] / "deploy" / "local" / "pom.xml"

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from shared.connection_settings import KafkaConnection, KafkaSecurity, SaslMechanism
+from shared.settings.connections import KafkaConnection, KafkaSecurity, SaslMechanism
 from shared.stack import certs, kafka
 from shared.stack.process import free_port
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from shared import stack
-from shared.db import migrate
+from shared.database.engine import migrate
 from tests.conftest import REPO_ROOT, Infra, _say
 
 

@@ -16,8 +16,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from shared import stack
-from shared.kafka import ensure_topics
-from shared.settings import TopicNames
+from shared.kafka.clients import ensure_topics
+from shared.settings.common import TopicNames
 from tests.integration.kafka_io import produce, wait_for
 from tests.integration.keys import SECRETS_KEY
 from tests.integration.processes import ServiceProcess

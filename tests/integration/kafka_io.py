@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from aiokafka import ConsumerRecord, TopicPartition
 
 from shared.contracts.watermarks import is_watermark
-from shared.kafka import Brokers, make_consumer, make_producer, stop_bounded
+from shared.kafka.clients import Brokers, make_consumer, make_producer, stop_bounded
 
 
 async def produce(

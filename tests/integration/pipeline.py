@@ -9,10 +9,10 @@ from typing import Any
 from aiokafka import TopicPartition
 from sqlalchemy import text
 
-from services.ingest.validation import to_signal, validate_object
+from services.ingest.domain.validation import to_signal, validate_object
 from shared.contracts import signal_to_json
-from shared.db import create_engine
-from shared.kafka import ensure_topics, make_consumer, stop_bounded
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics, make_consumer, stop_bounded
 from tests.integration.kafka_io import produce
 from tests.support.workload import events, make_workload
 

@@ -30,7 +30,7 @@ from shared.schema_rules import ORDER_KEYWORD, WINDOW_KEYWORD
 from tests.integration.schemathesis_scorecard import fix_playbook_shapes, make_consistent
 
 SCORECARD = ("PUT", "/v1/config/scorecard")
-# a candidate that declares measures is a scorecard (``services.scoring.trust_api``)
+# a candidate that declares measures is a scorecard (``services.scoring.trust.api``)
 SHADOW = ("PUT", "/v1/model/shadow")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from shared.settings import TopicNames
+from shared.settings.common import TopicNames
 
 NOW = datetime.now(UTC)
 

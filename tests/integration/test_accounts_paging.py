@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from services.scoring import cursor as page_cursor
+from services.scoring.domain import cursor as page_cursor
 from services.scoring.repository import scores
-from shared.db import create_engine, create_sessionmaker, transaction
+from shared.database.engine import create_engine, create_sessionmaker, transaction
 
 ACCOUNTS = {
     "a-1": 57.123456789012344,

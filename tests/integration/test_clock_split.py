@@ -15,9 +15,9 @@ from sqlalchemy import text
 
 from services.scoring.clock import standalone_plan
 from services.scoring.config import ScoringSettings
-from shared.clock import ChunkedClock, ClockHooks
-from shared.clock_workers import ClockWorkerFailed, RangeResult
-from shared.db import create_engine
+from shared.clock.periodic import ChunkedClock, ClockObservers
+from shared.clock.workers import ClockWorkerFailed, RangeResult
+from shared.database.engine import create_engine
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -71,7 +71,7 @@ async def fill(database_url: str) -> None:
 async def one_pass(database_url: str, workers: int) -> tuple[int, list[RangeResult]]:
     settings = settings_for(database_url, workers)
     split: list[RangeResult] = []
-    hooks = ClockHooks(on_split=split.extend)
+    hooks = ClockObservers(on_split=split.extend)
     async with standalone_plan(settings) as (engine, sessions, plan):
         clock = ChunkedClock(engine, sessions, plan, settings, now=lambda: AS_OF, hooks=hooks)
         return await clock.run_pass(AS_OF), split

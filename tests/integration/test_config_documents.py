@@ -17,7 +17,7 @@ from services.scoring.app import create_app as scoring_app
 from services.scoring.config import ScoringSettings
 from services.triggers.app import create_app as triggers_app
 from services.triggers.config import TriggersSettings
-from shared.kafka import ensure_topics
+from shared.kafka.clients import ensure_topics
 from tests.integration.keys import SECRETS_KEY
 
 TOKEN = "test-token-documents-0123456789abcdef0123456789abcdef"

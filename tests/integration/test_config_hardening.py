@@ -19,8 +19,8 @@ from sqlalchemy import text
 
 from services.scoring.app import create_app
 from services.scoring.config import ScoringSettings
-from shared.db import create_engine
-from shared.kafka import ensure_topics
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import wait_for
 
 TOKEN = "test-token-config-0123456789abcdef0123456789abcdef"

@@ -15,15 +15,15 @@ import orjson
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.model_config import HealthModelConfig
 from services.scoring.scorecard.checks import validate
 from services.scoring.scorecard.default import scorecard_from_config
 from services.triggers.app import create_app
 from services.triggers.config import TriggersSettings
 from shared.contracts import HealthChange
 from shared.contracts.outputs import Explanation, MeasureExplanation
-from shared.db import create_engine
-from shared.kafka import ensure_topics
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import read_topic
 from tests.integration.test_triggers import TOKEN, change, send, settings_for
 

@@ -12,13 +12,13 @@ import pytest
 from aiokafka.structs import RecordMetadata
 
 from services.scoring.app import create_app as create_scoring
-from shared.db import create_engine, create_sessionmaker, transaction
-from shared.dead_letter import Origin, dead_letter_bytes, dead_letter_record
+from shared.consumer.dead_letter import Origin, dead_letter_bytes, dead_letter_record
+from shared.database.engine import create_engine, create_sessionmaker, transaction
 from shared.dlq.kafka_io import scan
 from shared.dlq.records import Selection
 from shared.dlq.redrive import dlq_topics, redrive
-from shared.kafka import ensure_topics, make_producer, stop_bounded
-from shared.settings import TopicNames
+from shared.kafka.clients import ensure_topics, make_producer, stop_bounded
+from shared.settings.common import TopicNames
 from tests.integration.test_dlq_redrive import running, scoring_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

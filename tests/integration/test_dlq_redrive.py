@@ -23,8 +23,8 @@ from services.scoring.app import create_app as create_scoring
 from services.scoring.config import ScoringSettings
 from services.triggers.app import create_app as create_triggers
 from services.triggers.config import TriggersSettings
-from shared.kafka import ensure_topics
-from shared.settings import TopicNames
+from shared.kafka.clients import ensure_topics
+from shared.settings.common import TopicNames
 from tests.integration.kafka_io import produce, read_topic, wait_for
 from tests.integration.keys import SECRETS_KEY
 from tests.integration.pipeline import wait_drained

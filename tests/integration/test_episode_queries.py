@@ -14,9 +14,9 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from services.triggers import episode_cursor as page_cursor
-from services.triggers.feedback import wilson
-from shared.db import create_engine, create_sessionmaker, transaction
-from shared.kafka import ensure_topics
+from services.triggers.domain.feedback import wilson
+from shared.database.engine import create_engine, create_sessionmaker, transaction
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import wait_for
 from tests.integration.test_triggers import running, settings_for
 from vigil.cli import app

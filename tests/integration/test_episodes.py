@@ -10,7 +10,7 @@ import httpx
 import orjson
 
 from shared.contracts import PlaybookEvent
-from shared.kafka import ensure_topics
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import read_topic, wait_for
 from tests.integration.test_triggers import T0, change, running, send, settings_for
 from tests.integration.test_webhooks import FAST

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import TopicNames
+from shared.settings.common import TopicNames
 from tests.conftest import Infra
 from tests.support.evaluation.custom import custom_scorecard
 from tests.support.evaluation.run import Run, Target, run_order

@@ -23,9 +23,9 @@ from services.scoring.app import create_app as scoring_app
 from services.scoring.config import ScoringSettings
 from services.triggers.app import create_app as triggers_app
 from services.triggers.config import TriggersSettings
-from shared.db import create_engine
-from shared.kafka import ensure_topics, make_consumer, stop_bounded
-from shared.settings import TopicNames
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics, make_consumer, stop_bounded
+from shared.settings.common import TopicNames
 from tests.integration.kafka_io import produce, read_topic
 from tests.integration.keys import SECRETS_KEY
 from tests.support.drain import kafka_group_lag, wait_drained

@@ -10,10 +10,10 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from services.scoring.fold import fold_signals
+from services.scoring.domain.fold import fold_signals
+from services.scoring.domain.signal_decode import decode_signal
 from services.scoring.repository.writes import apply_changes
-from services.scoring.signal_decode import decode_signal
-from shared.db import create_engine, create_sessionmaker, transaction
+from shared.database.engine import create_engine, create_sessionmaker, transaction
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -7,8 +7,8 @@ import asyncio
 import orjson
 from sqlalchemy import text
 
-from shared.db import create_engine, create_sessionmaker, transaction
-from shared.kafka import (
+from shared.database.engine import create_engine, create_sessionmaker, transaction
+from shared.kafka.clients import (
     TopicPartition,
     dumps,
     ensure_topics,

@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.ingest.app import create_app
 from services.ingest.config import IngestSettings
-from shared.kafka import ensure_topics
-from shared.settings import TopicNames
+from shared.kafka.clients import ensure_topics
+from shared.settings.common import TopicNames
 from tests.integration.kafka_io import produce, read_topic, wait_for
 from tests.integration.streams import mixed_stream, valid_event
 

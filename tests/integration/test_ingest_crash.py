@@ -8,7 +8,7 @@ import uuid
 
 import orjson
 
-from shared.kafka import ensure_topics
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import produce, read_topic
 from tests.integration.processes import ServiceProcess
 from tests.integration.streams import mixed_stream

@@ -15,15 +15,15 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.consumer.failures import FailureKind
+from shared.consumer.lag_monitor import LagMonitor, lag_reporter
+from shared.consumer.loop import DbOffsetsConsumer, LoopOptions
+from shared.consumer.offsets import load_offsets
 from shared.contracts import DlqRecord
-from shared.db import create_engine, create_sessionmaker
-from shared.db_consumer import DbOffsetsConsumer, LoopOptions
+from shared.database.engine import create_engine, create_sessionmaker
 from shared.errors import DatabaseUnavailable
-from shared.failures import FailureKind
-from shared.kafka import ensure_topics
-from shared.lag_monitor import LagMonitor, lag_reporter
+from shared.kafka.clients import ensure_topics
 from shared.metrics import ConsumerMetricSet
-from shared.offsets import load_offsets
 from tests.integration.kafka_io import produce, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from shared.db import alembic_config, redacted
+from shared.database.engine import alembic_config, redacted
 from tests.support.databases import admin_sql
 
 PASSWORD = "p%40ss%word:/@?#&'x"

@@ -11,10 +11,10 @@ import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import create_engine, create_sessionmaker
-from shared.db_consumer import DbOffsetsConsumer, LoopOptions
-from shared.kafka import ensure_topics, make_consumer, stop_bounded
-from shared.offsets import load_offsets
+from shared.consumer.loop import DbOffsetsConsumer, LoopOptions
+from shared.consumer.offsets import load_offsets
+from shared.database.engine import create_engine, create_sessionmaker
+from shared.kafka.clients import ensure_topics, make_consumer, stop_bounded
 from tests.integration.kafka_io import produce, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

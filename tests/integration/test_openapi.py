@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.kafka import ensure_topics
+from shared.kafka.clients import ensure_topics
 from tests.integration.keys import SECRETS_KEY
 from tests.integration.processes import ServiceProcess
 

@@ -16,10 +16,10 @@ import orjson
 import pytest
 
 from services.scoring.app import create_app
-from services.scoring.repository.trust import all_history, history_before_outcomes
+from services.scoring.trust.repository import all_history, history_before_outcomes
 from shared.contracts import HealthChange
-from shared.db import create_engine, create_sessionmaker
-from shared.settings import TopicNames
+from shared.database.engine import create_engine, create_sessionmaker
+from shared.settings.common import TopicNames
 from tests.integration.kafka_io import read_topic
 from tests.integration.pipeline import produce_signals, wait_drained
 from tests.integration.test_scoring import settings_for

@@ -19,8 +19,8 @@ from services.scoring.app import create_app as scoring_app
 from services.scoring.config import ScoringSettings
 from services.triggers.app import create_app as triggers_app
 from services.triggers.config import TriggersSettings
-from shared.db import create_engine
-from shared.kafka import ensure_topics
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import produce
 from tests.integration.keys import SECRETS_KEY
 from tests.support.drain import wait_drained

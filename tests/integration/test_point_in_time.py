@@ -16,9 +16,9 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from shared.db import create_engine
-from shared.kafka import ensure_topics
-from shared.settings import TopicNames
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics
+from shared.settings.common import TopicNames
 from tests.integration.kafka_io import produce
 from tests.integration.test_event_time import pipeline, read_all
 from tests.support.drain import wait_drained

@@ -16,8 +16,8 @@ from services.scoring.app import create_app as create_scoring
 from services.scoring.config import ScoringSettings
 from services.triggers.app import create_app as create_triggers
 from services.triggers.config import TriggersSettings
-from shared.db import create_engine
-from shared.kafka import MAX_MESSAGE_BYTES, ensure_topics
+from shared.database.engine import create_engine
+from shared.kafka.clients import MAX_MESSAGE_BYTES, ensure_topics
 from tests.integration.kafka_io import produce, read_topic
 from tests.integration.keys import SECRETS_KEY
 from tests.integration.pipeline import wait_drained

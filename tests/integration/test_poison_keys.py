@@ -15,13 +15,13 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from services.ingest.validation import to_signal, validate_object
+from services.ingest.domain.validation import to_signal, validate_object
 from services.scoring.app import create_app as scoring_app
 from services.scoring.config import ScoringSettings
 from services.triggers.app import create_app as triggers_app
 from services.triggers.config import TriggersSettings
-from shared.db import create_engine
-from shared.kafka import ensure_topics
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import produce, read_topic, wait_for
 from tests.integration.keys import SECRETS_KEY
 from tests.support.poison import NOW, dead_letters, raw_event, sha

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from shared.connection_settings import PostgresTls
-from shared.db import create_engine, migrate
+from shared.database.engine import create_engine, migrate
+from shared.settings.connections import PostgresTls
 from shared.stack import certs, postgres
 
 CERT_USER = "vigil_cert"  # logs in with a client certificate only (its CN)

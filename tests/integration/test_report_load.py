@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from services.scoring import trust
-from services.scoring.trust_api import MAX_HORIZONS
+from services.scoring.trust import service as trust
+from services.scoring.trust.api import MAX_HORIZONS
 from tests.integration.kafka_io import wait_for
 from tests.integration.pipeline import produce_signals
 from tests.integration.test_poison_keys import canary

@@ -21,9 +21,9 @@ from services.scoring.config import ScoringSettings
 from services.triggers.app import create_app as triggers_app
 from services.triggers.config import TriggersSettings
 from shared import stack
-from shared.db import create_engine
-from shared.kafka import ensure_topics
-from shared.settings import TopicNames
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics
+from shared.settings.common import TopicNames
 from tests.integration.kafka_io import produce, wait_for
 from tests.integration.keys import SECRETS_KEY
 from tests.integration.pipeline import assert_same_state, snapshot

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from services.scoring.retention import EventIdRetention
-from shared.db import create_engine, create_sessionmaker
+from shared.database.engine import create_engine, create_sessionmaker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from services.scoring.account_state import StateNeeds, decode_day
 from services.scoring.app import create_app
-from services.scoring.fold import fold_signals
-from services.scoring.loader import build_state, decode_rollups
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.account_state import StateNeeds, decode_day
+from services.scoring.domain.fold import fold_signals
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.domain.signal_decode import ScoringSignal, decode_signal
+from services.scoring.domain.state_from_rows import build_state, decode_rollups
 from services.scoring.repository.reads import load_related, lock_accounts
 from services.scoring.repository.writes import apply_changes
 from services.scoring.retention import RollupRetention
@@ -25,8 +26,7 @@ from services.scoring.scorecard.checks import validate
 from services.scoring.scorecard.compiled import CompiledScorecard, compile_scorecard
 from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.evaluate import measure_values
-from services.scoring.signal_decode import ScoringSignal, decode_signal
-from shared.db import create_engine, create_sessionmaker, transaction
+from shared.database.engine import create_engine, create_sessionmaker, transaction
 from tests.integration.pipeline import END, produce_signals, wait_drained
 from tests.integration.test_scoring import settings_for
 from tests.integration.test_trust import rows, signal

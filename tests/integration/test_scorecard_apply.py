@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from services.scoring.scorecard.default import DEFAULT_PATH
-from shared.kafka import ensure_topics
+from shared.kafka.clients import ensure_topics
 from tests.integration.keys import SECRETS_KEY
 from tests.integration.processes import ServiceProcess
 from vigil.cli import app

@@ -13,14 +13,14 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from services.ingest.validation import to_signal, validate_object
+from services.ingest.domain.validation import to_signal, validate_object
 from services.scoring.app import create_app
 from services.scoring.config import ScoringSettings
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.model_config import HealthModelConfig
 from services.scoring.scorecard.default import scorecard_from_config
 from shared.contracts import HealthChange
-from shared.db import create_engine
-from shared.kafka import ensure_topics
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import produce, read_topic, wait_for
 from tests.integration.pipeline import wait_drained
 from tests.support.poison import NOW, dead_letters, raw_event

@@ -16,11 +16,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from services.scoring import shadow as shadow_module
-from services.scoring.account_state import AccountState
+from services.scoring.domain.account_state import AccountState
 from services.scoring.scorecard.default import DEFAULT_PATH
-from services.scoring.trust_cli import backtest
-from shared.settings import TopicNames
+from services.scoring.trust import shadow as shadow_module
+from services.scoring.trust.cli import backtest
+from shared.settings.common import TopicNames
 from tests.integration.kafka_io import wait_for
 from tests.integration.pipeline import END, produce_signals, wait_drained, workload_signals
 from tests.integration.test_poison_keys import canary

@@ -16,8 +16,8 @@ from sqlalchemy import text
 
 from services.scoring.app import create_app
 from services.scoring.config import ScoringSettings
-from shared.db import create_engine
-from shared.settings import TopicNames
+from shared.database.engine import create_engine
+from shared.settings.common import TopicNames
 from tests.integration.kafka_io import read_topic, wait_for
 from tests.integration.pipeline import (
     assert_same_state,

@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from services.triggers.webhooks.secrets import SecretBox
-from shared.db import create_engine
-from shared.kafka import ensure_topics
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import wait_for
 from tests.integration.keys import SECRETS_KEY
 from tests.integration.test_triggers import change, send, settings_for

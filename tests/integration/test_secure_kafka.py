@@ -27,9 +27,9 @@ from services.scoring.app import create_app as scoring_app
 from services.scoring.config import ScoringSettings
 from services.triggers.app import create_app as triggers_app
 from services.triggers.config import TriggersSettings
-from shared.connection_settings import KafkaConnection, KafkaSecurity
-from shared.db import create_engine
-from shared.kafka import client_options, ensure_topics
+from shared.database.engine import create_engine
+from shared.kafka.clients import client_options, ensure_topics
+from shared.settings.connections import KafkaConnection, KafkaSecurity
 from shared.stack import StackConfig, kafka, secure_kafka
 from shared.stack.process import stop_process
 from tests.integration.kafka_io import produce, read_topic

@@ -13,15 +13,15 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from services.scoring import shadow as shadow_module
-from services.scoring.account_state import AccountState
+from services.scoring.domain.account_state import AccountState
+from services.scoring.domain.model_config import HealthModelConfig
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.model_config import HealthModelConfig
-from services.scoring.report_cache import ReportCache, StoredVersions
-from services.scoring.shadow import ShadowStore
-from services.scoring.trust import refresh_accuracy
-from shared.config_store import VersionedConfig
-from shared.db import create_engine, create_sessionmaker
+from services.scoring.trust import shadow as shadow_module
+from services.scoring.trust.report_cache import ReportCache, StoredVersions
+from services.scoring.trust.service import refresh_accuracy
+from services.scoring.trust.shadow import ShadowStore
+from shared.database.config_store import VersionedConfig
+from shared.database.engine import create_engine, create_sessionmaker
 from tests.integration.kafka_io import wait_for
 from tests.integration.pipeline import produce_signals
 from tests.integration.test_poison_keys import canary

@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 
-from shared.kafka import ensure_topics
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import produce, wait_for
 from tests.integration.keys import SECRETS_KEY
 from tests.integration.processes import ServiceProcess

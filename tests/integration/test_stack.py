@@ -15,7 +15,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError
 
-from shared.kafka import Brokers, client_options
+from shared.kafka.clients import Brokers, client_options
 from shared.stack.process import pid_alive, processes_mentioning
 from shared.stack.secure_kafka import connection_from_env
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from services.scoring.app import create_app
-from shared.db import create_engine
+from shared.database.engine import create_engine
 from tests.integration.pipeline import END, produce_signals, wait_drained
 from tests.integration.test_scoring import settings_for
 from tests.integration.test_trust import TOKEN, signal

@@ -11,8 +11,8 @@ from aiokafka.errors import KafkaError
 
 from services.ingest.app import create_app as ingest_app
 from services.ingest.config import IngestSettings
-from shared.kafka import ensure_topics
-from shared.topics import TopicMismatch, describe_layouts
+from shared.kafka.clients import ensure_topics
+from shared.kafka.topics import TopicMismatch, describe_layouts
 
 
 async def layouts(bootstrap: str, topics: list[str]):

@@ -14,11 +14,11 @@ from sqlalchemy import text
 
 from services.triggers.app import create_app
 from services.triggers.config import TriggersSettings
-from services.triggers.episodes import Track
+from services.triggers.domain.episodes import Track
 from services.triggers.repository import load_tracks, store_tracks
 from shared.contracts import AccountFacts, HealthChange
-from shared.db import create_engine, create_sessionmaker, transaction
-from shared.kafka import ensure_topics
+from shared.database.engine import create_engine, create_sessionmaker, transaction
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import produce, read_topic
 from tests.integration.keys import SECRETS_KEY
 from tests.integration.pipeline import end_offsets, wait_drained

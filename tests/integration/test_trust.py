@@ -15,13 +15,13 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from services.ingest.validation import to_signal, validate_object
+from services.ingest.domain.validation import to_signal, validate_object
 from services.scoring.app import create_app
-from services.scoring.model_config import HealthModelConfig
-from services.scoring.trust_cli import backtest, calibrate
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.trust.cli import backtest, calibrate
 from shared.contracts import signal_to_json
-from shared.db import create_engine
-from shared.settings import TopicNames
+from shared.database.engine import create_engine
+from shared.settings.common import TopicNames
 from tests.integration.pipeline import END, produce_signals, wait_drained, workload_signals
 from tests.integration.test_scoring import settings_for
 from tests.support.workload import make_workload

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from services.triggers.webhooks import repository as repo
-from shared.db import create_engine, create_sessionmaker, transaction
+from shared.database.engine import create_engine, create_sessionmaker, transaction
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

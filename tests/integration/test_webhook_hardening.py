@@ -18,8 +18,8 @@ from starlette.responses import Response
 from services.triggers.app import create_app
 from services.triggers.config import TriggersSettings
 from services.triggers.webhooks.config import WebhookSettings
-from shared.db import create_engine
-from shared.kafka import ensure_topics
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import wait_for
 from tests.integration.test_triggers import TOKEN, change, send, settings_for
 from tests.integration.test_webhooks import subscribe
@@ -157,7 +157,7 @@ async def test_the_migration_encrypts_secrets_stored_in_plain_text(database, mon
     from alembic import command
 
     from services.triggers.webhooks.secrets import SecretBox
-    from shared.db import alembic_config
+    from shared.database.engine import alembic_config
     from tests.integration.keys import SECRETS_KEY
 
     config = alembic_config(database)

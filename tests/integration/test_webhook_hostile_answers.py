@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.triggers.webhooks.config import WebhookSettings
-from shared.kafka import ensure_topics
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import wait_for
 from tests.integration.test_triggers import change, running, send, settings_for
 from tests.integration.test_webhooks import FAST, subscribe

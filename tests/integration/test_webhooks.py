@@ -9,7 +9,7 @@ from collections import defaultdict
 import httpx
 
 from services.triggers.webhooks.config import WebhookSettings
-from shared.kafka import ensure_topics
+from shared.kafka.clients import ensure_topics
 from tests.integration.kafka_io import wait_for
 from tests.integration.keys import SECRETS_KEY
 from tests.integration.processes import ServiceProcess

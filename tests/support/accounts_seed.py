@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from shared.db import create_engine
+from shared.database.engine import create_engine
 
 # a score from the account number: about 8% red, the rest spread over yellow and green
 # (bigint: g * 7919 passes int4 from g = 271,000 on)

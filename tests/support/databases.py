@@ -11,7 +11,7 @@ import asyncio
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from shared.db import migrate
+from shared.database.engine import migrate
 
 
 async def admin_sql(base_url: str, sql: str) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.contracts.watermarks import is_watermark
-from shared.kafka import Brokers, client_options, make_consumer, stop_bounded
+from shared.kafka.clients import Brokers, client_options, make_consumer, stop_bounded
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from services.ingest.validation import to_signal, validate_object
+from services.ingest.domain.validation import to_signal, validate_object
 from shared.contracts import AccountFacts, DlqRecord, HealthChange
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -16,12 +16,12 @@ from starlette.routing import Route
 
 from services.ingest.app import create_app as ingest_app
 from services.ingest.config import IngestSettings
-from services.scoring.accuracy.outcomes import MAX_OUTCOMES_PER_POST
 from services.scoring.app import create_app as scoring_app
 from services.scoring.config import ScoringSettings
+from services.scoring.trust.accuracy.outcomes import MAX_OUTCOMES_PER_POST
 from services.triggers.app import create_app as triggers_app
 from services.triggers.config import TriggersSettings
-from shared.settings import ConnectionSettings
+from shared.settings.common import ConnectionSettings
 from vigil import settings_doc
 from vigil.cli import app as vigil_app
 

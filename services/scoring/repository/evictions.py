@@ -1,12 +1,12 @@
-"""Deleting the rows of an account over its state caps (``services.scoring.caps``)."""
+"""Deleting the rows of an account over its state caps (``services.scoring.domain.caps``)."""
 
 from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.caps import Evicted, keys_of
-from shared.db import unnest
+from services.scoring.domain.caps import Evicted, keys_of
+from shared.database.engine import unnest
 
 # table, its row id column, the Evicted attribute
 TABLES = (

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.overrides import Override, override_summary
+from services.scoring.domain.overrides import Override, override_summary
 
 COLUMNS = (
     "override_id, account_id, kind, band, delta, component, reason, expires_at, created_at,"

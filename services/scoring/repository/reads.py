@@ -11,9 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.account_state import NO_NEEDS, StateNeeds
+from services.scoring.domain.account_state import NO_NEEDS, StateNeeds
 from services.scoring.repository.rollups import LOAD as ROLLUPS_QUERY
-from shared.db import driver_connection
+from shared.database.engine import driver_connection
 
 Rows = dict[str, list[Any]]  # asyncpg records, read by column name
 

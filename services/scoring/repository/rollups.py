@@ -10,8 +10,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.fold import BatchChanges
-from shared.db import unnest
+from services.scoring.domain.fold import BatchChanges
+from shared.database.engine import unnest
 
 # $1: the account ids; $2: the first day to read
 LOAD = (

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import unnest
+from shared.database.engine import unnest
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class ScoreRow:
     changed: bool  # published as a health change (and kept in the history)
     revision: int = 0  # the account's last published change's revision (grows by one per change)
     facts: dict[str, Any] | None = None  # the facts published with this change, when new
-    # when overrides applied (``services.scoring.overrides``): the model's own score and
+    # when overrides applied (``services.scoring.domain.overrides``): the model's own score and
     # band (``score``/``band`` are the published ones) and the overrides, else None
     model_score: float | None = None
     model_band: str | None = None

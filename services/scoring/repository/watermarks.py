@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.event_time import Key, WatermarkRow
-from shared.db import unnest
+from services.scoring.domain.event_time import Key, WatermarkRow
+from shared.database.engine import unnest
 
 # the table's columns (WatermarkRow's fields, in order) and their types
 COLUMNS = {
@@ -31,13 +31,13 @@ async def load_watermarks(session: AsyncSession) -> dict[Key, WatermarkRow]:
     return {row.key: row for row in rows}
 
 
-# as ``services.scoring.event_time.fell_behind``: the later report starts a new backlog
+# as ``services.scoring.domain.event_time.fell_behind``: the later report starts a new backlog
 FELL_BEHIND = "EXCLUDED.emitted_at >= w.emitted_at AND w.caught_up AND NOT EXCLUDED.caught_up"
 
 
 async def store_watermarks(session: AsyncSession, rows: Sequence[WatermarkRow]) -> None:
     """Upsert reports; a watermark never moves back but when its partition falls behind
-    (``services.scoring.event_time.merge``), the later report wins the rest."""
+    (``services.scoring.domain.event_time.merge``), the later report wins the rest."""
     if not rows:
         return
     reports, params = unnest(

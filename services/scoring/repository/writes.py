@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.fold import BatchChanges
+from services.scoring.domain.fold import BatchChanges
 from services.scoring.repository.rollups import upsert_rollups
-from shared.db import unnest
+from shared.database.engine import unnest
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from services.scoring.account_state import AccountState
-from services.scoring.accuracy import stats
-from services.scoring.accuracy.features import cutoff
-from services.scoring.accuracy.outcomes import Outcome
-from services.scoring.accuracy.weights import MIN_PER_CLASS
+from services.scoring.domain.account_state import AccountState
 from services.scoring.scorecard.candidate import ScorecardCandidate
 from services.scoring.scorecard.evaluate import evaluate, measure_values
 from services.scoring.scorecard.measures import PointsFn, points
+from services.scoring.trust.accuracy import stats
+from services.scoring.trust.accuracy.features import cutoff
+from services.scoring.trust.accuracy.outcomes import Outcome
+from services.scoring.trust.accuracy.weights import MIN_PER_CLASS
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from services.scoring.account_state import NO_NEEDS, AccountState, StateNeeds
+from services.scoring.domain.account_state import NO_NEEDS, AccountState, StateNeeds
 from services.scoring.scorecard import templates
 from services.scoring.scorecard.checks import RETENTION_DAYS, cross_reference_errors
 from services.scoring.scorecard.document import (

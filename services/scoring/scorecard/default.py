@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from services.scoring.model_config import SEVERITIES, HealthModelConfig
+from services.scoring.domain.model_config import SEVERITIES, HealthModelConfig
 from services.scoring.scorecard.checks import RETENTION_DAYS, validate
 from services.scoring.scorecard.document import Scorecard
 

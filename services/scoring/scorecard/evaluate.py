@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from services.scoring.account_state import AccountState
-from services.scoring.components import UsageFacts, usage_facts
-from services.scoring.model import Health
+from services.scoring.domain.account_state import AccountState
+from services.scoring.domain.components import UsageFacts, usage_facts
+from services.scoring.domain.model import Health
 from services.scoring.scorecard import templates
 from services.scoring.scorecard.compiled import (
     Check,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.scoring.account_state import AccountState
+from services.scoring.domain.account_state import AccountState
 from services.scoring.scorecard.compiled import CompiledScorecard, Values
 from services.scoring.scorecard.evaluate import _weighted, measure_values
 from services.scoring.scorecard.measures import PointsFn

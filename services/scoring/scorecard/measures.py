@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from services.scoring.account_state import AccountState
-from services.scoring.components import _survey_points as survey_points
+from services.scoring.domain.account_state import AccountState
+from services.scoring.domain.components import _survey_points as survey_points
 from services.scoring.scorecard.document import Breakpoint, Measure
 from services.scoring.scorecard.rollup_measures import RollupView, reads_rollups, rollup_reader
 

@@ -19,8 +19,14 @@ from bisect import bisect_right
 from collections.abc import Callable
 from datetime import datetime
 
-from services.scoring.account_state import AccountState, StateNeeds
-from services.scoring.rollup_index import Keyed, RollupIndex, UserIndex, rollup_index, user_index
+from services.scoring.domain.account_state import AccountState, StateNeeds
+from services.scoring.domain.rollup_index import (
+    Keyed,
+    RollupIndex,
+    UserIndex,
+    rollup_index,
+    user_index,
+)
 from services.scoring.scorecard.document import Measure
 
 # a measure with no window that reads the rollups (days since the last matching event)

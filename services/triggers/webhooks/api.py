@@ -18,10 +18,10 @@ from services.triggers.webhooks.service import (
     create_subscription,
     rotate,
 )
-from shared.deps import NowDep, SessionDep
 from shared.errors import NotFound
-from shared.http import IsoDateTime
-from shared.openapi import errors
+from shared.http.deps import NowDep, SessionDep
+from shared.http.openapi import errors
+from shared.http.params import IsoDateTime
 from shared.text import Name
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])

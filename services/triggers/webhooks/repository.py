@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import unnest
+from shared.database.engine import unnest
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ from services.triggers.webhooks.schedule import due_at, next_attempt_delay, retr
 from services.triggers.webhooks.secrets import SecretBox
 from services.triggers.webhooks.service import secrets_in_use
 from services.triggers.webhooks.signing import headers
-from shared.clock import Now
-from shared.db import transaction
+from shared.clock.periodic import Now
+from shared.database.engine import transaction
 from shared.logging import get_logger
 from shared.retry import Backoff, wait_any, wait_or_stop
 from shared.text import storable

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.settings import TopicNames
+from shared.settings.common import TopicNames
 from tests.integration.console import population
 from tests.integration.keys import SECRETS_KEY
 from tests.integration.processes import ServiceProcess

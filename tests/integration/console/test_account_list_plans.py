@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.repository import scores
-from shared.db import create_engine
+from shared.database.engine import create_engine
 from tests.support.accounts_seed import seed_accounts
 
 LIMIT = 50

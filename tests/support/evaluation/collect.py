@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.kafka import make_consumer, stop_bounded
+from shared.kafka.clients import make_consumer, stop_bounded
 from tests.support.drain import topic_ends
 from tests.support.evaluation.score import Emitted, Observed
 from tests.support.receiver import Receiver

@@ -14,7 +14,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.model_config import HealthModelConfig
 from services.scoring.scorecard.checks import validate
 from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.document import Scorecard

@@ -1,7 +1,7 @@
 """The default scorecard against the built-in model on every account's stored state.
 
 The state is what scoring stored at the end of the run, read back the way the
-scorecard tools read it (``services.scoring.scorecard.population.pages``: the
+scorecard tools read it (``services.scoring.repository.scorecard_population.pages``: the
 scorer's own loader, at each account's latest score time); on it, the default
 scorecard compiled from the default config and ``model.score`` with that config
 must give the same score and band, whatever scorecard is live.
@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.scoring.model import score
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.model import score
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.repository.scorecard_population import Scorable, pages, state_needs
 from services.scoring.scorecard.compiled import CompiledScorecard, compile_scorecard
 from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.evaluate import evaluate
-from services.scoring.scorecard.population import Scorable, pages, state_needs
-from shared.db import create_sessionmaker
+from shared.database.engine import create_sessionmaker
 
 
 @dataclass

@@ -31,8 +31,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.kafka import dumps, key_bytes, make_producer, stop_bounded
-from shared.settings import TopicNames
+from shared.kafka.clients import dumps, key_bytes, make_producer, stop_bounded
+from shared.settings.common import TopicNames
 
 LATER = "scorecard-later"  # the custom scorecard applied after the history
 ORDERS = ("live", "backfill", "backfill-payment-last", "kill", "replay", "replay-kill", LATER)

@@ -3,7 +3,7 @@
 A published change is judged by the last revision at its ``as_of`` (a later
 revision at the same time is a correction that replaces it). Its expected value
 is the pure model applied to all of the account's events with event time up to
-that ``as_of``, folded by the service's own fold (``services.scoring.fold``) and
+that ``as_of``, folded by the service's own fold (``services.scoring.domain.fold``) and
 merged by the same rules its tables apply. The score history is left out: it
 moves only the reasons (a trend), and the check compares score, band and
 components.
@@ -19,21 +19,21 @@ from typing import Any
 
 import orjson
 
-from services.ingest.validation import decode_event, to_signal
-from services.scoring.account_state import (
+from services.ingest.domain.validation import decode_event, to_signal
+from services.scoring.domain.account_state import (
     AccountState,
     OpenTicket,
     OverdueInvoice,
     Response,
     decode_day,
 )
-from services.scoring.fold import INVOICE_STATUS, fold_signals
-from services.scoring.model import score
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.fold import INVOICE_STATUS, fold_signals
+from services.scoring.domain.model import score
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.domain.signal_decode import ScoringSignal, decode_signal
 from services.scoring.scorecard.compiled import CompiledScorecard, compile_scorecard
 from services.scoring.scorecard.document import Scorecard
 from services.scoring.scorecard.evaluate import evaluate, measure_values
-from services.scoring.signal_decode import ScoringSignal, decode_signal
 from shared.contracts import signal_to_json
 
 FIRST_VALUE_FEATURES = 3  # as ``services.scoring.repository.writes`` marks first value

@@ -17,9 +17,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.scoring.scorecard.document import Scorecard
-from shared.db import create_engine
-from shared.kafka import ensure_topics
-from shared.settings import TopicNames
+from shared.database.engine import create_engine
+from shared.kafka.clients import ensure_topics
+from shared.settings.common import TopicNames
 from tests.support.drain import wait_drained
 from tests.support.evaluation.collect import counters, observe, published_changes
 from tests.support.evaluation.custom import rescore_claimed, store_live

@@ -11,7 +11,7 @@ import pytest
 
 from services.console.app import create_app
 from services.console.config import ConsoleSettings
-from services.scoring import cursor as page_cursor
+from services.scoring.domain import cursor as page_cursor
 
 ADMIN, READ = "a" * 40, "r" * 40
 EVIL = '<script>alert("id")</script>'

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from services.ingest.routing import Limits, RawMessage, route_message
-from services.ingest.validation import InvalidEvent, ReasonCode, decode_event, to_signal
+from services.ingest.domain.routing import Limits, route_message
+from services.ingest.domain.validation import InvalidEvent, ReasonCode, decode_event, to_signal
+from shared.consumer.dead_letter import Origin
 from shared.contracts import signal_from_json
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -82,7 +83,7 @@ def test_good_input_becomes_a_normalized_signal() -> None:
 def test_route_message_keys_signals_by_account_and_dead_letters_with_origin() -> None:
     sources = {"usage.events": "usage"}
     good = route_message(
-        RawMessage("usage.events", 2, 17, None, raw()),
+        Origin("usage.events", 2, 17, None, raw()),
         sources,
         signals_topic="signals",
         dlq_topic="dlq",
@@ -92,7 +93,7 @@ def test_route_message_keys_signals_by_account_and_dead_letters_with_origin() ->
     assert good.topic == "signals" and good.key == b"a1" and good.reason_code is None
     assert signal_from_json(good.value).event_id == "e1"
     bad = route_message(
-        RawMessage("usage.events", 2, 18, b"k", b"\xff"),
+        Origin("usage.events", 2, 18, b"k", b"\xff"),
         sources,
         signals_topic="signals",
         dlq_topic="dlq",

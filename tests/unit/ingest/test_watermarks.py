@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.ingest.watermarks import WatermarkTracker
+from services.ingest.domain.watermarks import WatermarkTracker
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 SOURCES = {"usage.events": "usage", "ticket.events": "ticket"}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from services.scoring.account_state import AccountState
+from services.scoring.domain.account_state import AccountState
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

@@ -12,10 +12,10 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.scoring.caps import StateCaps, cap_related
-from services.scoring.loader import build_state
-from services.scoring.model import score
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.caps import StateCaps, cap_related
+from services.scoring.domain.model import score
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.domain.state_from_rows import build_state
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 CAPS = StateCaps(features=5, open_tickets=4, overdue_invoices=3)

@@ -7,11 +7,11 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from services.scoring.config_check import check_health_config
-from services.scoring.model_config import HealthModelConfig
-from services.triggers.rules_check import check_playbook_config
-from services.triggers.rules_config import PlaybookConfig
-from shared.config_store import VersionedConfig
+from services.scoring.domain.config_check import check_health_config
+from services.scoring.domain.model_config import HealthModelConfig
+from services.triggers.domain.playbook_check import check_playbook_config
+from services.triggers.domain.playbook_config import PlaybookConfig
+from shared.database.config_store import VersionedConfig
 from shared.errors import InvalidInput
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.scoring import cursor
+from services.scoring.domain import cursor
 
 
 @pytest.mark.parametrize("score", [0.0, 100.0, 57.123456789012344, 1e-05, 1.2345678901234567e-05])

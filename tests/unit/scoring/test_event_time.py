@@ -7,20 +7,20 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, get_args
 
-from services.scoring.changes import (
-    FACT_NAMES,
-    account_facts,
-    facts_change_id,
-    facts_changed,
-)
-from services.scoring.components import UsageFacts
-from services.scoring.event_time import (
+from services.scoring.domain.components import UsageFacts
+from services.scoring.domain.event_time import (
     HELD,
     WatermarkRow,
     judgement_bound,
     judgement_time,
     merge,
     read_up_to,
+)
+from services.scoring.domain.health_change import (
+    FACT_NAMES,
+    account_facts,
+    facts_change_id,
+    facts_changed,
 )
 from shared.contracts.outputs import Fact
 

@@ -8,17 +8,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from services.scoring.changes import (
+from services.scoring.domain.health_change import (
     FactGrid,
     account_facts,
     facts_changed,
     health_change_id,
     health_change_message,
 )
-from services.scoring.model import score
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.model import score
+from services.scoring.domain.model_config import HealthModelConfig
 from shared.contracts import HealthChange
-from shared.kafka import dumps
+from shared.kafka.clients import dumps
 from tests.unit.scoring.states import NOW, active_account
 
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from services.scoring.account_state import AccountState, OpenTicket, OverdueInvoice, Response
-from services.scoring.model import band_for, score, segment_for
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.account_state import AccountState, OpenTicket, OverdueInvoice, Response
+from services.scoring.domain.model import band_for, score, segment_for
+from services.scoring.domain.model_config import HealthModelConfig
 from tests.unit.scoring.states import NOW, active_account
 
 CFG = HealthModelConfig()

@@ -7,9 +7,9 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.scoring.account_state import OpenTicket, OverdueInvoice, Response
-from services.scoring.model import score
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.account_state import OpenTicket, OverdueInvoice, Response
+from services.scoring.domain.model import score
+from services.scoring.domain.model_config import HealthModelConfig
 from tests.unit.scoring.states import NOW, active_account
 
 CFG = HealthModelConfig()

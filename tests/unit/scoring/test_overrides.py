@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from services.scoring.components import UsageFacts
-from services.scoring.model import Health
-from services.scoring.model_config import HealthModelConfig
-from services.scoring.overrides import Override, apply_overrides
+from services.scoring.domain.components import UsageFacts
+from services.scoring.domain.model import Health
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.domain.overrides import Override, apply_overrides
 from services.scoring.scorecard.compiled import compile_scorecard
 from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.document import Scorecard

@@ -13,11 +13,11 @@ from pydantic import ValidationError
 
 from services.scoring import handler as handler_module
 from services.scoring import prepared as prepared_module
-from services.scoring.fold import fold_signals
+from services.scoring.domain.fold import fold_signals
+from services.scoring.domain.signal_decode import decode_signal
 from services.scoring.handler import SignalBatchHandler
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.prepared import first_of_each, prepare_batch
-from services.scoring.signal_decode import decode_signal
 from tests.unit.scoring.test_signal_decode import usage, workload_signals
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.scoring.components import adoption
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.components import adoption
+from services.scoring.domain.model_config import HealthModelConfig
 from tests.unit.scoring.states import NOW, active_account
 
 

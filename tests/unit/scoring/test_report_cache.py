@@ -7,10 +7,10 @@ import asyncio
 
 import pytest
 
-from services.scoring import trust
-from services.scoring.accuracy.report import AccuracyReport, HorizonReport
-from services.scoring.accuracy.stats import AucEstimate
 from services.scoring.metrics import ScoringMetrics
+from services.scoring.trust import service as trust
+from services.scoring.trust.accuracy.report import AccuracyReport, HorizonReport
+from services.scoring.trust.accuracy.stats import AucEstimate
 from shared.report_cache import ReportCache, ReportPending
 
 

@@ -9,8 +9,8 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from services.ingest.validation import to_signal, validate_object
-from services.scoring.signal_decode import TrustedUsage, decode_signal
+from services.ingest.domain.validation import to_signal, validate_object
+from services.scoring.domain.signal_decode import TrustedUsage, decode_signal
 from shared.contracts import signal_from_json, signal_to_json
 from tests.support.poison import poison_signals
 from tests.support.workload import events, make_workload
@@ -109,7 +109,7 @@ def test_every_poison_signal_fails_with_the_contract_error() -> None:
 def test_the_vocabulary_cache_never_holds_a_long_string() -> None:
     """Feature and type names are cached; a producer's megabyte-long names are not (the
     cache is bounded in entries, and so in size only if its keys are)."""
-    from services.scoring import signal_decode
+    from services.scoring.domain import signal_decode
 
     usage = next(b for b in map(orjson.loads, workload_signals()) if b["source"] == "usage")
     signal_decode._canonical_bounded.cache_clear()

@@ -1,4 +1,4 @@
-from shared.clock_workers import ranges
+from shared.clock.workers import ranges
 
 
 def test_ranges_cover_every_id_once_in_order() -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from shared.connection_settings import KafkaConnection, KafkaSecurity, PostgresTls
-from shared.db import connect_args
-from shared.kafka_connect import TokenFile, client_options
-from shared.settings import CommonSettings, explain
+from shared.database.engine import connect_args
+from shared.kafka.connect import TokenFile, client_options
+from shared.settings.common import CommonSettings, explain
+from shared.settings.connections import KafkaConnection, KafkaSecurity, PostgresTls
 from shared.stack import certs
 
 TOKEN = "t" * 40

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiokafka import TopicPartition
 
-from shared.consumer_health import ConsumerHealth
+from shared.consumer.health import ConsumerHealth
 
 
 class FakeClock:

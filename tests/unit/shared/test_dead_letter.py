@@ -6,8 +6,7 @@ import base64
 import hashlib
 from datetime import UTC, datetime
 
-from shared.contracts import DlqRecord
-from shared.dead_letter import (
+from shared.consumer.dead_letter import (
     MAX_PAYLOAD_BYTES,
     Origin,
     bounded_key,
@@ -15,7 +14,8 @@ from shared.dead_letter import (
     dead_letter_record,
     key_text,
 )
-from shared.kafka import MAX_MESSAGE_BYTES
+from shared.contracts import DlqRecord
+from shared.kafka.clients import MAX_MESSAGE_BYTES
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 

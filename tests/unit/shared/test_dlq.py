@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from shared.dead_letter import Origin, dead_letter_bytes, dead_letter_record
+from shared.consumer.dead_letter import Origin, dead_letter_bytes, dead_letter_record
 from shared.dlq.attempts import attempt_of, redrive_headers
 from shared.dlq.records import DeadLetter, Selection, parse
 from shared.dlq.redrive import dlq_topics, outcome_of
-from shared.settings import TopicNames
+from shared.settings.common import TopicNames
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 TOPICS = dlq_topics(TopicNames())

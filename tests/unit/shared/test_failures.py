@@ -8,9 +8,9 @@ from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 
+from shared.consumer.failures import FailureKind, classify, describe, reason_code
 from shared.contracts import PaymentEvent
 from shared.errors import DatabaseUnavailable
-from shared.failures import FailureKind, classify, describe, reason_code
 
 
 def wrapped(

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from shared.kafka import Pacer, catch_up, fetch_fresh
+from shared.kafka.clients import Pacer, catch_up, fetch_fresh
 
 A, B = TopicPartition("t", 0), TopicPartition("t", 1)
 

@@ -1,4 +1,4 @@
-"""The collector setting services run with (``shared.gc_tuning``)."""
+"""The collector setting services run with (``shared.service.gc_tuning``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.gc_tuning import YOUNG_THRESHOLD, tune_for_batches
+from shared.service.gc_tuning import YOUNG_THRESHOLD, tune_for_batches
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import asyncio
 
 from aiokafka import TopicPartition
 
-from shared.handover import Handover, rewind
+from services.ingest.handover import Handover, rewind
 
 TP = {TopicPartition("usage.events", 0)}
 

@@ -11,9 +11,11 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from shared.errors import InvalidInput, NotFound
-from shared.http import harden, protected, require_near_now
-from shared.openapi import errors
-from shared.settings import CommonSettings, explain
+from shared.http.auth import protected
+from shared.http.openapi import errors
+from shared.http.params import require_near_now
+from shared.http.server import harden
+from shared.settings.common import CommonSettings, explain
 
 ADMIN = "a" * 32
 READ = "r" * 32

@@ -11,8 +11,8 @@ import textwrap
 import pytest
 from pydantic import SecretStr
 
-from shared.instance import UnsafeLockDir, claim_slot, with_instance_id
-from shared.settings import CommonSettings
+from services.ingest.instance import UnsafeLockDir, claim_slot, with_instance_id
+from shared.settings.common import CommonSettings
 
 TOKEN = SecretStr("unit-token-0123456789abcdef0123456789abcdef")
 
@@ -44,7 +44,7 @@ def test_a_killed_process_frees_its_slot(tmp_path) -> None:
                 f"""
                 import sys, time
                 from pathlib import Path
-                from shared.instance import claim_slot
+                from services.ingest.instance import claim_slot
                 claim = claim_slot("svc", lock_dir=Path({str(tmp_path)!r}), host="h")
                 print(claim.instance_id, flush=True)
                 time.sleep(60)

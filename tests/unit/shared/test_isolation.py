@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from shared.consumer._poison_bisect import apply_isolating
 from shared.errors import DatabaseUnavailable
-from shared.isolation import apply_isolating
 
 
 class FakeRecord:

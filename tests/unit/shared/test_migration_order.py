@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
-from shared.db import MIGRATIONS_DIR, alembic_config
+from shared.database.engine import MIGRATIONS_DIR, alembic_config
 
 
 def _scripts() -> ScriptDirectory:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from services.scoring.model_config import ORDERS, SEGMENTS, HealthModelConfig
-from services.triggers.rules_config import EXITS_INSIDE_ENTERS, PlaybookConfig, SegmentRules
+from services.scoring.domain.model_config import ORDERS, SEGMENTS, HealthModelConfig
+from services.triggers.domain.playbook_config import (
+    EXITS_INSIDE_ENTERS,
+    PlaybookConfig,
+    SegmentRules,
+)
 from shared.schema_rules import ORDER_KEYWORD
 
 

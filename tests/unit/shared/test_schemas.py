@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.scoring.scorecard.cli import DOCUMENTS
+from services.scoring.scorecard_cli import DOCUMENTS
 from shared.contracts.schemas import render_schemas
 
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "deploy" / "schemas"

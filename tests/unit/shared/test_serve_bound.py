@@ -15,7 +15,7 @@ from shared.stack.process import free_port
 APP = """
 import asyncio, contextlib
 from fastapi import FastAPI
-from shared.http import serve
+from shared.http.server import serve
 
 async def stubborn():
     while True:  # like a Kafka client's cleanup waiting for a broker that is gone

@@ -8,10 +8,10 @@ import httpx
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import SecretStr
 
-from shared.deps import get_runtime
+from shared.http.deps import get_runtime
 from shared.metrics import new_registry
-from shared.service import Parts, ServiceSpec, create_service_app
-from shared.settings import CommonSettings
+from shared.service.skeleton import Parts, ServiceSpec, create_service_app
+from shared.settings.common import CommonSettings
 
 TOKEN = "unit-test-token-0123456789abcdef0123456789"
 

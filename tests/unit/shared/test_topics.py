@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from shared.settings import CommonSettings, TopicSpec
-from shared.topics import TopicLayout, TopicMismatch, mismatches
+from shared.kafka.topics import TopicLayout, TopicMismatch, mismatches
+from shared.settings.common import CommonSettings, TopicSpec
 
 
 def test_each_differing_setting_is_named_with_expected_and_actual() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.db import unnest
+from shared.database.engine import unnest
 
 
 def test_each_column_is_cast_to_an_array_of_its_type_in_the_order_given() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.repository.scorecard_population import Scorable
 from services.scoring.scorecard.compiled import compile_scorecard
 from services.scoring.scorecard.default import scorecard_from_config
-from services.scoring.scorecard.population import Scorable
 from tests.support.evaluation.equivalence import Equivalence, compare
 from tests.support.evaluation.report import as_json, table_rows
 from tests.support.evaluation.score import Observed, evaluate

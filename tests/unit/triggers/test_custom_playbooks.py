@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.triggers.decisions import Outcome, on_clock, on_health_changes
-from services.triggers.rules_config import PlaybookConfig
+from services.triggers.domain.decisions import Outcome, on_clock, on_health_changes
+from services.triggers.domain.playbook_config import PlaybookConfig
 from shared.contracts import HealthChange
 from shared.contracts.outputs import Explanation, MeasureExplanation
 from shared.custom_playbooks import CustomPlaybook

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from services.triggers.decisions import Outcome, on_clock, on_health_changes
-from services.triggers.episodes import Episode, Track
-from services.triggers.rules import AccountView
-from services.triggers.rules_config import PlaybookConfig
+from services.triggers.domain.decisions import Outcome, on_clock, on_health_changes
+from services.triggers.domain.episodes import Episode, Track
+from services.triggers.domain.playbook_config import PlaybookConfig
+from services.triggers.domain.playbooks import AccountView
 from shared.contracts import AccountFacts, HealthChange, PlaybookEvent
 
 CFG = PlaybookConfig()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.triggers.rules_config import (
+from services.triggers.domain.playbook_config import (
     PLAYBOOKS,
     SEGMENTS,
     PlaybookConfig,

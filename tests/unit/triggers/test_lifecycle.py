@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.triggers.decisions import on_clock, on_health_changes
-from services.triggers.episodes import Episode, episode_id
-from services.triggers.feedback import Durations, Feedback, as_data, lines, of_data, wilson
+from services.triggers.domain.decisions import on_clock, on_health_changes
+from services.triggers.domain.episodes import Episode, episode_id
+from services.triggers.domain.feedback import Durations, Feedback, as_data, lines, of_data, wilson
+from services.triggers.domain.lifecycle import Request, decide, shown_status
+from services.triggers.domain.playbook_config import PlaybookConfig, Timing
 from services.triggers.feedback_gauges import FeedbackGauges
-from services.triggers.lifecycle import Request, decide, shown_status
 from services.triggers.metrics import TriggersMetrics
-from services.triggers.rules_config import PlaybookConfig, Timing
 from shared.errors import Conflict, InvalidInput
 from tests.unit.triggers.test_decisions import CFG, T0, change
 

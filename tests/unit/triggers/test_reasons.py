@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.triggers.rules import AccountView, onboarding
-from services.triggers.rules_config import PlaybookConfig
+from services.triggers.domain.playbook_config import PlaybookConfig
+from services.triggers.domain.playbooks import AccountView, onboarding
 
 START = datetime(2026, 3, 1, 9, tzinfo=UTC)
 

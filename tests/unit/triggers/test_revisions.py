@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.triggers.decisions import is_newer, on_health_changes
-from services.triggers.episodes import Track
+from services.triggers.domain.decisions import is_newer, on_health_changes
+from services.triggers.domain.episodes import Track
 from shared.contracts import HealthChange, PlaybookEvent
 from tests.unit.triggers.test_decisions import CFG, T0, Account, change
 

@@ -6,12 +6,12 @@ import math
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from services.scoring.accuracy.features import ScorePoint
-from services.scoring.accuracy.outcomes import Outcome
-from services.scoring.accuracy.replay import weighted
-from services.scoring.accuracy.report import History
-from services.scoring.model import plain_band
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.model import plain_band
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.trust.accuracy.features import ScorePoint
+from services.scoring.trust.accuracy.outcomes import Outcome
+from services.scoring.trust.accuracy.replay import weighted
+from services.scoring.trust.accuracy.report import History
 
 OUTCOME_DAY = date(2026, 6, 30)
 # effect of each component on churn (log-odds per 100 points); sentiment is pure noise

@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from services.scoring.accuracy import stats
-from services.scoring.accuracy.features import ScorePoint, cutoff, point_in_time
-from services.scoring.accuracy.outcomes import Outcome
-from services.scoring.accuracy.render import as_data, lines
-from services.scoring.accuracy.report import AccuracyReport, History, build_report
-from services.scoring.accuracy.weights import candidate
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.trust.accuracy import stats
+from services.scoring.trust.accuracy.features import ScorePoint, cutoff, point_in_time
+from services.scoring.trust.accuracy.outcomes import Outcome
+from services.scoring.trust.accuracy.render import as_data, lines
+from services.scoring.trust.accuracy.report import AccuracyReport, History, build_report
+from services.scoring.trust.accuracy.weights import candidate
 from tests.unit.scoring.accuracy.population import OUTCOME_DAY, population
 
 

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from services.scoring.accuracy.outcomes import (
+from services.scoring.trust.accuracy.outcomes import (
     MAX_OUTCOMES_PER_POST,
     OutcomeBatch,
     RenewalUpdate,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.scoring.accuracy.backtest import band_playbooks
-from services.scoring.accuracy.features import ScorePoint
-from services.scoring.accuracy.replay import replay, weighted
-from services.scoring.accuracy.report import History
-from services.scoring.model_config import ComponentWeights, HealthModelConfig
+from services.scoring.domain.model_config import ComponentWeights, HealthModelConfig
+from services.scoring.trust.accuracy.backtest import band_playbooks
+from services.scoring.trust.accuracy.features import ScorePoint
+from services.scoring.trust.accuracy.replay import replay, weighted
+from services.scoring.trust.accuracy.report import History
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 COMPONENTS = {"usage": 90.0, "adoption": 90.0, "support": 20.0, "payment": 20.0, "sentiment": None}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.model_config import HealthModelConfig
 from services.scoring.scorecard.checks import validate
 from services.scoring.scorecard.compiled import compile_scorecard
 from services.scoring.scorecard.default import load, scorecard_from_config

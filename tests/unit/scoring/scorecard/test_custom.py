@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.scoring.account_state import Rollup
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.account_state import Rollup
+from services.scoring.domain.model_config import HealthModelConfig
 from services.scoring.scorecard.checks import validate
 from services.scoring.scorecard.compiled import compile_scorecard
 from services.scoring.scorecard.default import scorecard_from_config

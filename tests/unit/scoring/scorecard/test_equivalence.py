@@ -9,14 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.scoring.account_state import (
-    AccountState,
-    OpenTicket,
-    OverdueInvoice,
-    Response,
-)
-from services.scoring.model import Health, score
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.account_state import AccountState, OpenTicket, OverdueInvoice, Response
+from services.scoring.domain.model import Health, score
+from services.scoring.domain.model_config import HealthModelConfig
 from services.scoring.scorecard.compiled import compile_scorecard
 from services.scoring.scorecard.default import DEFAULT_PATH, load, scorecard_from_config
 from services.scoring.scorecard.evaluate import evaluate

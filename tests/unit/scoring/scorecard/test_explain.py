@@ -10,17 +10,17 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.scoring.account_state import AccountState, OpenTicket, Response
-from services.scoring.model import score
-from services.scoring.model_config import HealthModelConfig
+from services.scoring.domain.account_state import AccountState, OpenTicket, Response
+from services.scoring.domain.model import score
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.live_scorecard import LiveScorecard, ScoringEngine
 from services.scoring.scorecard.checks import validate
 from services.scoring.scorecard.compiled import compile_scorecard
 from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.evaluate import evaluate
 from services.scoring.scorecard.explain import Explainer
-from services.scoring.scorecard.live import LiveScorecard, ScoringEngine
-from shared.config_store import VersionedConfig
 from shared.contracts import Explanation
+from shared.database.config_store import VersionedConfig
 from tests.unit.scoring.scorecard.test_equivalence import wider_states
 from tests.unit.scoring.states import NOW, active_account
 from tests.unit.scoring.test_model_properties import states

@@ -18,16 +18,22 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.scoring.account_state import AccountState, Rollup, UserDay, decode_day, rollup_key
-from services.scoring.fold import fold_signals
-from services.scoring.model_config import HealthModelConfig
-from services.scoring.rollup_index import StoredDay, StoredRollups, StoredUserDays
+from services.scoring.domain.account_state import (
+    AccountState,
+    Rollup,
+    UserDay,
+    decode_day,
+    rollup_key,
+)
+from services.scoring.domain.fold import fold_signals
+from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.domain.rollup_index import StoredDay, StoredRollups, StoredUserDays
+from services.scoring.domain.signal_decode import ScoringSignal, TrustedUsage
 from services.scoring.scorecard.checks import validate
 from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.document import Measure
 from services.scoring.scorecard.measures import Context, raw_reader
 from services.scoring.scorecard.rollup_measures import needs_of, reads_rollups
-from services.scoring.signal_decode import ScoringSignal, TrustedUsage
 from shared.contracts.signals import PaymentSignal, SurveySignal, TicketSignal
 from tests.unit.scoring.states import NOW
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import yaml
 
-from services.scoring.account_state import AccountState
-from services.scoring.accuracy.features import cutoff
-from services.scoring.accuracy.outcomes import Outcome
+from services.scoring.domain.account_state import AccountState
 from services.scoring.scorecard.backtest import horizon, lines
 from services.scoring.scorecard.candidate import is_scorecard, scorecard_candidate
 from services.scoring.scorecard.default import DEFAULT_PATH
 from services.scoring.scorecard.diff import BandDiff
 from services.scoring.scorecard.diff import lines as diff_lines
+from services.scoring.trust.accuracy.features import cutoff
+from services.scoring.trust.accuracy.outcomes import Outcome
 from tests.unit.scoring.states import NOW, active_account
 
 

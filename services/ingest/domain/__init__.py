@@ -1,0 +1,1 @@
+"""Ingest's pure logic: validation, routing, watermarks. No I/O."""

@@ -1,0 +1,2 @@
+"""Score trust: outcomes in, accuracy out (``accuracy/``, pure), the shadow model,
+their API, CLI and SQL, together."""

@@ -1,0 +1,1 @@
+"""The clock: a periodic pass over every account, in chunks, across processes."""

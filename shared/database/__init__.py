@@ -1,0 +1,1 @@
+"""PostgreSQL: engine and sessions, advisory locks, versioned configs."""

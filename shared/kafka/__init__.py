@@ -1,0 +1,1 @@
+"""Kafka: clients with safe defaults, their connection options, the topics."""

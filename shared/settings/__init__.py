@@ -1,0 +1,1 @@
+"""Settings shared by every service, and how they connect securely."""
