@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-# Runs inside either tree: only names both have had since the benchmark's first version.
+# Runs inside either tree: only names both have had since the benchmark's first version
+# (under the module each layout gives them).
 # Each row gets a database of its own, made and migrated by that tree.
 PROBE = """
 import asyncio, json, sys, uuid
@@ -31,8 +32,12 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from bench import latency, throughput
 from bench.run import topics
-from shared.database.engine import migrate
-from shared.kafka.clients import ensure_topics
+try:  # the layout since shared/ has subpackages
+    from shared.database.engine import migrate
+    from shared.kafka.clients import ensure_topics
+except ImportError:  # a release from before it
+    from shared.db import migrate
+    from shared.kafka import ensure_topics
 
 async def database(base_url):
     base = make_url(base_url)
