@@ -50,8 +50,13 @@ def plain_band(score: float, cfg: HealthModelConfig) -> str:
 
 
 def band_for(score: float, previous: str | None, cfg: HealthModelConfig) -> str:
-    """Leaving a band takes crossing its threshold by ``hysteresis`` points."""
-    green, yellow, margin = cfg.green_min, cfg.yellow_min, cfg.hysteresis
+    return hysteresis_band(score, previous, cfg.green_min, cfg.yellow_min, cfg.hysteresis)
+
+
+def hysteresis_band(
+    score: float, previous: str | None, green: float, yellow: float, margin: float
+) -> str:
+    """Leaving a band takes crossing its threshold by ``margin`` points."""
     if previous == "green":
         green -= margin
     elif previous == "red":

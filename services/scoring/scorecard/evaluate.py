@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from services.scoring.domain.account_state import AccountState
 from services.scoring.domain.components import UsageFacts, usage_facts
-from services.scoring.domain.model import Health
+from services.scoring.domain.model import Health, hysteresis_band
 from services.scoring.scorecard import templates
 from services.scoring.scorecard.compiled import (
     Check,
@@ -110,14 +110,7 @@ def risk_cap(card: CompiledScorecard, values: Values) -> float:
 
 
 def band_after(card: CompiledScorecard, score: float, previous: str | None) -> str:
-    green, yellow, margin = card.green_min, card.yellow_min, card.hysteresis
-    if previous == "green":
-        green -= margin
-    elif previous == "red":
-        yellow += margin
-    elif previous == "yellow":
-        green, yellow = green + margin, yellow - margin
-    return "green" if score >= green else "yellow" if score >= yellow else "red"
+    return hysteresis_band(score, previous, card.green_min, card.yellow_min, card.hysteresis)
 
 
 def _reference_band(
