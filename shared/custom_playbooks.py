@@ -108,7 +108,16 @@ class CustomPlaybook(BaseModel):
     cooldown_hours: Hours = 0
     due_hours: Annotated[float, Field(gt=0, le=24 * 3650)] = 72
     segments: list[PlaybookName] = Field(default_factory=list, max_length=50)
-    payload: dict[PlaybookName, PayloadValue] = Field(default_factory=dict, max_length=20)
+    # keys are names: the JSON Schema says so (``patternProperties`` alone would let any
+    # other key through, which validation then refuses)
+    payload: dict[PlaybookName, PayloadValue] = Field(
+        default_factory=dict,
+        max_length=20,
+        json_schema_extra={
+            "propertyNames": {"pattern": NAME_PATTERN},
+            "additionalProperties": False,
+        },
+    )
 
     def applies_to(self, segment: str) -> bool:
         return not self.segments or segment in self.segments

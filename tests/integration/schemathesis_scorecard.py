@@ -22,7 +22,9 @@ from services.scoring.scorecard.checks import (
     RETENTION_DAYS,
     WINDOWED,
 )
+from services.scoring.scorecard.document import COMPARE
 from services.scoring.scorecard.rollup_measures import FILTERS
+from services.scoring.scorecard.segments import BUILT_IN, TEXT_OPS
 from shared.custom_playbooks import BUILT_IN_PLAYBOOKS, FACTS
 
 Doc = dict[str, Any]
@@ -46,11 +48,10 @@ def make_consistent(card: Doc) -> None:
     for flag in flags:
         _conditions(flag.get("when", []), names, first)
     segments = [s["name"] for s in card.get("segments", [])]
+    kinds = _attributes(card)
     for segment in card.get("segments", []):
         for condition in segment.get("when", []):
-            listed = condition["op"] in ("in", "not_in")
-            if listed != isinstance(condition["value"], list):
-                condition["value"] = ["x"] if listed else 0
+            _attribute_condition(condition, kinds)
     if card.get("default_segment") in segments:
         card["default_segment"] = _fresh(card["default_segment"], set(segments))
     everyone = [c["name"] for c in card.get("components", [])]
@@ -69,6 +70,36 @@ def make_consistent(card: Doc) -> None:
     for key, known in (("trend", {"trend"}), ("low_coverage", {"coverage"})):
         if key in reasons:
             reasons[key] = _template(reasons[key], known)
+
+
+def _attributes(card: Doc) -> dict[str, str]:
+    """Declared attributes unique and none built in; every attribute a condition may read."""
+    declared: list[Doc] = card.get("attributes", [])
+    taken = set(BUILT_IN)
+    for attribute in declared:
+        if attribute["name"] in taken:
+            attribute["name"] = _fresh(attribute["name"], taken)
+        taken.add(attribute["name"])
+    return {**BUILT_IN, **{a["name"]: a["type"] for a in declared}}
+
+
+def _attribute_condition(condition: Doc, kinds: dict[str, str]) -> None:
+    """A known attribute, an op its kind takes, a value that op takes."""
+    if condition["attribute"] not in kinds:
+        condition["attribute"] = "arr"
+    value, op = condition["value"], condition["op"]
+    if kinds[condition["attribute"]] == "number":
+        if op not in COMPARE:
+            condition["op"] = "<"
+        if not isinstance(value, int | float):
+            condition["value"] = 0
+        return
+    if op not in TEXT_OPS:
+        condition["op"] = op = "in"
+    if op in ("in", "not_in") and not isinstance(value, list):
+        condition["value"] = ["x"]
+    elif op not in ("in", "not_in") and not isinstance(value, str):
+        condition["value"] = "x"
 
 
 def fix_playbook_shapes(card: Doc) -> None:
