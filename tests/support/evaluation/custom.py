@@ -1,9 +1,14 @@
-"""The evaluation's custom scorecard: the default plus one measure and one playbook.
+"""The scorecards ``make evaluate`` stores as live: the default, and a custom one.
 
-The measure counts ``api_call`` usage over 14 days (read from the daily rollups, a
-usage type the built-in model does not tell apart); the playbook
-``integration_broken`` opens when it is zero. Nothing in it touches the score: it
-scores every account as the default does, so the default's thresholds still hold.
+``default``: the default scorecard (``scorecard_from_config`` of the default model
+config) stored as any scorecard is, so scoring runs the scorecard engine on it, not
+the built-in model it equals.
+
+``custom``: the default plus one measure and one playbook. The measure counts
+``api_call`` usage over 14 days (read from the daily rollups, a usage type the
+built-in model does not tell apart); the playbook ``integration_broken`` opens when it
+is zero. Nothing in it touches the score: it scores every account as the default
+does, so the default's thresholds still hold.
 """
 
 from __future__ import annotations
@@ -18,9 +23,33 @@ from services.scoring.domain.model_config import HealthModelConfig
 from services.scoring.scorecard.checks import validate
 from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.document import Scorecard
+from tests.support.evaluation.truth import Truth
 from tests.support.workload import CUSTOM_PLAYBOOK
 
 MEASURE = "api_calls_14d"
+DEFAULT, CUSTOM = "default", "custom"
+SCORECARDS = (DEFAULT, CUSTOM)
+# the heading of each one's results
+TITLES = {
+    DEFAULT: "Default scorecard live (stored as the live scorecard: the scorecard engine scores)",
+    CUSTOM: f"Custom scorecard live (the default + `{MEASURE}` and `{CUSTOM_PLAYBOOK}`;"
+    " in `scorecard-later` applied once the history is in)",
+}
+
+
+def expected_segments(name: str, truth: Truth) -> dict[str, str]:
+    """The segment each account must end in with scorecard ``name`` live: its ARR segment
+    (both scorecards cut segments by ARR alone)."""
+    return dict(truth.segment)
+
+
+def scorecard_named(name: str) -> Scorecard:
+    """One of ``SCORECARDS``."""
+    if name == DEFAULT:
+        return scorecard_from_config(HealthModelConfig())
+    if name == CUSTOM:
+        return custom_scorecard()
+    raise ValueError(f"unknown scorecard {name!r}; one of {', '.join(SCORECARDS)}")
 
 
 def custom_scorecard() -> Scorecard:
