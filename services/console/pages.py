@@ -15,7 +15,6 @@ from services.console.upstream import NotAvailable, segment
 from services.console.web import console, render, signed_in, token_of
 
 router = APIRouter()
-SEGMENTS = ("enterprise", "mid_market", "smb", "self_serve")
 SORTS = ("account_id", "score", "-score")
 STATUSES = ("open", "resolved", "closed", "held_back")
 # "segment" is also the name of the path-segment quoting helper
@@ -40,7 +39,7 @@ async def accounts(
 ) -> HTMLResponse:
     """A form sends "" for "any": values off the lists mean no filter, not an error page."""
     session = signed_in(request)
-    band_, seg_ = _pick(band, pipeline_view.BANDS), _pick(segment_, SEGMENTS)
+    band_, seg_ = _pick(band, pipeline_view.BANDS), pipeline_view.segment_filter(segment_)
     sort = _pick(sort, SORTS) or "account_id"
     c = console(request)
     prefix = q.strip()[:128]
@@ -76,7 +75,7 @@ async def accounts(
         filters=filters,
         counts=counts,
         bands=pipeline_view.BANDS,
-        segments=pipeline_view.SEGMENTS,
+        segments=pipeline_view.segments_of(counts.value if counts.ok else {}),
         sorts=SORTS,
     )
 
@@ -186,14 +185,15 @@ async def playbooks(
     params = {
         "status": status,
         "playbook": playbook.strip()[:64],
-        "segment": _pick(segment_, SEGMENTS),
+        "segment": pipeline_view.segment_filter(segment_),
         "account_id": account_id.strip()[:128],
         "limit": console(request).settings.console_page_size,
         "cursor": cursor,
     }
-    queue, feedback = await panels(
+    queue, feedback, counts = await panels(
         up.get("triggers", "/v1/playbooks/episodes", token, params),
         up.get("triggers", "/v1/playbooks/feedback", token, _report_age(request)),
+        console(request).cache.get("distribution", lambda: _distribution(request)),
     )
     items = sorted(queue.value["items"], key=_due) if queue.ok else []
     return render(
@@ -205,7 +205,7 @@ async def playbooks(
         next_cursor=queue.value.get("next_cursor") if queue.ok else None,
         feedback=feedback,
         filters={k: params[k] for k in ("status", "playbook", "segment", "account_id")},
-        segments=SEGMENTS,
+        segments=pipeline_view.segments_of(counts.value if counts.ok else {})[:-1],
         statuses=STATUSES,
     )
 

@@ -7,8 +7,9 @@ through :class:`shared.metrics.ConsumerMetricSet` (``*_consumer_lag_messages``,
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,7 +17,9 @@ from prometheus_client.samples import Sample
 
 DISTRIBUTION = "vigil_scoring_accounts"
 BANDS = ("green", "yellow", "red")
+# the built-in model's, always listed; a scorecard's own segments join them when scored
 SEGMENTS = ("enterprise", "mid_market", "smb", "self_serve", "unknown")
+SEGMENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")  # as a scorecard spells one
 
 
 @dataclass
@@ -126,3 +129,15 @@ def distribution(text: str) -> dict[str, dict[str, int]]:
             band = s.labels.get("band", "?")
             table.setdefault(band, {})[s.labels.get("segment", "unknown")] = int(s.value)
     return table
+
+
+def segments_of(table: Mapping[str, Mapping[str, int]]) -> tuple[str, ...]:
+    """The built-in segments, then any other a scorecard scored accounts in, ``unknown`` last."""
+    seen = {name for row in table.values() for name in row}
+    others = sorted(n for n in seen if n not in SEGMENTS and SEGMENT_NAME.fullmatch(n))
+    return (*SEGMENTS[:-1], *others, SEGMENTS[-1])
+
+
+def segment_filter(value: str) -> str | None:
+    """A segment asked for in a form: any name a scorecard could give ("" or other: none)."""
+    return value if SEGMENT_NAME.fullmatch(value) else None

@@ -22,7 +22,12 @@ from services.scoring.domain.config_check import REFERENCE, sample_accounts
 from services.scoring.domain.model import Health, score
 from services.scoring.domain.model_config import HealthModelConfig
 from services.scoring.scorecard.checks import cross_reference_errors
-from services.scoring.scorecard.compiled import CompiledScorecard, Values, compile_scorecard
+from services.scoring.scorecard.compiled import (
+    CompiledScorecard,
+    Values,
+    compile_scorecard,
+    version_of,
+)
 from services.scoring.scorecard.default import scorecard_from_config
 from services.scoring.scorecard.document import Scorecard
 from services.scoring.scorecard.evaluate import evaluate, measure_values
@@ -38,6 +43,11 @@ class LiveScorecard(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     scorecard: Scorecard | None = None
+
+
+def live_version(model: HealthModelConfig, live: LiveScorecard) -> str:
+    """What scores name as their ``model_version``: the stored scorecard's, or the model's."""
+    return version_of(live.scorecard) if live.scorecard is not None else model.model_version
 
 
 class ScorecardFailure(ValueError):

@@ -3,7 +3,8 @@
 PUT checks a document with the checks of ``vigil scorecard validate`` (every error
 with its path, 422) and then as a stored config is checked (it compiles and scores
 sample accounts); the stored version is followed by every replica, and one of them
-re-scores every account (``services.scoring.scorecard_sync``).
+re-scores every account (``services.scoring.scorecard_sync``). DELETE goes back to
+the built-in model the same way.
 """
 
 from __future__ import annotations
@@ -86,6 +87,16 @@ async def put_scorecard(
     await runtime.scorecard_store.update(
         session, LiveScorecard(scorecard=body), changed_by=actor(request)
     )
+    return await _view(runtime, session)
+
+
+@router.delete("/config/scorecard", response_model=ScorecardView)
+async def reset_scorecard(
+    request: Request, runtime: RuntimeDep, session: SessionDep
+) -> ScorecardView:
+    """Go back to the built-in model: stored as a new version (the history keeps the
+    scorecard it replaces), followed by every replica, every account re-scored with it."""
+    await runtime.scorecard_store.update(session, LiveScorecard(), changed_by=actor(request))
     return await _view(runtime, session)
 
 

@@ -167,20 +167,18 @@ def diff(
         typer.echo(line)
 
 
+URL_OPTION = typer.Option(envvar="VIGIL_SCORING_URL", help="The scoring service")
+TOKEN_OPTION = typer.Option(envvar="VIGIL_API_TOKEN", help="An admin token", show_default=False)
+
+
 @app.command()
 def apply(
     file: Annotated[Path, typer.Argument(help="Scorecard (YAML or JSON)", exists=True)],
-    url: Annotated[
-        str, typer.Option(envvar="VIGIL_SCORING_URL", help="The scoring service")
-    ] = "http://127.0.0.1:8082",
-    token: Annotated[
-        str, typer.Option(envvar="VIGIL_API_TOKEN", help="An admin token", show_default=False)
-    ] = "",
+    url: Annotated[str, URL_OPTION] = "http://127.0.0.1:8082",
+    token: Annotated[str, TOKEN_OPTION] = "",
 ) -> None:
     """Make a scorecard live (PUT /v1/config/scorecard): checked here, then by the service;
     prints the stored version. Every account is re-scored with it shortly after."""
-    import httpx
-
     from services.scoring.scorecard.default import load
 
     card, errors = load(file)
@@ -188,23 +186,41 @@ def apply(
         for error in errors:
             typer.echo(error, err=True)
         raise typer.Exit(1)
+    _send("PUT", url, token, card.model_dump(mode="json"))
+
+
+@app.command()
+def reset(
+    url: Annotated[str, URL_OPTION] = "http://127.0.0.1:8082",
+    token: Annotated[str, TOKEN_OPTION] = "",
+) -> None:
+    """Go back to the built-in model (DELETE /v1/config/scorecard); every account is
+    re-scored with it shortly after. The replaced scorecard stays in the history."""
+    _send("DELETE", url, token, None)
+
+
+def _send(method: str, url: str, token: str, body: Any) -> None:
+    import httpx
+
     if not token:
         typer.echo("an admin token is needed: --token or VIGIL_API_TOKEN", err=True)
         raise typer.Exit(2)
     try:
-        response = httpx.put(
+        response = httpx.request(
+            method,
             f"{url.rstrip('/')}/v1/config/scorecard",
-            json=card.model_dump(mode="json"),
+            json=body,
             headers={"Authorization": f"Bearer {token}"},
             timeout=30,
         )
     except httpx.HTTPError as error:
         typer.echo(f"cannot reach scoring at {url}: {error}", err=True)
         raise typer.Exit(1) from None
-    body = response.json() if response.headers.get("content-type") == "application/json" else {}
+    reply = response.json() if response.headers.get("content-type") == "application/json" else {}
     if response.status_code != 200:
         typer.echo(
-            f"refused ({response.status_code}): {body.get('detail', response.text)}", err=True
+            f"refused ({response.status_code}): {reply.get('detail', response.text)}", err=True
         )
         raise typer.Exit(1)
-    typer.echo(f"applied: version {body['version']} ({body['scorecard_version']})")
+    live = "the built-in model" if reply["live"] == "model" else reply["scorecard_version"]
+    typer.echo(f"applied: version {reply['version']} ({live})")

@@ -3,6 +3,7 @@ once per ``feedback_refresh_s``: it aggregates the window's episodes)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -11,8 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.triggers import episode_repository as repo
 from services.triggers.domain.feedback import Feedback
-from services.triggers.domain.playbook_config import PLAYBOOKS, SEGMENTS
 from services.triggers.metrics import TriggersMetrics
+
+# a scorecard's playbooks and segments are names like the built-in ones (at most 50 and
+# 51 of them); the cap keeps the series bounded whatever the episodes table holds
+NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+MAX_PAIRS = 2000
 
 
 class FeedbackGauges:
@@ -30,7 +35,8 @@ class FeedbackGauges:
         self._last = time.monotonic()
 
     def show(self, rows: Sequence[Feedback]) -> None:
-        """Set every gauge from ``rows``; labels only from the known playbooks and segments."""
+        """Set every gauge from ``rows``: built-in and custom playbooks and segments alike,
+        labels only from well-formed names, at most ``MAX_PAIRS`` (playbook, segment)."""
         m = self._metrics
         gauges = (
             m.feedback_closed,
@@ -42,9 +48,8 @@ class FeedbackGauges:
         )
         for g in gauges:
             g.clear()  # a pair that left the window leaves the gauges
-        for row in rows:
-            if row.playbook not in PLAYBOOKS or row.segment not in SEGMENTS:
-                continue
+        named = [r for r in rows if NAME.fullmatch(r.playbook) and NAME.fullmatch(r.segment)]
+        for row in named[:MAX_PAIRS]:
             labels = (row.playbook, row.segment)
             for resolution, count in row.closed.items():
                 m.feedback_closed.labels(*labels, resolution).set(count)

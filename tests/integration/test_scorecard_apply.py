@@ -72,5 +72,10 @@ async def test_apply_stores_a_version_and_shows_a_refusal(
         assert "refused (422)" in refused.output and "sample-healthy" in refused.output, (
             refused.output
         )
+        reset = CliRunner().invoke(
+            app, ["scorecard", "reset", "--url", process.url, "--token", TOKEN]
+        )
+        assert reset.exit_code == 0, reset.output
+        assert reset.output == "applied: version 3 (the built-in model)\n"
     finally:
         process.stop()

@@ -211,3 +211,12 @@ async def test_every_replica_follows_the_stored_scorecard(infra, topic_names, da
         assert stored.status_code == 200, stored.text
         await wait_for(lambda: other.current().custom, timeout_s=20, what="the other follows")
         assert other.live_card().version == "ops-7"
+
+        # back to the built-in model: a new version, which every replica follows too
+        reset = await first.delete("/v1/config/scorecard")
+        assert reset.status_code == 200, reset.text
+        assert (reset.json()["version"], reset.json()["live"]) == (3, "model")
+        assert reset.json()["changed_by"].startswith("admin token sha256:")
+        await wait_for(lambda: not other.current().custom, timeout_s=20, what="back to the model")
+        refused = await first.delete("/v1/config/scorecard", headers={"Authorization": "Bearer x"})
+        assert refused.status_code == 401

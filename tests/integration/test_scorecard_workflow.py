@@ -178,6 +178,8 @@ async def test_a_scorecard_shadow_that_raises_on_some_accounts_never_fails_live_
     document = yaml.safe_load(DEFAULT_PATH.read_text())
     with_seat_usage(document)
     async with scoring_api(settings) as api:
+        live = yaml.safe_load(DEFAULT_PATH.read_text()) | {"version": "live-1"}
+        assert (await api.put("/v1/config/scorecard", json=live)).status_code == 200
         bad = dict(document, default_segment="nowhere")
         refused = await api.put("/v1/model/shadow", json=bad)
         assert refused.status_code == 422
@@ -207,6 +209,7 @@ async def test_a_scorecard_shadow_that_raises_on_some_accounts_never_fails_live_
     assert f'vigil_shadow_errors_total{{where="scoring"}} {float(len(poisoned))}' in metrics
     assert 'vigil_scoring_dead_letters_total{reason="handler_error"}' not in metrics
     assert status["candidate_model_version"] == version
+    assert status["live_model_version"].startswith("live-1+")  # the scorecard scores name
     assert status["band_changes"]["scored"] == CANARIES - len(poisoned)
     assert status["candidate"]["version"] == "seat-usage"
     assert promote.status_code == 409 and "vigil scorecard apply" in promote.text

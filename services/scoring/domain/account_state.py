@@ -111,6 +111,9 @@ class AccountState:
     first_seen_at: datetime
     arr: Decimal | None = None
     seats: int | None = None
+    plan: str | None = None
+    # extra fields of subscription events (``region`` …): what a scorecard's segments read
+    attributes: Mapping[str, str | float] = field(default_factory=dict)
     started_at: datetime | None = None
     renewal_at: date | None = None
     canceled_at: datetime | None = None
@@ -165,6 +168,10 @@ class AccountRow(AccountFacts, JudgedAt, Protocol):
     def account_id(self) -> str: ...
     @property
     def first_seen_at(self) -> datetime: ...
+    @property
+    def plan(self) -> str | None: ...
+    @property
+    def attributes(self) -> Mapping[str, Any] | None: ...
     @property
     def last_downgrade_at(self) -> datetime | None: ...
     @property

@@ -14,7 +14,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from services.scoring.domain.account_state import rollup_key
+from services.scoring.domain.attributes import Stamped, stamp, subscription_attributes
 from services.scoring.domain.signal_decode import ScoringSignal
 
 
@@ -34,6 +37,13 @@ class AccountRow:
     started_at: datetime | None = None
     canceled_at: datetime | None = None
     downgraded_at: datetime | None = None
+    # extra fields of subscription events: per name, the latest event carrying it wins
+    attributes: dict[str, Stamped] = field(default_factory=dict)
+
+    @property
+    def attributes_json(self) -> str | None:
+        """``attributes`` as the ``accounts.attributes`` column stores them (None: no change)."""
+        return orjson.dumps(self.attributes).decode() if self.attributes else None
 
 
 @dataclass
@@ -185,6 +195,8 @@ def _fold_payment(changes: BatchChanges, s: Any) -> None:
         row.plan = s.plan or row.plan
         row.currency = s.currency or row.currency
         row.renewal_at = s.renewal_at or row.renewal_at
+        # folded in event-time order: a later event's value replaces an earlier one's
+        row.attributes.update(stamp(subscription_attributes(s.model_extra), s.occurred_at))
         if s.type == "subscription_started":
             row.started_at = s.occurred_at
             row.canceled_at = None

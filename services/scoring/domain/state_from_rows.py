@@ -14,6 +14,7 @@ from services.scoring.domain.account_state import (
     OverdueInvoice,
     Response,
 )
+from services.scoring.domain.attributes import latest_values
 from services.scoring.domain.rollup_index import StoredRollups, StoredUserDays
 
 Rows = Mapping[str, list[Any]]
@@ -35,6 +36,8 @@ def build_state(account: AccountRow, related: Mapping[str, Rows]) -> AccountStat
         first_seen_at=account.first_seen_at,
         arr=account.arr,
         seats=account.seats,
+        plan=account.plan,
+        attributes=latest_values(account.attributes),
         started_at=account.started_at,
         renewal_at=account.renewal_at,
         canceled_at=account.canceled_at,

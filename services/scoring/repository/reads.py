@@ -46,8 +46,8 @@ QUERIES = {
 
 
 LOCKED_COLUMNS = (
-    "account_id, first_seen_at, last_event_at, arr, seats, started_at, renewal_at,"
-    " canceled_at, last_downgrade_at, first_value_at, score, band, scored_as_of,"
+    "account_id, first_seen_at, last_event_at, arr, seats, plan, attributes, started_at,"
+    " renewal_at, canceled_at, last_downgrade_at, first_value_at, score, band, scored_as_of,"
     " published_facts, health_revision, overrides"
 )
 

@@ -177,7 +177,12 @@ async def outcome_states(
     earliest = min(cutoff(o, max(horizons)) for o in outcomes)
     states: dict[str, AccountState] = {}
     ids = [o.account_id for o in outcomes]
-    async for page in states_of(sessions, ids, state_needs(*cards), earliest, chunk):
+    needs = state_needs(*cards)
+    # the users' and features' active days put their use back at each cut-off (past_state)
+    needs = replace(
+        needs, rollups=True, user_days=True, rollup_days=max(needs.rollup_days, needs.state_days)
+    )
+    async for page in states_of(sessions, ids, needs, earliest, chunk):
         states.update((s.account_id, s.state) for s in page)
     return states
 

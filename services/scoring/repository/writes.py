@@ -93,17 +93,19 @@ ACCOUNT_COLUMNS = {
     "started_at": "timestamptz",
     "canceled_at": "timestamptz",
     "downgraded_at": "timestamptz",
+    "attributes_json": "text",
 }
 
 # {rows}: the ACCOUNT_COLUMNS rows
 UPSERT_ACCOUNTS = """
     INSERT INTO accounts AS a (account_id, first_seen_at, last_event_at, subscription_at, arr,
-        seats, plan, currency, renewal_at, started_at, canceled_at, last_downgrade_at)
+        seats, plan, currency, renewal_at, started_at, canceled_at, last_downgrade_at, attributes)
     SELECT u.account_id, u.first_seen_at, u.last_event_at, u.subscription_at, u.arr, u.seats,
-        u.plan, u.currency, u.renewal_at, u.started_at, u.canceled_at, u.downgraded_at
+        u.plan, u.currency, u.renewal_at, u.started_at, u.canceled_at, u.downgraded_at,
+        COALESCE(CAST(u.attributes AS jsonb), '{{}}')
     FROM {rows}
       AS u(account_id, first_seen_at, last_event_at, subscription_at, subscription_event, arr,
-        seats, plan, currency, renewal_at, started_at, canceled_at, downgraded_at)
+        seats, plan, currency, renewal_at, started_at, canceled_at, downgraded_at, attributes)
     ON CONFLICT (account_id) DO UPDATE SET
         first_seen_at = LEAST(a.first_seen_at, EXCLUDED.first_seen_at),
         last_event_at = GREATEST(a.last_event_at, EXCLUDED.last_event_at),
@@ -120,6 +122,8 @@ UPSERT_ACCOUNTS = """
               THEN COALESCE(EXCLUDED.seats, a.seats) ELSE COALESCE(a.seats, EXCLUDED.seats) END,
         plan = CASE WHEN a.subscription_at IS NULL OR EXCLUDED.subscription_at >= a.subscription_at
               THEN COALESCE(EXCLUDED.plan, a.plan) ELSE COALESCE(a.plan, EXCLUDED.plan) END,
+        attributes = CASE WHEN EXCLUDED.attributes = '{{}}' THEN a.attributes
+              ELSE account_attributes_merge(a.attributes, EXCLUDED.attributes) END,
         currency = COALESCE(EXCLUDED.currency, a.currency),
         renewal_at = CASE WHEN a.subscription_at IS NULL
               OR EXCLUDED.subscription_at >= a.subscription_at

@@ -6,7 +6,8 @@ For each outcome, the account's measures are computed at the horizon's cut-off
 on the past at once, with no replay. The live scorecard is recomputed the same way,
 so the two AUCs compare like with like. What state keeps only as of now (ARR, seats,
 open tickets, overdue invoices) is read as it is now: a closed ticket or a paid
-invoice no longer counts against the past.
+invoice no longer counts against the past. Users and features active again since
+the cut-off are put back at their last active day before it (``past_state``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from services.scoring.domain.account_state import AccountState
 from services.scoring.scorecard.candidate import ScorecardCandidate
 from services.scoring.scorecard.evaluate import evaluate, measure_values
 from services.scoring.scorecard.measures import PointsFn, points
+from services.scoring.scorecard.past_state import state_at
 from services.scoring.trust.accuracy import stats
 from services.scoring.trust.accuracy.features import cutoff
 from services.scoring.trust.accuracy.outcomes import Outcome
@@ -89,10 +91,11 @@ def horizon(
     shapes = _measure_points(candidate)
     failed = 0
     for outcome in sorted(outcomes, key=lambda o: (o.account_id, o.on, o.kind)):
-        state = states.get(outcome.account_id)
+        stored = states.get(outcome.account_id)
         at = cutoff(outcome, days)
-        if state is None or state.first_seen_at > at:
+        if stored is None or stored.first_seen_at > at:
             continue
+        state = state_at(stored, at)
         try:
             old = evaluate(live.compiled, state, at)
             new = evaluate(candidate.compiled, state, at)

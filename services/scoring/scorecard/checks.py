@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from services.scoring.scorecard import templates
 from services.scoring.scorecard.document import Condition, Measure, Reason, Scorecard
 from services.scoring.scorecard.rollup_measures import FILTERS
+from services.scoring.scorecard.segments import segment_errors
 from shared.custom_playbooks import BUILT_IN_PLAYBOOKS, CustomPlaybook
 
 # a scorecard whose windows need more history than the rollups keep is refused: the
@@ -131,13 +132,7 @@ def _cross_references(card: Scorecard, retention_days: int) -> Iterable[str]:
     yield from _weights(card, [*segments, card.default_segment], components)
     if not card.bands.yellow_min < card.bands.green_min:
         yield "bands.yellow_min: must be below green_min"
-    for i, segment in enumerate(card.segments):
-        for j, condition in enumerate(segment.when):
-            listed = isinstance(condition.value, list)
-            if listed != (condition.op in ("in", "not_in")):
-                yield f"segments[{i}].when[{j}].value: {condition.op} takes " + (
-                    "a list of values" if not listed else "a number"
-                )
+    yield from segment_errors(card)
     for i, flag in enumerate(card.risk.flags):
         yield from _conditions(f"risk.flags[{i}].when", flag.when, measures)
     for key, names in (("trend", {"trend"}), ("low_coverage", {"coverage"})):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -13,7 +12,7 @@ from services.scoring.domain.account_state import NO_NEEDS, AccountState, StateN
 from services.scoring.scorecard import templates
 from services.scoring.scorecard.checks import RETENTION_DAYS, cross_reference_errors
 from services.scoring.scorecard.document import (
-    AttributeCondition,
+    COMPARE,
     Component,
     Condition,
     Reason,
@@ -28,19 +27,11 @@ from services.scoring.scorecard.measures import (
     shared_points,
 )
 from services.scoring.scorecard.rollup_measures import needs_of
+from services.scoring.scorecard.segments import attribute_kinds, compile_condition
 from shared.custom_playbooks import CustomPlaybook
 
 Values = Mapping[str, float | None]
 Check = Callable[[Values], bool]
-
-COMPARE: dict[str, Callable[[float, float], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,26 +103,6 @@ def _check(c: Condition) -> Check:
     return check
 
 
-def _attribute(c: AttributeCondition) -> Callable[[AccountState], bool]:
-    def value(state: AccountState) -> float | str | None:
-        if c.attribute == "arr":
-            return None if state.arr is None else float(state.arr)
-        if c.attribute == "seats":
-            return None if state.seats is None else float(state.seats)
-        return None  # plan and declared extra fields are not in AccountState yet
-
-    if isinstance(c.value, list):
-        wanted, inside = frozenset(c.value), c.op == "in"
-        return lambda state: (v := value(state)) is not None and (str(v) in wanted) == inside
-    compare, threshold = COMPARE[c.op], float(c.value)
-
-    def check(state: AccountState) -> bool:
-        v = value(state)
-        return isinstance(v, float) and compare(v, threshold)
-
-    return check
-
-
 def _reason(r: Reason) -> CompiledReason:
     plural = tuple(templates.parse(r.plural)[0]) if r.plural else None
     text = tuple(templates.parse(r.text)[0])
@@ -189,6 +160,7 @@ def compile_scorecard(card: Scorecard, retention_days: int = RETENTION_DAYS) -> 
     unique = {raw_key(m): m for m in reversed(card.measures)}
     keys = list(unique)
     names = [c.name for c in card.components]
+    kinds = attribute_kinds(card)
     needs = NO_NEEDS
     for m in unique.values():
         needs |= needs_of(m)
@@ -196,7 +168,9 @@ def compile_scorecard(card: Scorecard, retention_days: int = RETENTION_DAYS) -> 
         version=version_of(card),
         raws=tuple(raw_reader(m) for m in unique.values()),
         measures=tuple((m.name, keys.index(raw_key(m)), m.per_seat) for m in card.measures),
-        segments=tuple((s.name, tuple(_attribute(c) for c in s.when)) for s in card.segments),
+        segments=tuple(
+            (s.name, tuple(compile_condition(c, kinds) for c in s.when)) for s in card.segments
+        ),
         default_segment=card.default_segment,
         components=tuple(_component(c, points_of, card) for c in card.components),
         weights={seg: {n: w[n] for n in names} for seg, w in card.weights.items()},

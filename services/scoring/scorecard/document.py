@@ -9,6 +9,8 @@ checked by ``services.scoring.scorecard.checks``.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -43,6 +45,14 @@ Days = Annotated[int, Field(ge=1, le=3650), INTEGRAL]
 Template = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
 
 Comparison = Literal["<", "<=", ">", ">=", "==", "!="]
+COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 Source = Literal["usage", "ticket", "survey", "payment", "account"]
 Aggregate = Literal[
     "count",
@@ -76,14 +86,25 @@ class Condition(BaseModel):
     value: Number | None = None
 
 
-class AttributeCondition(BaseModel):
-    """A condition on an account attribute; an unknown attribute satisfies none."""
+class Attribute(BaseModel):
+    """An extra field of subscription events (``region`` …) that segments may read."""
 
     model_config = STRICT
 
-    attribute: Literal["arr", "seats", "plan"]
+    name: Ident
+    type: Literal["text", "number"]
+
+
+class AttributeCondition(BaseModel):
+    """A condition on an account attribute: ``arr``, ``seats``, ``plan`` or a declared
+    one. An account without a value for it satisfies none (``not_in`` included)."""
+
+    model_config = STRICT
+
+    attribute: Ident
+    # numbers compare; text takes in / not_in a list, or == / != one value
     op: Comparison | Literal["in", "not_in"]
-    value: Number | Annotated[list[Value], Field(min_length=1, max_length=1000)]
+    value: Number | Value | Annotated[list[Value], Field(min_length=1, max_length=1000)]
 
 
 class Segment(BaseModel):
@@ -218,6 +239,8 @@ class Scorecard(BaseModel):
     model_config = STRICT
 
     version: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+    # extra fields of subscription events the segments read, besides arr, seats and plan
+    attributes: list[Attribute] = Field(default_factory=list, max_length=50)
     segments: list[Segment] = Field(max_length=50)  # first match wins
     default_segment: Ident
     measures: list[Measure] = Field(min_length=1, max_length=200)

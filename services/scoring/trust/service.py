@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.scoring.domain.model_config import HealthModelConfig
+from services.scoring.live_scorecard import live_version as live_model_version
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.repository import scorecard_population as population
 from services.scoring.runtime import ScoringRuntime
@@ -148,6 +149,7 @@ async def shadow_status(runtime: ScoringRuntime, horizons: Sequence[int]) -> dic
     store = runtime.shadow
     async with transaction(sessions) as session:
         live = await runtime.model_store.refresh(session)
+        scorecard = await runtime.scorecard_store.refresh(session)
         candidate = await store.refresh(session)
         if candidate is None or store.shadow_id is None:
             raise NotFound("no shadow model is set")
@@ -164,11 +166,13 @@ async def shadow_status(runtime: ScoringRuntime, horizons: Sequence[int]) -> dic
         compared = await asyncio.to_thread(_compare, history, live, candidate, horizons)
         return [c.__dict__ for c in compared]
 
-    key = ("shadow", live.model_version, candidate.model_version, tuple(horizons), mark)
+    # a live scorecard names scores by its own version, not the model config's
+    live_version = live_model_version(live, scorecard)
+    key = ("shadow", live_version, candidate.model_version, tuple(horizons), mark)
     compared = await runtime.reports.get(key, compute)
     return {
         "shadow_id": store.shadow_id,
-        "live_model_version": live.model_version,
+        "live_model_version": live_version,
         "candidate_model_version": candidate.model_version,
         "band_changes": band_changes,
         "accuracy": compared,

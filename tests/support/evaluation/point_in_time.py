@@ -28,6 +28,7 @@ from services.scoring.domain.account_state import (
     Response,
     decode_day,
 )
+from services.scoring.domain.attributes import latest_values
 from services.scoring.domain.fold import INVOICE_STATUS, fold_signals
 from services.scoring.domain.model import score
 from services.scoring.domain.model_config import HealthModelConfig
@@ -98,6 +99,8 @@ def state_at(signals: Sequence[ScoringSignal], as_of: datetime) -> AccountState 
         first_seen_at=account.first_seen_at,
         arr=account.arr,
         seats=account.seats,
+        plan=account.plan,
+        attributes=latest_values(account.attributes),
         started_at=account.started_at,
         renewal_at=account.renewal_at,
         canceled_at=account.canceled_at,

@@ -61,3 +61,23 @@ def test_the_calibration_plot_has_a_point_per_decile() -> None:
     chart = charts.calibration(deciles)
     assert len(chart.markers) == 3
     assert chart.markers[0].y < chart.markers[2].y, "a higher churn rate is drawn higher"
+
+
+def test_a_scorecards_own_segments_join_the_built_in_ones() -> None:
+    table = {
+        "green": {"enterprise": 3, "apac_enterprise": 2, "unknown": 1},
+        "red": {"apac_smb": 1, "Bad Name": 4},
+    }
+    assert pipeline_view.segments_of(table) == (
+        "enterprise",
+        "mid_market",
+        "smb",
+        "self_serve",
+        "apac_enterprise",
+        "apac_smb",
+        "unknown",
+    )
+    assert pipeline_view.segments_of({}) == pipeline_view.SEGMENTS
+    assert pipeline_view.segment_filter("apac_smb") == "apac_smb"
+    for refused in ("", "Bad Name", "x" * 65, "a'; --"):
+        assert pipeline_view.segment_filter(refused) is None

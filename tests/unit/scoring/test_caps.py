@@ -73,6 +73,8 @@ ACCOUNT = SimpleNamespace(
     first_seen_at=NOW - timedelta(days=400),
     arr=None,
     seats=10,
+    plan=None,
+    attributes=None,
     started_at=None,
     renewal_at=None,
     canceled_at=None,

@@ -31,6 +31,8 @@ class Row:
     last_event_at: datetime = NOW
     arr: Decimal | None = Decimal("50000")
     seats: int | None = 30
+    plan: str | None = "growth"
+    attributes: dict[str, Any] | None = None
     started_at: datetime | None = NOW - timedelta(days=300)
     renewal_at: date | None = date(2026, 6, 1)
     canceled_at: datetime | None = None

@@ -111,20 +111,22 @@ def test_closed_while_holding_a_playbook_with_a_cool_down_opens_anew_after_it() 
     assert still.transitions == [], "without a cool-down a close stands while it holds"
 
 
-def test_feedback_gauges_carry_only_known_playbooks_and_segments() -> None:
+def test_feedback_gauges_carry_built_in_and_custom_playbooks_by_well_formed_names() -> None:
     metrics = TriggersMetrics.new()
     gauges = FeedbackGauges(metrics, window=timedelta(days=90), every_s=60)
     known = Feedback(
         "at_risk", "smb", 4, {"actioned": 3, "false_alarm": 1}, Durations(4, 60.0, 90.0)
     )
-    gauges.show([known, Feedback("made_up", "smb", 1, {"actioned": 1})])
-    gauges.show([known])  # refreshed: the same series, set again
+    custom = Feedback("integration_broken", "apac_smb", 2, {"actioned": 1, "not_useful": 1})
+    gauges.show([known, custom, Feedback("Made Up!", "smb", 1, {"actioned": 1})])
+    gauges.show([known, custom])  # refreshed: the same series, set again
     samples = [s for m in metrics.registry.collect() for s in m.samples]
     precision = [s for s in samples if s.name == "vigil_triggers_playbook_precision"]
     assert [(s.labels, s.value) for s in precision] == [
-        ({"playbook": "at_risk", "segment": "smb"}, 0.75)
+        ({"playbook": "at_risk", "segment": "smb"}, 0.75),
+        ({"playbook": "integration_broken", "segment": "apac_smb"}, 0.5),
     ]
-    assert not [s for s in samples if s.labels.get("playbook") == "made_up"]
+    assert not [s for s in samples if s.labels.get("playbook") == "Made Up!"]
     ack = {s.labels["quantile"]: s.value for s in samples if "acknowledge" in s.name}
     assert ack == {"0.5": 60.0, "0.9": 90.0}
 

@@ -196,7 +196,37 @@ def test_a_value_that_fits_no_member_of_a_union_is_reported_at_its_own_path() ->
     data["segments"][0]["when"][0] = {"attribute": "plan", "op": "in", "value": []}
     assert errors_of(data) == [
         "segments[0].when[0].value: Input should be a valid number",
+        "segments[0].when[0].value: Input should be a valid string",
         "segments[0].when[0].value: List should have at least 1 item after validation, not 0",
         "measures[0].missing: Input should be 'renormalize'",
         "measures[0].missing: Input should be a valid number",
+    ]
+
+
+def test_segment_conditions_are_checked_against_the_declared_attributes() -> None:
+    data = doc()
+    data["attributes"] = [
+        {"name": "region", "type": "text"},
+        {"name": "employees", "type": "number"},
+        {"name": "plan", "type": "text"},
+        {"name": "region", "type": "number"},
+    ]
+    data["segments"][0]["when"] = [
+        {"attribute": "regoin", "op": "in", "value": ["apac"]},
+        {"attribute": "region", "op": ">=", "value": 3},
+        {"attribute": "region", "op": "==", "value": 3},
+        {"attribute": "employees", "op": "in", "value": ["5"]},
+        {"attribute": "employees", "op": ">=", "value": "500"},
+        {"attribute": "plan", "op": "not_in", "value": "pro"},
+    ]
+    assert errors_of(data) == [
+        "attributes[2].name: 'plan' is built in (do not declare it)",
+        "attributes[3].name: duplicate name 'region'",
+        "segments[0].when[0].attribute: unknown attribute 'regoin'"
+        " (arr, seats, plan, or one declared under attributes)",
+        "segments[0].when[1].op: region is text: it takes in, not_in, == or !=",
+        "segments[0].when[2].value: == on text takes one value (a string)",
+        "segments[0].when[3].op: employees is a number: compare it (<, <=, >, >=, ==, !=)",
+        "segments[0].when[4].value: >= takes a number",
+        "segments[0].when[5].value: not_in takes a list of values",
     ]

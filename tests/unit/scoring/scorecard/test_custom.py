@@ -76,3 +76,49 @@ def test_segments_on_seats_and_the_default_for_unknown_attributes() -> None:
     compiled = compile_scorecard(got)
     assert evaluate(compiled, active_account(seats=60), NOW).segment == "big"
     assert evaluate(compiled, active_account(seats=10), NOW).segment == "self_serve"
+
+
+def segmented(segments: list[dict[str, Any]], attributes: list[dict[str, str]]) -> Scorecard:
+    data = copy.deepcopy(BASE)
+    data["attributes"] = attributes
+    data["segments"] = segments
+    weights = data["weights"]["enterprise"]
+    data["weights"] = {s["name"]: weights for s in segments} | {"self_serve": weights}
+    got, errors = validate(data)
+    assert errors == [] and got is not None
+    return got
+
+
+def test_segments_on_declared_attributes_and_the_plan() -> None:
+    compiled = compile_scorecard(
+        segmented(
+            [
+                {
+                    "name": "apac_big",
+                    "when": [
+                        {"attribute": "region", "op": "in", "value": ["apac"]},
+                        {"attribute": "employees", "op": ">=", "value": 500},
+                    ],
+                },
+                {
+                    "name": "not_emea",
+                    "when": [{"attribute": "region", "op": "!=", "value": "emea"}],
+                },
+                {"name": "pro", "when": [{"attribute": "plan", "op": "==", "value": "pro"}]},
+            ],
+            [{"name": "region", "type": "text"}, {"name": "employees", "type": "number"}],
+        )
+    )
+
+    def segment(**fields: Any) -> str:
+        return evaluate(compiled, replace(active_account(), **fields), NOW).segment
+
+    assert segment(attributes={"region": "apac", "employees": 800.0}) == "apac_big"
+    # a producer that sends the number as a string still compares as a number
+    assert segment(attributes={"region": "apac", "employees": "800"}) == "apac_big"
+    assert segment(attributes={"region": "apac", "employees": 20.0}) == "not_emea"
+    assert segment(attributes={"region": "emea"}, plan="pro") == "pro"
+    # no value: no condition on it holds (not even !=), so the next segment decides
+    assert segment(attributes={}, plan="pro") == "pro"
+    assert segment(attributes={"region": 7.0}) == "self_serve"  # a number is no text
+    assert segment() == "self_serve"
