@@ -14,7 +14,10 @@ Every order runs twice, once per live scorecard (``tests.support.evaluation.cust
 scorecard engine, not the built-in model it equals), and a ``custom`` one: the default
 plus API calls in 14 days (a usage type the default does not tell apart) and the
 playbook ``integration_broken`` on it, which must open for exactly the accounts whose
-API calls stopped three weeks before the end while their other use went on.
+API calls stopped three weeks before the end while their other use went on; and the
+subscriptions' extra field ``region`` declared, segments ``apac_*`` on it and the
+playbook ``integration_broken_apac`` for those segments only. Each account's last
+published segment is checked against its region and ARR.
 ``scorecard-later`` (the built-in model, then the custom scorecard) runs once, with the
 custom one. Writes ``bench/results/evaluate.json`` and ``bench/results/evaluate.md``
 (a table per scorecard); exits 1 when a threshold fails (``--no-fail`` only reports).

@@ -8,8 +8,10 @@ database of its own; the services run as processes. Every order also checks
 point-in-time truth: each published health change equals the live scorecard on the
 account's events up to its time, and the default scorecard scores every account's
 stored state as the built-in model does. The live scorecard is a custom one (the default
-plus API calls in 14 days and the playbook ``integration_broken`` on it), so the
-accounts whose integration broke must get exactly that playbook; one backfill runs with
+plus API calls in 14 days and the playbook ``integration_broken`` on it, segments on
+the subscriptions' ``region`` and ``integration_broken_apac`` on those), so the
+accounts whose integration broke must get exactly that playbook (and its copy in
+``apac``); one backfill runs with
 the default scorecard stored as the live one instead (``make evaluate`` runs every order
 with each). (The ``kill`` and ``replay-kill`` orders, about a minute more each, run in
 ``make evaluate``.)
@@ -33,7 +35,7 @@ from tests.conftest import Infra
 from tests.support.evaluation.custom import CUSTOM, DEFAULT, scorecard_named
 from tests.support.evaluation.run import Run, Target, run_order
 from tests.support.evaluation.truth import truth_of
-from tests.support.workload import CUSTOM_PLAYBOOK, events, make_workload
+from tests.support.workload import CUSTOM_PLAYBOOK, REGIONAL_PLAYBOOK, events, make_workload
 
 ACCOUNTS, DAYS, SEED = 36, 60, 3
 # playbook -> why its precision may fall short, diagnosed; its recall must still be 1.0
@@ -68,6 +70,7 @@ async def test_every_arrival_order_meets_the_thresholds(
     assert {"healthy", "churning", "expanding", "onboarding"} <= set(truth.cohort.values())
     assert any(truth.labels["renewal"].values()), "the population must have a renewal due"
     assert any(truth.labels[CUSTOM_PLAYBOOK].values()), "and an integration that broke"
+    assert any(truth.labels[REGIONAL_PLAYBOOK].values()), "one of them in the region"
     items = list(events(workload, seed=SEED))
     run = Run(
         order,

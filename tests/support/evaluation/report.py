@@ -9,7 +9,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from tests.support.evaluation.score import BANDS, Emitted, Evaluation, ratio, suspects
+from tests.support.evaluation.score import (
+    BANDS,
+    Emitted,
+    Evaluation,
+    by_live,
+    ratio,
+    suspects,
+)
 from tests.support.workload import COHORTS
 
 PER_ACCOUNT = (("expansion", "exp"), ("score_drop", "drop"), ("at_risk", "risk"))
@@ -49,6 +56,12 @@ def table_rows(results: list[Evaluation]) -> list[list[str]]:
         [
             "point-in-time truth (published changes true at their as_of)",
             *(_truth(r) for r in results),
+        ]
+    )
+    rows.append(
+        [
+            "stored scores made by the live scorecard (model version)",
+            *(by_live(r) for r in results),
         ]
     )
     rows.append(
@@ -195,6 +208,8 @@ def as_json(r: Evaluation) -> dict[str, Any]:
         if r.equivalence is None
         else r.equivalence.as_json(),
         "segments": None if r.segments is None else r.segments.as_json(),
+        "live_version": r.live_version,
+        "scored_by": r.scored_by,
         "late_events": r.late_events,
         "held_back": r.held_back,
         "webhooks": {"received": r.webhooks[0], "verified": r.webhooks[1]},

@@ -16,6 +16,7 @@ import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.scoring.scorecard.compiled import version_of
 from services.scoring.scorecard.document import Scorecard
 from shared.database.engine import create_engine
 from shared.kafka.clients import ensure_topics
@@ -121,6 +122,7 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
         equivalence,
         scorecard=run.scorecard_name,
         custom_playbooks=custom,
+        live_version=None if run.scorecard is None else version_of(run.scorecard),
         segments=segments.compare(
             segments.last_segments(changes), expected_segments(run.scorecard_name, run.truth)
         ),

@@ -16,7 +16,7 @@ from tests.support.evaluation.equivalence import Equivalence
 from tests.support.evaluation.point_in_time import PointInTime
 from tests.support.evaluation.segments import Segments
 from tests.support.evaluation.truth import EXPECTED_BAND, STEADY_COHORTS, Labels, Truth
-from tests.support.workload import CUSTOM_PLAYBOOK
+from tests.support.workload import CUSTOM_PLAYBOOK, REGIONAL_PLAYBOOK
 
 BANDS = ("green", "yellow", "red")
 # playbook: (minimum precision, minimum recall), from issue 11 "What it must show"
@@ -25,8 +25,10 @@ THRESHOLDS = {
     "renewal": (0.9, 1.0),
     "onboarding": (0.9, 1.0),
     "expansion": (0.9, 1.0),
-    # the custom scorecard's playbook: exactly the accounts whose integration broke
+    # the custom scorecard's playbooks: exactly the accounts whose integration broke,
+    # of every segment and of the region's segments
     CUSTOM_PLAYBOOK: (1.0, 1.0),
+    REGIONAL_PLAYBOOK: (1.0, 1.0),
 }
 FLAPPING = ("expansion", "score_drop")
 # the built-in playbooks, shown in every run; a live scorecard's custom ones follow
@@ -62,6 +64,8 @@ class Observed:
     webhooks_received: int = 0
     webhooks_verified: int = 0
     held_back: float | None = None  # episodes triggers kept silent as historical
+    # model version on each account's stored score -> accounts
+    scored_by: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ class Evaluation:
     point_in_time: PointInTime | None = None
     equivalence: Equivalence | None = None  # the default scorecard against the model
     segments: Segments | None = None  # each account's last change against its truth
+    live_version: str | None = None  # the live scorecard's compiled version
+    scored_by: dict[str, int] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -124,12 +130,14 @@ def evaluate(
     scorecard: str = "",
     custom_playbooks: Sequence[str] = (),
     segments: Segments | None = None,
+    live_version: str | None = None,
 ) -> Evaluation:
     """``custom_playbooks``: those of the live scorecard, judged beside the built-in ones
     (a playbook no live scorecard declares is neither shown nor held to a threshold)."""
     result = Evaluation(order, scorecard, late_events=seen.late_events, held_back=seen.held_back)
     result.point_in_time, result.equivalence = point_in_time, equivalence
     result.segments = segments
+    result.live_version, result.scored_by = live_version, seen.scored_by
     result.webhooks = (seen.webhooks_received, seen.webhooks_verified)
     result.emitted, result.final_bands = seen.emitted, seen.bands
     for account, cohort in truth.cohort.items():
@@ -222,6 +230,11 @@ def checks(result: Evaluation, horizon: timedelta) -> list[Check]:
         seg = result.segments
         detail = seg.detail() + "".join(f"; {d}" for d in seg.different[:3])
         out.append(Check("segment of each account's last change as expected", seg.ok, detail))
+    if result.live_version is not None:
+        by = result.scored_by
+        ok = set(by) == {result.live_version}  # and no score from the built-in model
+        detail = ", ".join(f"{n} by {version}" for version, n in sorted(by.items()))
+        out.append(Check("every account's score from the live scorecard", ok, detail))
     hours = horizon.total_seconds() / 3600
     out.append(
         Check(
@@ -242,6 +255,14 @@ def checks(result: Evaluation, horizon: timedelta) -> list[Check]:
             )
         )
     return out
+
+
+def by_live(result: Evaluation) -> str:
+    """How many accounts' stored score the live scorecard made, of those scored."""
+    if result.live_version is None:
+        return "n/a"
+    made = result.scored_by.get(result.live_version, 0)
+    return f"{made}/{sum(result.scored_by.values())}"
 
 
 def ratio(value: float | None) -> str:
