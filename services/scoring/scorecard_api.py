@@ -13,7 +13,6 @@ import hashlib
 from datetime import datetime
 from typing import Annotated, Literal
 
-import orjson
 from fastapi import APIRouter, Body, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
@@ -21,7 +20,7 @@ from pydantic import BaseModel
 from services.scoring.live_scorecard import LiveScorecard
 from services.scoring.runtime import RuntimeDep
 from services.scoring.scorecard.checks import cross_reference_errors
-from services.scoring.scorecard.compiled import version_of
+from services.scoring.scorecard.compiled import canonical_json, version_of
 from services.scoring.scorecard.document import Scorecard
 from shared.http.auth import actor
 from shared.http.deps import SessionDep
@@ -44,8 +43,7 @@ class ScorecardView(BaseModel):
 
 
 def digest_of(card: Scorecard) -> str:
-    canonical = orjson.dumps(card.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
+    return hashlib.sha256(canonical_json(card)).hexdigest()
 
 
 async def _view(runtime: RuntimeDep, session: SessionDep) -> ScorecardView:

@@ -131,7 +131,6 @@ def diff(
     import json
 
     from services.scoring.repository import scorecard_population as population
-    from services.scoring.scorecard.compiled import compile_scorecard
     from services.scoring.scorecard.diff import lines
 
     candidate = _compiled_or_exit(file)
@@ -145,10 +144,9 @@ def diff(
             sessions = create_sessionmaker(engine)
             async with transaction(sessions) as session:
                 live = await population.live_scorecard(session)
-            compiled = compile_scorecard(live)
             result = await population.diff_population(
                 sessions,
-                (live, compiled),
+                (live.card, live.compiled),
                 candidate,
                 chunk=chunk,
                 samples=samples,
@@ -156,7 +154,7 @@ def diff(
             )
         finally:
             await engine.dispose()
-        return compiled.version, result
+        return live.model_version, result
 
     live_version, result = _database_work(lambda: asyncio.run(run()), database_url)
     if as_json:

@@ -84,6 +84,7 @@ class PlaybookEvaluator:
     ) -> None:
         self._rules = rules
         self._playbooks = playbooks or LivePlaybooks()
+        self._model_versions: set[str] = set()  # named by changes since the last refresh
         self._metrics = metrics
         self._topic = topic
         self._now = now
@@ -103,6 +104,7 @@ class PlaybookEvaluator:
         by_account: dict[str, list[HealthChange]] = defaultdict(list)
         for change in changes:
             by_account[change.account_id].append(change)
+        await self._follow_scorecard(session, {c.model_version for c in changes})
         earliest = min(c.as_of for c in changes) - SCORE_WINDOW
         views, episodes = await lock_views(session, list(by_account), earliest)
         tracks = await load_tracks(session, list(by_account))
@@ -121,6 +123,16 @@ class PlaybookEvaluator:
             for a, cs in sorted(by_account.items())
         ]
         await self._store(session, outcomes, changes)
+
+    async def _follow_scorecard(self, session: AsyncSession, named: set[str]) -> None:
+        """A model version not seen before may be a new scorecard's: its playbooks first."""
+        if named <= self._model_versions:
+            return
+        await self._playbooks.refresh_within(session)
+        # bounded: a new version is rare, and forgetting one costs one more refresh
+        self._model_versions = named | (
+            self._model_versions if len(self._model_versions) < 64 else set()
+        )
 
     async def on_clock(
         self, session: AsyncSession, account_ids: Sequence[str], now: datetime

@@ -6,7 +6,10 @@ scorecard's measures, components and segments, so it is validated, versioned and
 applied with them as one document; a second copy in triggers' config could name
 a measure the live scorecard no longer has. Triggers reads only the ``version``
 and ``playbooks`` of the newest stored row and follows it by polling, as every
-replica follows its configs (``shared.database.config_store``). It never writes the table.
+replica follows its configs (``shared.database.config_store``), and at once when a
+health change names a model version it has not seen (scoring stores a scorecard
+before it publishes a change scored by it, so the first changes of a re-score are
+judged with its playbooks, not the ones before). It never writes the table.
 
 A stored row whose playbooks do not parse is logged and skipped (the ones in
 force stay); no table or no row means no custom playbooks.
@@ -27,6 +30,7 @@ from shared.logging import get_logger
 from shared.retry import wait_or_stop
 
 TABLE = "scorecard_config"
+NEWEST = f"SELECT version, config FROM {TABLE} ORDER BY version DESC LIMIT 1"
 log = get_logger(__name__)
 
 
@@ -43,14 +47,24 @@ class LivePlaybooks:
         table must not abort the caller's)."""
         try:
             async with sessions() as session, session.begin():
-                row = (
-                    await session.execute(
-                        text(f"SELECT version, config FROM {TABLE} ORDER BY version DESC LIMIT 1")
-                    )
-                ).first()
+                row = (await session.execute(text(NEWEST))).first()
         except DBAPIError as error:
             log.warning("live scorecard not readable", table=TABLE, error=repr(error))
             return self.current
+        return self._consider(row)
+
+    async def refresh_within(self, session: AsyncSession) -> ScorecardPlaybooks:
+        """:meth:`refresh` inside the caller's transaction (a savepoint: an error there
+        leaves the caller's transaction usable)."""
+        try:
+            async with session.begin_nested():
+                row = (await session.execute(text(NEWEST))).first()
+        except DBAPIError as error:
+            log.warning("live scorecard not readable", table=TABLE, error=repr(error))
+            return self.current
+        return self._consider(row)
+
+    def _consider(self, row: Any) -> ScorecardPlaybooks:
         if row is not None and int(row[0]) not in (self.version, self._refused):
             self._adopt(int(row[0]), dict(row[1]))
         return self.current

@@ -141,3 +141,26 @@ async def test_a_custom_playbook_opens_from_the_explanation_and_follows_a_new_sc
         ("broken", "integration_broken", "triggered"),
         ("ok", "integration_broken", "triggered"),
     ]
+
+
+async def test_a_change_scored_by_a_new_scorecard_is_judged_with_its_playbooks(
+    infra, topic_names, database
+) -> None:
+    """Stored while triggers runs, followed before its first change is judged, however
+    long the poll interval (scoring stores a scorecard before publishing by it)."""
+    await ensure_topics(infra.kafka_bootstrap, topic_names.model_dump().values())
+    await store(database, 1, scorecard("c1", enter=1))
+    settings = settings_for(infra, topic_names, database, config_poll_interval_s=60)
+    async with running(settings) as (app, _client):
+        await send(infra, topic_names.health_changes, [explained("ok", 0, 30, 1)])
+        await store(database, 2, scorecard("c2", enter=50))  # "ok" (30) is now under it
+        rescored = explained("ok", 1, 30, 2).model_copy(update={"model_version": "c2+0a1b2c3d"})
+        await send(infra, topic_names.health_changes, [rescored])
+        records = await read_topic(
+            infra.kafka_bootstrap, topic_names.playbook_events, until=lambda r: len(r) >= 1
+        )
+        assert app.state.runtime.playbooks.version == 2
+    events = [orjson.loads(r.value) for r in records]
+    assert [(e["account_id"], e["playbook"], e["kind"]) for e in events] == [
+        ("ok", "integration_broken", "triggered")
+    ]

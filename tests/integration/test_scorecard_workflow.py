@@ -98,6 +98,9 @@ async def test_diff_and_backtest_on_a_scored_population(infra, make_database, tm
     assert same.exit_code == 0, same.output
     data = orjson.loads(same.stdout)
     assert (data["accounts"], data["changed_band"], data["failed"]) == (ACCOUNTS, 0, 0)
+    # named as the scores name the live model
+    named = await rows(database_url, "SELECT DISTINCT model_version FROM accounts")
+    assert [data["live"]] == [r[0] for r in named]
 
     # stricter bands: every account's band follows from its stored score
     strict = card_file(tmp_path, "strict.yaml", strict_bands)

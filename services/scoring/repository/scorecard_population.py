@@ -64,15 +64,18 @@ def state_needs(*cards: CompiledScorecard) -> StateNeeds:
     return replace(needs, state_days=needs.state_days + 1, rollup_days=needs.rollup_days + 1)
 
 
-async def live_scorecard(session: AsyncSession) -> Scorecard:
+async def live_scorecard(session: AsyncSession) -> ScorecardCandidate:
     """The scorecard in force: the stored live scorecard, else the live model config as a
-    scorecard (the defaults when none is stored yet)."""
+    scorecard (the defaults when none is stored yet), named as scores name it (the
+    model's own version then)."""
     document = await latest_scorecard(session)
     if document is not None:
-        return Scorecard.model_validate(document)
+        card = Scorecard.model_validate(document)
+        return ScorecardCandidate(card, compile_scorecard(card))
     stored = await latest_scoring_config(session)
     config = HealthModelConfig() if stored is None else HealthModelConfig.model_validate(stored)
-    return scorecard_from_config(config)
+    card = scorecard_from_config(config)
+    return ScorecardCandidate(card, compile_scorecard(card), label=config.model_version)
 
 
 async def _scorable(
@@ -193,9 +196,8 @@ async def backtest(
     """The live scorecard and the candidate on the stored outcomes, each horizon point in
     time (``scorecard.backtest``); the statistics run with no connection held."""
     async with transaction(sessions) as session:
-        live_card = await live_scorecard(session)
+        live = await live_scorecard(session)
         outcomes = await load_outcomes(session)
-    live = ScorecardCandidate(live_card, compile_scorecard(live_card))
     states = await outcome_states(sessions, outcomes, horizons, [live.compiled, candidate.compiled])
 
     def compute() -> list[ScorecardHorizon]:

@@ -14,10 +14,13 @@ from services.scoring.scorecard.document import Scorecard
 class ScorecardCandidate:
     card: Scorecard
     compiled: CompiledScorecard
+    # the name scores carry when it is not the card's own: the built-in model's version,
+    # for the model's config read as a scorecard
+    label: str | None = None
 
     @property
     def model_version(self) -> str:
-        return self.compiled.version
+        return self.label or self.compiled.version
 
     def document(self) -> dict[str, Any]:
         return self.card.model_dump(mode="json")

@@ -141,9 +141,18 @@ def _component(
     )
 
 
+def canonical_json(card: Scorecard) -> bytes:
+    """The document as its digest reads it: sorted keys, and a section that came later
+    left out while empty, so a document's digest (and ``model_version``) stays the same
+    across the release that added the section."""
+    data = card.model_dump(mode="json")
+    if not data["attributes"]:
+        del data["attributes"]
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+
 def version_of(card: Scorecard) -> str:
-    canonical = orjson.dumps(card.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    return f"{card.version}+{hashlib.sha256(canonical).hexdigest()[:8]}"
+    return f"{card.version}+{hashlib.sha256(canonical_json(card)).hexdigest()[:8]}"
 
 
 def compile_scorecard(card: Scorecard, retention_days: int = RETENTION_DAYS) -> CompiledScorecard:
