@@ -74,7 +74,7 @@ bench: install ## Benchmark: throughput ratios, latency and its curve, memory (b
 soak: install ## Poison soak (not in `make test`): mixed traffic, 1% poison, no loss (SOAK_ARGS=--minutes 2)
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
-evaluate: install ## Playbook precision/recall on a labelled population, 7 arrival orders (bench/results/evaluate.md)
+evaluate: install ## Playbook precision/recall on a labelled population, 7 arrival orders, default and custom scorecard (bench/results/evaluate.md)
 	$(BIN)/python -m bench.evaluate $(EVALUATE_ARGS)
 
 clean: ## Remove the virtualenv and local stack data

@@ -5,12 +5,16 @@ outside their window), in the live order, both backfills, the event-time replay,
 the replay with the custom scorecard applied only once the history is in (its
 measure computed from the rollups kept, without a replay), each on topics and a
 database of its own; the services run as processes. Every order also checks
-point-in-time truth: each published health change equals the model on the
+point-in-time truth: each published health change equals the live scorecard on the
 account's events up to its time, and the default scorecard scores every account's
 stored state as the built-in model does. The live scorecard is a custom one (the default
-plus API calls in 14 days and the playbook ``integration_broken`` on it), so the
-accounts whose integration broke must get exactly that playbook. (The ``kill``
-and ``replay-kill`` orders, about a minute more each, run in ``make evaluate``.)
+plus API calls in 14 days and the playbook ``integration_broken`` on it, segments on
+the subscriptions' ``region`` and ``integration_broken_apac`` on those), so the
+accounts whose integration broke must get exactly that playbook (and its copy in
+``apac``); one backfill runs with
+the default scorecard stored as the live one instead (``make evaluate`` runs every order
+with each). (The ``kill`` and ``replay-kill`` orders, about a minute more each, run in
+``make evaluate``.)
 
 Thresholds the pipeline is known to miss, with the diagnosed cause, are listed in
 ``KNOWN``: when only those fail the test is an expected failure (reported by
@@ -28,10 +32,10 @@ import pytest
 
 from shared.settings.common import TopicNames
 from tests.conftest import Infra
-from tests.support.evaluation.custom import custom_scorecard
+from tests.support.evaluation.custom import CUSTOM, DEFAULT, scorecard_named
 from tests.support.evaluation.run import Run, Target, run_order
 from tests.support.evaluation.truth import truth_of
-from tests.support.workload import CUSTOM_PLAYBOOK, events, make_workload
+from tests.support.workload import CUSTOM_PLAYBOOK, REGIONAL_PLAYBOOK, events, make_workload
 
 ACCOUNTS, DAYS, SEED = 36, 60, 3
 # playbook -> why its precision may fall short, diagnosed; its recall must still be 1.0
@@ -43,10 +47,19 @@ def _excused(name: str, detail: str) -> bool:
 
 
 @pytest.mark.parametrize(
-    "order", ["live", "backfill", "backfill-payment-last", "replay", "scorecard-later"]
+    ("order", "scorecard"),
+    [
+        ("live", CUSTOM),
+        ("backfill", CUSTOM),
+        ("backfill-payment-last", CUSTOM),
+        ("replay", CUSTOM),
+        ("scorecard-later", CUSTOM),
+        ("backfill", DEFAULT),
+    ],
 )
 async def test_every_arrival_order_meets_the_thresholds(
     order: str,
+    scorecard: str,
     infra: Infra,
     database: str,
     topic_names: TopicNames,
@@ -57,6 +70,7 @@ async def test_every_arrival_order_meets_the_thresholds(
     assert {"healthy", "churning", "expanding", "onboarding"} <= set(truth.cohort.values())
     assert any(truth.labels["renewal"].values()), "the population must have a renewal due"
     assert any(truth.labels[CUSTOM_PLAYBOOK].values()), "and an integration that broke"
+    assert any(truth.labels[REGIONAL_PLAYBOOK].values()), "one of them in the region"
     items = list(events(workload, seed=SEED))
     run = Run(
         order,
@@ -65,7 +79,8 @@ async def test_every_arrival_order_meets_the_thresholds(
         items,
         rate=1000,
         horizon=timedelta(hours=24),
-        scorecard=custom_scorecard(),
+        scorecard=scorecard_named(scorecard),
+        scorecard_name=scorecard,
     )
     target = Target(infra.kafka_bootstrap, database, topic_names, tmp_path, uuid.uuid4().hex[:8])
 

@@ -9,6 +9,7 @@ against their seat limit with growing usage; onboarding ones just started.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -49,6 +50,11 @@ API_CALL_SHARE = 0.3  # of usage events (and each day's first), with integration
 INTEGRATION_BROKEN_SHARE = 0.3  # of healthy accounts
 INTEGRATION_BROKEN_DAYS = 21
 CUSTOM_PLAYBOOK = "integration_broken"
+# Each account's region, an extra field of its subscription events that only a
+# scorecard declaring it reads; the custom playbook has a copy for one region.
+REGIONS = ("amer", "emea", "apac")
+REGIONAL = "apac"
+REGIONAL_PLAYBOOK = f"{CUSTOM_PLAYBOOK}_{REGIONAL}"
 Label = bool | None  # True: must hold; False: a false alarm; None: the cohort does not decide
 
 
@@ -62,6 +68,7 @@ class Account:
     started_at: datetime
     renewal_at: date
     integration_broken: bool = False
+    region: str = REGIONS[0]
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,13 @@ class Workload:
 
     def ground_truth(self) -> dict[str, dict[str, Any]]:
         return {
-            a.account_id: {"cohort": a.cohort, "segment": a.segment, "arr": a.arr, "seats": a.seats}
+            a.account_id: {
+                "cohort": a.cohort,
+                "segment": a.segment,
+                "arr": a.arr,
+                "seats": a.seats,
+                "region": a.region,
+            }
             for a in self.accounts
         }
 
@@ -90,6 +103,9 @@ class Workload:
         if self.integrations:
             for a in self.accounts:
                 expected[a.account_id][CUSTOM_PLAYBOOK] = integration_label(a)
+                # the regional copy applies to its region's segments only
+                regional = integration_label(a) if a.region == REGIONAL else False
+                expected[a.account_id][REGIONAL_PLAYBOOK] = regional
         return expected
 
 
@@ -148,7 +164,20 @@ def make_workload(
             else a
             for a in population
         ]
-    return Workload(population, start, end, integrations)
+    return Workload(_with_regions(population, seed), start, end, integrations)
+
+
+def _with_regions(population: list[Account], seed: int) -> list[Account]:
+    """Each account a region, in turn within its cohort (the integration cohort on its
+    own) from where the seed starts: every cohort of three accounts or more has all
+    three regions, and no random draw moves."""
+    seen: Counter[tuple[str, bool]] = Counter()
+    out = []
+    for a in population:
+        group = (a.cohort, a.integration_broken)
+        out.append(replace(a, region=REGIONS[(seed + seen[group]) % len(REGIONS)]))
+        seen[group] += 1
+    return out
 
 
 def _make_account(rng: random.Random, i: int, start: datetime, end: datetime, days: int) -> Account:
@@ -205,6 +234,7 @@ def _account_events(
         seats=a.seats,
         plan=a.segment,
         renewal_at=a.renewal_at.isoformat(),
+        region=a.region,  # an extra field: read only by a scorecard that declares it
     )
     yield from _usage(rng, a, w, ev)
     yield from _tickets(rng, a, w, ev)

@@ -41,6 +41,15 @@ async def observe(
                 text("SELECT account_id, band FROM accounts WHERE band IS NOT NULL")
             )
         }
+        scored_by = {
+            r.model_version: int(r.n)
+            for r in await conn.execute(
+                text(
+                    "SELECT model_version, count(*) AS n FROM accounts"
+                    " WHERE model_version IS NOT NULL GROUP BY model_version"
+                )
+            )
+        }
         open_at_end: dict[str, set[str]] = {}
         for r in await conn.execute(
             text("SELECT account_id, playbook FROM playbook_episodes WHERE closed_at IS NULL")
@@ -58,6 +67,7 @@ async def observe(
         len(ids),
         sum(ids.values()),
         counted.get("held_back"),
+        scored_by,
     )
 
 

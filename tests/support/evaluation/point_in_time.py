@@ -2,11 +2,12 @@
 
 A published change is judged by the last revision at its ``as_of`` (a later
 revision at the same time is a correction that replaces it). Its expected value
-is the pure model applied to all of the account's events with event time up to
-that ``as_of``, folded by the service's own fold (``services.scoring.domain.fold``) and
-merged by the same rules its tables apply. The score history is left out: it
-moves only the reasons (a trend), and the check compares score, band and
-components.
+is the pure model (or the live scorecard) applied to all of the account's events
+with event time up to that ``as_of``, folded by the service's own fold
+(``services.scoring.domain.fold``) and merged by the same rules its tables apply. The
+score history is left out: it moves only the reasons (a trend), and the check
+compares score, band, components and segment (and, with a scorecard, the explained
+measures).
 """
 
 from __future__ import annotations
@@ -164,13 +165,22 @@ def check(
             continue
         health = score(state, as_of, cfg) if card is None else evaluate(card, state, as_of)
         published = (change["score"], change["band"], change["components"])
+        model = (health.score, health.band, health.components)
         wrong = _wrong_measures(card, state, as_of, change) if card is not None else ""
-        if published == (health.score, health.band, health.components) and not wrong:
+        if _segmented_by(card, change) and change.get("segment") != health.segment:
+            wrong += f"; segment {change.get('segment')} != {health.segment}"
+        if published == model and not wrong:
             result.true += 1
         else:
-            model = (health.score, health.band, health.components)
             _false(result, change, f"model {model}, published {published}{wrong}")
     return result
+
+
+def _segmented_by(card: CompiledScorecard | None, change: Mapping[str, Any]) -> bool:
+    """Whether ``change`` was segmented by ``card`` (the model's when None): a change from
+    before a scorecard was live was segmented otherwise and only its score must agree."""
+    explained = (change.get("explanation") or {}).get("scorecard_version")
+    return card is None or explained == card.version
 
 
 def _wrong_measures(

@@ -16,13 +16,15 @@ import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.scoring.scorecard.compiled import version_of
 from services.scoring.scorecard.document import Scorecard
 from shared.database.engine import create_engine
 from shared.kafka.clients import ensure_topics
 from shared.settings.common import TopicNames
 from tests.support.drain import wait_drained
+from tests.support.evaluation import segments
 from tests.support.evaluation.collect import counters, observe, published_changes
-from tests.support.evaluation.custom import rescore_claimed, store_live
+from tests.support.evaluation.custom import expected_segments, rescore_claimed, store_live
 from tests.support.evaluation.equivalence import default_equals_model
 from tests.support.evaluation.orders import (
     KILLED,
@@ -70,6 +72,7 @@ class Run:
     horizon: timedelta
     signals: Signals | None = None  # the items as scoring reads them; None: decoded here
     scorecard: Scorecard | None = None  # live from the start; None: the built-in model
+    scorecard_name: str = ""  # what the results call it
 
 
 async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Evaluation:
@@ -109,7 +112,21 @@ async def run_order(run: Run, target: Target, say: Say = lambda _s: None) -> Eva
     changes = await published_changes(target.bootstrap, target.topics.health_changes)
     signals = run.signals if run.signals is not None else signals_of(run.items)
     truth = await asyncio.to_thread(check, changes, signals, scorecard=run.scorecard)
-    result = evaluate(run.order, run.truth, seen, run.horizon, truth, equivalence)
+    custom = [p.name for p in run.scorecard.playbooks] if run.scorecard is not None else []
+    result = evaluate(
+        run.order,
+        run.truth,
+        seen,
+        run.horizon,
+        truth,
+        equivalence,
+        scorecard=run.scorecard_name,
+        custom_playbooks=custom,
+        live_version=None if run.scorecard is None else version_of(run.scorecard),
+        segments=segments.compare(
+            segments.last_segments(changes), expected_segments(run.scorecard_name, run.truth)
+        ),
+    )
     result.seconds = time.monotonic() - started
     return result
 

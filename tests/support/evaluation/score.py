@@ -8,13 +8,15 @@ an emitted episode that is not true is a false alarm a CSM acted on).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tests.support.evaluation.equivalence import Equivalence
 from tests.support.evaluation.point_in_time import PointInTime
+from tests.support.evaluation.segments import Segments
 from tests.support.evaluation.truth import EXPECTED_BAND, STEADY_COHORTS, Labels, Truth
-from tests.support.workload import CUSTOM_PLAYBOOK
+from tests.support.workload import CUSTOM_PLAYBOOK, REGIONAL_PLAYBOOK
 
 BANDS = ("green", "yellow", "red")
 # playbook: (minimum precision, minimum recall), from issue 11 "What it must show"
@@ -23,10 +25,13 @@ THRESHOLDS = {
     "renewal": (0.9, 1.0),
     "onboarding": (0.9, 1.0),
     "expansion": (0.9, 1.0),
-    # the custom scorecard's playbook: exactly the accounts whose integration broke
+    # the custom scorecard's playbooks: exactly the accounts whose integration broke,
+    # of every segment and of the region's segments
     CUSTOM_PLAYBOOK: (1.0, 1.0),
+    REGIONAL_PLAYBOOK: (1.0, 1.0),
 }
 FLAPPING = ("expansion", "score_drop")
+# the built-in playbooks, shown in every run; a live scorecard's custom ones follow
 SHOWN = (
     "at_risk",
     "renewal",
@@ -35,7 +40,6 @@ SHOWN = (
     "score_drop",
     "adoption",
     "onboarding_stalled",
-    CUSTOM_PLAYBOOK,
 )
 
 
@@ -60,6 +64,8 @@ class Observed:
     webhooks_received: int = 0
     webhooks_verified: int = 0
     held_back: float | None = None  # episodes triggers kept silent as historical
+    # model version on each account's stored score -> accounts
+    scored_by: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class Check:
 @dataclass
 class Evaluation:
     order: str
+    scorecard: str = ""  # which scorecard was live ("" when none was stored)
     bands: dict[str, Counter[str]] = field(default_factory=dict)  # cohort -> band -> n
     at_end: dict[str, Score] = field(default_factory=dict)
     ever: dict[str, Score] = field(default_factory=dict)
@@ -101,6 +108,9 @@ class Evaluation:
     webhooks: tuple[int, int] = (0, 0)
     point_in_time: PointInTime | None = None
     equivalence: Equivalence | None = None  # the default scorecard against the model
+    segments: Segments | None = None  # each account's last change against its truth
+    live_version: str | None = None  # the live scorecard's compiled version
+    scored_by: dict[str, int] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -116,9 +126,18 @@ def evaluate(
     horizon: timedelta,
     point_in_time: PointInTime | None = None,
     equivalence: Equivalence | None = None,
+    *,
+    scorecard: str = "",
+    custom_playbooks: Sequence[str] = (),
+    segments: Segments | None = None,
+    live_version: str | None = None,
 ) -> Evaluation:
-    result = Evaluation(order, late_events=seen.late_events, held_back=seen.held_back)
+    """``custom_playbooks``: those of the live scorecard, judged beside the built-in ones
+    (a playbook no live scorecard declares is neither shown nor held to a threshold)."""
+    result = Evaluation(order, scorecard, late_events=seen.late_events, held_back=seen.held_back)
     result.point_in_time, result.equivalence = point_in_time, equivalence
+    result.segments = segments
+    result.live_version, result.scored_by = live_version, seen.scored_by
     result.webhooks = (seen.webhooks_received, seen.webhooks_verified)
     result.emitted, result.final_bands = seen.emitted, seen.bands
     for account, cohort in truth.cohort.items():
@@ -128,12 +147,12 @@ def evaluate(
     for e in seen.emitted:
         opened[e.playbook].add(e.account_id)
         episodes[(e.account_id, e.playbook)].add(e.episode_id)
-    for playbook in SHOWN:
+    for playbook in (*SHOWN, *custom_playbooks):
         result.at_end[playbook] = score(
             truth.labels.get(playbook, {}), seen.open_at_end.get(playbook, set())
         )
         result.ever[playbook] = score(truth.labels.get(playbook, {}), opened[playbook])
-    result.per_account = _per_account(truth, episodes)
+    result.per_account = _per_account(truth, episodes, (*SHOWN, *custom_playbooks))
     result.stale = [e for e in seen.emitted if e.received_at - e.at > horizon]
     result.checks = checks(result, horizon)
     return result
@@ -142,7 +161,7 @@ def evaluate(
 def suspects(result: Evaluation) -> list[str]:
     """Accounts behind a failed precision or recall threshold."""
     out: set[str] = set()
-    for playbook in THRESHOLDS:
+    for playbook in judged(result):
         for s in (result.at_end[playbook], result.ever[playbook]):
             out.update(s.false_alarms, s.missed)
     return sorted(out)
@@ -156,8 +175,13 @@ def score(labels: Labels, predicted: set[str]) -> Score:
     return Score(tp, len(false_alarms), len(missed), tuple(false_alarms), tuple(missed))
 
 
+def judged(result: Evaluation) -> list[str]:
+    """The playbooks of ``result`` held to a threshold."""
+    return [p for p in THRESHOLDS if p in result.at_end]
+
+
 def _per_account(
-    truth: Truth, episodes: dict[tuple[str, str], set[str]]
+    truth: Truth, episodes: dict[tuple[str, str], set[str]], shown: Sequence[str]
 ) -> dict[str, dict[str, tuple[float, int]]]:
     """cohort -> playbook -> (mean, max) episodes opened per account of the cohort."""
     out: dict[str, dict[str, tuple[float, int]]] = {}
@@ -166,7 +190,7 @@ def _per_account(
         members[cohort].append(account)
     for cohort, accounts in members.items():
         out[cohort] = {}
-        for playbook in SHOWN:
+        for playbook in shown:
             counts = [len(episodes.get((a, playbook), ())) for a in accounts]
             out[cohort][playbook] = (sum(counts) / len(counts), max(counts))
     return out
@@ -181,7 +205,8 @@ def checks(result: Evaluation, horizon: timedelta) -> list[Check]:
         out.append(
             Check(f"{cohort} 100% {EXPECTED_BAND[cohort]}", right == total, f"{right}/{total}")
         )
-    for playbook, (min_precision, min_recall) in THRESHOLDS.items():
+    for playbook in judged(result):
+        min_precision, min_recall = THRESHOLDS[playbook]
         for view, scores in (("at end", result.at_end), ("along the way", result.ever)):
             s = scores[playbook]
             ok = (s.precision is None or s.precision >= min_precision) and (
@@ -201,6 +226,15 @@ def checks(result: Evaluation, horizon: timedelta) -> list[Check]:
         same = result.equivalence
         detail = same.detail() + "".join(f"; {d}" for d in same.different[:3])
         out.append(Check("default scorecard = model on every account", same.ok, detail))
+    if result.segments is not None:
+        seg = result.segments
+        detail = seg.detail() + "".join(f"; {d}" for d in seg.different[:3])
+        out.append(Check("segment of each account's last change as expected", seg.ok, detail))
+    if result.live_version is not None:
+        by = result.scored_by
+        ok = set(by) == {result.live_version}  # and no score from the built-in model
+        detail = ", ".join(f"{n} by {version}" for version, n in sorted(by.items()))
+        out.append(Check("every account's score from the live scorecard", ok, detail))
     hours = horizon.total_seconds() / 3600
     out.append(
         Check(
@@ -221,6 +255,14 @@ def checks(result: Evaluation, horizon: timedelta) -> list[Check]:
             )
         )
     return out
+
+
+def by_live(result: Evaluation) -> str:
+    """How many accounts' stored score the live scorecard made, of those scored."""
+    if result.live_version is None:
+        return "n/a"
+    made = result.scored_by.get(result.live_version, 0)
+    return f"{made}/{sum(result.scored_by.values())}"
 
 
 def ratio(value: float | None) -> str:

@@ -29,6 +29,8 @@ class Truth:
     cohort: dict[str, str]
     # playbook -> labels
     labels: dict[str, Labels] = field(default_factory=dict)
+    segment: dict[str, str] = field(default_factory=dict)  # by ARR, as the default cuts it
+    region: dict[str, str] = field(default_factory=dict)  # the subscription's extra field
 
 
 def truth_of(workload: Workload) -> Truth:
@@ -37,4 +39,9 @@ def truth_of(workload: Workload) -> Truth:
         for playbook, label in by_playbook.items():
             if label is not None:
                 labels.setdefault(playbook, {})[account_id] = label
-    return Truth({a.account_id: a.cohort for a in workload.accounts}, labels)
+    return Truth(
+        {a.account_id: a.cohort for a in workload.accounts},
+        labels,
+        {a.account_id: a.segment for a in workload.accounts},
+        {a.account_id: a.region for a in workload.accounts},
+    )

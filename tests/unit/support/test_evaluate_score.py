@@ -5,11 +5,19 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
+from tests.support.evaluation import segments
 from tests.support.evaluation.orders import BACKFILLS, arrange
 from tests.support.evaluation.report import as_json, markdown
 from tests.support.evaluation.score import Emitted, Observed, evaluate, score
 from tests.support.evaluation.truth import Truth, truth_of
-from tests.support.workload import events, make_workload
+from tests.support.workload import (
+    CUSTOM_PLAYBOOK,
+    REGIONAL,
+    REGIONAL_PLAYBOOK,
+    REGIONS,
+    events,
+    make_workload,
+)
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -100,3 +108,60 @@ def test_backfill_produces_each_source_whole_with_usage_last() -> None:
     times = [body["occurred_at"] for _, body in live]
     assert times == sorted(times)
     assert truth_of(workload).cohort.keys() == {a.account_id for a in workload.accounts}
+
+
+def test_a_custom_playbook_is_judged_only_where_its_scorecard_is_live() -> None:
+    truth = Truth({"h1": "healthy"}, {CUSTOM_PLAYBOOK: {"h1": True}})
+    seen = Observed({"h1": "green"}, {}, [])
+    default = evaluate("live", truth, seen, timedelta(hours=24), scorecard="default")
+    custom = evaluate(
+        "live",
+        truth,
+        seen,
+        timedelta(hours=24),
+        scorecard="custom",
+        custom_playbooks=[CUSTOM_PLAYBOOK],
+    )
+    assert default.passed and CUSTOM_PLAYBOOK not in default.at_end
+    assert not custom.passed  # h1 never got it
+    assert custom.at_end[CUSTOM_PLAYBOOK].missed == ("h1",)
+    report = markdown([default, custom], "run")
+    assert "### default scorecard live" in report and "### custom scorecard live" in report
+    assert report.count(f"| {CUSTOM_PLAYBOOK} open at end |") == 1  # the custom table only
+    assert "- live (custom scorecard): integration_broken at end" in report
+
+
+def test_the_segment_of_each_last_change_is_compared_with_the_truth() -> None:
+    changes = [
+        {"account_id": "a", "segment": "smb"},
+        {"account_id": "a", "segment": "apac_smb"},  # the last one counts
+        {"account_id": "b", "segment": "enterprise"},
+    ]
+    result = segments.compare(
+        segments.last_segments(changes), {"a": "apac_smb", "b": "mid_market", "c": "smb"}
+    )
+    assert (result.same, result.population, result.ok) == (1, 3, False)
+    assert result.different == ["b: enterprise, expected mid_market", "c: no change, expected smb"]
+    truth = Truth({"a": "healthy"})
+    seen = Observed({"a": "green"}, {}, [])
+    failed = evaluate("live", truth, seen, timedelta(hours=24), segments=result).checks
+    assert [c.detail.split(";")[0] for c in failed if not c.ok] == ["1 of 3"]
+
+
+def test_every_cohort_has_every_region_and_subscriptions_carry_it() -> None:
+    workload = make_workload(120, 30, seed=7, end=NOW, integrations=True)
+    groups: dict[tuple[str, bool], set[str]] = {}
+    for a in workload.accounts:
+        groups.setdefault((a.cohort, a.integration_broken), set()).add(a.region)
+    assert ("healthy", True) in groups  # the integration cohort
+    assert all(regions == set(REGIONS) for regions in groups.values())
+    regions = {
+        body["account_id"]: body["region"]
+        for source, body in events(workload, seed=7)
+        if source == "payment" and body["type"].startswith("subscription_")
+    }
+    truth = truth_of(workload)
+    assert regions == truth.region == {a: g["region"] for a, g in workload.ground_truth().items()}
+    regional = {a for a, label in truth.labels[REGIONAL_PLAYBOOK].items() if label}
+    broken = {a.account_id for a in workload.accounts if a.integration_broken}
+    assert regional == {a for a in broken if truth.region[a] == REGIONAL} != set()
