@@ -7,6 +7,7 @@ database)."""
 from __future__ import annotations
 
 import copy
+import random
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -208,6 +209,67 @@ async def test_batches_on_the_same_day_merge_into_the_stored_day(database) -> No
     assert sorted(rollups) == sorted(expected[0])
     assert sorted(users) == sorted(expected[1])
     assert {(r.type, r.events) for r in rollups} == {("api_call", 4), ("export", 1), ("opened", 1)}
+
+
+def day_events(prefix: str, account: str, at: datetime) -> list[ScoringSignal]:
+    """A day and the day before of one account: usage of two types, three users, a
+    quantity that is not whole, and tickets."""
+    out = [
+        signal(prefix, account, "usage", at + timedelta(minutes=i), kind, user_id=u, quantity=q)
+        for i, (kind, u, q) in enumerate(
+            [("api_call", "u1", 1.5), ("api_call", "u2", 2.0), ("export", "u1", 1.0)] * 3
+        )
+    ]
+    out += [
+        signal(prefix, account, "usage", at - timedelta(days=1), "api_call", user_id="u3"),
+        signal(prefix, account, "ticket", at, "opened", ticket_id="t1", severity="urgent"),
+        signal(prefix, account, "ticket", at + timedelta(hours=1), "resolved", ticket_id="t1"),
+    ]
+    return [decode(message) for message in out]
+
+
+async def test_days_merged_a_key_at_a_time_hold_the_sums_of_every_split(database) -> None:
+    """A batch whose day has one key is summed into the stored day by ``jsonb_set``, one with
+    more by ``rollups_add``, a day not stored yet inserted: however a day's events are split
+    into batches, and in whatever order they come, the stored days read back as the fold of
+    all of them."""
+    at = END - timedelta(hours=6)
+    engine = create_engine(database, pool_size=1)
+    try:
+        sessions = create_sessionmaker(engine)
+        for seed in range(4):
+            account = f"s{seed}"
+            events = day_events("k", account, at)
+            random.Random(seed).shuffle(events)
+            # seed 0: one event a batch (one key each); the others: random cuts
+            cuts = (
+                list(range(1, len(events)))
+                if seed == 0
+                else sorted(random.Random(seed).sample(range(1, len(events)), 4))
+            )
+            for start, end in zip([0, *cuts], [*cuts, len(events)], strict=True):
+                async with transaction(sessions) as session:
+                    await apply_changes(session, fold_signals(events[start:end]))
+            async with transaction(sessions) as session:
+                await lock_accounts(session, ["k" + account])
+                related = await load_related(
+                    session,
+                    ["k" + account],
+                    since=at - timedelta(days=2),
+                    history_since=at,
+                    needs=StateNeeds(rollups=True, user_days=True),
+                )
+            stored = decode_rollups(related["rollups"]["k" + account])
+            whole = fold_signals(events)
+            expected: tuple[list[Any], list[Any]] = ([], [])
+            for (_a, day), counts in whole.rollups.items():
+                rollups, users = decode_day(day, counts, whole.user_days.get((_a, day), {}))
+                expected[0].extend(rollups)
+                expected[1].extend(users)
+            assert sorted(stored[0]) == sorted(expected[0]), seed
+            assert sorted(stored[1]) == sorted(expected[1]), seed
+    finally:
+        await engine.dispose()
 
 
 def decode(message: tuple[str, bytes]) -> ScoringSignal:
