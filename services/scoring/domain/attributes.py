@@ -11,7 +11,6 @@ value would put an account in the wrong segment without a word).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ Stamped = tuple[AttributeValue, int]
 MAX_ATTRIBUTES = 32
 MAX_NAME = 64
 MAX_TEXT = 128
+MAX_NUMBER = 1e15  # beyond it a float loses units (and NaN compares false)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NAME = re.compile(r"[a-z][a-z0-9_]*")  # a scorecard's Ident
 
@@ -46,7 +46,9 @@ def attribute_value(value: Any) -> AttributeValue | None:
         return None
     if isinstance(value, str):
         return value if 0 < len(value) <= MAX_TEXT and "\x00" not in value else None
-    if isinstance(value, int | float) and math.isfinite(value) and abs(value) <= 1e15:
+    # compared before any conversion: an integer too large for a float (JSON allows one
+    # of any length) is left out like infinity and NaN, instead of raising
+    if isinstance(value, int | float) and abs(value) <= MAX_NUMBER:
         return float(value)
     return None
 

@@ -30,6 +30,7 @@ def test_scalars_with_names_a_scorecard_can_spell_are_kept() -> None:
         "blob": "x" * (MAX_TEXT + 1),  # left out, not cut
         "nul": "a\x00b",
         "huge": 1e300,
+        "huge_int": 10**400,  # JSON numbers have no bound; a float cannot hold this one
         "nan": math.nan,
     }
     assert subscription_attributes(extra) == {
